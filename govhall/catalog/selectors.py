@@ -1,0 +1,256 @@
+"""Reads of the catalogue, for every channel (portal, workbench, API, import/export).
+
+The public sees published implementations that are not cancelled and whose entry is not
+cancelled; suspended ones stay visible with a notice, since people still look for them.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from govhall.accounts.guards import staff_region_prefixes
+from govhall.accounts.models import Role
+from govhall.catalog.models import (
+    CatalogueChange,
+    CatalogueEntry,
+    CatalogueEntryVersion,
+    ChangeState,
+    Implementation,
+    ImplementationVersion,
+    ItemState,
+    Material,
+    OnlineDepth,
+    Theme,
+)
+
+# Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
+# result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
+BADGE_FULLY_ONLINE = "fully_online"
+BADGE_AT_MOST_ONE_VISIT = "at_most_one_visit"
+BADGE_ZERO_VISIT = "zero_visit"
+
+
+def badge_filter(badge: str) -> Q:
+    """The condition for an online-depth badge, or a single depth level given as a digit."""
+    if badge == BADGE_FULLY_ONLINE:
+        return (
+            Q(site_visits=0)
+            & Q(online_depth__contains="4")
+            & Q(online_depth__contains="5")
+            & Q(online_depth__contains="6")
+        )
+    if badge == BADGE_AT_MOST_ONE_VISIT:
+        return Q(site_visits__lte=1)
+    if badge == BADGE_ZERO_VISIT:
+        return Q(site_visits=0)
+    if badge in {str(level) for level in OnlineDepth.values}:
+        return Q(online_depth__contains=badge)
+    raise ValueError(badge)
+
+
+def badges_for(*, site_visits: int, online_depth: str) -> list[str]:
+    """The badges an implementation earns, most demanding first."""
+    badges = []
+    if site_visits == 0 and {"4", "5", "6"} <= set(online_depth):
+        badges.append(BADGE_FULLY_ONLINE)
+    if site_visits == 0:
+        badges.append(BADGE_ZERO_VISIT)
+    if site_visits <= 1:
+        badges.append(BADGE_AT_MOST_ONE_VISIT)
+    return badges
+
+
+def implementation_public_queryset() -> QuerySet[Implementation]:
+    return (
+        Implementation.objects.exclude(state=ItemState.CANCELLED)
+        .exclude(entry__state=ItemState.CANCELLED)
+        .select_related("entry", "region", "department")
+    )
+
+
+def implementation_list_public(
+    *,
+    region_code: str | None = None,
+    department_code: str | None = None,
+    theme_code: str | None = None,
+    audience: str | None = None,
+    badge: str | None = None,
+    kind: str | None = None,
+) -> QuerySet[Implementation]:
+    """Published implementations for browsing; filters combine. Ordered by entry name then region."""
+    implementations = implementation_public_queryset()
+    if region_code:
+        implementations = implementations.filter(region_id=region_code)
+    if department_code:
+        implementations = implementations.filter(department__code=department_code)
+    if theme_code:
+        implementations = implementations.filter(entry__themes__code=theme_code)
+    if audience == "person":
+        implementations = implementations.filter(entry__for_persons=True)
+    elif audience == "company":
+        implementations = implementations.filter(entry__for_companies=True)
+    if badge:
+        implementations = implementations.filter(badge_filter(badge))
+    if kind:
+        implementations = implementations.filter(entry__kind=kind)
+    return implementations.order_by("entry__name", "region_id", "implementation_code")
+
+
+def implementation_most_used(*, limit: int = 8) -> list[Implementation]:
+    """The implementations people open most (guide views), for the home page."""
+    return list(implementation_public_queryset().filter(state=ItemState.ACTIVE).order_by("-view_count", "id")[:limit])
+
+
+def implementation_get_public(*, implementation_code: str) -> Implementation | None:
+    """One published implementation with everything its guide shows, or None (also when cancelled)."""
+    return (
+        implementation_public_queryset()
+        .select_related("hall")
+        .prefetch_related(
+            "windows",
+            "process_steps",
+            Prefetch("materials", queryset=Material.objects.order_by("order")),
+            "entry__themes",
+        )
+        .filter(implementation_code=implementation_code)
+        .first()
+    )
+
+
+def implementation_view_count(*, implementation: Implementation) -> None:
+    """Count a guide view (one UPDATE, no read-modify-write)."""
+    Implementation.objects.filter(pk=implementation.pk).update(view_count=F("view_count") + 1)
+
+
+@dataclass
+class Guide:
+    """A guide (办事指南) as published in one version: what the portal and the API show."""
+
+    implementation_code: str
+    version: int
+    is_current: bool
+    data: dict[str, Any]
+    badges: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def implementation_guide(*, implementation: Implementation, version: int | None = None) -> Guide | None:
+    """The guide of ``implementation`` in its current version, or an earlier ``version``."""
+    number = version or implementation.version
+    stored = ImplementationVersion.objects.filter(implementation=implementation, number=number).first()
+    if stored is None:
+        return None
+    snapshot = stored.snapshot
+    return Guide(
+        implementation_code=implementation.implementation_code,
+        version=number,
+        is_current=number == implementation.version,
+        data=snapshot,
+        badges=badges_for(site_visits=snapshot["site_visits"], online_depth=snapshot["online_depth"]),
+    )
+
+
+def implementation_version_list(*, implementation: Implementation) -> QuerySet[ImplementationVersion]:
+    return (
+        ImplementationVersion.objects.filter(implementation=implementation)
+        .select_related("change", "change__drafted_by", "change__reviewed_by")
+        .order_by("-number")
+    )
+
+
+def implementation_version_get(*, implementation: Implementation, number: int) -> ImplementationVersion | None:
+    return ImplementationVersion.objects.filter(implementation=implementation, number=number).first()
+
+
+def entry_version_list(*, entry: CatalogueEntry) -> QuerySet[CatalogueEntryVersion]:
+    return CatalogueEntryVersion.objects.filter(entry=entry).select_related("change").order_by("-number")
+
+
+def theme_list(*, audience: str | None = None) -> QuerySet[Theme]:
+    themes = Theme.objects.all()
+    if audience in ("person", "company"):
+        themes = themes.filter(Q(audience=audience) | Q(audience="both"))
+    return themes.order_by("order", "code")
+
+
+def theme_get(*, code: str) -> Theme | None:
+    return Theme.objects.filter(code=code).first()
+
+
+def entry_get(*, basic_code: str) -> CatalogueEntry | None:
+    return CatalogueEntry.objects.filter(basic_code=basic_code).prefetch_related("themes").first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff reads, scoped by the guards.
+
+
+def _prefix_filter(prefixes: list[str], field_name: str) -> Q:
+    condition = Q(pk__in=[])
+    for prefix in prefixes:
+        condition |= Q(**{f"{field_name}__startswith": prefix})
+    return condition
+
+
+def implementation_list_for_administrator(*, user: Any) -> QuerySet[Implementation]:
+    """Implementations the user may draft changes for (their regions and everything below)."""
+    prefixes = staff_region_prefixes(user=user, role=Role.CATALOGUE_ADMINISTRATOR)
+    return (
+        Implementation.objects.filter(_prefix_filter(prefixes, "region_id"))
+        .select_related("entry", "region", "department")
+        .order_by("region_id", "entry__name")
+    )
+
+
+def implementation_get_for_administrator(*, user: Any, implementation_code: str) -> Implementation | None:
+    """Guard: the implementation if it is in the administrator's scope, else None (answer "not found")."""
+    return implementation_list_for_administrator(user=user).filter(implementation_code=implementation_code).first()
+
+
+def change_list_for_reviewer(*, user: Any) -> QuerySet[CatalogueChange]:
+    """Submitted changes the user may review: in scope and not drafted by the user."""
+    prefixes = staff_region_prefixes(user=user, role=Role.CATALOGUE_REVIEWER)
+    province_level = [prefix for prefix in prefixes if len(prefix) == 2]
+    in_scope = Q(target="implementation") & _prefix_filter(prefixes, "region_id")
+    if province_level:
+        in_scope |= Q(target="entry")
+    return (
+        CatalogueChange.objects.filter(in_scope, state=ChangeState.SUBMITTED)
+        .exclude(drafted_by=user)
+        .select_related("entry", "implementation__entry", "region", "drafted_by")
+        .order_by("submitted_at", "id")
+    )
+
+
+def change_list_for_drafter(*, user: Any) -> QuerySet[CatalogueChange]:
+    return (
+        CatalogueChange.objects.filter(drafted_by=user)
+        .select_related("entry", "implementation__entry", "region", "reviewed_by")
+        .order_by("-drafted_at", "-id")
+    )
+
+
+def change_get_for_staff(*, user: Any, change_id: int) -> CatalogueChange | None:
+    """Guard: a change its drafter, or a reviewer or administrator in its scope, may see."""
+    change = (
+        CatalogueChange.objects.select_related("entry", "implementation__entry", "region", "drafted_by", "reviewed_by")
+        .filter(pk=change_id)
+        .first()
+    )
+    if change is None:
+        return None
+    if change.drafted_by_id == getattr(user, "pk", None):
+        return change
+    for role in (Role.CATALOGUE_REVIEWER, Role.CATALOGUE_ADMINISTRATOR):
+        prefixes = staff_region_prefixes(user=user, role=role)
+        if change.target == "entry" and any(len(prefix) == 2 for prefix in prefixes):
+            return change
+        if change.target == "implementation" and any(change.region_id.startswith(p) for p in prefixes):
+            return change
+    return None

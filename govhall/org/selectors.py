@@ -1,0 +1,47 @@
+"""Reads of regions, departments and halls."""
+
+from django.db.models import QuerySet
+
+from govhall.org.models import Department, Hall, Region, RegionLevel
+
+
+def region_list(*, level: RegionLevel | None = None, parent_code: str | None = None) -> QuerySet[Region]:
+    regions = Region.objects.all()
+    if level is not None:
+        regions = regions.filter(level=level)
+    if parent_code is not None:
+        regions = regions.filter(parent_id=parent_code)
+    return regions.order_by("code")
+
+
+def region_get(*, code: str) -> Region | None:
+    return Region.objects.filter(code=code).first()
+
+
+def region_with_ancestors(*, region: Region) -> list[Region]:
+    """The region and every region above it, top first (for breadcrumbs and cascades)."""
+    chain = [region]
+    while chain[-1].parent_id:
+        parent = Region.objects.get(code=chain[-1].parent_id)
+        chain.append(parent)
+    return list(reversed(chain))
+
+
+def department_list(*, region_code: str | None = None, with_implementations: bool = False) -> QuerySet[Department]:
+    departments = Department.objects.select_related("region")
+    if region_code is not None:
+        departments = departments.filter(region_id=region_code)
+    if with_implementations:
+        departments = departments.filter(implementations__state="active").distinct()
+    return departments.order_by("region_id", "code")
+
+
+def department_get(*, code: str) -> Department | None:
+    return Department.objects.select_related("region").filter(code=code).first()
+
+
+def hall_list(*, region_code: str | None = None) -> QuerySet[Hall]:
+    halls = Hall.objects.select_related("region").prefetch_related("windows__departments")
+    if region_code is not None:
+        halls = halls.filter(region_id=region_code)
+    return halls.order_by("region_id", "name")
