@@ -40,7 +40,9 @@ def make_staff(*, role: Role, region_code: str, username: str | None = None, kin
 
 def province_administrator() -> User:
     user = User.objects.filter(username="factory-province-admin").first()
-    return user or make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=PROVINCE, username="factory-province-admin")
+    return user or make_staff(
+        role=Role.CATALOGUE_ADMINISTRATOR, region_code=PROVINCE, username="factory-province-admin"
+    )
 
 
 def province_reviewer() -> User:
@@ -63,7 +65,9 @@ def entry_payload_example(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def implementation_payload_example(*, entry: CatalogueEntry, department: Department, **overrides: Any) -> dict[str, Any]:
+def implementation_payload_example(
+    *, entry: CatalogueEntry, department: Department, **overrides: Any
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "implementation_code": services.implementation_code_for(basic_code=entry.basic_code, department=department),
         "basic_code": entry.basic_code,
@@ -107,25 +111,69 @@ def implementation_payload_example(*, entry: CatalogueEntry, department: Departm
             {"name": "决定", "description": "作出许可决定", "duration_days": 1},
         ],
         "materials": [
-            {"name": "食品经营许可申请书", "requirement": "required", "condition": "", "form": "original", "copies": 1,
-             "source": "applicant", "notes": "", "licence_type_code": "", "blank_form": "", "example_file": ""},
-            {"name": "营业执照", "requirement": "required", "condition": "", "form": "copy", "copies": 1,
-             "source": "government", "notes": "", "licence_type_code": "YYZZ", "blank_form": "", "example_file": ""},
-            {"name": "授权委托书", "requirement": "conditional", "condition": "委托代理人办理的", "form": "original",
-             "copies": 1, "source": "applicant", "notes": "", "licence_type_code": "", "blank_form": "",
-             "example_file": ""},
+            {
+                "name": "食品经营许可申请书",
+                "requirement": "required",
+                "condition": "",
+                "form": "original",
+                "copies": 1,
+                "source": "applicant",
+                "notes": "",
+                "licence_type_code": "",
+                "blank_form": "",
+                "example_file": "",
+            },
+            {
+                "name": "营业执照",
+                "requirement": "required",
+                "condition": "",
+                "form": "copy",
+                "copies": 1,
+                "source": "government",
+                "notes": "",
+                "licence_type_code": "YYZZ",
+                "blank_form": "",
+                "example_file": "",
+            },
+            {
+                "name": "授权委托书",
+                "requirement": "conditional",
+                "condition": "委托代理人办理的",
+                "form": "original",
+                "copies": 1,
+                "source": "applicant",
+                "notes": "",
+                "licence_type_code": "",
+                "blank_form": "",
+                "example_file": "",
+            },
         ],
     }
     payload.update(overrides)
     return payload
 
 
-def publish(*, action: str, target: str, payload: dict | None = None, entry=None, implementation=None,
-            drafter=None, reviewer=None, reason: str = "测试") -> Any:
+def publish(
+    *,
+    action: str,
+    target: str,
+    payload: dict | None = None,
+    entry=None,
+    implementation=None,
+    drafter=None,
+    reviewer=None,
+    reason: str = "测试",
+) -> Any:
     """Draft, submit and approve a change through the services; returns the approved change."""
     change = services.catalogue_change_draft(
-        actor=drafter or province_administrator(), action=action, target=target, payload=payload, entry=entry,
-        implementation=implementation, reason=reason, submit=True,
+        actor=drafter or province_administrator(),
+        action=action,
+        target=target,
+        payload=payload,
+        entry=entry,
+        implementation=implementation,
+        reason=reason,
+        submit=True,
     )
     return services.catalogue_change_approve(reviewer=reviewer or province_reviewer(), change=change)
 
@@ -135,8 +183,9 @@ def make_entry(**overrides: Any) -> CatalogueEntry:
     return change.entry
 
 
-def make_implementation(*, entry: CatalogueEntry | None = None, region_code: str = XIHU, kind: str = "market",
-                        **overrides: Any) -> Implementation:
+def make_implementation(
+    *, entry: CatalogueEntry | None = None, region_code: str = XIHU, kind: str = "market", **overrides: Any
+) -> Implementation:
     entry = entry or make_entry()
     department = make_department(region_code=region_code, kind=kind)
     payload = implementation_payload_example(entry=entry, department=department, **overrides)
