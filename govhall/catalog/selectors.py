@@ -23,6 +23,7 @@ from govhall.catalog.models import (
     OnlineDepth,
     Theme,
 )
+from govhall.org.selectors import region_scope_codes
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -78,10 +79,14 @@ def implementation_list_public(
     badge: str | None = None,
     kind: str | None = None,
 ) -> QuerySet[Implementation]:
-    """Published implementations for browsing; filters combine. Ordered by entry name then region."""
+    """Published implementations for browsing; filters combine. Ordered by entry name then region.
+
+    A region filter means "what someone in this region can use": the implementations of the
+    region itself and of every region above it (a 西湖区 resident uses 杭州市 and 浙江省 ones too).
+    """
     implementations = implementation_public_queryset()
     if region_code:
-        implementations = implementations.filter(region_id=region_code)
+        implementations = implementations.filter(region_id__in=region_scope_codes(region_code=region_code))
     if department_code:
         implementations = implementations.filter(department__code=department_code)
     if theme_code:

@@ -27,6 +27,18 @@ def region_with_ancestors(*, region: Region) -> list[Region]:
     return list(reversed(chain))
 
 
+def region_scope_codes(*, region_code: str) -> list[str]:
+    """The code of a region and of every region above it (one query per level, at most four)."""
+    codes = []
+    region = Region.objects.filter(code=region_code).only("code", "parent_id").first()
+    while region is not None:
+        codes.append(region.code)
+        region = (
+            Region.objects.filter(code=region.parent_id).only("code", "parent_id").first() if region.parent_id else None
+        )
+    return codes
+
+
 def department_list(*, region_code: str | None = None, with_implementations: bool = False) -> QuerySet[Department]:
     departments = Department.objects.select_related("region")
     if region_code is not None:
