@@ -176,3 +176,7 @@ LOGGING = {
 }
 
 GOVHALL_PROVINCE_CODE = os.environ.get("GOVHALL_PROVINCE_CODE", "330000")
+
+if _flag("GOVHALL_TESTING"):
+    # Hashing strength is not under test; a fast hasher keeps the suite fast.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

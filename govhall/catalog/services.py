@@ -478,7 +478,8 @@ def _payload_prepare(
         payload = {}
     current = implementation if target == ChangeTarget.IMPLEMENTATION else entry
     if current is not None and action != ChangeAction.ADD:
-        payload["base_version"] = current.version
+        # The published version now, not the caller's possibly stale copy of the row.
+        payload["base_version"] = type(current).objects.values_list("version", flat=True).get(pk=current.pk)
     return payload
 
 
@@ -599,13 +600,17 @@ def _implementation_change_validate(
             violations.add("implementation_code", _("实施编码不能变更。"))
         if entry.pk != implementation.entry_id:
             violations.add("basic_code", _("实施清单不能改挂到其他基本目录事项。"))
-        if _comparable(payload) == _comparable(implementation_payload(implementation)):
+        if _comparable(payload, implementation=True) == _comparable(
+            implementation_payload(implementation), implementation=True
+        ):
             violations.add("__all__", _("内容与已发布版本相同，无需变更。"))
 
 
-def _comparable(payload: dict[str, Any]) -> dict[str, Any]:
-    """A payload without what a change cannot alter by itself (its base version, the entry's elements)."""
-    return {key: value for key, value in payload.items() if key not in ("base_version", "name", "kind", "legal_basis")}
+def _comparable(payload: dict[str, Any], *, implementation: bool = False) -> dict[str, Any]:
+    """A payload without its base version; for an implementation also without the entry's
+    elements, which a change to the implementation cannot alter by itself."""
+    ignored = {"base_version", "name", "kind", "legal_basis"} if implementation else {"base_version"}
+    return {key: value for key, value in payload.items() if key not in ignored}
 
 
 def _implementation_place_check(payload: dict[str, Any], violations: rules.Violations) -> Department | None:

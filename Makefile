@@ -1,0 +1,74 @@
+# govhall — `make run` serves the demo, `make test` runs every check. `make help` lists the rest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+# The first Python 3.11+ on PATH creates the virtual environment.
+PYTHON ?= $(shell for candidate in python3.13 python3.12 python3.11 python3; do \
+	command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { command -v $$candidate; break; }; done)
+
+.PHONY: help run test lint typecheck format migrations messages openapi demo serve worker bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "govhall needs Python 3.11 or newer on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed ## set up and serve the demo at http://127.0.0.1:8000 (HOST, PORT change it; SQLite under ./var/)
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py collectstatic --no-input -v 0
+	$(PY) -m govhall.cli demo
+	$(PY) -m govhall.cli serve
+
+demo: $(VENV)/.runtime-installed ## load the demo data only (idempotent)
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) -m govhall.cli demo
+
+worker: $(VENV)/.runtime-installed ## run the task worker alone
+	$(PY) -m govhall.cli worker
+
+test: $(VENV)/.dev-installed ## lint, check migrations, run the whole test suite (PostgreSQL when DATABASE_URL is set)
+	$(MAKE) --no-print-directory lint
+	GOVHALL_TESTING=1 $(PY) manage.py makemigrations --check --dry-run -v 1
+	GOVHALL_TESTING=1 $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadfile -q
+
+lint: $(VENV)/.dev-installed ## ruff lint and format check
+	$(VENV)/bin/ruff check govhall tests scripts
+	$(VENV)/bin/ruff format --check govhall tests scripts
+
+typecheck: $(VENV)/.dev-installed ## mypy with django-stubs
+	GOVHALL_TESTING=1 $(VENV)/bin/mypy govhall
+
+format: $(VENV)/.dev-installed ## format the code
+	$(VENV)/bin/ruff format govhall tests scripts
+	$(VENV)/bin/ruff check --fix govhall tests scripts
+
+migrations: $(VENV)/.dev-installed ## make migrations after a model change
+	$(PY) manage.py makemigrations
+
+messages: $(VENV)/.dev-installed ## extract and compile translations (needs GNU gettext)
+	cd govhall && ../$(PY) ../manage.py makemessages -l en --no-obsolete --no-location
+	cd govhall && ../$(PY) ../manage.py compilemessages -l en
+
+openapi: $(VENV)/.dev-installed ## regenerate docs/openapi.json
+	$(PY) manage.py openapi_export
+
+clean: ## remove the virtual environment and ./var (the demo database, files and secret)
+	rm -rf $(VENV) var
