@@ -81,7 +81,10 @@ def test_implementation_differing_from_its_entry_in_a_uniform_element_is_refused
 def test_promised_time_limit_longer_than_statutory_is_refused_on_the_promised_element():
     entry = make_entry()
     payload = implementation_payload_example(
-        entry=entry, department=make_department(region_code=XIHU), statutory_time_limit_days=10, promised_time_limit_days=11
+        entry=entry,
+        department=make_department(region_code=XIHU),
+        statutory_time_limit_days=10,
+        promised_time_limit_days=11,
     )
 
     with pytest.raises(ValidationError) as refused:
@@ -223,7 +226,9 @@ def test_reviewer_cannot_approve_their_own_draft():
 def make_staff_role(user, role, region_code):
     from govhall.accounts.models import StaffAssignment
 
-    StaffAssignment.objects.create(user=user, department=make_department(region_code=region_code, kind="data"), role=role)
+    StaffAssignment.objects.create(
+        user=user, department=make_department(region_code=region_code, kind="data"), role=role
+    )
 
 
 def test_return_needs_a_note_and_the_drafter_can_correct_and_resubmit():
