@@ -17,10 +17,13 @@ from govhall.catalog.models import (
     CaseType,
     CatalogueEntry,
     DayUnit,
+    Implementation,
     ItemKind,
+    Material,
     MaterialForm,
     MaterialRequirement,
     MaterialSource,
+    ProcessStep,
     ResultType,
     SourceOfPower,
 )
@@ -203,3 +206,31 @@ def process_steps_check(steps: list[dict[str, Any]], violations: Violations) -> 
 def _short(value: Any, limit: int = 40) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _max_lengths(model: Any) -> dict[str, int]:
+    return {
+        field.name: field.max_length
+        for field in model._meta.get_fields()
+        if getattr(field, "max_length", None) and field.get_internal_type() in ("CharField", "SlugField")
+    }
+
+
+def text_lengths_check(payload: dict[str, Any], violations: Violations) -> None:
+    """Text longer than its column is refused here, with its element named, not by the database."""
+    for element, limit in _max_lengths(Implementation).items():
+        if len(str(payload.get(element) or "")) > limit:
+            violations.add(element, _("不能超过%(limit)s个字符。") % {"limit": limit})
+    for rows, model, label in (
+        (payload.get("materials") or [], Material, "materials"),
+        (payload.get("process_steps") or [], ProcessStep, "process_steps"),
+    ):
+        limits = _max_lengths(model)
+        for number, row in enumerate(rows, start=1):
+            for element, limit in limits.items():
+                if len(str(row.get(element) or "")) > limit:
+                    violations.add(
+                        label,
+                        _("第%(number)s行：%(element)s不能超过%(limit)s个字符。")
+                        % {"number": number, "element": model._meta.get_field(element).verbose_name, "limit": limit},
+                    )

@@ -581,6 +581,7 @@ def _implementation_change_validate(
         violations.add("basic_code", _("基本目录事项已取消，不能再实施。"))
     rules.uniform_elements_check(payload, entry, violations)
     rules.implementation_payload_check(payload, violations)
+    rules.text_lengths_check(payload, violations)
     department = _implementation_place_check(payload, violations)
     if action == ChangeAction.ADD:
         if Implementation.objects.filter(implementation_code=payload.get("implementation_code")).exists():
@@ -596,8 +597,12 @@ def _implementation_change_validate(
             violations.add("implementation_code", _("此项必须填写。"))
     else:
         assert implementation is not None
+        if implementation.state == ItemState.CANCELLED:
+            violations.add("state", _("已取消的事项不能再变更。"))
         if payload.get("implementation_code") != implementation.implementation_code:
             violations.add("implementation_code", _("实施编码不能变更。"))
+        if payload.get("region_code") != implementation.region_id:
+            violations.add("region_code", _("实施区划不能变更；其他区划实施此事项请新增实施清单。"))
         if entry.pk != implementation.entry_id:
             violations.add("basic_code", _("实施清单不能改挂到其他基本目录事项。"))
         if _comparable(payload, implementation=True) == _comparable(

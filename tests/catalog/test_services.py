@@ -393,3 +393,24 @@ def test_only_province_administrators_change_catalogue_entries():
             payload=services.entry_payload(entry) | {"name": "改名"},
             reason="改名",
         )
+
+
+def test_region_of_a_published_implementation_cannot_be_changed():
+    implementation = make_implementation(region_code=XIHU)
+
+    with pytest.raises(ValidationError) as refused:
+        draft_implementation_change(implementation, region_code=YUHANG)
+
+    assert "region_code" in refused.value.message_dict
+
+
+def test_text_longer_than_its_column_is_refused_naming_the_element():
+    implementation = make_implementation()
+    long_materials = services.implementation_payload(implementation)["materials"]
+    long_materials[0]["name"] = "材" * 300
+
+    with pytest.raises(ValidationError) as refused:
+        draft_implementation_change(implementation, result_name="证" * 200, materials=long_materials)
+
+    assert refused.value.message_dict["result_name"] == ["不能超过128个字符。"]
+    assert "第1行" in violation_messages(refused.value, "materials")
