@@ -1,6 +1,237 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The public portal (门户): find a service, read its guide. Views parse, call selectors, render."""
+
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from govhall.catalog import selectors as catalog
+from govhall.catalog.models import Implementation
+from govhall.org.models import RegionLevel
+from govhall.org.selectors import department_get, department_list, region_get, region_list, region_with_ancestors
+from govhall.portal.forms import SearchForm
+from govhall.portal.middleware import ELDER_MODE_COOKIE
+
+PAGE_SIZE = 20
+DEPARTMENTS_PAGE_SIZE = 60
+ELDER_MODE_COOKIE_AGE = timedelta(days=365)
+AUDIENCES = ("person", "company")
 
 
+def _page(request: HttpRequest, items: QuerySet, per_page: int = PAGE_SIZE) -> Page:
+    """One page of a list; a page number out of range shows the nearest page rather than an error."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {})
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "themes": catalog.theme_list(),
+            "most_used": catalog.implementation_most_used(limit=8),
+            "cities": region_list(level=RegionLevel.CITY),
+            "province": region_get(code=settings.GOVHALL_PROVINCE_CODE),
+            "province_departments": department_list(
+                region_code=settings.GOVHALL_PROVINCE_CODE, with_implementations=True
+            ),
+        },
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Words are searched (ranked, highlighted); filters alone list what meets them, as browsing does."""
+    form = SearchForm(request.GET)
+    filters = form.filters()
+    query = filters.pop("query") or ""
+    result = None
+    browse_page = None
+    if query:
+        result = catalog.implementation_search(query=query, **filters, page=_page_number(request), page_size=PAGE_SIZE)
+    elif any(filters.values()):
+        browse_page = _page(request, catalog.implementation_list_public(**filters))
+    suggested_themes = list(result.suggested_themes) if result is not None else []
+    if result is not None and not result.total and not suggested_themes:
+        suggested_themes = list(catalog.theme_list()[:8])
+    return render(
+        request,
+        "portal/search.html",
+        {
+            "form": form,
+            "query": query,
+            "result": result,
+            "page_obj": browse_page,
+            "num_pages": math.ceil(result.total / result.page_size) if result and result.total else 0,
+            "suggested_themes": suggested_themes,
+        },
+    )
+
+
+@require_GET
+def themes(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/themes.html",
+        {
+            "person_themes": catalog.theme_list(audience="person"),
+            "company_themes": catalog.theme_list(audience="company"),
+        },
+    )
+
+
+@require_GET
+def theme(request: HttpRequest, code: str) -> HttpResponse:
+    found = catalog.theme_get(code=code)
+    if found is None:
+        raise Http404
+    page = _page(request, catalog.implementation_list_public(theme_code=code))
+    return render(request, "portal/theme.html", {"theme": found, "page_obj": page})
+
+
+@require_GET
+def departments(request: HttpRequest) -> HttpResponse:
+    page = _page(request, department_list(with_implementations=True), per_page=DEPARTMENTS_PAGE_SIZE)
+    return render(request, "portal/departments.html", {"page_obj": page})
+
+
+@require_GET
+def department(request: HttpRequest, code: str) -> HttpResponse:
+    found = department_get(code=code)
+    if found is None:
+        raise Http404
+    page = _page(request, catalog.implementation_list_public(department_code=code))
+    return render(request, "portal/department.html", {"department": found, "page_obj": page})
+
+
+@require_GET
+def regions(request: HttpRequest) -> HttpResponse:
+    counties: dict[str | None, list] = {}
+    for county in region_list(level=RegionLevel.COUNTY):
+        counties.setdefault(county.parent_id, []).append(county)
+    cities = [(city, counties.get(city.code, [])) for city in region_list(level=RegionLevel.CITY)]
+    return render(
+        request,
+        "portal/regions.html",
+        {"province": region_get(code=settings.GOVHALL_PROVINCE_CODE), "cities": cities},
+    )
+
+
+@require_GET
+def region(request: HttpRequest, code: str) -> HttpResponse:
+    found = region_get(code=code)
+    if found is None:
+        raise Http404
+    page = _page(request, catalog.implementation_list_public(region_code=code))
+    return render(
+        request,
+        "portal/region.html",
+        {
+            "region": found,
+            "ancestors": region_with_ancestors(region=found)[:-1],
+            "children": region_list(parent_code=code),
+            "page_obj": page,
+        },
+    )
+
+
+@require_GET
+def audience(request: HttpRequest, audience: str) -> HttpResponse:
+    if audience not in AUDIENCES:
+        raise Http404
+    page = _page(request, catalog.implementation_list_public(audience=audience))
+    return render(
+        request,
+        "portal/audience.html",
+        {"audience": audience, "themes": catalog.theme_list(audience=audience), "page_obj": page},
+    )
+
+
+def _published_or_404(implementation_code: str) -> Implementation:
+    """A published implementation, or "not found" for unknown and cancelled codes alike."""
+    implementation = catalog.implementation_get_public(implementation_code=implementation_code)
+    if implementation is None:
+        raise Http404
+    return implementation
+
+
+def _guide_or_404(implementation: Implementation, version: int | None = None) -> catalog.Guide:
+    guide = catalog.implementation_guide(implementation=implementation, version=version)
+    if guide is None:
+        raise Http404
+    return guide
+
+
+@require_GET
+def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
+    implementation = _published_or_404(implementation_code)
+    current = _guide_or_404(implementation)
+    catalog.implementation_view_count(implementation=implementation)
+    return render(request, "portal/guide.html", {"guide": current, "implementation": implementation})
+
+
+@require_GET
+def guide_print(request: HttpRequest, implementation_code: str) -> HttpResponse:
+    implementation = _published_or_404(implementation_code)
+    current = _guide_or_404(implementation)
+    return render(request, "portal/guide_print.html", {"guide": current, "implementation": implementation})
+
+
+@require_GET
+def guide_history(request: HttpRequest, implementation_code: str) -> HttpResponse:
+    implementation = _published_or_404(implementation_code)
+    versions = catalog.implementation_version_list(implementation=implementation)
+    return render(
+        request,
+        "portal/guide_history.html",
+        {"implementation": implementation, "versions": versions, "guide": _guide_or_404(implementation)},
+    )
+
+
+@require_GET
+def guide_version(request: HttpRequest, implementation_code: str, number: int) -> HttpResponse:
+    implementation = _published_or_404(implementation_code)
+    earlier = _guide_or_404(implementation, version=number)
+    return render(request, "portal/guide.html", {"guide": earlier, "implementation": implementation})
+
+
+@require_POST
+def elder_mode(request: HttpRequest) -> HttpResponse:
+    """Switch elder mode on or off (a cookie) and go back to the page the switch was pressed on.
+
+    ``next`` comes from the form, so it is checked to be a same-site address: anything else
+    (another host, a scheme like javascript:) sends the person to the home page instead.
+    """
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("portal:home")
+    response = redirect(next_url)
+    if request.POST.get("elder") == "1":
+        response.set_cookie(
+            ELDER_MODE_COOKIE,
+            "1",
+            max_age=int(ELDER_MODE_COOKIE_AGE.total_seconds()),
+            samesite="Lax",
+            httponly=True,
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    else:
+        response.delete_cookie(ELDER_MODE_COOKIE, samesite="Lax")
+    return response

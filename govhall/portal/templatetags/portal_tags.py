@@ -1,0 +1,94 @@
+"""Template helpers for the portal: labels of stored codes, badges, file links and dates.
+
+A guide is rendered from a version snapshot (plain codes and strings), so the labels of its
+choices are looked up here rather than through model instances.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.core.files.storage import default_storage
+from django.utils import translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from govhall.catalog import models as catalog_models
+from govhall.catalog.selectors import (
+    BADGE_AT_MOST_ONE_VISIT,
+    BADGE_FULLY_ONLINE,
+    BADGE_ZERO_VISIT,
+    badges_for,
+)
+
+register = template.Library()
+
+CHOICES = {
+    "kind": catalog_models.ItemKind,
+    "state": catalog_models.ItemState,
+    "audience": catalog_models.Audience,
+    "day_unit": catalog_models.DayUnit,
+    "source_of_power": catalog_models.SourceOfPower,
+    "case_type": catalog_models.CaseType,
+    "area_of_handling": catalog_models.AreaOfHandling,
+    "result_type": catalog_models.ResultType,
+    "requirement": catalog_models.MaterialRequirement,
+    "material_form": catalog_models.MaterialForm,
+    "material_source": catalog_models.MaterialSource,
+    "change_action": catalog_models.ChangeAction,
+}
+
+BADGE_LABELS = {
+    BADGE_FULLY_ONLINE: _("全程网办"),
+    BADGE_AT_MOST_ONE_VISIT: _("最多跑一次"),
+    BADGE_ZERO_VISIT: _("零跑动"),
+}
+
+
+@register.filter
+def choice_label(value: Any, choices_name: str) -> Any:
+    """The display label of a stored choice code, e.g. ``{{ guide.kind|choice_label:"kind" }}``."""
+    labels = dict(CHOICES[choices_name].choices)
+    return labels.get(value, value)
+
+
+@register.filter
+def badge_label(badge: str) -> Any:
+    return BADGE_LABELS.get(badge, badge)
+
+
+@register.filter
+def implementation_badges(implementation: Any) -> list[str]:
+    """The online-depth badges of a listed implementation (computed from its fields, no query)."""
+    return badges_for(site_visits=implementation.site_visits, online_depth=implementation.online_depth)
+
+
+@register.filter
+def depth_labels(online_depth: str) -> list[Any]:
+    """Labels of the online depth levels stored as digits ("1246")."""
+    labels = dict(catalog_models.OnlineDepth.choices)
+    return [labels[int(digit)] for digit in online_depth or "" if digit.isdigit() and int(digit) in labels]
+
+
+@register.filter
+def file_url(name: str) -> str:
+    """The address of a stored file (blank form, filled example), or "" when there is none."""
+    return default_storage.url(name) if name else ""
+
+
+@register.filter
+def iso_datetime(value: str | datetime | None) -> datetime | None:
+    """A snapshot keeps times as ISO strings; the template's date filter needs a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_datetime(value)
+
+
+@register.filter
+def theme_name(theme: Any) -> str:
+    """A theme's name in the current language (snapshots hold themes as dicts with a name only)."""
+    if isinstance(theme, dict):
+        return theme.get("name", "")
+    if translation.get_language() == "en" and theme.name_en:
+        return theme.name_en
+    return theme.name
