@@ -7,9 +7,9 @@ cancelled; suspended ones stay visible with a notice, since people still look fo
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from govhall.accounts.guards import staff_region_prefixes
+from govhall.accounts.guards import staff_may_act_at_province_level, staff_region_prefixes, staff_regions_for_role
 from govhall.accounts.models import Role
 from govhall.catalog.models import (
     CatalogueChange,
@@ -23,6 +23,7 @@ from govhall.catalog.models import (
     OnlineDepth,
     Theme,
 )
+from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
@@ -207,7 +208,7 @@ def implementation_list_for_administrator(*, user: Any) -> QuerySet[Implementati
     """Implementations the user may draft changes for (their regions and everything below)."""
     prefixes = staff_region_prefixes(user=user, role=Role.CATALOGUE_ADMINISTRATOR)
     return (
-        Implementation.objects.filter(_prefix_filter(prefixes, "region_id"))
+        Implementation.objects.filter(_prefix_filter(prefixes, "region__code"))
         .select_related("entry", "region", "department")
         .order_by("region_id", "entry__name")
     )
@@ -222,7 +223,7 @@ def change_list_for_reviewer(*, user: Any) -> QuerySet[CatalogueChange]:
     """Submitted changes the user may review: in scope and not drafted by the user."""
     prefixes = staff_region_prefixes(user=user, role=Role.CATALOGUE_REVIEWER)
     province_level = [prefix for prefix in prefixes if len(prefix) == 2]
-    in_scope = Q(target="implementation") & _prefix_filter(prefixes, "region_id")
+    in_scope = Q(target="implementation") & _prefix_filter(prefixes, "region__code")
     if province_level:
         in_scope |= Q(target="entry")
     return (
@@ -259,3 +260,126 @@ def change_get_for_staff(*, user: Any, change_id: int) -> CatalogueChange | None
         if change.target == "implementation" and any(change.region_id.startswith(p) for p in prefixes):
             return change
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbench reads and guards (staff pages).
+
+
+def _catalogue_staff_prefixes(*, user: Any) -> list[str]:
+    return [
+        *staff_region_prefixes(user=user, role=Role.CATALOGUE_ADMINISTRATOR),
+        *staff_region_prefixes(user=user, role=Role.CATALOGUE_REVIEWER),
+    ]
+
+
+def implementation_list_for_staff(
+    *, user: Any, region_code: str | None = None, department_code: str | None = None, text: str | None = None
+) -> QuerySet[Implementation]:
+    """Implementations the user may read on the workbench: those in the scope of their catalogue
+    administrator or catalogue reviewer roles (reviewers read what they are asked to approve).
+
+    ``region_code`` keeps a region and the regions below it; ``text`` matches the entry's name,
+    the basic code or the implementation code.
+    """
+    prefixes = _catalogue_staff_prefixes(user=user)
+    implementations = Implementation.objects.filter(_prefix_filter(prefixes, "region__code"))
+    if region_code:
+        region = Region.objects.filter(code=region_code).first()
+        implementations = (
+            implementations.filter(region__code__startswith=region.prefix) if region else implementations.none()
+        )
+    if department_code:
+        implementations = implementations.filter(department__code=department_code)
+    if text:
+        implementations = implementations.filter(
+            Q(entry__name__icontains=text)
+            | Q(entry__basic_code__icontains=text)
+            | Q(implementation_code__icontains=text)
+        )
+    return implementations.select_related("entry", "region", "department").order_by(
+        "region_id", "entry__name", "implementation_code"
+    )
+
+
+def implementation_get_for_staff(*, user: Any, implementation_code: str) -> Implementation | None:
+    """Guard: the implementation with everything its page shows if it is in the user's catalogue
+    scope, else None (answer "not found")."""
+    return (
+        implementation_list_for_staff(user=user)
+        .select_related("hall")
+        .prefetch_related("windows", "process_steps", "materials", "entry__themes")
+        .filter(implementation_code=implementation_code)
+        .first()
+    )
+
+
+def entry_list_for_administrator(*, user: Any, text: str | None = None) -> QuerySet[CatalogueEntry]:
+    """Catalogue entries are the province's: only a province catalogue administrator lists them.
+    ``text`` matches the name or the basic code."""
+    if not staff_may_act_at_province_level(user=user, role=Role.CATALOGUE_ADMINISTRATOR):
+        return CatalogueEntry.objects.none()
+    entries = CatalogueEntry.objects.all()
+    if text:
+        entries = entries.filter(Q(name__icontains=text) | Q(basic_code__icontains=text))
+    return entries.order_by("basic_code")
+
+
+def entry_get_for_administrator(*, user: Any, basic_code: str) -> CatalogueEntry | None:
+    """Guard: the entry for a province catalogue administrator, else None (answer "not found")."""
+    return entry_list_for_administrator(user=user).prefetch_related("themes").filter(basic_code=basic_code).first()
+
+
+def region_list_for_staff(*, user: Any, role: Role | None = None) -> QuerySet[Region]:
+    """Regions down to county level in the user's catalogue scope (one role, or both catalogue roles)."""
+    prefixes = staff_region_prefixes(user=user, role=role) if role is not None else _catalogue_staff_prefixes(user=user)
+    return Region.objects.filter(_prefix_filter(prefixes, "code"), level__lte=RegionLevel.COUNTY).order_by("code")
+
+
+def department_list_for_staff(*, user: Any, role: Role | None = None) -> QuerySet[Department]:
+    """Departments of the regions in the user's catalogue scope (one role, or both catalogue roles)."""
+    prefixes = staff_region_prefixes(user=user, role=role) if role is not None else _catalogue_staff_prefixes(user=user)
+    return (
+        Department.objects.filter(_prefix_filter(prefixes, "region__code"))
+        .select_related("region")
+        .order_by("region_id", "code")
+    )
+
+
+def hall_list_for_administrator(*, user: Any) -> QuerySet[Hall]:
+    """Halls an administrator's implementations may be handled in: halls in their scope and the
+    halls of the regions above it (a county item may be handled in the city's hall)."""
+    regions = staff_regions_for_role(user=user, role=Role.CATALOGUE_ADMINISTRATOR)
+    above = {code for region in regions for code in region_scope_codes(region_code=region.code)}
+    return (
+        Hall.objects.filter(
+            _prefix_filter([region.prefix for region in regions], "region__code") | Q(region_id__in=above)
+        )
+        .select_related("region")
+        .order_by("region_id", "name")
+    )
+
+
+def change_get_for_drafter(*, user: Any, change_id: int) -> CatalogueChange | None:
+    """Guard: a change the user drafted, else None (answer "not found")."""
+    return change_list_for_drafter(user=user).filter(pk=change_id).first()
+
+
+def change_get_for_reviewer(*, user: Any, change_id: int) -> CatalogueChange | None:
+    """Guard: a submitted change the user may review (in scope, not their own), else None."""
+    return change_list_for_reviewer(user=user).filter(pk=change_id).first()
+
+
+def change_counts_for_staff(*, user: Any) -> dict[str, int]:
+    """The counts on the workbench home: the user's drafts, returned and submitted changes, and
+    the changes waiting for the user's review."""
+    counts = change_list_for_drafter(user=user).aggregate(
+        drafts=Count("pk", filter=Q(state=ChangeState.DRAFT)),
+        returned=Count("pk", filter=Q(state=ChangeState.RETURNED)),
+        submitted=Count("pk", filter=Q(state=ChangeState.SUBMITTED)),
+    )
+    counts["awaiting_review"] = change_list_for_reviewer(user=user).count()
+    return counts
+
+
+from govhall.catalog.search import implementation_search  # noqa: E402, F401 - re-exported for the channels
