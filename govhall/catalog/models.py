@@ -395,3 +395,35 @@ class SearchSynonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} → {self.expansion}"
+
+
+class SearchDocument(models.Model):
+    """The search index row of a published implementation: jieba tokens, space-joined, by weight.
+
+    Written only by ``catalog.search``. The full-text index itself is vendor-specific and lives
+    beside this table: on PostgreSQL a generated ``vector`` tsvector column with a GIN index (added
+    by a migration, not declared here), on SQLite an FTS5 table ``catalog_searchdocument_fts``
+    whose rowid is the implementation id.
+    """
+
+    implementation = models.OneToOneField(
+        Implementation, primary_key=True, on_delete=models.CASCADE, related_name="search_document"
+    )
+    # Weight A: the entry name.
+    name_tokens = models.TextField(_("名称分词"), blank=True)
+    # Weight B: the result name and the theme names.
+    result_theme_tokens = models.TextField(_("结果与主题分词"), blank=True)
+    # Weight C: the department name and the materials' names.
+    department_material_tokens = models.TextField(_("部门与材料分词"), blank=True)
+    # Weight D: acceptance conditions, legal basis and the entry's description.
+    condition_basis_tokens = models.TextField(_("条件与依据分词"), blank=True)
+    # The original text a result snippet is cut from, one passage per line.
+    snippet_text = models.TextField(_("摘要原文"), blank=True)
+    refreshed_at = models.DateTimeField(_("索引时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("检索文档")
+        verbose_name_plural = _("检索文档")
+
+    def __str__(self) -> str:
+        return f"{self.implementation_id}"

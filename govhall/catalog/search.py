@@ -1,5 +1,705 @@
-"""Search over published implementations. (Being written: segmentation, index and ranking.)"""
+"""Chinese full-text search over the published implementations.
+
+Text is cut into words by jieba (``cut_for_search``, which yields both the fine and the coarse
+words of a phrase) at index time and at query time alike, so a query and a document agree on
+their words. The words are stored space-joined in ``SearchDocument``, one row per published
+implementation, and indexed by the database: a weighted tsvector with a GIN index on PostgreSQL,
+an FTS5 table on SQLite. Colloquial words reach catalogue words through ``SearchSynonym``, read at
+query time, so a synonym edited in the admin takes effect at once, without reindexing.
+
+Ranking: items matching more query words in their name come first (a name match outranks any
+number of body matches), then items matching more query words anywhere, then the database's
+full-text rank, then popularity (guide views), then the name.
+"""
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jieba
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Lower, StrIndex
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from govhall.catalog.models import (
+    Implementation,
+    ItemState,
+    SearchDocument,
+    SearchSynonym,
+    Theme,
+)
+from govhall.org.selectors import region_scope_codes
+
+QUERY_MAX_LENGTH = 100
+QUERY_MAX_TOKENS = 24
+PAGE_SIZE_MAX = 100
+SUGGESTED_THEMES_MAX = 8
+SUGGESTED_THEMES_MIN = 4
+SNIPPET_LENGTH = 80
+SNIPPET_LEAD = 16
+REFRESH_BATCH_SIZE = 500
+# Acceptance conditions and legal bases can run to pages; their first part says what matters.
+DETAIL_TEXT_MAX_LENGTH = 4000
+
+FTS_TABLE = "catalog_searchdocument_fts"
+# Relative weights of the four token groups: name, result/themes, department/materials, details.
+# PostgreSQL's ts_rank_cd defaults are the same ratios (A 1.0, B 0.4, C 0.2, D 0.1).
+FTS_COLUMN_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+
+# Catalogue words jieba's general dictionary does not know as one word. Added once per process
+# from this fixed list (not from the database) so that segmentation is the same in every process
+# and at every time, which index and query depend on.
+DOMAIN_WORDS = (
+    "居民身份证",
+    "临时居民身份证",
+    "社会保障卡",
+    "社保卡",
+    "个体工商户",
+    "个体户",
+    "营业执照",
+    "住房公积金",
+    "公积金",
+    "失业保险金",
+    "失业金",
+    "最低生活保障",
+    "低保",
+    "特困人员",
+    "临时救助",
+    "出生医学证明",
+    "出生证",
+    "出生登记",
+    "生育登记",
+    "规划许可证",
+    "建设工程规划许可证",
+    "建设用地规划许可证",
+    "施工许可证",
+    "建筑工程施工许可证",
+    "食品经营许可",
+    "食品经营许可证",
+    "食品生产许可",
+    "食品生产许可证",
+    "药品经营许可证",
+    "卫生许可证",
+    "结婚登记",
+    "离婚登记",
+    "婚姻登记",
+    "设立登记",
+    "注销登记",
+    "变更登记",
+    "不动产登记",
+    "不动产权证书",
+    "户口迁移",
+    "居住证",
+    "机动车驾驶证",
+    "驾驶证",
+    "行驶证",
+    "往来港澳通行证",
+    "往来台湾通行证",
+    "普通护照",
+    "残疾人证",
+    "老年人优待证",
+    "无犯罪记录证明",
+    "基本养老保险",
+    "基本医疗保险",
+    "工伤认定",
+    "生育保险",
+    "生育津贴",
+    "养老金",
+    "统一社会信用代码",
+    "换领",
+    "补领",
+    "申领",
+    "换证",
+    "核发",
+    "挂失",
+    "网约车",
+)
+# Words that say how someone asks rather than what for. Dropped from a query unless nothing
+# else is left, as are single characters when the query has longer words.
+QUERY_STOP_WORDS = frozenset(
+    {
+        "怎么",
+        "怎么办",
+        "怎样",
+        "如何",
+        "哪里",
+        "在哪",
+        "在哪里",
+        "哪儿",
+        "什么",
+        "需要",
+        "哪些",
+        "我要",
+        "我想",
+        "想要",
+        "办理",
+        "可以",
+        "一下",
+        "流程",
+    }
+)
+
+WORD = re.compile(r"[^\W_]+")
+
+_tokenizer: jieba.Tokenizer | None = None
+_tokenizer_lock = threading.Lock()
 
 
-def search_documents_refresh(*, implementation_ids: list[int]) -> None:
-    """Re-index the given implementations after publication."""
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class SearchHit:
+    implementation: Implementation  # with entry, region and department selected
+    name_highlighted: SafeString
+    snippet_highlighted: SafeString
+    score: float
+
+
+@dataclass
+class SearchResult:
+    query: str
+    tokens: list[str]  # the query tokens searched (after synonyms)
+    hits: list[SearchHit]
+    total: int
+    page: int
+    page_size: int
+    suggested_themes: list[Theme]  # when total == 0: themes to browse instead
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation
+
+
+def _segmenter() -> jieba.Tokenizer:
+    """A jieba tokenizer of this module's own, built once per process, without jieba's log lines."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _tokenizer_lock:
+            if _tokenizer is None:
+                # jieba logs "Building prefix dict ..." to stderr at DEBUG on every start.
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                for word in DOMAIN_WORDS:
+                    tokenizer.add_word(word)
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def _fold(text: str) -> str:
+    """Full-width to half-width and lower case, as both index and query see text."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def text_tokens(text: str) -> list[str]:
+    """The words of ``text`` for the index and for queries: jieba words cut for search, reduced
+    to letters and digits (punctuation never reaches the full-text engines)."""
+    if not text:
+        return []
+    tokens = []
+    for word in _segmenter().cut_for_search(_fold(text)):
+        tokens.extend(WORD.findall(word))
+    return tokens
+
+
+def _joined_tokens(*texts: str) -> str:
+    return " ".join(token for text in texts for token in text_tokens(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Index
+
+
+def _document_build(implementation: Implementation) -> SearchDocument:
+    entry = implementation.entry
+    materials = [material.name for material in implementation.materials.all()]
+    themes = [theme.name for theme in entry.themes.all()]
+    conditions = implementation.acceptance_conditions[:DETAIL_TEXT_MAX_LENGTH]
+    snippet_lines = [
+        *(line.strip() for line in conditions.splitlines()),
+        "、".join(materials),
+        implementation.result_name.strip(),
+    ]
+    return SearchDocument(
+        implementation_id=implementation.pk,
+        name_tokens=_joined_tokens(entry.name),
+        result_theme_tokens=_joined_tokens(implementation.result_name, *themes),
+        department_material_tokens=_joined_tokens(implementation.department.name, *materials),
+        condition_basis_tokens=_joined_tokens(
+            conditions, entry.legal_basis[:DETAIL_TEXT_MAX_LENGTH], entry.description[:DETAIL_TEXT_MAX_LENGTH]
+        ),
+        snippet_text="\n".join(line for line in snippet_lines if line),
+    )
+
+
+DOCUMENT_TEXT_FIELDS = (
+    "name_tokens",
+    "result_theme_tokens",
+    "department_material_tokens",
+    "condition_basis_tokens",
+    "snippet_text",
+)
+
+
+def _is_searchable(implementation: Implementation) -> bool:
+    return implementation.state != ItemState.CANCELLED and implementation.entry.state != ItemState.CANCELLED
+
+
+def search_documents_refresh(*, implementation_ids: Iterable[int]) -> None:
+    """Re-index the given implementations after publication (called inside the approval
+    transaction): published ones get a fresh document, cancelled ones (or those whose entry is
+    cancelled) leave the index."""
+    ids = sorted(set(implementation_ids))
+    for start in range(0, len(ids), REFRESH_BATCH_SIZE):
+        _documents_refresh_batch(ids[start : start + REFRESH_BATCH_SIZE])
+
+
+def _documents_refresh_batch(ids: list[int]) -> None:
+    with transaction.atomic():
+        implementations = (
+            Implementation.objects.filter(pk__in=ids)
+            .select_related("entry", "department")
+            .prefetch_related("materials", "entry__themes")
+        )
+        documents = [_document_build(item) for item in implementations if _is_searchable(item)]
+        indexed = [document.implementation_id for document in documents]
+        SearchDocument.objects.filter(implementation_id__in=ids).exclude(implementation_id__in=indexed).delete()
+        # An upsert, not delete-then-insert: an approval and a reindex refreshing the same row
+        # at the same time must not collide on the primary key.
+        SearchDocument.objects.bulk_create(
+            documents,
+            update_conflicts=True,
+            unique_fields=["implementation"],
+            update_fields=[*DOCUMENT_TEXT_FIELDS, "refreshed_at"],
+        )
+        if connection.vendor == "sqlite":
+            _sqlite_index_write(ids=ids, documents=documents)
+
+
+def _sqlite_index_write(*, ids: list[int], documents: list[SearchDocument]) -> None:
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({placeholders})", ids)  # noqa: S608 - placeholders only
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE} (rowid, name_tokens, result_theme_tokens, department_material_tokens, "  # noqa: S608
+            "condition_basis_tokens) VALUES (%s, %s, %s, %s, %s)",
+            [
+                (
+                    document.implementation_id,
+                    document.name_tokens,
+                    document.result_theme_tokens,
+                    document.department_material_tokens,
+                    document.condition_basis_tokens,
+                )
+                for document in documents
+            ],
+        )
+
+
+def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
+    """Rebuild every search document, one batch per transaction; returns the number indexed."""
+    last_id = 0
+    while True:
+        ids = list(
+            Implementation.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        _documents_refresh_batch(ids)
+        last_id = ids[-1]
+    if connection.vendor == "sqlite":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Rows of implementations that no longer exist (the documents went with them).
+            cursor.execute(
+                f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT implementation_id FROM catalog_searchdocument)"  # noqa: S608
+            )
+    return SearchDocument.objects.count()
+
+
+# ---------------------------------------------------------------------------------------------
+# Synonyms
+
+
+def search_synonym_upsert(*, term: str, expansion: str) -> SearchSynonym:
+    """Create or change a synonym: a query containing ``term`` also searches ``expansion``.
+
+    The term is stored folded (half-width, lower case) since queries are folded before they are
+    compared with it.
+    """
+    synonym, _created = SearchSynonym.objects.update_or_create(
+        term=_fold(term).strip(), defaults={"expansion": expansion.strip()}
+    )
+    return synonym
+
+
+def _synonym_expansions(folded_query: str) -> list[str]:
+    """Expansions of the synonym terms the query contains, in one query whatever the list's size.
+
+    A term inside a longer matched term gives way to it (社保卡 wins over 社保).
+    """
+    matched = list(
+        SearchSynonym.objects.exclude(term="")
+        # Lower(): terms typed in the admin are not folded by search_synonym_upsert.
+        .annotate(position=StrIndex(Value(folded_query), Lower(F("term"))))
+        .filter(position__gt=0)
+        .values_list("term", "expansion")
+    )
+    matched = [(term.lower(), expansion) for term, expansion in matched]
+    terms = [term for term, _expansion in matched]
+    return [
+        expansion for term, expansion in sorted(matched) if not any(term != other and term in other for other in terms)
+    ]
+
+
+def search_query_tokens(*, query: str) -> list[str]:
+    """The tokens a query searches: its own words, then the words of matching synonyms.
+
+    Question words go, and single characters when there are longer words, unless nothing would
+    be left; the count is capped so a pasted paragraph stays a cheap query.
+    """
+    folded = _fold(query)[:QUERY_MAX_LENGTH].strip()
+    if not WORD.search(folded):
+        return []
+    words = text_tokens(folded)
+    for expansion in _synonym_expansions(folded):
+        words.extend(text_tokens(expansion))
+    unique = list(dict.fromkeys(words))
+    meaningful = [token for token in unique if token not in QUERY_STOP_WORDS] or unique
+    longer = [token for token in meaningful if len(token) > 1]
+    return (longer or meaningful)[:QUERY_MAX_TOKENS]
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries, one builder per database. Only placeholders carry the tokens; the SQL text is built
+# from constants and from the ORM's own compiled (parameterised) filter query.
+
+
+def _tsquery_lexeme(token: str, weights: str = "") -> str:
+    escaped = token.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'" + (f":{weights}" if weights else "")
+
+
+def _fts_phrase(token: str, column: str | None = None) -> str:
+    phrase = '"' + token.replace('"', '""') + '"'
+    return f"{column} : {phrase}" if column else phrase
+
+
+@dataclass
+class _Sql:
+    text: str
+    params: list[Any]
+
+
+class _PostgresqlQuery:
+    """tsvector @@ to_tsquery('simple', ...) over the GIN index; rank by ts_rank_cd."""
+
+    table = "catalog_searchdocument document"
+    id_column = "document.implementation_id"
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+
+    def match(self) -> _Sql:
+        return _Sql("document.vector @@ to_tsquery('simple', %s)", [self._any()])
+
+    def columns(self) -> _Sql:
+        """Score, number of tokens in the name, number of tokens anywhere."""
+        contains = "(CASE WHEN document.vector @@ to_tsquery('simple', %s) THEN 1 ELSE 0 END)"
+        counted = " + ".join([contains] * len(self.tokens))
+        return _Sql(
+            f"ts_rank_cd(document.vector, to_tsquery('simple', %s)), ({counted}), ({counted})",
+            [
+                self._any(),
+                *(_tsquery_lexeme(token, "A") for token in self.tokens),
+                *(_tsquery_lexeme(token) for token in self.tokens),
+            ],
+        )
+
+    def _any(self) -> str:
+        return " | ".join(_tsquery_lexeme(token) for token in self.tokens)
+
+
+class _SqliteQuery:
+    """FTS5 MATCH; rank by bm25 with column weights (bm25 is lower for better, so negated)."""
+
+    table = FTS_TABLE
+    # The unary plus keeps SQLite from handing rowid conditions to FTS5, which would then run the
+    # whole full-text query once per filtered row; the MATCH drives the loop instead.
+    id_column = f"+{FTS_TABLE}.rowid"
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+
+    def match(self) -> _Sql:
+        return _Sql(f"{FTS_TABLE} MATCH %s", [" OR ".join(_fts_phrase(token) for token in self.tokens)])
+
+    def columns(self) -> _Sql:
+        """Score, number of tokens in the name, number of tokens anywhere."""
+        # Each IN (...) is uncorrelated: SQLite runs it once and probes the result per row.
+        contains = f"({FTS_TABLE}.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))"  # noqa: S608
+        counted = " + ".join([contains] * len(self.tokens))
+        weights = ", ".join(str(weight) for weight in FTS_COLUMN_WEIGHTS)
+        return _Sql(
+            f"-bm25({FTS_TABLE}, {weights}), ({counted}), ({counted})",
+            [
+                *(_fts_phrase(token, column="name_tokens") for token in self.tokens),
+                *(_fts_phrase(token) for token in self.tokens),
+            ],
+        )
+
+
+def _vendor_query(tokens: list[str]) -> _PostgresqlQuery | _SqliteQuery | None:
+    if connection.vendor == "postgresql":
+        return _PostgresqlQuery(tokens)
+    if connection.vendor == "sqlite":
+        return _SqliteQuery(tokens)
+    return None
+
+
+def _filtered_implementations(
+    *,
+    region_code: str | None,
+    department_code: str | None,
+    audience: str | None,
+    badge: str | None,
+    theme_code: str | None,
+    kind: str | None,
+) -> QuerySet[Implementation, Any] | None:
+    """The filters as an ORM query of implementation ids, or None when there is no filter."""
+    # Imported here: catalog.selectors re-exports implementation_search from this module.
+    from govhall.catalog.selectors import badge_filter
+
+    conditions: dict[str, Any] = {}
+    if region_code:
+        conditions["region_id__in"] = region_scope_codes(region_code=region_code)
+    if department_code:
+        conditions["department__code"] = department_code
+    if theme_code:
+        conditions["entry__themes__code"] = theme_code
+    if audience == "person":
+        conditions["entry__for_persons"] = True
+    elif audience == "company":
+        conditions["entry__for_companies"] = True
+    if kind:
+        conditions["entry__kind"] = kind
+    implementations = Implementation.objects.filter(**conditions)
+    if badge:
+        implementations = implementations.filter(badge_filter(badge))
+    elif not conditions:
+        return None
+    return implementations.order_by().values("pk")
+
+
+def _where(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None) -> _Sql:
+    """The match, and the filters as a subquery. Cancelled implementations need no condition:
+    they are not in the index (see ``search_documents_refresh``)."""
+    match = vendor_query.match()
+    sql, params = f"WHERE {match.text}", list(match.params)
+    if filtered is not None:
+        filter_sql, filter_params = filtered.query.get_compiler(connection=connection).as_sql()
+        sql += f" AND {vendor_query.id_column} IN ({filter_sql})"
+        params.extend(filter_params)
+    return _Sql(sql, params)
+
+
+def _count(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None) -> int:
+    # The index table alone: counting needs neither the implementation nor the entry.
+    where = _where(vendor_query, filtered)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {vendor_query.table} {where.text}", where.params)  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def _ranked_page(
+    vendor_query: _PostgresqlQuery | _SqliteQuery,
+    filtered: QuerySet[Implementation, Any] | None,
+    *,
+    offset: int,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """(implementation id, full-text score) for one page, best first."""
+    where = _where(vendor_query, filtered)
+    columns = vendor_query.columns()
+    sql = (
+        f"SELECT implementation.id, {columns.text} FROM {vendor_query.table} "  # noqa: S608
+        f"JOIN catalog_implementation implementation ON implementation.id = {vendor_query.id_column} "
+        f"JOIN catalog_catalogueentry entry ON entry.id = implementation.entry_id {where.text} "
+        "ORDER BY 3 DESC, 4 DESC, 2 DESC, implementation.view_count DESC, entry.name, implementation.id "
+        "LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*columns.params, *where.params, limit, offset])
+        return [(int(row[0]), float(row[1] or 0.0)) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Highlighting
+
+
+def _folded_with_positions(text: str) -> tuple[str, list[int]]:
+    """The folded text and, for each of its characters, the index of the original character."""
+    folded_parts = []
+    positions = []
+    for index, character in enumerate(text):
+        folded = _fold(character)
+        folded_parts.append(folded)
+        positions.extend([index] * len(folded))
+    return "".join(folded_parts), positions
+
+
+def _match_spans(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """Merged [start, end) spans of ``text`` where a token occurs (compared folded)."""
+    folded, positions = _folded_with_positions(text)
+    spans = []
+    for token in tokens:
+        start = folded.find(token)
+        while start != -1:
+            spans.append((positions[start], positions[start + len(token) - 1] + 1))
+            start = folded.find(token, start + 1)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _marked_pieces(text: str, spans: list[tuple[int, int]], start: int, end: int) -> Iterator[tuple[str, bool]]:
+    cursor = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        if cursor < span_start:
+            yield text[cursor:span_start], False
+        yield text[span_start:span_end], True
+        cursor = span_end
+    if cursor < end:
+        yield text[cursor:end], False
+
+
+def _html(pieces: Iterable[tuple[str, bool]]) -> SafeString:
+    """Escaped text with the marked pieces in <mark>: the only markup a hit carries."""
+    return format_html_join(
+        "", "{}", ((format_html("<mark>{}</mark>", piece) if marked else piece,) for piece, marked in pieces)
+    )
+
+
+def text_highlight(*, text: str, tokens: Sequence[str]) -> SafeString:
+    """``text`` escaped, with every occurrence of a token wrapped in <mark>."""
+    return _html(_marked_pieces(text, _match_spans(text, tokens), 0, len(text)))
+
+
+def snippet_highlight(*, snippet_text: str, tokens: Sequence[str]) -> SafeString:
+    """A short passage from the conditions, materials or result name, the one matching most
+    tokens (else the first), cut around its first match, tokens in <mark>."""
+    lines = [line for line in snippet_text.splitlines() if line.strip()]
+    if not lines:
+        return SafeString("")
+    best_line, best_spans, best_count = lines[0], [], 0
+    for line in lines:
+        spans = _match_spans(line, tokens)
+        folded = _fold(line)
+        count = sum(1 for token in tokens if token in folded)
+        if count > best_count:
+            best_line, best_spans, best_count = line, spans, count
+    start = max(0, best_spans[0][0] - SNIPPET_LEAD) if best_spans else 0
+    end = min(len(best_line), start + SNIPPET_LENGTH)
+    start = max(0, min(start, end - SNIPPET_LENGTH))
+    pieces = list(_marked_pieces(best_line, best_spans, start, end))
+    if start > 0:
+        pieces.insert(0, ("…", False))
+    if end < len(best_line):
+        pieces.append(("…", False))
+    return _html(pieces)
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+
+
+def _suggested_themes(*, audience: str | None) -> list[Theme]:
+    themes = Theme.objects.order_by("order", "code")
+    if audience in ("person", "company"):
+        for_audience = list(themes.filter(audience__in=(audience, "both"))[:SUGGESTED_THEMES_MAX])
+        if len(for_audience) >= SUGGESTED_THEMES_MIN:
+            return for_audience
+    return list(themes[:SUGGESTED_THEMES_MAX])
+
+
+def implementation_search(
+    *,
+    query: str,
+    region_code: str | None = None,
+    department_code: str | None = None,
+    audience: str | None = None,
+    badge: str | None = None,
+    theme_code: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> SearchResult:
+    """Published implementations matching ``query`` (Chinese, synonyms included), best first.
+
+    Filters narrow as in ``implementation_list_public``: the region means the region and those
+    above it; badge is an online-depth badge or a depth digit. The number of database queries is
+    the same whatever the number of hits: synonyms, count, one page of ids, the page's rows.
+    """
+    page = max(1, page)
+    page_size = max(1, min(page_size, PAGE_SIZE_MAX))
+    tokens = search_query_tokens(query=query)
+    result = SearchResult(
+        query=query, tokens=tokens, hits=[], total=0, page=page, page_size=page_size, suggested_themes=[]
+    )
+    vendor_query = _vendor_query(tokens) if tokens else None
+    if vendor_query is not None:
+        filtered = _filtered_implementations(
+            region_code=region_code,
+            department_code=department_code,
+            audience=audience,
+            badge=badge,
+            theme_code=theme_code,
+            kind=kind,
+        )
+        try:
+            result.total = _count(vendor_query, filtered)
+            offset = (page - 1) * page_size
+            if offset < result.total:
+                ranked = _ranked_page(vendor_query, filtered, offset=offset, limit=page_size)
+                result.hits = _hits(ranked, tokens)
+        except EmptyResultSet:  # a filter no implementation can meet, such as an unknown region
+            result.total = 0
+    if result.total == 0:
+        result.suggested_themes = _suggested_themes(audience=audience)
+    return result
+
+
+def _hits(ranked: list[tuple[int, float]], tokens: list[str]) -> list[SearchHit]:
+    implementations = Implementation.objects.select_related("entry", "region", "department", "search_document").in_bulk(
+        [implementation_id for implementation_id, _score in ranked]
+    )
+    hits = []
+    for implementation_id, score in ranked:
+        implementation = implementations.get(implementation_id)
+        document = getattr(implementation, "search_document", None)
+        if implementation is None or document is None:  # cancelled between the two queries
+            continue
+        hits.append(
+            SearchHit(
+                implementation=implementation,
+                name_highlighted=text_highlight(text=implementation.entry.name, tokens=tokens),
+                snippet_highlighted=snippet_highlight(snippet_text=document.snippet_text, tokens=tokens),
+                score=score,
+            )
+        )
+    return hits
