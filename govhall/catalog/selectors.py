@@ -104,8 +104,16 @@ def implementation_list_public(
 
 
 def implementation_most_used(*, limit: int = 8) -> list[Implementation]:
-    """The implementations people open most (guide views), for the home page."""
-    return list(implementation_public_queryset().filter(state=ItemState.ACTIVE).order_by("-view_count", "id")[:limit])
+    """The services people open most (guide views), for the home page: one implementation per
+    catalogue entry, so an item carried out in every county is listed once, not once per county."""
+    most_viewed = implementation_public_queryset().filter(state=ItemState.ACTIVE).order_by("-view_count", "id")
+    chosen: dict[int, Implementation] = {}
+    # A bounded window of the most viewed rows is enough to find ``limit`` distinct entries.
+    for implementation in most_viewed[: limit * 12]:
+        chosen.setdefault(implementation.entry_id, implementation)
+        if len(chosen) == limit:
+            break
+    return list(chosen.values())
 
 
 def implementation_get_public(*, implementation_code: str) -> Implementation | None:

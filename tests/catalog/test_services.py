@@ -414,3 +414,16 @@ def test_text_longer_than_its_column_is_refused_naming_the_element():
 
     assert refused.value.message_dict["result_name"] == ["不能超过128个字符。"]
     assert "第1行" in violation_messages(refused.value, "materials")
+
+
+def test_most_used_lists_each_catalogue_entry_once_however_many_regions_implement_it():
+    popular = make_entry(name="居民身份证换领")
+    for region_code in (XIHU, YUHANG, HANGZHOU):
+        make_implementation(entry=popular, region_code=region_code)
+    other = make_implementation(entry=make_entry(name="结婚登记"))
+    Implementation.objects.filter(entry=popular).update(view_count=100)
+    Implementation.objects.filter(pk=other.pk).update(view_count=5)
+
+    most_used = selectors.implementation_most_used(limit=2)
+
+    assert [implementation.entry.name for implementation in most_used] == ["居民身份证换领", "结婚登记"]
