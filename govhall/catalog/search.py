@@ -195,6 +195,12 @@ def _segmenter() -> jieba.Tokenizer:
     return _tokenizer
 
 
+def search_segmenter_warm() -> None:
+    """Load jieba's dictionary now (about a second), so the first search a web worker answers
+    is not the one that pays for it."""
+    _segmenter()
+
+
 def _fold(text: str) -> str:
     """Full-width to half-width and lower case, as both index and query see text."""
     return unicodedata.normalize("NFKC", text).lower()
