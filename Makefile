@@ -44,8 +44,9 @@ demo: $(VENV)/.runtime-installed ## load the demo data only (idempotent)
 worker: $(VENV)/.runtime-installed ## run the task worker alone
 	$(PY) -m govhall.cli worker
 
-test: $(VENV)/.dev-installed ## lint, check migrations, run the whole test suite (PostgreSQL when DATABASE_URL is set)
+test: $(VENV)/.dev-installed ## lint, type-check, check migrations, run the whole test suite (PostgreSQL when DATABASE_URL is set)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory typecheck
 	GOVHALL_TESTING=1 $(PY) manage.py makemigrations --check --dry-run -v 1
 	GOVHALL_TESTING=1 $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadfile -q
 

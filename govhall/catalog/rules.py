@@ -208,9 +208,10 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _max_lengths(model: Any) -> dict[str, int]:
+def _max_lengths(model: Any) -> dict[str, tuple[int, str]]:
+    """Each text column's length limit and its element name."""
     return {
-        field.name: field.max_length
+        field.name: (field.max_length, str(field.verbose_name))
         for field in model._meta.get_fields()
         if getattr(field, "max_length", None) and field.get_internal_type() in ("CharField", "SlugField")
     }
@@ -218,7 +219,7 @@ def _max_lengths(model: Any) -> dict[str, int]:
 
 def text_lengths_check(payload: dict[str, Any], violations: Violations) -> None:
     """Text longer than its column is refused here, with its element named, not by the database."""
-    for element, limit in _max_lengths(Implementation).items():
+    for element, (limit, _label) in _max_lengths(Implementation).items():
         if len(str(payload.get(element) or "")) > limit:
             violations.add(element, _("不能超过%(limit)s个字符。") % {"limit": limit})
     for rows, model, label in (
@@ -227,10 +228,10 @@ def text_lengths_check(payload: dict[str, Any], violations: Violations) -> None:
     ):
         limits = _max_lengths(model)
         for number, row in enumerate(rows, start=1):
-            for element, limit in limits.items():
+            for element, (limit, element_label) in limits.items():
                 if len(str(row.get(element) or "")) > limit:
                     violations.add(
                         label,
                         _("第%(number)s行：%(element)s不能超过%(limit)s个字符。")
-                        % {"number": number, "element": model._meta.get_field(element).verbose_name, "limit": limit},
+                        % {"number": number, "element": element_label, "limit": limit},
                     )

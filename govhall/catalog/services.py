@@ -86,7 +86,7 @@ def implementation_payload(implementation: Implementation) -> dict[str, Any]:
         "legal_basis": entry.legal_basis,
         "region_code": implementation.region_id,
         "department_code": implementation.department.code,
-        "hall": implementation.hall.name if implementation.hall_id else "",
+        "hall": implementation.hall.name if implementation.hall else "",
         "windows": sorted(window.number for window in implementation.windows.all()),
     }
     for field in IMPLEMENTATION_PAYLOAD_FIELDS:
