@@ -533,3 +533,12 @@ def test_docs_page_loads_swagger_from_local_static_files_only(client):
     assert '"validatorUrl": null' in html
     for reference in references:
         assert client.get(reference).status_code == 200, reference
+
+
+def test_chinese_text_is_sent_as_utf8_not_escaped(client):
+    make_implementation(entry=make_entry(name="社会保障卡申领"))
+
+    response = client.get("/api/v1/implementations")
+
+    assert response["Content-Type"].startswith("application/json")
+    assert "社会保障卡申领" in response.content.decode("utf-8")
