@@ -65,8 +65,8 @@ migrations: $(VENV)/.dev-installed ## make migrations after a model change
 	$(PY) manage.py makemigrations
 
 messages: $(VENV)/.dev-installed ## extract and compile translations (needs GNU gettext)
-	cd govhall && ../$(PY) ../manage.py makemessages -l en --no-obsolete --no-location
-	cd govhall && ../$(PY) ../manage.py compilemessages -l en
+	cd govhall && $(abspath $(PY)) ../manage.py makemessages -l en --no-obsolete --no-location
+	cd govhall && $(abspath $(PY)) ../manage.py compilemessages -l en
 
 openapi: $(VENV)/.dev-installed ## regenerate docs/openapi.json
 	$(PY) manage.py openapi_export

@@ -12,7 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from govhall.catalog.models import (
     AreaOfHandling,
@@ -141,15 +141,16 @@ def element_display(element: str, value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return _("是") if value else _("否")
+    separator = pgettext("list separator", "、")
     if element == "online_depth":
-        return "、".join(str(OnlineDepth(int(digit)).label) for digit in str(value) if digit in "1234567")
+        return separator.join(str(OnlineDepth(int(digit)).label) for digit in str(value) if digit in "1234567")
     if element in _CHOICES:
         try:
             return str(_CHOICES[element](value).label)
         except ValueError:
             return str(value)
     if isinstance(value, list):
-        return "、".join(str(item) for item in value)
+        return separator.join(str(item) for item in value)
     return str(value)
 
 

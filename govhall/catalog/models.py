@@ -9,6 +9,7 @@ published version is kept as a snapshot so earlier versions stay readable.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ItemKind(models.TextChoices):
@@ -283,8 +284,9 @@ class ChangeAction(models.TextChoices):
 
 
 class ChangeTarget(models.TextChoices):
-    ENTRY = "entry", _("基本目录")
-    IMPLEMENTATION = "implementation", _("实施清单")
+    # Shown after the action ("新增实施清单"), so English needs its own, lower-case wording.
+    ENTRY = "entry", pgettext_lazy("change target", "基本目录")
+    IMPLEMENTATION = "implementation", pgettext_lazy("change target", "实施清单")
 
 
 class ChangeState(models.TextChoices):

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from govhall.catalog import rules
 from govhall.catalog.change_diff import element_label
@@ -128,7 +129,8 @@ class _ServiceErrorsMixin:
                 fallback.add_error(None, messages)
             else:
                 label = element_label(element, kind=kind)
-                unplaced.extend(f"{label}：{message}" for message in messages)
+                separator = pgettext("label separator", "：")
+                unplaced.extend(f"{label}{separator}{message}" for message in messages)
         return unplaced
 
 
