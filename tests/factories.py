@@ -50,6 +50,23 @@ def province_reviewer() -> User:
     return user or make_staff(role=Role.CATALOGUE_REVIEWER, region_code=PROVINCE, username="factory-province-reviewer")
 
 
+def material_example(name: str, **overrides: Any) -> dict[str, Any]:
+    """A required original material with every element filled; override what a test is about."""
+    return {
+        "name": name,
+        "requirement": "required",
+        "condition": "",
+        "form": "original",
+        "copies": 1,
+        "source": "applicant",
+        "notes": "",
+        "licence_type_code": "",
+        "blank_form": "",
+        "example_file": "",
+        **overrides,
+    }
+
+
 def entry_payload_example(**overrides: Any) -> dict[str, Any]:
     payload = {
         "basic_code": unique("0001720"),

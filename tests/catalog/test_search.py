@@ -17,7 +17,18 @@ from govhall.catalog import search, selectors, services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation, SearchDocument, SearchSynonym
 from govhall.catalog.search import implementation_search
 from govhall.demo import demo_load
-from tests.factories import HAISHU, HANGZHOU, NINGBO, PROVINCE, XIHU, YUHANG, make_department, make_entry, publish
+from tests.factories import (
+    HAISHU,
+    HANGZHOU,
+    NINGBO,
+    PROVINCE,
+    XIHU,
+    YUHANG,
+    make_department,
+    make_entry,
+    material_example,
+    publish,
+)
 from tests.factories import make_implementation as factory_make_implementation
 
 pytestmark = pytest.mark.django_db
@@ -148,18 +159,7 @@ QUALITY_QUERIES = {
 
 
 def material(name):
-    return {
-        "name": name,
-        "requirement": "required",
-        "condition": "",
-        "form": "original",
-        "copies": 1,
-        "source": "applicant",
-        "notes": "",
-        "licence_type_code": "",
-        "blank_form": "",
-        "example_file": "",
-    }
+    return material_example(name)
 
 
 def department(kind, region_code=XIHU):

@@ -3,7 +3,7 @@ import pytest
 from govhall.catalog.services import theme_upsert
 from govhall.org.models import Region
 from govhall.org.services import hall_upsert
-from tests.factories import XIHU, make_department, make_entry, make_implementation
+from tests.factories import XIHU, make_department, make_entry, make_implementation, material_example
 
 HALL_NAME = "西湖区政务服务中心"
 
@@ -62,29 +62,9 @@ def full_implementation():
                 "blank_form": "catalog/forms/application.pdf",
                 "example_file": "catalog/examples/application-example.pdf",
             },
-            {
-                "name": "营业执照",
-                "requirement": "required",
-                "condition": "",
-                "form": "copy",
-                "copies": 1,
-                "source": "government",
-                "notes": "",
-                "licence_type_code": "YYZZ",
-                "blank_form": "",
-                "example_file": "",
-            },
-            {
-                "name": "授权委托书",
-                "requirement": "conditional",
-                "condition": "委托代理人办理的",
-                "form": "original",
-                "copies": 1,
-                "source": "intermediary",
-                "notes": "",
-                "licence_type_code": "",
-                "blank_form": "",
-                "example_file": "",
-            },
+            material_example("营业执照", form="copy", source="government", licence_type_code="YYZZ"),
+            material_example(
+                "授权委托书", requirement="conditional", condition="委托代理人办理的", source="intermediary"
+            ),
         ],
     )
