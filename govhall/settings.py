@@ -4,6 +4,7 @@ With no environment at all the platform runs on an embedded SQLite database unde
 with a development secret generated there on first run. ``DATABASE_URL`` switches to PostgreSQL.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -34,6 +35,18 @@ def _development_secret() -> str:
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _development_data_keys() -> tuple[str, str]:
+    """A per-checkout key ring for personal data, kept in ./var/ (production sets the variables)."""
+    path = VAR_DIR / "data_keys"
+    if not path.exists():
+        encoded = base64.b64encode(secrets.token_bytes(32)).decode()
+        index = base64.b64encode(secrets.token_bytes(32)).decode()
+        path.write_text(f"dev1:{encoded}\n{index}\n")
+        path.chmod(0o600)
+    keys, index = path.read_text().split()
+    return keys, index
 
 
 DEBUG = _flag("DEBUG")
@@ -179,6 +192,15 @@ LOGGING = {
 }
 
 GOVHALL_PROVINCE_CODE = os.environ.get("GOVHALL_PROVINCE_CODE", "330000")
+
+# Personal data encryption (govhall/accounts/privacy.py): "<id>:<base64 32 bytes>,..." and the
+# id of the key new values are sealed with; the blind-index key is separate.
+if os.environ.get("GOVHALL_DATA_KEYS"):
+    GOVHALL_DATA_KEYS = os.environ["GOVHALL_DATA_KEYS"]
+    GOVHALL_INDEX_KEY = os.environ["GOVHALL_INDEX_KEY"]
+else:
+    GOVHALL_DATA_KEYS, GOVHALL_INDEX_KEY = _development_data_keys()
+GOVHALL_DATA_KEY_ID = os.environ.get("GOVHALL_DATA_KEY_ID", "")
 
 if _flag("GOVHALL_TESTING"):
     # Hashing strength is not under test; a fast hasher keeps the suite fast.
