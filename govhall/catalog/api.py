@@ -216,6 +216,9 @@ class ContactOut(Schema):
 class OnlineOut(Schema):
     available: bool = Field(..., description="是否网办 (can be applied for online)")
     depth: list[DepthLevelOut]
+    assurance_level: int = Field(
+        ..., ge=1, le=4, description="实名认证等级要求 L1–L4 (the identity assurance level the service needs)"
+    )
     payment: bool = Field(..., description="支持网上支付 (online payment)")
     express_delivery: bool = Field(..., description="支持物流快递 (result sent by express)")
     appointment: bool = Field(..., description="支持预约办理 (appointments)")
@@ -436,6 +439,8 @@ def _guide(guide: Guide, *, current_version: int) -> dict[str, Any]:
         "online": {
             "available": data["online_available"],
             "depth": _depth_levels(data["online_depth"]),
+            # Versions published before services stated a level asked for L2.
+            "assurance_level": data.get("assurance_level", 2),
             "payment": data["online_payment"],
             "express_delivery": data["express_delivery"],
             "appointment": data["appointment"],

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from govhall.accounts.models import AssuranceLevel
+
 
 class ItemKind(models.TextChoices):
     LICENSING = "licensing", _("行政许可")
@@ -193,6 +195,9 @@ class Implementation(models.Model):
     supervision_phone = models.CharField(_("监督投诉电话"), max_length=64, blank=True)
     online_available = models.BooleanField(_("是否网办"), default=True)
     online_depth = models.CharField(_("网上办理深度"), max_length=7, blank=True)
+    assurance_level = models.PositiveSmallIntegerField(
+        _("实名认证等级要求"), choices=AssuranceLevel.choices, default=AssuranceLevel.L2
+    )
     online_payment = models.BooleanField(_("支持网上支付"), default=False)
     express_delivery = models.BooleanField(_("支持物流快递"), default=False)
     appointment = models.BooleanField(_("支持预约办理"), default=False)

@@ -55,7 +55,12 @@ IMPLEMENTATION_CHOICE_FIELDS = {
     "area_of_handling": AreaOfHandling,
     "result_type": ResultType,
 }
-IMPLEMENTATION_NUMBER_FIELDS = ("statutory_time_limit_days", "promised_time_limit_days", "site_visits")
+IMPLEMENTATION_NUMBER_FIELDS = (
+    "statutory_time_limit_days",
+    "promised_time_limit_days",
+    "site_visits",
+    "assurance_level",
+)
 IMPLEMENTATION_FLAG_FIELDS = (
     "charges_fee",
     "online_available",
@@ -150,6 +155,8 @@ def implementation_payload_check(payload: dict[str, Any], violations: Violations
         value = payload.get(element)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 3650:
             violations.add(element, _("请填写0到3650之间的整数。"))
+    if payload.get("assurance_level") not in (1, 2, 3, 4):
+        violations.add("assurance_level", _("实名认证等级要求须为L1至L4之一。"))
     site_visits = payload.get("site_visits")
     if isinstance(site_visits, int) and site_visits > 5:
         violations.add("site_visits", _("到办事现场次数不应超过5次。"))

@@ -115,6 +115,8 @@ def implementation_payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
         normalised[field] = str(normalised.get(field) or "").strip()
     for field in rules.IMPLEMENTATION_FLAG_FIELDS:
         normalised[field] = bool(normalised.get(field, field in ("online_available", "handled_in_hall")))
+    # Lists drafted before services stated an assurance level ask for L2, the usual online level.
+    normalised.setdefault("assurance_level", 2)
     normalised["hall"] = str(normalised.get("hall") or "").strip()
     normalised["windows"] = sorted(str(number) for number in normalised.get("windows") or [])
     normalised["process_steps"] = [

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
+from govhall.accounts.models import AssuranceLevel
 from govhall.catalog import rules
 from govhall.catalog.change_diff import element_label
 from govhall.catalog.models import (
@@ -188,6 +189,9 @@ class ImplementationForm(forms.Form):
         label=_label(Implementation, "special_procedures"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
     site_visits = forms.IntegerField(label=_label(Implementation, "site_visits"))
+    assurance_level = forms.TypedChoiceField(
+        label=_label(Implementation, "assurance_level"), choices=AssuranceLevel.choices, coerce=int
+    )
     handled_in_hall = forms.BooleanField(label=_label(Implementation, "handled_in_hall"), required=False)
     hall = forms.ChoiceField(label=_("政务服务中心"), required=False)
     windows = forms.CharField(
@@ -265,7 +269,17 @@ class ImplementationForm(forms.Form):
             ("handled_in_hall", "hall", "windows", "address", "office_hours", "area_of_handling"),
         ),
         (_("收费"), ("charges_fee", "fee_standard", "fee_basis")),
-        (_("网上办理"), ("online_available", "online_depth", "online_payment", "express_delivery", "appointment")),
+        (
+            _("网上办理"),
+            (
+                "online_available",
+                "online_depth",
+                "assurance_level",
+                "online_payment",
+                "express_delivery",
+                "appointment",
+            ),
+        ),
         (_("咨询与监督"), ("consultation_phone", "supervision_phone")),
         (_("办理结果"), ("result_type", "result_name", "licence_type_code")),
     )
