@@ -3,7 +3,7 @@
 Entries, implementations, changes and versions are read-only here: every change to the
 catalogue is drafted on the workbench and published by a reviewer's approval
 (``catalogue_change_approve``), which keeps versions, search and the audit record in step.
-Themes and search synonyms are reference lists and are edited here.
+Themes and search synonyms are reference lists and are edited here, by the system administrator.
 """
 
 from typing import Any
@@ -12,6 +12,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from govhall.accounts.admin_access import RoleGuardedAdmin
+from govhall.accounts.guards import staff_may_administer_system
 from govhall.catalog.models import (
     CatalogueChange,
     CatalogueEntry,
@@ -28,19 +30,12 @@ from govhall.catalog.search import search_synonym_upsert
 WORKBENCH_ONLY = _("事项的新增、变更、拆分、合并、暂停和取消须在工作台提出，经审核通过后发布；此处只读。")
 
 
-class _ReadOnly:
-    """No add, change or delete here; the view pages and lists remain."""
+class _ReadOnly(RoleGuardedAdmin):
+    """No add, change or delete here, for anyone; the system administrator sees the lists and pages."""
 
     actions: Any = None
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    viewers = (staff_may_administer_system,)
+    editors = ()
 
 
 class _WorkbenchOnlyAdmin(_ReadOnly, admin.ModelAdmin):
@@ -56,15 +51,18 @@ class _WorkbenchOnlyAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(RoleGuardedAdmin, admin.ModelAdmin):
+    editors = (staff_may_administer_system,)
     list_display = ("code", "name", "audience", "order")
     list_filter = ("audience",)
     search_fields = ("code", "name", "name_en")
 
 
 @admin.register(SearchSynonym)
-class SearchSynonymAdmin(admin.ModelAdmin):
+class SearchSynonymAdmin(RoleGuardedAdmin, admin.ModelAdmin):
     """Saved through ``search_synonym_upsert``, which stores the term folded as queries are."""
+
+    editors = (staff_may_administer_system,)
 
     list_display = ("term", "expansion")
     search_fields = ("term", "expansion")
