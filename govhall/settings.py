@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "govhall.audit",
     "govhall.org",
     "govhall.accounts",
+    "govhall.notices",
     "govhall.catalog",
     "govhall.portal",
     "govhall.workbench",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "govhall.accounts.middleware.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "govhall.portal.middleware.ElderModeMiddleware",
 ]
@@ -202,6 +204,18 @@ else:
     GOVHALL_DATA_KEYS, GOVHALL_INDEX_KEY = _development_data_keys()
 GOVHALL_DATA_KEY_ID = os.environ.get("GOVHALL_DATA_KEY_ID", "")
 
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 if _flag("GOVHALL_TESTING"):
     # Hashing strength is not under test; a fast hasher keeps the suite fast.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The population / legal-person registry adapter used to raise assurance to L2.
+GOVHALL_IDENTITY_REGISTRY = os.environ.get("GOVHALL_IDENTITY_REGISTRY", "govhall.accounts.registry.DemoRegistry")
+
+# Where SMS and e-mail go (govhall/notices/backends.py): the outbox by default, readable at /dev/outbox/.
+GOVHALL_MESSAGE_BACKEND = os.environ.get("GOVHALL_MESSAGE_BACKEND", "govhall.notices.backends.OutboxBackend")

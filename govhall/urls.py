@@ -13,6 +13,8 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("workbench/", include("govhall.workbench.urls")),
+    path("accounts/", include("govhall.accounts.urls")),
+    path("dev/", include("govhall.notices.urls")),
     path("", include("govhall.portal.urls")),
 ]
 

@@ -208,3 +208,48 @@ def make_implementation(
     payload = implementation_payload_example(entry=entry, department=department, **overrides)
     change = publish(action=ChangeAction.ADD, target=ChangeTarget.IMPLEMENTATION, payload=payload)
     return change.implementation
+
+
+def identity_number_for(region_code: str, birth: str, sequence: int) -> str:
+    """A well-formed identity number (GB 11643) for test people; not a real person's."""
+    from govhall.org.identifiers import identity_number_check_character
+
+    first = f"{region_code}{birth}{sequence:03d}"
+    return first + identity_number_check_character(first)
+
+
+def make_person(
+    *,
+    name: str = "张三",
+    identity_number: str | None = None,
+    phone: str | None = None,
+    level: int = 1,
+    in_registry: bool = True,
+):
+    """A registered person (and, by default, the population registry's record of them)."""
+    from django.utils import timezone
+
+    from govhall.accounts import privacy
+    from govhall.accounts.models import Person, RegistryPerson
+
+    number = next(_sequence)
+    identity_number = identity_number or identity_number_for("330106", "19900101", number % 1000)
+    phone = phone or f"139{number:08d}"
+    user = User.objects.create_user(username=unique("person"), password="a-long-test-password")
+    if in_registry:
+        RegistryPerson.objects.get_or_create(
+            identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
+            defaults={"name": name},
+        )
+    return Person.objects.create(
+        user=user,
+        name=name,
+        identity_number_encrypted=privacy.encrypt(identity_number, purpose="identity_number"),
+        identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
+        identity_number_masked=privacy.mask_identity_number(identity_number),
+        phone_encrypted=privacy.encrypt(phone, purpose="phone"),
+        phone_index=privacy.blind_index(phone, purpose="phone"),
+        phone_masked=privacy.mask_phone(phone),
+        assurance_level=level,
+        assured_at=timezone.now(),
+    )

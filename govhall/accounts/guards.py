@@ -7,6 +7,8 @@ covers that city and every county and town below it.
 
 from typing import Any
 
+from django.db.models import Q
+
 from govhall.accounts.models import Role, StaffAssignment
 from govhall.org.models import Region, RegionLevel
 
@@ -38,3 +40,61 @@ def staff_may_act_at_province_level(*, user: Any, role: Role) -> bool:
 def staff_region_prefixes(*, user: Any, role: Role) -> list[str]:
     """Region-code prefixes covering the user's scope for ``role``; for filtering querysets."""
     return [scope.prefix for scope in staff_regions_for_role(user=user, role=role)]
+
+
+def person_may_act_for_company(*, person: Any, company: Any, basic_code: str | None = None, on: Any = None) -> bool:
+    """May ``person`` act for ``company`` (for the service ``basic_code``, when given)?
+
+    The legal representative always may; an agent may while an authorisation is in force
+    (not withdrawn, not past its date) and covers all services or the named one.
+    """
+    from govhall.accounts.models import Agency
+    from govhall.accounts.selectors import agencies_active_query
+
+    if person is None or company is None:
+        return False
+    if company.legal_representative_id == person.pk:
+        return True
+    agencies = Agency.objects.filter(agencies_active_query(on=on), company=company, agent=person)
+    if basic_code is None:
+        return agencies.exists()
+    return agencies.filter(Q(all_services=True) | Q(services__basic_code=basic_code)).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The three separated administrators (三员分立, required of public systems by 等保): the system
+# administrator runs the system, the security administrator grants roles, the auditor reads the
+# audit trail; none can do another's job. These guards decide the admin site; Django's
+# is_superuser and model permissions decide nothing there.
+
+SEPARATED_ADMINISTRATOR_ROLES = frozenset({Role.SYSTEM_ADMINISTRATOR, Role.SECURITY_ADMINISTRATOR, Role.AUDITOR})
+
+
+def staff_may_administer_system(*, user: Any) -> bool:
+    """Departments, halls, windows, themes, synonyms; regions and the catalogue read-only."""
+    return staff_has_role(user=user, role=Role.SYSTEM_ADMINISTRATOR)
+
+
+def staff_may_grant_roles(*, user: Any) -> bool:
+    """Creates staff accounts and grants or withdraws roles (never their own)."""
+    return staff_has_role(user=user, role=Role.SECURITY_ADMINISTRATOR)
+
+
+def staff_may_grant_roles_to(*, user: Any, target: Any) -> bool:
+    """A security administrator may set the roles of anyone but themselves: a self-grant of any
+    role (another separated one above all) would undo the separation."""
+    if not staff_may_grant_roles(user=user):
+        return False
+    if target is not None and target.pk == user.pk:
+        return False
+    return True
+
+
+def staff_may_read_audit(*, user: Any) -> bool:
+    """Only the auditor reads the audit trail; nobody changes it."""
+    return staff_has_role(user=user, role=Role.AUDITOR)
+
+
+def staff_roles_are_separated(*, roles: Any) -> bool:
+    """False when ``roles`` hold more than one of the three separated administrator roles."""
+    return len(SEPARATED_ADMINISTRATOR_ROLES.intersection(roles)) <= 1
