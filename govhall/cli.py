@@ -52,6 +52,8 @@ def _banner(host: str, port: str) -> str:
             f"govhall is serving at {base}/",
             f"  portal (一网通办)       {base}/",
             f"  a search               {base}/search/?q=开公司",
+            f"  citizen login          {base}/accounts/login/   (register: {base}/accounts/register/)",
+            f"  SMS outbox (demo)      {base}/dev/outbox/   one-time codes arrive here",
             f"  staff workbench        {base}/workbench/",
             f"  Django admin           {base}/admin/",
             f"  API and its docs       {base}/api/v1/docs",

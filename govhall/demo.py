@@ -7,14 +7,24 @@ data. Loading twice changes nothing.
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from govhall.accounts.models import Role, User
-from govhall.accounts.services import staff_user_upsert
+from govhall.accounts.models import Company, Role, User
+from govhall.accounts.registration import person_create
+from govhall.accounts.registry import demo_registry_company_add, demo_registry_person_add
+from govhall.accounts.selectors import person_get_by_identity_number
+from govhall.accounts.services import (
+    agency_grant,
+    company_register,
+    person_assurance_raise_by_registry,
+    staff_user_upsert,
+)
 from govhall.catalog import search
 from govhall.catalog.models import CatalogueEntry, ChangeAction, ChangeTarget, Implementation
 from govhall.catalog.services import (
@@ -23,7 +33,7 @@ from govhall.catalog.services import (
     implementation_code_for,
     theme_upsert,
 )
-from govhall.org.identifiers import uscc_check_character
+from govhall.org.identifiers import identity_number_check_character, uscc_check_character
 from govhall.org.models import Department, Hall, Region
 from govhall.org.services import department_upsert, hall_upsert, regions_load
 
@@ -129,10 +139,72 @@ DEMO_ACCOUNTS = (
         "系统管理员",
         PROVINCE,
         (Role.SYSTEM_ADMINISTRATOR,),
-        "Django admin: regions, departments, halls, themes, synonyms",
-        is_superuser=True,
+        "Django admin: departments, halls, themes, synonyms (not roles, not the audit trail)",
+    ),
+    DemoAccount(
+        "security-admin",
+        "安全管理员",
+        PROVINCE,
+        (Role.SECURITY_ADMINISTRATOR,),
+        "Django admin: staff and role grants only",
+    ),
+    DemoAccount("auditor", "安全审计员", PROVINCE, (Role.AUDITOR,), "Django admin: reads the audit trail only"),
+)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """A fictional person (identity numbers are well formed but belong to nobody)."""
+
+    name: str
+    identity_number: str
+    phone: str
+    registered: bool
+    level: int
+    note: str
+
+
+def _demo_identity_number(region_code: str, birth: str, sequence: int) -> str:
+    first = f"{region_code}{birth}{sequence:03d}"
+    return first + identity_number_check_character(first)
+
+
+DEMO_PEOPLE = (
+    DemoPerson(
+        "张三",
+        _demo_identity_number("330106", "19900307", 123),
+        "13800000001",
+        True,
+        1,
+        "L1 citizen: raise to L2 on the account page",
+    ),
+    DemoPerson(
+        "王五",
+        _demo_identity_number("330106", "19780512", 235),
+        "13800000002",
+        True,
+        2,
+        "L2, legal representative of 杭州西湖龙井茶业有限公司",
+    ),
+    DemoPerson(
+        "李四",
+        _demo_identity_number("330110", "19951120", 347),
+        "13800000003",
+        True,
+        2,
+        "L2, agent of 杭州西湖龙井茶业有限公司 for all services",
+    ),
+    DemoPerson(
+        "赵六",
+        _demo_identity_number("330203", "19880808", 458),
+        "13800000004",
+        False,
+        1,
+        "only in the population registry: register as this person at /accounts/register/",
     ),
 )
+DEMO_COMPANY_CREDIT_CODE_PREFIX = "91330106MA2H00001"
+DEMO_COMPANY_NAME = "杭州西湖龙井茶业有限公司"
 
 
 @dataclass
@@ -169,6 +241,7 @@ def demo_load() -> DemoReport:
         report.halls = _halls_load(data["halls"], departments)
         staff = _staff_load(departments)
         report.synonyms = _synonyms_load()
+        _people_load()
     report.entries_created = _entries_load(data["items"], staff)
     report.implementations_created = _implementations_load(data["items"], departments, staff)
     if report.implementations_created:
@@ -256,6 +329,48 @@ def _staff_load(departments: dict[tuple[str, str], Department]) -> dict[str, Use
             is_superuser=account.is_superuser,
         )
     return staff
+
+
+def _people_load() -> None:
+    """Demo people in the population registry, the registered ones with accounts, and a company
+    with its legal representative and an agent."""
+    for person in DEMO_PEOPLE:
+        demo_registry_person_add(name=person.name, identity_number=person.identity_number)
+    credit_code = DEMO_COMPANY_CREDIT_CODE_PREFIX + uscc_check_character(DEMO_COMPANY_CREDIT_CODE_PREFIX)
+    representative, agent = DEMO_PEOPLE[1], DEMO_PEOPLE[2]
+    demo_registry_company_add(
+        credit_code=credit_code,
+        name=DEMO_COMPANY_NAME,
+        kind="limited_company",
+        legal_representative_identity_number=representative.identity_number,
+    )
+    people = {}
+    for demo_person in DEMO_PEOPLE:
+        if not demo_person.registered:
+            continue
+        person = person_get_by_identity_number(identity_number=demo_person.identity_number)
+        if person is None:
+            user = person_create(
+                identity_number=demo_person.identity_number,
+                name=demo_person.name,
+                phone=demo_person.phone,
+                password=DEMO_PASSWORD,
+            )
+            person = user.person
+            if demo_person.level >= 2:
+                person_assurance_raise_by_registry(person=person, name=demo_person.name)
+        people[demo_person.name] = person
+    company = Company.objects.filter(credit_code=credit_code).first()
+    if company is None:
+        company = company_register(representative=people[representative.name], credit_code=credit_code)
+        agency_grant(
+            company=company,
+            granted_by=people[representative.name],
+            agent_identity_number=agent.identity_number,
+            agent_name=agent.name,
+            valid_until=timezone.localdate() + timedelta(days=365),
+            all_services=True,
+        )
 
 
 def _synonyms_load() -> int:
@@ -367,7 +482,11 @@ def _popularity_seed() -> None:
 
 def demo_accounts_text() -> str:
     """The demo accounts and how to get in, for `make run` and the README."""
-    lines = [f"Demo staff accounts (password for all: {DEMO_PASSWORD}):"]
+    lines = [f"Demo staff accounts, at /workbench/login/ or /admin/ (password for all: {DEMO_PASSWORD}):"]
     for account in DEMO_ACCOUNTS:
         lines.append(f"  {account.username:<18} {account.display_name:<10} {account.note}")
+    lines.append(f"Demo citizens, at /accounts/login/ with identity number or phone (password {DEMO_PASSWORD}),")
+    lines.append("or phone + one-time code (read the code in the outbox at /dev/outbox/):")
+    for person in DEMO_PEOPLE:
+        lines.append(f"  {person.name}  {person.identity_number}  {person.phone}  {person.note}")
     return "\n".join(lines)

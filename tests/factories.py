@@ -226,30 +226,19 @@ def make_person(
     level: int = 1,
     in_registry: bool = True,
 ):
-    """A registered person (and, by default, the population registry's record of them)."""
-    from django.utils import timezone
-
-    from govhall.accounts import privacy
-    from govhall.accounts.models import Person, RegistryPerson
+    """A registered person (and, by default, the population registry's record of them), raised
+    to L2 through the registry check when ``level`` is 2."""
+    from govhall.accounts.registration import person_create
+    from govhall.accounts.registry import demo_registry_person_add
+    from govhall.accounts.services import person_assurance_raise_by_registry
 
     number = next(_sequence)
     identity_number = identity_number or identity_number_for("330106", "19900101", number % 1000)
     phone = phone or f"139{number:08d}"
-    user = User.objects.create_user(username=unique("person"), password="a-long-test-password")
     if in_registry:
-        RegistryPerson.objects.get_or_create(
-            identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
-            defaults={"name": name},
-        )
-    return Person.objects.create(
-        user=user,
-        name=name,
-        identity_number_encrypted=privacy.encrypt(identity_number, purpose="identity_number"),
-        identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
-        identity_number_masked=privacy.mask_identity_number(identity_number),
-        phone_encrypted=privacy.encrypt(phone, purpose="phone"),
-        phone_index=privacy.blind_index(phone, purpose="phone"),
-        phone_masked=privacy.mask_phone(phone),
-        assurance_level=level,
-        assured_at=timezone.now(),
-    )
+        demo_registry_person_add(name=name, identity_number=identity_number)
+    user = person_create(identity_number=identity_number, name=name, phone=phone, password="a-long-test-password")
+    person = user.person
+    if level >= 2:
+        person_assurance_raise_by_registry(person=person, name=name)
+    return person

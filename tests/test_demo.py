@@ -3,7 +3,8 @@
 import pytest
 from django.db.models import Count
 
-from govhall.accounts.models import User
+from govhall.accounts.models import Company, Person, User
+from govhall.accounts.selectors import person_acting_capacities
 from govhall.catalog.models import CatalogueChange, CatalogueEntry, Implementation, ItemState
 from govhall.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_load
 from govhall.org.models import Department
@@ -30,3 +31,10 @@ def test_demo_catalogue_is_complete_its_accounts_log_in_and_loading_it_again_cha
     assert set(CatalogueChange.objects.values_list("state", flat=True)) == {"approved"}
     for account in DEMO_ACCOUNTS:
         assert User.objects.get(username=account.username).check_password(DEMO_PASSWORD), account.username
+    levels = {person.name: person.assurance_level for person in Person.objects.all()}
+    assert levels == {"张三": 1, "王五": 2, "李四": 2}
+    company = Company.objects.get()
+    assert [c.as_legal_representative for c in person_acting_capacities(person=Person.objects.get(name="李四"))] == [
+        False
+    ]
+    assert company.legal_representative.name == "王五"

@@ -107,34 +107,48 @@ def person_register(
     check = one_time_code_check(phone=phone, purpose=OneTimeCodePurpose.REGISTRATION, code=code)
     if check != CodeCheck.ACCEPTED:
         raise RegistrationRefused({"code": [code_check_message(check)]})
-    now = timezone.now()
     try:
-        with transaction.atomic():
-            user = User(username=f"p{secrets.token_hex(8)}", display_name=name)
-            user.set_password(password)
-            user.save()
-            person = Person.objects.create(
-                user=user,
-                name=name,
-                identity_number_encrypted=privacy.encrypt(identity_number, purpose="identity_number"),
-                identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
-                identity_number_masked=privacy.mask_identity_number(identity_number),
-                phone_encrypted=privacy.encrypt(phone, purpose="phone"),
-                phone_index=privacy.blind_index(phone, purpose="phone"),
-                phone_masked=privacy.mask_phone(phone),
-                assurance_level=AssuranceLevel.L1,
-                assurance_method=AssuranceMethod.SELF_DECLARED,
-                assured_at=now,
-            )
-            audit_record_add(
-                actor=user,
-                action="person_register",
-                object_type="person",
-                object_id=person.pk,
-                summary=f"L1 {person.identity_number_masked} {person.phone_masked}",
-                address=address,
-            )
+        return person_create(
+            identity_number=identity_number, name=name, phone=phone, password=password, address=address
+        )
     except IntegrityError as duplicate:
         # Someone registered the same number between the check and the insert.
         raise RegistrationRefused({"__all__": [_("该身份证号或手机号已注册。")]}) from duplicate
+
+
+def person_create(
+    *, identity_number: str, name: str, phone: str, password: str | None, address: str | None = None
+) -> User:
+    """Create an account and its person (L1, self-declared) from values already checked: the
+    identity number and phone encrypted, indexed and masked; one transaction with its audit
+    record. Registration calls it after the phone's code; the demo loader calls it directly."""
+    now = timezone.now()
+    with transaction.atomic():
+        user = User(username=f"p{secrets.token_hex(8)}", display_name=name)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        person = Person.objects.create(
+            user=user,
+            name=name,
+            identity_number_encrypted=privacy.encrypt(identity_number, purpose="identity_number"),
+            identity_number_index=privacy.blind_index(identity_number, purpose="identity_number"),
+            identity_number_masked=privacy.mask_identity_number(identity_number),
+            phone_encrypted=privacy.encrypt(phone, purpose="phone"),
+            phone_index=privacy.blind_index(phone, purpose="phone"),
+            phone_masked=privacy.mask_phone(phone),
+            assurance_level=AssuranceLevel.L1,
+            assurance_method=AssuranceMethod.SELF_DECLARED,
+            assured_at=now,
+        )
+        audit_record_add(
+            actor=user,
+            action="person_register",
+            object_type="person",
+            object_id=person.pk,
+            summary=f"L1 {person.identity_number_masked} {person.phone_masked}",
+            address=address,
+        )
     return user

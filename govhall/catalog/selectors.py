@@ -197,6 +197,11 @@ def theme_get(*, code: str) -> Theme | None:
     return Theme.objects.filter(code=code).first()
 
 
+def entry_list_active() -> QuerySet[CatalogueEntry]:
+    """Catalogue entries in use, by name (e.g. to choose the services an agent may handle)."""
+    return CatalogueEntry.objects.filter(state=ItemState.ACTIVE).order_by("name", "basic_code")
+
+
 def entry_get(*, basic_code: str) -> CatalogueEntry | None:
     return CatalogueEntry.objects.filter(basic_code=basic_code).prefetch_related("themes").first()
 
