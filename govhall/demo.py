@@ -334,8 +334,8 @@ def _staff_load(departments: dict[tuple[str, str], Department]) -> dict[str, Use
 def _people_load() -> None:
     """Demo people in the population registry, the registered ones with accounts, and a company
     with its legal representative and an agent."""
-    for person in DEMO_PEOPLE:
-        demo_registry_person_add(name=person.name, identity_number=person.identity_number)
+    for listed in DEMO_PEOPLE:
+        demo_registry_person_add(name=listed.name, identity_number=listed.identity_number)
     credit_code = DEMO_COMPANY_CREDIT_CODE_PREFIX + uscc_check_character(DEMO_COMPANY_CREDIT_CODE_PREFIX)
     representative, agent = DEMO_PEOPLE[1], DEMO_PEOPLE[2]
     demo_registry_company_add(
@@ -344,7 +344,7 @@ def _people_load() -> None:
         kind="limited_company",
         legal_representative_identity_number=representative.identity_number,
     )
-    people = {}
+    people: dict[str, Person] = {}
     for demo_person in DEMO_PEOPLE:
         if not demo_person.registered:
             continue

@@ -35,12 +35,12 @@ class AgencyGrantForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["services"].choices = [(entry.basic_code, entry.name) for entry in entry_list_active()]
+        self.fields["services"].choices = [  # type: ignore[attr-defined](entry.basic_code, entry.name) for entry in entry_list_active()]
 
 
 def _person_of(request: HttpRequest) -> Person:
     """Guard: the signed-in person's own identity (staff accounts have none: not found)."""
-    person = Person.objects.filter(user=request.user).first()
+    person = Person.objects.filter(user_id=request.user.pk).first()
     if person is None:
         raise Http404
     return person
