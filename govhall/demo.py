@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from govhall.accounts.models import Company, Role, User
+from govhall.accounts.models import Company, Person, Role, User
 from govhall.accounts.registration import person_create
 from govhall.accounts.registry import demo_registry_company_add, demo_registry_person_add
 from govhall.accounts.selectors import person_get_by_identity_number

@@ -35,12 +35,15 @@ class AgencyGrantForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["services"].choices = [  # type: ignore[attr-defined](entry.basic_code, entry.name) for entry in entry_list_active()]
+        services_field = self.fields["services"]
+        assert isinstance(services_field, forms.MultipleChoiceField)
+        services_field.choices = [(entry.basic_code, entry.name) for entry in entry_list_active()]
 
 
 def _person_of(request: HttpRequest) -> Person:
     """Guard: the signed-in person's own identity (staff accounts have none: not found)."""
-    person = Person.objects.filter(user_id=request.user.pk).first()
+    # The reverse one-to-one raises an AttributeError subclass when there is no person.
+    person = getattr(request.user, "person", None)
     if person is None:
         raise Http404
     return person
