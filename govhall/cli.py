@@ -44,6 +44,14 @@ def accounts() -> int:
     return 0
 
 
+def totp(username: str) -> int:
+    _django_setup()
+    from govhall.demo import demo_totp_code
+
+    print(demo_totp_code(username))
+    return 0
+
+
 def _banner(host: str, port: str) -> str:
     base = f"http://{host}:{port}"
     return "\n".join(
@@ -123,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     commands.add_parser("worker", help="run the task worker")
     commands.add_parser("accounts", help="print the demo accounts")
+    totp_parser = commands.add_parser("totp", help="print a demo staff member's current TOTP code")
+    totp_parser.add_argument("username")
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return demo()
@@ -130,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(arguments.workers)
     if arguments.command == "worker":
         return worker()
+    if arguments.command == "totp":
+        return totp(arguments.username)
     return accounts()
 
 

@@ -25,6 +25,7 @@ from govhall.accounts.services import (
     person_assurance_raise_by_registry,
     staff_user_upsert,
 )
+from govhall.accounts.totp import staff_totp_device_ensure_demo, staff_totp_secret_and_code
 from govhall.catalog import search
 from govhall.catalog.models import CatalogueEntry, ChangeAction, ChangeTarget, Implementation
 from govhall.catalog.services import (
@@ -328,6 +329,7 @@ def _staff_load(departments: dict[tuple[str, str], Department]) -> dict[str, Use
             assignments=[(office, role) for role in account.roles],
             is_superuser=account.is_superuser,
         )
+        staff_totp_device_ensure_demo(user=staff[account.username])
     return staff
 
 
@@ -480,11 +482,28 @@ def _popularity_seed() -> None:
         Implementation.objects.filter(entry__name=name).update(view_count=F("view_count") + 1000 - rank * 100)
 
 
+def _totp_secret(username: str) -> str:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return "(run the demo load first)"
+    return staff_totp_secret_and_code(user=user)[0]
+
+
+def demo_totp_code(username: str) -> str:
+    """The current TOTP code of a demo staff member, for people trying the demo without an app."""
+    return staff_totp_secret_and_code(user=User.objects.get(username=username))[1]
+
+
 def demo_accounts_text() -> str:
     """The demo accounts and how to get in, for `make run` and the README."""
-    lines = [f"Demo staff accounts, at /workbench/login/ or /admin/ (password for all: {DEMO_PASSWORD}):"]
+    lines = [
+        f"Demo staff accounts, at /workbench/login/ (password for all: {DEMO_PASSWORD}, then the 6-digit TOTP code:",
+        "add the secret below to an authenticator app, or print the current code with",
+        "`.venv/bin/python -m govhall.cli totp USERNAME`):",
+    ]
     for account in DEMO_ACCOUNTS:
-        lines.append(f"  {account.username:<18} {account.display_name:<10} {account.note}")
+        secret = _totp_secret(account.username)
+        lines.append(f"  {account.username:<18} TOTP {secret:<34} {account.display_name:<10} {account.note}")
     lines.append(f"Demo citizens, at /accounts/login/ with identity number or phone (password {DEMO_PASSWORD}),")
     lines.append("or phone + one-time code (read the code in the outbox at /dev/outbox/):")
     for person in DEMO_PEOPLE:

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "oauth2_provider",
     "govhall.audit",
     "govhall.org",
     "govhall.accounts",
@@ -81,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "govhall.accounts.totp.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "govhall.accounts.middleware.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -219,3 +224,62 @@ GOVHALL_IDENTITY_REGISTRY = os.environ.get("GOVHALL_IDENTITY_REGISTRY", "govhall
 
 # Where SMS and e-mail go (govhall/notices/backends.py): the outbox by default, readable at /dev/outbox/.
 GOVHALL_MESSAGE_BACKEND = os.environ.get("GOVHALL_MESSAGE_BACKEND", "govhall.notices.backends.OutboxBackend")
+
+
+# --- Staff second factor (django-otp) and the OpenID Connect provider (django-oauth-toolkit) ---
+# govhall/accounts/totp.py and govhall/accounts/oidc.py; docs/architecture.md describes the flow.
+OTP_TOTP_ISSUER = os.environ.get("GOVHALL_OTP_ISSUER", "govhall")
+# Each wrong code doubles the wait before the next try (seconds; django-otp's throttle).
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+
+def _oidc_private_key() -> str:
+    """The RSA key that signs ID tokens: from the environment in production, otherwise a
+    per-checkout key generated into ./var/oidc.key on first run (never committed)."""
+    if os.environ.get("OIDC_RSA_PRIVATE_KEY"):
+        return os.environ["OIDC_RSA_PRIVATE_KEY"]
+    path = VAR_DIR / "oidc.key"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return path.read_text()
+
+
+# Shown on the consent page as they are: what the department system will learn.
+OIDC_SCOPES = {
+    "openid": _("确认您的身份（不含身份证号）"),
+    "profile": _("您的姓名（部分隐去）"),
+    "phone": _("您的手机号（部分隐去）"),
+    "assurance": _("您的实名认证等级"),
+    "company": _("您可代为办事的企业名称和统一社会信用代码"),
+}
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_private_key(),
+    # Empty: the issuer is this site's address + /o; production sets the public address.
+    "OIDC_ISS_ENDPOINT": os.environ.get("GOVHALL_OIDC_ISSUER", ""),
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 12 * 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "OAUTH2_VALIDATOR_CLASS": "govhall.accounts.oidc.GovhallOAuth2Validator",
+    "SCOPES": OIDC_SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG or _flag("GOVHALL_TESTING") else ["https"],
+}
+# The key of the pairwise subject identifiers: two clients must not be able to join their users.
+GOVHALL_OIDC_SUBJECT_KEY = os.environ.get("GOVHALL_OIDC_SUBJECT_KEY") or f"{SECRET_KEY}:oidc-subject"
+# Where the authorization endpoint sends someone not logged in; empty: the citizen login when it
+# exists, else LOGIN_URL (govhall/accounts/oidc.py).
+GOVHALL_OIDC_LOGIN_URL = os.environ.get("GOVHALL_OIDC_LOGIN_URL", "")

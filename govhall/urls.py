@@ -1,17 +1,38 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
+from oauth2_provider import views as oauth2_views
 
+from govhall.accounts import oidc, totp
 from govhall.api import api
 from govhall.health import healthz
+
+oidc_urlpatterns = [
+    path("authorize/", oidc.GovhallAuthorizationView.as_view(), name="authorize"),
+    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+    re_path(
+        r"^\.well-known/openid-configuration/?$",
+        oauth2_views.ConnectDiscoveryInfoView.as_view(),
+        name="oidc-connect-discovery-info",
+    ),
+    path(".well-known/jwks.json", oauth2_views.JwksInfoView.as_view(), name="jwks-info"),
+    path("userinfo/", oauth2_views.UserInfoView.as_view(), name="user-info"),
+    path("logout/", oidc.GovhallLogoutView.as_view(), name="rp-initiated-logout"),
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/login/", totp.admin_login_redirect),  # one login, with the second factor, for staff
     path("admin/", admin.site.urls),
+    # OpenID Connect provider: only the protocol endpoints (no self-service client registration).
+    path("o/", include((oidc_urlpatterns, "oauth2_provider"))),
+    re_path(r"^\.well-known/openid-configuration/?$", oauth2_views.ConnectDiscoveryInfoView.as_view()),
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),

@@ -242,3 +242,20 @@ def make_person(
     if level >= 2:
         person_assurance_raise_by_registry(person=person, name=name)
     return person
+
+
+def force_login_verified(client: Any, user: User) -> None:
+    """Log ``user`` in on a test client with the session verified by a TOTP device, as the
+    workbench's two-step login leaves it; staff pages and the admin demand that mark."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from govhall.accounts.totp import staff_totp_device_create
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = staff_totp_device_create(user=user)[0]
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

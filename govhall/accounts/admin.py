@@ -181,3 +181,7 @@ admin.site.unregister(DBTaskResult)
 class DBTaskResultAdmin(RoleGuardedAdmin, TasksDBTaskResultAdmin):
     viewers = (staff_may_administer_system,)
     editors = ()
+
+
+# TOTP devices and the single sign-on clients and tokens, under the same role rule.
+from govhall.accounts import admin_sign_on  # noqa: E402, F401

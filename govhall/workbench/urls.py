@@ -11,6 +11,7 @@ change = "changes/<int:change_id>/"
 urlpatterns = [
     path("", views.index, name="index"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
+    path("login/code/", views.staff_login_code, name="login_code"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     # Implementations (实施清单)
     path("implementations/", views.implementation_list, name="implementation_list"),

@@ -15,7 +15,7 @@ from govhall.accounts.services import StaffRolesRefused, staff_user_upsert
 from govhall.audit.models import AuditRecord
 from govhall.audit.services import audit_record_add
 from govhall.org.models import Department
-from tests.factories import HANGZHOU, PROVINCE, make_department
+from tests.factories import HANGZHOU, PROVINCE, force_login_verified, make_department
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def _user_for(kind):
 
 def _client(user):
     client = Client()
-    client.force_login(user)
+    force_login_verified(client, user)
     return client
 
 

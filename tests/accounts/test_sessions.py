@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from govhall.accounts.authentication import user_disable
 from govhall.accounts.models import Role, UserSession
+from govhall.accounts.totp import staff_totp_device_create, totp_code_now
 from tests.factories import HANGZHOU, make_person, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +52,14 @@ def test_citizen_session_survives_fifteen_idle_minutes(client):
 
 def test_staff_session_ends_after_fifteen_idle_minutes_but_not_before():
     staff = make_staff(role=Role.REVIEWER, region_code=HANGZHOU)
+    device, _secret, _uri = staff_totp_device_create(user=staff)
     client = Client()
     with time_machine.travel(START, tick=False) as traveller:
         assert (
             client.post(reverse("workbench:login"), {"username": staff.username, "password": PASSWORD}).status_code
             == 302
         )
+        assert client.post(reverse("workbench:login_code"), {"code": totp_code_now(device=device)}).status_code == 302
         traveller.shift(timedelta(minutes=14, seconds=59))
         assert client.get(reverse("workbench:index")).status_code == 200
 

@@ -10,14 +10,14 @@ from django.contrib import admin
 from govhall.accounts.models import Role, StaffAssignment, User
 from govhall.audit.models import AuditRecord
 from govhall.catalog.models import CatalogueChange, SearchSynonym
-from tests.factories import HANGZHOU, PROVINCE, make_department, make_implementation, make_staff
+from tests.factories import HANGZHOU, PROVINCE, force_login_verified, make_department, make_implementation, make_staff
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def superuser_client(client):
-    client.force_login(User.objects.create_superuser(username="root", password="a-long-test-password"))
+    force_login_verified(client, User.objects.create_superuser(username="root", password="a-long-test-password"))
     return client
 
 
@@ -28,7 +28,7 @@ def _administrator_client(role):
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     client = Client()
-    client.force_login(user)
+    force_login_verified(client, user)
     return client
 
 

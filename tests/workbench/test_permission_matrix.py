@@ -20,6 +20,7 @@ from tests.factories import (
     NINGBO,
     PROVINCE,
     XIHU,
+    force_login_verified,
     make_department,
     make_entry,
     make_implementation,
@@ -96,7 +97,7 @@ def submitted_entry_change() -> CatalogueChange:
 
 def login(client, user: User | None) -> None:
     if user is not None:
-        client.force_login(user)
+        force_login_verified(client, user)
 
 
 def assert_refused(response, role_name: str) -> None:
@@ -116,7 +117,7 @@ def view_implementation(client, implementation, user) -> tuple[Any, Callable[[],
 
 def propose_change(client, implementation, user) -> tuple[Any, Callable[[], bool]]:
     # The form as an administrator of the place sees it; the user under test sends it.
-    client.force_login(a_drafter())
+    force_login_verified(client, a_drafter())
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     client.logout()
     login(client, user)
@@ -181,7 +182,7 @@ def test_implementation_actions_follow_the_region_scope(client, role_name, actio
 
 def propose_entry_change(client, user) -> tuple[Any, Callable[[], bool]]:
     entry = make_entry()
-    client.force_login(a_drafter())
+    force_login_verified(client, a_drafter())
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/change/")
     client.logout()
     login(client, user)
@@ -260,7 +261,7 @@ def test_reviewer_cannot_approve_a_change_they_drafted(client):
         reason="暂停",
         submit=True,
     )
-    client.force_login(both)
+    force_login_verified(client, both)
 
     assert f"/workbench/changes/{change.pk}/" not in client.get("/workbench/reviews/").content.decode()
     response = client.post(f"/workbench/changes/{change.pk}/review/", {"decision": "approve"})
@@ -277,7 +278,7 @@ def test_new_implementation_in_a_region_outside_scope_is_refused_and_not_created
     user = make_user("xihu_administrator")
     entry = make_entry()
     department = make_department(region_code=HANGZHOU, kind="market")
-    client.force_login(user)
+    force_login_verified(client, user)
 
     response = client.get(
         "/workbench/implementations/new/",

@@ -15,7 +15,17 @@ from django.urls import reverse
 from govhall.accounts.models import Role
 from govhall.catalog import transfer
 from govhall.catalog.models import CatalogueChange, ChangeAction, ChangeState
-from tests.factories import HAISHU, HANGZHOU, NINGBO, PROVINCE, XIHU, make_entry, make_implementation, make_staff
+from tests.factories import (
+    HAISHU,
+    HANGZHOU,
+    NINGBO,
+    PROVINCE,
+    XIHU,
+    force_login_verified,
+    make_entry,
+    make_implementation,
+    make_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +36,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def logged_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    force_login_verified(client, user)
     return client
 
 
@@ -103,7 +113,7 @@ def test_reviewer_cannot_import_even_by_posting_a_file():
 def test_import_needs_the_csrf_token():
     administrator = make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(administrator)
+    force_login_verified(client, administrator)
 
     def file():
         return SimpleUploadedFile("实施清单.csv", "名称\n".encode())
@@ -120,7 +130,7 @@ def test_import_needs_the_csrf_token():
 def test_export_needs_the_csrf_token():
     reviewer = make_staff(role=Role.CATALOGUE_REVIEWER, region_code=HANGZHOU)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(reviewer)
+    force_login_verified(client, reviewer)
 
     assert client.post(EXPORT_URL, {"file_format": "csv"}).status_code == 403
 

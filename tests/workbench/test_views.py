@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from govhall.accounts.models import Role
+from govhall.accounts.totp import staff_totp_device_create, totp_code_now
 from govhall.catalog import selectors, services
 from govhall.catalog.models import CatalogueChange, CatalogueEntry, ChangeState
 from tests.factories import (
@@ -14,6 +15,7 @@ from tests.factories import (
     NINGBO,
     XIHU,
     YUHANG,
+    force_login_verified,
     make_department,
     make_entry,
     make_implementation,
@@ -51,12 +53,16 @@ def test_anonymous_staff_page_sends_to_the_workbench_login(client):
     assert response["Location"].startswith("/workbench/login/?next=/workbench/implementations/")
 
 
-def test_password_login_opens_the_workbench_and_logout_ends_the_session(client):
-    make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU, username="hz-admin")
+def test_password_and_totp_login_opens_the_workbench_and_logout_ends_the_session(client):
+    staff = make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU, username="hz-admin")
+    device, _secret, _uri = staff_totp_device_create(user=staff)
 
     login_page = client.get("/workbench/login/")
     assert 'for="id_username"' in page_text(login_page)
     response = client.post("/workbench/login/", {"username": "hz-admin", "password": "a-long-test-password"})
+    assert response.status_code == 302
+    assert response["Location"] == "/workbench/login/code/"
+    response = client.post("/workbench/login/code/", {"code": totp_code_now(device=device)})
     assert response.status_code == 302
     assert response["Location"] == "/workbench/"
     assert client.get("/workbench/").status_code == 200
@@ -98,14 +104,14 @@ def test_home_shows_roles_scopes_and_counts_of_drafts_returned_and_awaiting_revi
         reason="场地装修",
         submit=True,
     )
-    client.force_login(reviewer)
+    force_login_verified(client, reviewer)
     home = page_text(client.get("/workbench/"))
     assert "事项审核员" in home
     assert "杭州市" in home
     assert re.search(r"<strong>1</strong>待我审核", home)
 
     services.catalogue_change_return(reviewer=reviewer, change=submitted, note="请写明暂停期限")
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     home = page_text(client.get("/workbench/"))
     assert "事项管理员" in home
     assert re.search(r"<strong>1</strong>我的草稿", home)
@@ -119,7 +125,7 @@ def test_implementation_list_shows_the_scope_and_filters_by_text_region_and_depa
     in_xihu = make_implementation(entry=make_entry(name="食品经营许可"), region_code=XIHU)
     in_yuhang = make_implementation(entry=make_entry(name="公共场所卫生许可"), region_code=YUHANG, kind="health")
     in_ningbo = make_implementation(region_code=NINGBO)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     listed = page_text(client.get("/workbench/implementations/"))
     assert in_xihu.implementation_code in listed
@@ -141,7 +147,7 @@ def test_implementation_list_is_paginated_keeping_the_filters(client, province_a
     entry = make_entry()
     for kind in [f"kind{number:02d}" for number in range(22)]:
         make_implementation(entry=entry, region_code=XIHU, kind=kind)
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
 
     first = page_text(client.get("/workbench/implementations/", {"q": entry.basic_code}))
     second = page_text(client.get("/workbench/implementations/", {"q": entry.basic_code, "page": 2}))
@@ -153,7 +159,7 @@ def test_implementation_list_is_paginated_keeping_the_filters(client, province_a
 
 def test_implementation_page_shows_published_elements_and_links_to_the_public_guide(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     page = page_text(client.get(implementation_url(implementation)))
 
@@ -178,7 +184,7 @@ def test_history_lists_versions_with_action_reason_and_reviewer_linking_to_publi
         submit=True,
     )
     services.catalogue_change_approve(reviewer=reviewer, change=change)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     page = page_text(client.get(implementation_url(implementation, "history/")))
 
@@ -195,7 +201,7 @@ def test_history_lists_versions_with_action_reason_and_reviewer_linking_to_publi
 
 def test_change_form_is_prefilled_with_every_published_element(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     shown = change_form_as_shown(client, implementation_url(implementation, "change/"))
     html = page_text(client.get(implementation_url(implementation, "change/")))
@@ -214,7 +220,7 @@ def test_change_form_is_prefilled_with_every_published_element(client, hangzhou_
 
 def test_proposing_a_change_drafts_it_with_the_entered_elements_and_reason(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update(
         {
@@ -245,7 +251,7 @@ def test_proposing_a_change_drafts_it_with_the_entered_elements_and_reason(clien
 
 def test_submit_for_review_sends_the_change_to_the_reviewers(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update({"promised_time_limit_days": "2", "reason": "缩短时限", "intent": "submit"})
 
@@ -256,7 +262,7 @@ def test_submit_for_review_sends_the_change_to_the_reviewers(client, hangzhou_ad
 
 def test_rule_violation_shows_on_the_element_it_names_and_keeps_every_entered_value(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update(
         {
@@ -287,7 +293,7 @@ def test_rule_violation_shows_on_the_element_it_names_and_keeps_every_entered_va
 
 def test_uniform_element_changed_locally_is_refused_on_the_name_field(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update({"name": "食品经营许可（西湖版）", "reason": "本地名称"})
 
@@ -299,7 +305,7 @@ def test_uniform_element_changed_locally_is_refused_on_the_name_field(client, ha
 
 def test_material_violation_is_shown_beside_the_materials(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update({"materials-2-condition": "", "reason": "简化材料"})
 
@@ -313,7 +319,7 @@ def test_material_violation_is_shown_beside_the_materials(client, hangzhou_admin
 
 def test_missing_reason_is_asked_for_on_the_reason_field(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, implementation_url(implementation, "change/"))
     data.update({"promised_time_limit_days": "2", "reason": ""})
 
@@ -326,7 +332,7 @@ def test_missing_reason_is_asked_for_on_the_reason_field(client, hangzhou_admin)
 def test_new_implementation_starts_from_entry_region_and_department_with_a_suggested_code(client, hangzhou_admin):
     entry = make_entry()
     department = make_department(region_code=YUHANG, kind="market")
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     start = page_text(client.get("/workbench/implementations/new/"))
     assert 'name="basic_code"' in start
@@ -362,7 +368,7 @@ def test_new_implementation_starts_from_entry_region_and_department_with_a_sugge
 
 def test_new_implementation_with_an_unknown_basic_code_says_so_on_that_field(client, hangzhou_admin):
     department = make_department(region_code=YUHANG)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     html = page_text(
         client.get(
@@ -376,7 +382,7 @@ def test_new_implementation_with_an_unknown_basic_code_says_so_on_that_field(cli
 
 def test_suspending_needs_a_reason_and_then_drafts_a_suspension(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     refused = page_text(client.post(implementation_url(implementation, "suspend/"), {"reason": " "}))
     assert "请写明变更理由" in field_error_of(refused, "id_reason")
@@ -389,7 +395,7 @@ def test_suspending_needs_a_reason_and_then_drafts_a_suspension(client, hangzhou
 
 def test_resuming_an_active_implementation_is_refused_with_the_reason_kept(client, hangzhou_admin):
     implementation = make_implementation(region_code=XIHU)
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     html = page_text(client.post(implementation_url(implementation, "resume/"), {"reason": "恢复"}))
 
@@ -401,7 +407,7 @@ def test_resuming_an_active_implementation_is_refused_with_the_reason_kept(clien
 
 
 def test_province_administrator_adds_an_entry(client, province_admin):
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
 
     response = client.post(
         "/workbench/entries/new/",
@@ -422,7 +428,7 @@ def test_province_administrator_adds_an_entry(client, province_admin):
 
 
 def test_entry_without_audience_is_refused_on_the_audience_field_keeping_values(client, province_admin):
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
 
     html = page_text(
         client.post(
@@ -443,7 +449,7 @@ def test_entry_without_audience_is_refused_on_the_audience_field_keeping_values(
 
 def test_entry_change_drafts_the_new_elements_keeping_the_basic_code(client, province_admin):
     entry = make_entry()
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/change/")
     data.update({"legal_basis": "《中华人民共和国食品安全法》第三十五条、第三十六条", "reason": "补充依据"})
 
@@ -457,7 +463,7 @@ def test_entry_change_drafts_the_new_elements_keeping_the_basic_code(client, pro
 
 def test_entry_split_drafts_two_new_entries(client, province_admin):
     entry = make_entry()
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/split/")
     data.update(
         {
@@ -479,7 +485,7 @@ def test_entry_split_drafts_two_new_entries(client, province_admin):
 
 def test_entry_split_into_one_entry_is_refused(client, province_admin):
     entry = make_entry()
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/split/")
     data.update(
         {"entries-0-basic_code": "0001721", "entries-1-DELETE": "on", "entries-1-basic_code": "x", "reason": "拆分"}
@@ -494,7 +500,7 @@ def test_entry_split_into_one_entry_is_refused(client, province_admin):
 def test_entry_merge_drafts_sources_and_the_merged_entry(client, province_admin):
     entry = make_entry()
     other = make_entry(name="食品小作坊登记")
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/merge/")
     data.update({"sources": f"{entry.basic_code}、{other.basic_code}", "entry-basic_code": "0001800", "reason": "合并"})
 
@@ -508,7 +514,7 @@ def test_entry_merge_drafts_sources_and_the_merged_entry(client, province_admin)
 
 def test_entry_merge_with_an_unknown_source_is_refused_on_the_sources_field(client, province_admin):
     entry = make_entry()
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
     data = change_form_as_shown(client, f"/workbench/entries/{entry.basic_code}/merge/")
     data.update({"sources": f"{entry.basic_code}、NOPE", "entry-basic_code": "0001800", "reason": "合并"})
 
@@ -520,7 +526,7 @@ def test_entry_merge_with_an_unknown_source_is_refused_on_the_sources_field(clie
 def test_entry_list_filters_by_name(client, province_admin):
     food = make_entry(name="食品经营许可")
     drug = make_entry(name="药品零售许可")
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
 
     html = page_text(client.get("/workbench/entries/", {"q": "药品"}))
 
@@ -543,7 +549,7 @@ def test_returned_change_shows_the_note_and_is_edited_and_resubmitted(client, ha
         submit=True,
     )
     services.catalogue_change_return(reviewer=hangzhou_reviewer, change=change, note="请同时调整流程时限")
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     mine = page_text(client.get("/workbench/changes/"))
     assert "请同时调整流程时限" in mine
@@ -570,7 +576,7 @@ def test_edit_keeps_entered_values_when_a_rule_is_broken(client, hangzhou_admin)
         payload={**services.implementation_payload(implementation), "promised_time_limit_days": 2},
         reason="缩短时限",
     )
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
     data = change_form_as_shown(client, f"/workbench/changes/{change.pk}/edit/")
     data.update({"charges_fee": "on", "fee_basis": "", "fee_standard": "每件10元"})
 
@@ -592,7 +598,7 @@ def test_drafter_withdraws_a_submitted_change(client, hangzhou_admin):
         reason="暂停",
         submit=True,
     )
-    client.force_login(hangzhou_admin)
+    force_login_verified(client, hangzhou_admin)
 
     client.post(f"/workbench/changes/{change.pk}/withdraw/")
 
@@ -610,7 +616,7 @@ def test_someone_else_cannot_edit_or_withdraw_a_change(client, hangzhou_admin):
         reason="暂停",
     )
     colleague = make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU)
-    client.force_login(colleague)
+    force_login_verified(client, colleague)
 
     assert client.get(f"/workbench/changes/{change.pk}/edit/").status_code == 404
     assert client.post(f"/workbench/changes/{change.pk}/withdraw/").status_code == 404
@@ -636,7 +642,7 @@ def submitted_time_limit_change(implementation, drafter, days=2):
 def test_review_queue_shows_reason_drafter_and_diff(client, hangzhou_admin, hangzhou_reviewer):
     implementation = make_implementation(region_code=XIHU)
     change = submitted_time_limit_change(implementation, hangzhou_admin)
-    client.force_login(hangzhou_reviewer)
+    force_login_verified(client, hangzhou_reviewer)
 
     html = page_text(client.get("/workbench/reviews/"))
 
@@ -649,7 +655,7 @@ def test_review_queue_shows_reason_drafter_and_diff(client, hangzhou_admin, hang
 def test_approving_publishes_a_new_version_on_the_public_guide(client, hangzhou_admin, hangzhou_reviewer):
     implementation = make_implementation(region_code=XIHU)
     change = submitted_time_limit_change(implementation, hangzhou_admin)
-    client.force_login(hangzhou_reviewer)
+    force_login_verified(client, hangzhou_reviewer)
 
     response = client.post(f"/workbench/changes/{change.pk}/review/", {"decision": "approve", "review_note": "同意"})
 
@@ -665,7 +671,7 @@ def test_approving_publishes_a_new_version_on_the_public_guide(client, hangzhou_
 def test_returning_needs_a_note_on_the_note_field(client, hangzhou_admin, hangzhou_reviewer):
     implementation = make_implementation(region_code=XIHU)
     change = submitted_time_limit_change(implementation, hangzhou_admin)
-    client.force_login(hangzhou_reviewer)
+    force_login_verified(client, hangzhou_reviewer)
 
     refused = client.post(f"/workbench/changes/{change.pk}/review/", {"decision": "return", "review_note": ""})
 
@@ -685,7 +691,7 @@ def test_approving_a_change_drafted_against_an_older_version_is_refused_on_the_p
     stale = submitted_time_limit_change(implementation, hangzhou_admin, days=2)
     newer = submitted_time_limit_change(implementation, hangzhou_admin, days=1)
     services.catalogue_change_approve(reviewer=hangzhou_reviewer, change=newer)
-    client.force_login(hangzhou_reviewer)
+    force_login_verified(client, hangzhou_reviewer)
 
     response = client.post(f"/workbench/changes/{stale.pk}/review/", {"decision": "approve", "review_note": "好"})
 
@@ -711,7 +717,7 @@ def test_change_page_diff_names_changed_elements_and_material_rows(client, hangz
         reason="补充材料",
         submit=True,
     )
-    client.force_login(hangzhou_reviewer)
+    force_login_verified(client, hangzhou_reviewer)
 
     html = page_text(client.get(f"/workbench/changes/{change.pk}/"))
 
@@ -734,7 +740,7 @@ def queries_for(client, url) -> int:
 def test_list_pages_run_the_same_number_of_queries_for_3_and_12_rows(client, province_admin):
     reviewer = make_staff(role=Role.CATALOGUE_REVIEWER, region_code=HANGZHOU)
     drafter = make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU)
-    client.force_login(province_admin)
+    force_login_verified(client, province_admin)
 
     def grow_to(count):
         while CatalogueEntry.objects.count() < count:
@@ -752,7 +758,7 @@ def test_list_pages_run_the_same_number_of_queries_for_3_and_12_rows(client, pro
     def counts():
         result = {}
         for url in pages:
-            client.force_login(users.get(url, province_admin))
+            force_login_verified(client, users.get(url, province_admin))
             result[url] = queries_for(client, url)
         return result
 

@@ -1,0 +1,251 @@
+"""Single sign-on: a real authorization-code flow with PKCE over HTTP against the live server,
+driven by an independent OpenID Connect client (Authlib), as a department system would run it."""
+
+import io
+import re
+import secrets
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from govhall.accounts import services
+from govhall.accounts.models import AssuranceLevel
+from govhall.accounts.oidc import oidc_client_create, oidc_login_url, oidc_subject
+from tests.accounts.test_companies import registry_company
+from tests.factories import identity_number_for, make_person
+
+REDIRECT_URI = "http://department.example/callback"
+SCOPE = "openid profile phone assurance company"
+PASSWORD = "a-long-test-password"
+
+
+class _Forms(HTMLParser):
+    """Each form of a page: its attributes and the name/value pairs of its inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[dict, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append((attributes, {}))
+        if tag == "input" and self.forms and attributes.get("name"):
+            self.forms[-1][1][attributes["name"]] = attributes.get("value") or ""
+
+
+def form_inputs(html: str, **wanted: str) -> dict[str, str]:
+    """The inputs of the form whose attributes match ``wanted`` (the page has other forms: the
+    language switch in the header)."""
+    parser = _Forms()
+    parser.feed(html)
+    return next(fields for attributes, fields in parser.forms if wanted.items() <= attributes.items())
+
+
+def citizen_logs_in(browser: requests.Session, base: str, login_name: str) -> None:
+    page = browser.get(f"{base}/accounts/login/")
+    token = form_inputs(page.text, action="/accounts/login/")["csrfmiddlewaretoken"]
+    response = browser.post(
+        f"{base}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login_name": login_name, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text
+
+
+def person_with_companies():
+    """An L2 person who represents one company and is the agent of another."""
+    number = identity_number_for("330106", "19850101", 21)
+    person = make_person(name="李四", identity_number=number, phone="13900001111", level=AssuranceLevel.L2)
+    own = services.company_register(representative=person, credit_code=registry_company(representative_number=number))
+    other_number = identity_number_for("330106", "19700101", 23)
+    other = make_person(name="王五", identity_number=other_number, level=AssuranceLevel.L2)
+    represented = services.company_register(
+        representative=other,
+        credit_code=registry_company(representative_number=other_number, serial=2, name="宁波海曙贸易有限公司"),
+    )
+    services.agency_grant(
+        company=represented,
+        granted_by=other,
+        agent_identity_number=number,
+        agent_name="李四",
+        valid_until=timezone.localdate() + timedelta(days=30),
+        all_services=True,
+    )
+    return person, own, represented
+
+
+def authorization_code_flow(base: str, browser: requests.Session, client_id: str, secret: str):
+    """Authorize with PKCE and a nonce, consent, and exchange the code; returns the Authlib
+    session holding the token, and the nonce."""
+    rp = OAuth2Session(
+        client_id,
+        secret,
+        scope=SCOPE,
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(16)
+    url, state = rp.create_authorization_url(f"{base}/o/authorize/", code_verifier=verifier, nonce=nonce)
+    assert "code_challenge=" in url
+
+    consent = browser.get(url, allow_redirects=False)
+    assert consent.status_code == 200, consent.text
+    fields = form_inputs(consent.text, id="authorization-form")
+    fields["allow"] = "1"
+    answer = browser.post(url, data=fields, allow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    location = answer.headers["Location"]
+    assert location.startswith(REDIRECT_URI)
+    assert parse_qs(urlparse(location).query)["state"] == [state]
+
+    rp.fetch_token(f"{base}/o/token/", authorization_response=location, code_verifier=verifier)
+    return rp, nonce, consent.text
+
+
+def verified_id_token(base: str, id_token: str, client_id: str, nonce: str) -> dict:
+    discovery = requests.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
+    keys = JsonWebKey.import_key_set(requests.get(discovery["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(
+        id_token,
+        keys,
+        claims_options={
+            "iss": {"essential": True, "value": discovery["issuer"]},
+            "aud": {"essential": True, "value": client_id},
+            "exp": {"essential": True},
+            "nonce": {"essential": True, "value": nonce},
+        },
+    )
+    claims.validate()
+    return dict(claims)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_department_system_logs_a_citizen_in_with_pkce_and_reads_the_same_claims_from_userinfo(live_server):
+    base = live_server.url
+    person, own, represented = person_with_companies()
+    application, secret = oidc_client_create(name="市场监管业务系统", redirect_uris=[REDIRECT_URI])
+    browser = requests.Session()
+
+    # Not logged in: the authorization endpoint sends the person to the citizen login.
+    first = browser.get(f"{base}/o/authorize/?client_id={application.client_id}", allow_redirects=False)
+    assert first.status_code == 302
+    assert first.headers["Location"].startswith("/accounts/login/?next=/o/authorize/")
+
+    citizen_logs_in(browser, base, "13900001111")
+    rp, nonce, consent_page = authorization_code_flow(base, browser, application.client_id, secret)
+
+    # The consent page names the system and every scope in plain words.
+    assert "市场监管业务系统" in consent_page
+    for description in ("您的姓名（部分隐去）", "您的手机号（部分隐去）", "您的实名认证等级", "可代为办事的企业"):
+        assert description in consent_page
+
+    discovery = requests.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
+    assert discovery["authorization_endpoint"] == f"{base}/o/authorize/"
+    assert "S256" in discovery["code_challenge_methods_supported"]
+    assert discovery["end_session_endpoint"] == f"{base}/o/logout/"
+
+    claims = verified_id_token(base, rp.token["id_token"], application.client_id, nonce)
+    assert claims["sub"] == oidc_subject(client_id=application.client_id, user_id=person.user.pk)
+    assert claims["sub"] != str(person.user.pk)
+    assert claims["name"] == "李*"
+    assert claims["phone_number"] == "139****1111"
+    assert claims["assurance_level"] == 2
+    companies = {company["credit_code"]: company for company in claims["companies"]}
+    assert companies[own.credit_code]["as_legal_representative"] is True
+    assert companies[represented.credit_code] == {
+        "credit_code": represented.credit_code,
+        "name": "宁波海曙贸易有限公司",
+        "as_legal_representative": False,
+        "scope": "all",
+        "valid_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
+    }
+
+    userinfo = rp.get(discovery["userinfo_endpoint"]).json()
+    for claim in ("sub", "name", "phone_number", "assurance_level", "companies"):
+        assert userinfo[claim] == claims[claim], claim
+
+    old_refresh_token = rp.token["refresh_token"]
+    refreshed = rp.refresh_token(f"{base}/o/token/")
+    assert refreshed["access_token"]
+    assert refreshed["refresh_token"] != old_refresh_token  # rotated
+    assert rp.get(discovery["userinfo_endpoint"]).json()["sub"] == claims["sub"]
+
+    # A second department system sees another subject for the same person.
+    second, second_secret = oidc_client_create(name="人社业务系统", redirect_uris=[REDIRECT_URI])
+    rp2, nonce2, _page = authorization_code_flow(base, browser, second.client_id, second_secret)
+    second_claims = verified_id_token(base, rp2.token["id_token"], second.client_id, nonce2)
+    assert second_claims["sub"] != claims["sub"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authorization_without_pkce_is_refused(live_server):
+    base = live_server.url
+    make_person(phone="13900002222", level=AssuranceLevel.L2)
+    application, _secret = oidc_client_create(name="测试系统", redirect_uris=[REDIRECT_URI])
+    browser = requests.Session()
+    citizen_logs_in(browser, base, "13900002222")
+
+    response = browser.get(
+        f"{base}/o/authorize/",
+        params={
+            "client_id": application.client_id,
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": REDIRECT_URI,
+        },
+        allow_redirects=False,
+    )
+
+    assert response.status_code == 302
+    assert "error=invalid_request" in response.headers["Location"]
+
+
+@pytest.mark.django_db
+def test_a_scope_not_granted_gives_no_claim():
+    from govhall.accounts.oidc import GovhallOAuth2Validator
+
+    person = make_person(level=AssuranceLevel.L2)
+    application, _secret = oidc_client_create(name="测试系统", redirect_uris=[REDIRECT_URI])
+
+    class _Request:
+        user = person.user
+        client = application
+        client_id = application.client_id
+        scopes = ["openid", "assurance"]
+
+    claims = GovhallOAuth2Validator().get_oidc_claims(None, None, _Request())
+
+    assert set(claims) == {"sub", "assurance_level"}
+
+
+@pytest.mark.django_db
+def test_the_command_registers_a_client_and_prints_its_secret_once():
+    out = io.StringIO()
+
+    call_command("oidc_client_add", "--name", "不动产登记系统", "--redirect-uri", REDIRECT_URI, stdout=out)
+
+    from oauth2_provider.models import Application
+
+    client_id = re.search(r"client_id: (\S+)", out.getvalue()).group(1)
+    secret = re.search(r"client_secret: (\S+)", out.getvalue()).group(1)
+    application = Application.objects.get(client_id=client_id)
+    assert application.name == "不动产登记系统"
+    assert application.redirect_uris == REDIRECT_URI
+    assert application.client_secret != secret  # stored hashed
+
+
+def test_oidc_login_goes_to_the_citizen_login_unless_a_setting_says_otherwise():
+    assert oidc_login_url() == "/accounts/login/"
+    with override_settings(GOVHALL_OIDC_LOGIN_URL="/workbench/login/"):
+        assert oidc_login_url() == "/workbench/login/"
