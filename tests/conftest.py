@@ -1,5 +1,9 @@
+import importlib
+
 import pytest
+from django.db import connection, transaction
 from django.utils import translation
+from pytest_django.plugin import blocking_manager_key
 
 from govhall.org.models import Region
 
@@ -20,3 +24,33 @@ def _default_language_after_each_test():
     request; without this reset a test that asks for English would turn later tests' labels English."""
     yield
     translation.deactivate()
+
+
+# A live_server test's data is committed, and pytest-django's transactional_db empties every
+# table when it ends. On SQLite that emptying is a DELETE, which the audit table's append-only
+# triggers refuse, so they are lifted for the flush only; and the regions loaded once per session
+# are put back for the tests that follow in the same worker.
+def _audit_triggers(*, lift: bool) -> None:
+    if connection.vendor != "sqlite":
+        return
+    append_only = importlib.import_module("govhall.audit.migrations.0002_append_only")
+    with connection.schema_editor() as editor:
+        (append_only.backwards if lift else append_only.forwards)(None, editor)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    if "live_server" not in getattr(item, "fixturenames", ()):
+        return (yield)
+    blocker = item.config.stash[blocking_manager_key]
+    with blocker.unblock():
+        regions = list(Region.objects.order_by("level", "code").values())
+        _audit_triggers(lift=True)
+    try:
+        return (yield)
+    finally:
+        with blocker.unblock():
+            _audit_triggers(lift=False)
+            if regions and not Region.objects.exists():
+                with transaction.atomic():
+                    Region.objects.bulk_create(Region(**row) for row in regions)
