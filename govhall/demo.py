@@ -26,8 +26,10 @@ from govhall.accounts.services import (
     staff_user_upsert,
 )
 from govhall.accounts.totp import staff_totp_device_ensure_demo, staff_totp_secret_and_code
+from govhall.cases.application_form import form_definition_standard
+from govhall.cases.process import process_definition_standard
 from govhall.catalog import search
-from govhall.catalog.models import CatalogueEntry, ChangeAction, ChangeTarget, Implementation
+from govhall.catalog.models import CaseType, CatalogueEntry, ChangeAction, ChangeTarget, Implementation, ResultType
 from govhall.catalog.services import (
     catalogue_change_approve,
     catalogue_change_draft,
@@ -41,6 +43,10 @@ from govhall.org.services import department_upsert, hall_upsert, regions_load
 DATA_DIR = Path(__file__).resolve().parent / "catalog" / "demo_data"
 CATALOGUE_JSON = DATA_DIR / "catalogue.json"
 SYNONYMS_JSON = DATA_DIR / "synonyms.json"
+# Application forms and process definitions written for particular items; every other item gets
+# the standard ones, stored as data all the same.
+FORMS_JSON = DATA_DIR / "forms.json"
+PROCESSES_JSON = DATA_DIR / "processes.json"
 
 DEMO_PASSWORD = "GovHall-demo-2026"  # noqa: S105 - demo accounts only; printed by `make run` and in the README
 
@@ -83,6 +89,26 @@ POPULAR_ITEMS = (
 )
 
 
+# Every department kind of the demo except ecology, whose review is another person's (并联审批).
+XIHU_REVIEW_KINDS = (
+    "public_security",
+    "market",
+    "health",
+    "hrss",
+    "medical_security",
+    "natural_resources",
+    "housing",
+    "civil_affairs",
+    "tax",
+    "transport",
+    "education",
+    "culture",
+    "housing_fund",
+    "disabled",
+    "service_office",
+)
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
@@ -91,6 +117,9 @@ class DemoAccount:
     roles: tuple[Role, ...]
     note: str
     is_superuser: bool = False
+    # Kinds of department of ``region`` the roles are held in ("*": every department there);
+    # empty: the region's service office (catalogue staff and the separated administrators).
+    department_kinds: tuple[str, ...] = ()
 
 
 DEMO_ACCOUNTS = (
@@ -150,6 +179,53 @@ DEMO_ACCOUNTS = (
         "Django admin: staff and role grants only",
     ),
     DemoAccount("auditor", "安全审计员", PROVINCE, (Role.AUDITOR,), "Django admin: reads the audit trail only"),
+    DemoAccount(
+        "xihu-clerk",
+        "西湖区综合窗口",
+        "330106",
+        (Role.WINDOW_CLERK,),
+        "prereview, acceptance, result and delivery for every 西湖区 department (综合窗口)",
+        department_kinds=("*",),
+    ),
+    DemoAccount(
+        "xihu-reviewer",
+        "西湖区审查人员",
+        "330106",
+        (Role.REVIEWER,),
+        "reviews cases of every 西湖区 department but ecology",
+        department_kinds=XIHU_REVIEW_KINDS,
+    ),
+    DemoAccount(
+        "xihu-ecology-reviewer",
+        "生态环境西湖分局审查人员",
+        "330106",
+        (Role.REVIEWER,),
+        "the parallel (并联) review branch of 食品经营许可 for catering",
+        department_kinds=("ecology",),
+    ),
+    DemoAccount(
+        "xihu-decider",
+        "西湖区决定人员",
+        "330106",
+        (Role.DECIDER,),
+        "decides cases and approves extensions for every 西湖区 department",
+        department_kinds=("*",),
+    ),
+    DemoAccount(
+        "xihu-market-admin",
+        "西湖区市场监管部门管理员",
+        "330106",
+        (Role.DEPARTMENT_ADMINISTRATOR,),
+        "reassigns 西湖区市场监督管理局 tasks",
+        department_kinds=("market",),
+    ),
+    DemoAccount(
+        "hangzhou-supervisor",
+        "杭州市电子监察",
+        "330100",
+        (Role.SUPERVISOR,),
+        "sees every case of 杭州市 and its districts (read only)",
+    ),
 )
 
 
@@ -321,12 +397,20 @@ def _halls_load(halls: list[dict[str, Any]], departments: dict[tuple[str, str], 
 def _staff_load(departments: dict[tuple[str, str], Department]) -> dict[str, User]:
     staff = {}
     for account in DEMO_ACCOUNTS:
-        office = departments[(account.region, SERVICE_OFFICE_KIND)]
+        if not account.department_kinds:
+            places = [departments[(account.region, SERVICE_OFFICE_KIND)]]
+        else:
+            places = [
+                department
+                for (region_code, kind), department in sorted(departments.items())
+                if region_code == account.region
+                and ("*" in account.department_kinds or kind in account.department_kinds)
+            ]
         staff[account.username] = staff_user_upsert(
             username=account.username,
             display_name=account.display_name,
             password=DEMO_PASSWORD,
-            assignments=[(office, role) for role in account.roles],
+            assignments=[(place, role) for place in places for role in account.roles],
             is_superuser=account.is_superuser,
         )
         staff_totp_device_ensure_demo(user=staff[account.username])
@@ -425,6 +509,8 @@ def _implementations_load(
     items: list[dict[str, Any]], departments: dict[tuple[str, str], Department], staff: dict[str, User]
 ) -> int:
     existing = set(Implementation.objects.values_list("implementation_code", flat=True))
+    forms = json.loads(FORMS_JSON.read_text(encoding="utf-8"))
+    processes = json.loads(PROCESSES_JSON.read_text(encoding="utf-8"))
     halls = {hall.region_id: hall for hall in Hall.objects.prefetch_related("windows__departments")}
     created = 0
     for item in items:
@@ -435,6 +521,7 @@ def _implementations_load(
                 if code in existing:
                     continue
                 payload = _implementation_payload(item, code, department, halls.get(region_code))
+                payload.update(_definitions(item, payload, forms=forms, processes=processes))
                 drafter, reviewer = _reviewers_for(region_code, staff)
                 with transaction.atomic():
                     _publish(
@@ -475,6 +562,26 @@ def _implementation_payload(item: dict[str, Any], code: str, department: Departm
             ],
         )
     return payload
+
+
+def _definitions(
+    item: dict[str, Any], payload: dict[str, Any], *, forms: dict[str, Any], processes: dict[str, Any]
+) -> dict[str, Any]:
+    """The item's own form and process where the demo has written them, else the standard ones."""
+    form = forms.get(item["basic_code"]) or form_definition_standard(
+        for_persons=item["for_persons"],
+        for_companies=item["for_companies"],
+        express_delivery=bool(payload.get("express_delivery")),
+        material_names=[material["name"] for material in payload["materials"]],
+    )
+    definition = processes.get(item["basic_code"]) or process_definition_standard(
+        immediate=payload.get("case_type") == CaseType.IMMEDIATE,
+        online=payload["online_available"],
+        promised_days=payload["promised_time_limit_days"],
+        issues_result=payload.get("result_type") in (ResultType.LICENCE, ResultType.DOCUMENT),
+        step_names=[step["name"] for step in payload.get("process_steps") or []],
+    )
+    return {"application_form": form, "process_definition": definition}
 
 
 def _popularity_seed() -> None:

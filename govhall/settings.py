@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "govhall.accounts",
     "govhall.notices",
     "govhall.catalog",
+    "govhall.cases",
     "govhall.portal",
     "govhall.workbench",
 ]

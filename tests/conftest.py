@@ -26,7 +26,7 @@ def _default_language_after_each_test():
     translation.deactivate()
 
 
-# A live_server test's data is committed, and pytest-django's transactional_db empties every
+# A live_server (or transactional_db) test's data is committed, and pytest-django's transactional_db empties every
 # table when it ends. On SQLite that emptying is a DELETE, which the audit table's append-only
 # triggers refuse, so they are lifted for the flush only; and the regions loaded once per session
 # are put back for the tests that follow in the same worker.
@@ -40,7 +40,7 @@ def _audit_triggers(*, lift: bool) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
-    if "live_server" not in getattr(item, "fixturenames", ()):
+    if not {"live_server", "transactional_db"} & set(getattr(item, "fixturenames", ())):
         return (yield)
     blocker = item.config.stash[blocking_manager_key]
     with blocker.unblock():

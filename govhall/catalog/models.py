@@ -210,6 +210,10 @@ class Implementation(models.Model):
     )
     result_name = models.CharField(_("审批结果名称"), max_length=128, blank=True)
     licence_type_code = models.CharField(_("结果证照类型代码"), max_length=32, blank=True)
+    # Defined as data and versioned with the item: {} means the standard form / process built from
+    # the other elements (govhall/cases/application_form.py, govhall/cases/process.py).
+    application_form = models.JSONField(_("申请表定义"), default=dict, blank=True)
+    process_definition = models.JSONField(_("办理流程定义"), default=dict, blank=True)
     state = models.CharField(_("状态"), max_length=16, choices=ItemState.choices, default=ItemState.ACTIVE)
     version = models.PositiveIntegerField(_("版本"), default=1)
     published_at = models.DateTimeField(_("发布时间"))

@@ -242,3 +242,29 @@ def text_lengths_check(payload: dict[str, Any], violations: Violations) -> None:
                         _("第%(number)s行：%(element)s不能超过%(limit)s个字符。")
                         % {"number": number, "element": element_label, "limit": limit},
                     )
+
+
+def definitions_check(payload: dict[str, Any], violations: Violations) -> None:
+    """The application form and process definition must be runnable: checked when saved, so
+    no case is ever filed under a broken one."""
+    from govhall.cases.application_form import form_definition_check
+    from govhall.cases.process import process_definition_check
+    from govhall.org.models import Department
+
+    form = payload.get("application_form") or {}
+    definition = payload.get("process_definition") or {}
+    if not isinstance(form, dict):
+        violations.add("application_form", _("申请表定义须为JSON对象。"))
+    else:
+        for path, message in form_definition_check(definition=form):
+            violations.add("application_form", f"{path}：{message}")
+        material_names = {str(material.get("name") or "") for material in payload.get("materials") or []}
+        for name in (form.get("materials") or {}) if isinstance(form.get("materials"), dict) else []:
+            if name not in material_names:
+                violations.add("application_form", _("申请表引用了不存在的材料“%(name)s”。") % {"name": name})
+    if not isinstance(definition, dict):
+        violations.add("process_definition", _("办理流程定义须为JSON对象。"))
+        return
+    kinds = set(Department.objects.exclude(kind="").values_list("kind", flat=True).distinct())
+    for path, message in process_definition_check(definition=definition, department_kinds=kinds):
+        violations.add("process_definition", f"{path}：{message}")

@@ -45,6 +45,8 @@ MATERIAL_FIELDS = (
     "example_file",
 )
 PROCESS_STEP_FIELDS = ("name", "description", "duration_days")
+# Defined as data (JSON) and versioned with the implementation; {} means the standard one.
+DEFINITION_FIELDS = ("application_form", "process_definition")
 IMPLEMENTATION_PAYLOAD_FIELDS = (
     *rules.IMPLEMENTATION_TEXT_FIELDS,
     *rules.IMPLEMENTATION_CHOICE_FIELDS,
@@ -91,6 +93,8 @@ def implementation_payload(implementation: Implementation) -> dict[str, Any]:
     }
     for field in IMPLEMENTATION_PAYLOAD_FIELDS:
         payload[field] = getattr(implementation, field)
+    for field in DEFINITION_FIELDS:
+        payload[field] = getattr(implementation, field) or {}
     payload["process_steps"] = [
         {field: getattr(step, field) for field in PROCESS_STEP_FIELDS} for step in implementation.process_steps.all()
     ]
@@ -118,6 +122,8 @@ def implementation_payload_normalise(payload: dict[str, Any]) -> dict[str, Any]:
     # Lists drafted before services stated an assurance level ask for L2, the usual online level.
     normalised.setdefault("assurance_level", 2)
     normalised["hall"] = str(normalised.get("hall") or "").strip()
+    for field in DEFINITION_FIELDS:
+        normalised[field] = normalised.get(field) or {}
     normalised["windows"] = sorted(str(number) for number in normalised.get("windows") or [])
     normalised["process_steps"] = [
         {
@@ -463,6 +469,13 @@ def _payload_prepare(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """Normalise the payload and record the version it was drafted against."""
+    if action == ChangeAction.CHANGE and target == ChangeTarget.IMPLEMENTATION and implementation is not None:
+        # Channels that do not carry the definitions (the spreadsheet import, the change form)
+        # keep the published ones rather than clearing them.
+        payload = {
+            **{field: getattr(implementation, field) for field in DEFINITION_FIELDS if field not in payload},
+            **payload,
+        }
     if action in (ChangeAction.ADD, ChangeAction.CHANGE):
         payload = (
             entry_payload_normalise(payload)
@@ -583,6 +596,7 @@ def _implementation_change_validate(
         violations.add("basic_code", _("基本目录事项已取消，不能再实施。"))
     rules.uniform_elements_check(payload, entry, violations)
     rules.implementation_payload_check(payload, violations)
+    rules.definitions_check(payload, violations)
     rules.text_lengths_check(payload, violations)
     department = _implementation_place_check(payload, violations)
     if action == ChangeAction.ADD:
@@ -729,6 +743,7 @@ def _implementation_write(
     department = Department.objects.get(code=payload["department_code"])
     hall = Hall.objects.filter(name=payload["hall"]).first() if payload.get("hall") else None
     values = {field: payload[field] for field in IMPLEMENTATION_PAYLOAD_FIELDS}
+    values.update({field: payload.get(field) or {} for field in DEFINITION_FIELDS})
     now = timezone.now()
     if implementation is None:
         implementation = Implementation.objects.create(

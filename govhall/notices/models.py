@@ -31,3 +31,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.channel} {self.recipient_masked}"
+
+
+class InboxMessage(models.Model):
+    """A message in a person's message centre (站内消息), shown on their pages."""
+
+    user = models.ForeignKey(
+        "accounts.User", verbose_name=_("收件人"), on_delete=models.CASCADE, related_name="inbox_messages"
+    )
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    subject = models.CharField(_("标题"), max_length=128)
+    body = models.TextField(_("内容"))
+    link = models.CharField(_("链接"), max_length=255, blank=True)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内消息")
+        verbose_name_plural = _("站内消息")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.subject

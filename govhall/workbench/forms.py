@@ -234,6 +234,18 @@ class ImplementationForm(forms.Form):
     licence_type_code = forms.CharField(
         label=_label(Implementation, "licence_type_code"), max_length=32, required=False
     )
+    application_form = forms.JSONField(
+        label=_label(Implementation, "application_form"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
+        help_text=_("JSON Schema 加布局提示（格式见 govhall/cases/application_form.py）；留空或 {} 使用标准申请表。"),
+    )
+    process_definition = forms.JSONField(
+        label=_label(Implementation, "process_definition"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
+        help_text=_("办理环节、岗位、时限与并联分支（格式见 govhall/cases/process.py）；留空或 {} 使用标准流程。"),
+    )
 
     # How the page groups the elements, each group a fieldset with this legend.
     GROUPS = (
@@ -282,6 +294,7 @@ class ImplementationForm(forms.Form):
         ),
         (_("咨询与监督"), ("consultation_phone", "supervision_phone")),
         (_("办理结果"), ("result_type", "result_name", "licence_type_code")),
+        (_("申请表与办理流程"), ("application_form", "process_definition")),
     )
     # Identity elements a change cannot alter (the services refuse it); shown read-only.
     FIXED_ON_CHANGE = ("implementation_code", "basic_code", "region_code")

@@ -1,0 +1,256 @@
+"""Reads of cases for applicants, officers and supervisors.
+
+Look-ups by number or id go through a guard and answer ``None`` ("not found") when the reader
+may not see the case, so numbers cannot be probed.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from govhall.accounts.models import Role, StaffAssignment
+from govhall.accounts.selectors import agencies_active_query
+from govhall.cases import calendar, guards, process
+from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
+
+# Supervision's default (DOMAIN.md): yellow when 1 working day or 20% of the limit is left.
+YELLOW_DAYS = 1
+YELLOW_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class TimeStatus:
+    """Where a case stands against its promised limit: working days left (negative when
+    overdue), the level green / yellow / red, and whether the clock is stopped."""
+
+    due_on: date | None
+    statutory_due_on: date | None
+    days_left: int | None
+    level: str
+    paused: bool
+
+
+def case_time_status(
+    *, case: Case, today: date | None = None, days_between: Callable[..., int] | None = None
+) -> TimeStatus:
+    """``days_between`` counts working days like ``calendar.working_days_between`` (the
+    default); ``case_time_statuses`` passes one that reads the calendar once for many cases."""
+    if case.promised_due_on is None or case.state in (CaseState.COMPLETED, CaseState.REFUSED, CaseState.WITHDRAWN):
+        return TimeStatus(case.promised_due_on, case.statutory_due_on, None, "", case.paused_since is not None)
+    between = days_between or calendar.working_days_between
+    today = case.paused_since or today or timezone.localdate()
+    due = case.promised_due_on
+    if today <= due:
+        days_left = between(start=today, end=due)
+    else:
+        days_left = -between(start=due, end=today)
+    threshold = max(YELLOW_DAYS, int(case.promised_limit_days * YELLOW_SHARE))
+    if days_left < 0:
+        level = "red"
+    elif days_left <= threshold:
+        level = "yellow"
+    else:
+        level = "green"
+    return TimeStatus(due, case.statutory_due_on, days_left, level, case.paused_since is not None)
+
+
+def case_time_statuses(*, cases: Iterable[Case], today: date | None = None) -> dict[int, TimeStatus]:
+    """``case_time_status`` of many cases (by id) with one read of the calendar, so that a list
+    page's queries do not grow with its rows."""
+    cases = list(cases)
+    today = today or timezone.localdate()
+    dates = [today] + [day for case in cases for day in (case.promised_due_on, case.paused_since) if day]
+    between = calendar.working_days_counter(first=min(dates), last=max(dates))
+    return {case.pk: case_time_status(case=case, today=today, days_between=between) for case in cases}
+
+
+def _applicant_cases_query(*, user: Any) -> Q:
+    """Own cases, and the cases of companies the user represents or is an agent for (all
+    services, or the service of the case)."""
+    query = Q(applicant=user)
+    person = getattr(user, "person", None)
+    if person is None:
+        return query
+    query |= Q(company__legal_representative=person)
+    from govhall.accounts.models import Agency
+
+    active = Agency.objects.filter(agencies_active_query(), agent=person, company=OuterRef("company"))
+    query |= Q(Exists(active.filter(all_services=True)))
+    query |= Q(Exists(active.filter(services=OuterRef("implementation__entry"))))
+    return query
+
+
+def case_list_for_applicant(*, user: Any, state: str | None = None) -> QuerySet[Case]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Case.objects.none()
+    cases = Case.objects.filter(_applicant_cases_query(user=user)).select_related("company", "department")
+    if state:
+        cases = cases.filter(state=state)
+    return cases.order_by("-created_at", "-id")
+
+
+def case_get_for_applicant(*, number: str, user: Any) -> Case | None:
+    """A case by number (or a draft by ``draft-<id>``) if ``user`` may see it as applicant."""
+    case = _case_by_reference(number)
+    if case is None or not guards.applicant_may_see_case(user=user, case=case):
+        return None
+    return case
+
+
+def case_get_for_officer(*, number: str, officer: Any) -> Case | None:
+    case = _case_by_reference(number)
+    if case is None or case.state == CaseState.DRAFT:
+        return None
+    if not guards.staff_may_see_case(user=officer, case=case):
+        return None
+    return case
+
+
+def _case_by_reference(reference: str) -> Case | None:
+    cases = Case.objects.select_related("implementation__entry", "company", "department", "region", "person")
+    if reference.startswith("draft-") and reference[6:].isdigit():
+        return cases.filter(pk=int(reference[6:]), number__isnull=True).first()
+    if not reference.isdigit() or len(reference) > 32:
+        return None
+    return cases.filter(number=reference).first()
+
+
+def case_reference(case: Case) -> str:
+    """The reference used in addresses: the number, or draft-<id> before submission."""
+    return case.number or f"draft-{case.pk}"
+
+
+def task_get_for_officer(*, task_id: int, officer: Any) -> CaseTask | None:
+    task = CaseTask.objects.select_related("case", "department").filter(pk=task_id).first()
+    if task is None or not guards.staff_may_see_case(user=officer, case=task.case):
+        return None
+    return task
+
+
+def _officer_tasks(*, officer: Any) -> QuerySet[CaseTask]:
+    """Open tasks of the departments and roles the officer holds, unclaimed or claimed by them."""
+    held = StaffAssignment.objects.filter(user=officer, role__in=process.HANDLING_ROLES).values_list(
+        "department_id", "role"
+    )
+    pairs = Q(pk__in=[])
+    for held_department, role in held:
+        pairs |= Q(department_id=held_department, role=role)
+    return CaseTask.objects.filter(pairs, state=TaskState.OPEN).filter(Q(assignee__isnull=True) | Q(assignee=officer))
+
+
+def task_count_for_officer(*, officer: Any) -> int:
+    """How many tasks wait on the officer's to-do list (for the navigation)."""
+    return _officer_tasks(officer=officer).count()
+
+
+def task_list_for_officer(
+    *,
+    officer: Any,
+    kind: str = "",
+    basic_code: str = "",
+    level: str = "",
+    mine_only: bool = False,
+    department_id: int | None = None,
+) -> list[CaseTask]:
+    """The officer's to-do list: open tasks of the departments and roles the officer holds,
+    claimed by nobody or by the officer (``mine_only``: by the officer), oldest first; filters by
+    step kind, item, department and time level (yellow / red)."""
+    tasks = _officer_tasks(officer=officer)
+    if mine_only:
+        tasks = tasks.filter(assignee=officer)
+    if kind:
+        tasks = tasks.filter(kind=kind)
+    if basic_code:
+        tasks = tasks.filter(case__implementation__entry__basic_code=basic_code)
+    if department_id:
+        tasks = tasks.filter(department_id=department_id)
+    rows = list(tasks.select_related("case__department", "department", "assignee").order_by("opened_at", "id")[:500])
+    if level:
+        statuses = case_time_statuses(cases=[task.case for task in rows])
+        rows = [task for task in rows if statuses[task.case_id].level == level]
+    return rows
+
+
+def task_list_open_for_case(*, case: Case) -> list[CaseTask]:
+    return list(case.tasks.filter(state=TaskState.OPEN).select_related("department", "assignee"))
+
+
+def task_actions_for_officer(*, task: CaseTask, officer: Any) -> list[str]:
+    """The actions the officer may take on the task now (for buttons)."""
+    if not guards.staff_may_act_on_task(user=officer, task=task):
+        return ["transfer"] if guards.staff_may_reassign_task(user=officer, task=task) else []
+    kind = process.STEP_KINDS[task.kind]
+    actions = list(kind.actions)
+    if task.assignee_id is None:
+        actions.insert(0, "claim")
+    actions.append("transfer")
+    if task.kind in process.RETURNABLE_KINDS and case_return_targets(case=task.case, task=task):
+        actions.append("return")
+    return actions
+
+
+def case_return_targets(*, case: Case, task: CaseTask) -> list[dict[str, Any]]:
+    keys = [step["key"] for step in process.steps_of(case.process_definition)]
+    done = set(case.tasks.filter(state=TaskState.DONE).values_list("step_key", flat=True))
+    return [
+        step
+        for step in process.steps_of(case.process_definition)
+        if step["kind"] in process.RETURNABLE_KINDS
+        and step["key"] in done
+        and keys.index(step["key"]) < keys.index(task.step_key)
+    ]
+
+
+def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:
+    events = case.events.select_related("department")
+    if for_applicant:
+        events = events.filter(public=True)
+    return list(events.order_by("at", "id"))
+
+
+def case_materials_current(*, case: Case) -> list[CaseMaterial]:
+    return list(case.materials.filter(superseded_at__isnull=True).order_by("material_name", "uploaded_at"))
+
+
+def case_material_get(*, case: Case, material_id: int) -> CaseMaterial | None:
+    """A material of a case the caller has already been allowed to see."""
+    return case.materials.filter(pk=material_id).first()
+
+
+def material_reuse_candidates(*, case: Case, user: Any) -> dict[str, list[CaseMaterial]]:
+    """Files the applicant already gave for a material of the same name in earlier cases
+    (same company, or personal cases when applying for oneself), best trust first."""
+    names = [material["name"] for material in case.material_list]
+    earlier = (
+        CaseMaterial.objects.filter(
+            case__applicant=user,
+            case__company=case.company,
+            material_name__in=names,
+            superseded_at__isnull=True,
+        )
+        .exclude(case=case)
+        .exclude(case__state=CaseState.DRAFT)
+        .select_related("case")
+        .order_by("material_name", "trust", "-uploaded_at")
+    )
+    candidates: dict[str, list[CaseMaterial]] = {}
+    seen: set[tuple[str, str]] = set()
+    for material in earlier:
+        if (material.material_name, material.sha256) in seen:
+            continue
+        seen.add((material.material_name, material.sha256))
+        candidates.setdefault(material.material_name, []).append(material)
+    return candidates
+
+
+def case_supervisor_regions(*, officer: Any) -> list[Any]:
+    from govhall.accounts.guards import staff_regions_for_role
+
+    return staff_regions_for_role(user=officer, role=Role.SUPERVISOR)
+
+
+TRUST_ORDER = [Trust.A, Trust.B, Trust.C, Trust.D]

@@ -1,0 +1,1209 @@
+"""Everything that can happen to a case: one service per action, one transaction each.
+
+Each action locks the case row (``select_for_update``) so two concurrent actions cannot both
+win, refuses with ``CaseActionRefused`` what the current state does not allow, writes exactly one
+timeline event (``CaseEvent``) and one audit record, and tells the applicant where the law or the
+applicant expects it (acceptance, correction notice, refusal, decision, result).
+
+The rules implemented here, by source:
+- Administrative Licensing Law art. 32: one correction notice listing everything, within 5
+  working days of receipt; when not notified in time the application counts as accepted from
+  receipt (``deemed_accepted``). Refusals state reasons and the legal remedy.
+- art. 42: the decision within the statutory limit from acceptance, extendable once with
+  approval (10 working days, 15 for joint handling by several departments).
+- art. 44: the result is issued after a decision to grant (no result without approval).
+- art. 45: special procedures (hearing, inspection, testing, expert review) stop the clock.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.core.files.base import File
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from govhall.accounts.guards import person_may_act_for_company
+from govhall.accounts.models import Role
+from govhall.audit.services import audit_record_add
+from govhall.cases import application_form, calendar, guards, process
+from govhall.cases.models import (
+    CLOSED_STATES,
+    Case,
+    CaseEvent,
+    CaseMaterial,
+    CaseState,
+    CaseTask,
+    Channel,
+    CorrectionNotice,
+    Decision,
+    DeliveryMethod,
+    Extension,
+    ExtensionState,
+    SpecialProcedure,
+    SpecialProcedureKind,
+    TaskState,
+    Trust,
+)
+from govhall.cases.uploads import upload_check
+from govhall.catalog.models import CaseType, ItemState, ResultType
+from govhall.notices.services import person_notify
+from govhall.org.models import Department
+
+# art. 32: the correction notice is due within 5 (working) days of receipt.
+CORRECTION_NOTICE_DAYS = 5
+# art. 42: one extension of 10 working days, 15 when several departments handle the case jointly.
+EXTENSION_DAYS = 10
+EXTENSION_DAYS_JOINT = 15
+LEGAL_REMEDY_DEFAULT = _(
+    "如不服本决定，可以自收到本决定之日起六十日内依法申请行政复议，或者六个月内依法向人民法院提起行政诉讼。"
+)
+
+
+class CaseActionRefused(Exception):
+    """An action the case's state, the actor's rights or the law does not allow; ``code`` is
+    stable for the API, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class CaseInvalid(Exception):
+    """The application (form or materials) has problems; ``errors`` maps each field or material
+    to its message. Nothing the applicant entered is discarded."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Applying
+
+
+def case_draft_start(*, user: Any, implementation: Any, company: Any = None, channel: str = Channel.ONLINE) -> Case:
+    """Open (or return the existing) draft of ``user`` for ``implementation``, for ``company``
+    when given, with the form filled from what the platform already knows."""
+    person = _applicant_person(user)
+    _applicability_check(user=user, person=person, implementation=implementation, company=company, channel=channel)
+    existing = Case.objects.filter(
+        applicant=user, implementation=implementation, company=company, state=CaseState.DRAFT
+    ).first()
+    if existing is not None:
+        return existing
+    entry = implementation.entry
+    definition = application_form.form_definition_effective(
+        definition=implementation.application_form,
+        for_persons=entry.for_persons,
+        for_companies=entry.for_companies,
+        express_delivery=implementation.express_delivery,
+        material_names=[material.name for material in implementation.materials.all()],
+    )
+    prefill = application_form.form_prefill(definition=definition, person=person, company=company)
+    with transaction.atomic():
+        case = Case.objects.create(
+            implementation=implementation,
+            implementation_version=implementation.version,
+            item_name=entry.name,
+            case_type=implementation.case_type,
+            form_definition=definition,
+            material_list=_material_list(implementation),
+            process_definition=process_definition_for(implementation=implementation),
+            region=implementation.region,
+            department=implementation.department,
+            applicant=user,
+            person=person,
+            company=company,
+            applicant_name=company.name if company is not None else person.name,
+            channel=channel,
+            data=dict(prefill.values),
+            prefilled=application_form.prefill_as_stored(prefill),
+            prefill_hash=prefill.hash,
+        )
+        audit_record_add(
+            actor=user,
+            action="case_draft_start",
+            object_type="case",
+            object_id=case.pk,
+            summary=f"{entry.name}",
+            acting_for=_acting_for(case),
+        )
+    return case
+
+
+def process_definition_for(*, implementation: Any) -> dict[str, Any]:
+    """The implementation's own process definition, or the standard one built from its elements."""
+    if implementation.process_definition:
+        return dict(implementation.process_definition)
+    return process.process_definition_standard(
+        immediate=implementation.case_type == CaseType.IMMEDIATE,
+        online=implementation.online_available,
+        promised_days=implementation.promised_time_limit_days,
+        issues_result=implementation.result_type in (ResultType.LICENCE, ResultType.DOCUMENT),
+        step_names=[step.name for step in implementation.process_steps.all()],
+    )
+
+
+def _material_list(implementation: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": material.name,
+            "requirement": material.requirement,
+            "condition": material.condition,
+            "source": material.source,
+            "licence_type_code": material.licence_type_code,
+            "form": material.form,
+            "notes": material.notes,
+        }
+        for material in implementation.materials.all()
+    ]
+
+
+def _applicant_person(user: Any) -> Any:
+    person = getattr(user, "person", None) if user is not None else None
+    if person is None:
+        raise CaseActionRefused("not_a_person", _("只有完成实名注册的个人账号才能申请办理。"))
+    return person
+
+
+def _applicability_check(*, user: Any, person: Any, implementation: Any, company: Any, channel: str) -> None:
+    entry = implementation.entry
+    if implementation.state != ItemState.ACTIVE or entry.state != ItemState.ACTIVE:
+        raise CaseActionRefused("item_not_active", _("该事项目前暂停或已取消，不能申请。"))
+    if channel == Channel.ONLINE and not implementation.online_available:
+        raise CaseActionRefused("not_online", _("该事项暂不支持网上申请，请到窗口办理。"))
+    if person.assurance_level < implementation.assurance_level:
+        raise CaseActionRefused(
+            "assurance_too_low",
+            _("该事项需要实名认证等级L%(need)s，您当前为L%(have)s；请先在“我的账号”中提升认证等级。")
+            % {"need": implementation.assurance_level, "have": person.assurance_level},
+        )
+    if company is None:
+        if not entry.for_persons:
+            raise CaseActionRefused("persons_not_served", _("该事项只面向法人，请选择代表的单位。"))
+        return
+    if not entry.for_companies:
+        raise CaseActionRefused("companies_not_served", _("该事项只面向个人。"))
+    if not person_may_act_for_company(person=person, company=company, basic_code=entry.basic_code):
+        raise CaseActionRefused("not_authorised", _("您没有代表该单位办理此事项的授权。"))
+
+
+def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str, str]:
+    """Keep what the applicant entered (always, even when it has problems) and return the
+    problems found so far; locked prefilled values cannot be overwritten."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        if case.state not in (CaseState.DRAFT, CaseState.CORRECTION):
+            raise CaseActionRefused("not_editable", _("办件已提交，不能再修改申请表。"))
+        locked = set(case.prefilled.get("locked") or [])
+        values = case.prefilled.get("values") or {}
+        case.data = {**data, **{name: values[name] for name in locked if name in values}}
+        case.save(update_fields=["data", "updated_at"])
+    _cleaned, errors = application_form.form_validate(
+        definition=case.form_definition,
+        data=case.data,
+        prefilled=case.prefilled,
+        materials_present=_material_names_present(case),
+    )
+    return errors
+
+
+def case_material_add(*, case: Case, user: Any, material_name: str, file: File) -> CaseMaterial:
+    """Store an uploaded file for one material of the case (checked by its bytes, named by its
+    SHA-256); an earlier file for the same material is superseded, never deleted."""
+    checked = upload_check(file=file)
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        _material_editable_check(case=case, material_name=material_name)
+        now = timezone.now()
+        CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
+        material = CaseMaterial(
+            case=case,
+            material_name=material_name,
+            sha256=checked.sha256,
+            size=checked.size,
+            content_type=checked.content_type,
+            extension=checked.extension,
+            original_name=checked.original_name,
+            trust=Trust.C,
+            uploaded_by=user,
+            uploaded_at=now,
+        )
+        material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
+        material.save()
+        audit_record_add(
+            actor=user,
+            action="case_material_add",
+            object_type="case",
+            object_id=case.number or case.pk,
+            summary=material_name,
+            data={"sha256": checked.sha256, "size": checked.size},
+            acting_for=_acting_for(case),
+        )
+    return material
+
+
+def case_material_reuse(*, case: Case, user: Any, material_name: str, source: CaseMaterial) -> CaseMaterial:
+    """Use a file the applicant already gave in an earlier case instead of a new upload; the
+    file is shared, its trust level carried over (B stays B once an officer checked it)."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        _material_editable_check(case=case, material_name=material_name)
+        if source.case_id == case.pk or not guards.applicant_may_see_case(user=user, case=source.case):
+            raise CaseActionRefused("not_found", _("没有找到可复用的材料。"))
+        if source.case.company_id != case.company_id:
+            raise CaseActionRefused("not_found", _("没有找到可复用的材料。"))
+        now = timezone.now()
+        CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
+        material = CaseMaterial.objects.create(
+            case=case,
+            material_name=material_name,
+            file=source.file.name,
+            sha256=source.sha256,
+            size=source.size,
+            content_type=source.content_type,
+            extension=source.extension,
+            original_name=source.original_name,
+            trust=source.trust,
+            uploaded_by=user,
+            uploaded_at=now,
+            reused_from=source,
+        )
+        audit_record_add(
+            actor=user,
+            action="case_material_reuse",
+            object_type="case",
+            object_id=case.number or case.pk,
+            summary=material_name,
+            data={"from_case": source.case.number or source.case_id, "sha256": source.sha256},
+            acting_for=_acting_for(case),
+        )
+    return material
+
+
+def _material_editable_check(*, case: Case, material_name: str) -> None:
+    if case.state not in (CaseState.DRAFT, CaseState.CORRECTION):
+        raise CaseActionRefused("not_editable", _("办件已提交，不能再更换材料。"))
+    names = {material["name"] for material in case.material_list}
+    if material_name not in names and material_name not in _form_file_fields(case):
+        raise CaseActionRefused("unknown_material", _("该事项没有名为“%(name)s”的材料。") % {"name": material_name})
+
+
+def _form_file_fields(case: Case) -> set[str]:
+    fields = case.form_definition.get("fields") or {}
+    return {name for name, hints in fields.items() if hints.get("widget") == "file"}
+
+
+def _material_names_present(case: Case) -> set[str]:
+    return set(
+        CaseMaterial.objects.filter(case=case, superseded_at__isnull=True).values_list("material_name", flat=True)
+    )
+
+
+def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
+    """Submit a draft: the form and materials are checked, the case gets its number, its clock
+    of receipt starts and its first step opens. Submitting an already submitted case returns it
+    unchanged (a second click, a retry after a timeout)."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        if case.state != CaseState.DRAFT:
+            return case
+        if submit_key:
+            earlier = Case.objects.filter(applicant=user, submit_key=submit_key).exclude(pk=case.pk).first()
+            if earlier is not None:
+                return earlier
+        cleaned = _application_check(case)
+        now = timezone.now()
+        today = timezone.localdate(now)
+        case.data = cleaned
+        case.number = _case_number(region_code=case.region_id, day=today)
+        case.submit_key = submit_key[:64]
+        case.state = CaseState.SUBMITTED
+        case.submitted_at = now
+        case.received_on = today
+        case.correction_due_on = calendar.working_day_add(start=today, days=CORRECTION_NOTICE_DAYS)
+        case.statutory_limit_days = case.implementation.statutory_time_limit_days
+        case.statutory_limit_unit = case.implementation.statutory_time_limit_unit
+        case.promised_limit_days = case.implementation.promised_time_limit_days
+        case.promised_limit_unit = case.implementation.promised_time_limit_unit
+        first = process.steps_of(case.process_definition)[0]
+        _step_enter(case=case, step=first, now=now)
+        case.save()
+        _event(case=case, action="submit", actor=user, now=now, step=None)
+        person_notify(
+            user=case.applicant,
+            subject=_("申请已提交"),
+            body=_("您申请的“%(item)s”已提交，办件编号%(number)s。") % {"item": case.item_name, "number": case.number},
+            link=f"/cases/{case.number}/",
+            purpose="case_submit",
+        )
+    return case
+
+
+def case_file(
+    *,
+    user: Any,
+    implementation: Any,
+    data: dict[str, Any],
+    submit_key: str,
+    company: Any = None,
+    channel: str = Channel.API,
+) -> Case:
+    """Draft and submit in one call (the API): the idempotency key makes a retry return the
+    case the first call made instead of a second case. Form problems raise ``CaseInvalid``
+    and leave the draft with what was sent."""
+    if not submit_key or len(submit_key) > 64:
+        raise CaseActionRefused("submit_key_required", _("请提供不超过64个字符的幂等键（Idempotency-Key）。"))
+    earlier = Case.objects.filter(applicant=user, submit_key=submit_key).first()
+    if earlier is not None:
+        return earlier
+    case = case_draft_start(user=user, implementation=implementation, company=company, channel=channel)
+    case_draft_save(case=case, user=user, data=data)
+    return case_submit(case=case, user=user, submit_key=submit_key)
+
+
+def _application_check(case: Case) -> dict[str, Any]:
+    present = _material_names_present(case)
+    cleaned, errors = application_form.form_validate(
+        definition=case.form_definition, data=case.data, prefilled=case.prefilled, materials_present=present
+    )
+    for name in application_form.form_prefill_verify(
+        data=case.data, prefilled=case.prefilled, prefill_hash=case.prefill_hash
+    ):
+        errors[name] = _("此项由系统根据登记信息自动填写，不能修改。")
+    for material in case_materials_required(case=case, data=cleaned):
+        if material["name"] not in present:
+            errors[f"material:{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
+    if errors:
+        raise CaseInvalid(errors)
+    return cleaned
+
+
+def case_materials_required(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The materials the applicant must give now: required (or required by the form's rule)
+    and not shared by a government source."""
+    materials = application_form.form_materials(
+        definition=case.form_definition, materials=case.material_list, data=case.data if data is None else data
+    )
+    return [material for material in materials if material["required"] and not material.get("shared")]
+
+
+def _case_number(*, region_code: str, day: date) -> str:
+    """Region code + date + a sequence unique per region and day: one atomic upsert, so
+    concurrent submissions never share a number (PostgreSQL and SQLite both support
+    INSERT … ON CONFLICT … RETURNING)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cases_casenumbersequence (region_code, day, last) VALUES (%s, %s, 1) "
+            "ON CONFLICT (region_code, day) DO UPDATE SET last = cases_casenumbersequence.last + 1 "
+            "RETURNING last",
+            [region_code, day],
+        )
+        (sequence,) = cursor.fetchone()
+    return f"{region_code[:6]}{day:%Y%m%d}{sequence:06d}"
+
+
+def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
+    """The applicant withdraws the application; possible until a decision is made."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        if case.state not in (CaseState.SUBMITTED, CaseState.CORRECTION, CaseState.ACCEPTED):
+            raise CaseActionRefused("not_withdrawable", _("办件已作出决定或已结束，不能撤回。"))
+        now = timezone.now()
+        _tasks_cancel(case=case, now=now)
+        case.state = CaseState.WITHDRAWN
+        case.stage = ""
+        case.withdrawn_at = now
+        case.save()
+        _event(case=case, action="withdraw", actor=user, now=now, opinion=reason.strip())
+    return case
+
+
+def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
+    """The applicant has corrected what the notice listed (new files, form changes saved with
+    ``case_draft_save``) and resubmits; the step that issued the notice opens again."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        if case.state != CaseState.CORRECTION:
+            raise CaseActionRefused("no_correction_pending", _("该办件没有待补正的内容。"))
+        case.data = _application_check(case)
+        notice = case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+        now = timezone.now()
+        today = timezone.localdate(now)
+        if notice is not None:
+            notice.answered_at = now
+            notice.answer_note = note.strip()
+            notice.save(update_fields=["answered_at", "answer_note"])
+        if not case.deemed_accepted:
+            # The corrected application is received anew; the 5 days for a notice run again.
+            case.received_on = today
+            case.correction_due_on = calendar.working_day_add(start=today, days=CORRECTION_NOTICE_DAYS)
+        case.state = CaseState.SUBMITTED
+        step = process.step_find(case.process_definition, notice.step_key if notice else "") or (
+            process.step_first_of_kind(case.process_definition, "accept")
+        )
+        assert step is not None
+        _step_enter(case=case, step=step, now=now)
+        case.save()
+        _event(case=case, action="correction_answer", actor=user, now=now, opinion=note.strip())
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Handling: one service per action on an open task.
+
+
+def case_task_claim(*, task: CaseTask, officer: Any) -> CaseTask:
+    """Take an open, unclaimed task of one's department and role."""
+    with transaction.atomic():
+        case, task = _task_locked(task.pk)
+        if not guards.staff_may_act_on_task(user=officer, task=task):
+            raise CaseActionRefused("not_allowed", _("您不能办理此环节，或已由他人签收。"))
+        if task.assignee_id == officer.pk:
+            return task
+        task.assignee = officer
+        task.save(update_fields=["assignee"])
+        _event(case=case, action="claim", actor=officer, now=timezone.now(), task=task, public=False)
+    return task
+
+
+def case_task_transfer(*, task: CaseTask, officer: Any, to_officer: Any, note: str = "") -> CaseTask:
+    """Hand a task to another officer who holds its role in its department."""
+    with transaction.atomic():
+        case, task = _task_locked(task.pk)
+        if not guards.staff_may_reassign_task(user=officer, task=task):
+            raise CaseActionRefused("not_allowed", _("只有经办人或部门管理员可以转办。"))
+        if not guards.staff_holds_role_in(user=to_officer, role=task.role, department_id=task.department_id):
+            raise CaseActionRefused("target_not_eligible", _("接收人不在本部门的相应岗位上。"))
+        task.assignee = to_officer
+        task.save(update_fields=["assignee"])
+        _event(
+            case=case,
+            action="transfer",
+            actor=officer,
+            now=timezone.now(),
+            task=task,
+            opinion=note.strip(),
+            data={"to": to_officer.get_full_name() or to_officer.username},
+            public=False,
+        )
+    return task
+
+
+def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> Case:
+    """预审通过: the application goes on to acceptance."""
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="pass")
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome="pass", opinion=opinion)
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(case=case, action="prereview_pass", actor=officer, now=now, task=task, opinion=opinion)
+    return case
+
+
+def case_correction_notify(*, task: CaseTask, officer: Any, items: list[dict[str, str]], note: str = "") -> Case:
+    """一次性告知: one notice listing every missing or faulty material or field and what is
+    wrong with it. After the 5 working days of art. 32 the application counts as accepted from
+    receipt, and the notice is recorded as late."""
+    items = [
+        {"subject": str(item.get("subject") or "").strip(), "problem": str(item.get("problem") or "").strip()}
+        for item in items
+        if str(item.get("subject") or "").strip() or str(item.get("problem") or "").strip()
+    ]
+    if not items:
+        raise CaseActionRefused("correction_items_required", _("补正告知须列明需要补正的全部内容。"))
+    if any(not item["subject"] or not item["problem"] for item in items):
+        raise CaseActionRefused("correction_item_incomplete", _("每一项补正内容都须写明材料（或表单项）和问题。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="correct")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        late = case.correction_due_on is not None and today > case.correction_due_on
+        if late:
+            case.deemed_accepted = True
+        CorrectionNotice.objects.create(
+            case=case,
+            step_key=task.step_key,
+            items=items,
+            note=note.strip(),
+            issued_at=now,
+            issued_by=officer,
+            late=late,
+        )
+        _task_close(task=task, officer=officer, now=now, outcome="correct", opinion=note)
+        case.state = CaseState.CORRECTION
+        case.stage = "correction"
+        case.save()
+        _event(
+            case=case,
+            action="correction_notify",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=note,
+            data={"items": items, "late": late},
+        )
+        person_notify(
+            user=case.applicant,
+            subject=_("请补正申请材料"),
+            body=_("您的办件%(number)s需要补正%(count)s项内容，请登录查看并补正。")
+            % {"number": case.number, "count": len(items)},
+            link=f"/cases/{case.number}/",
+            purpose="case_correction",
+        )
+    return case
+
+
+def case_refuse(*, task: CaseTask, officer: Any, reasons: str, legal_remedy: str = "") -> Case:
+    """不予受理, with the reasons and the applicant's legal remedy."""
+    if not reasons.strip():
+        raise CaseActionRefused("reasons_required", _("不予受理须说明理由。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="refuse")
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome="refuse", opinion=reasons)
+        _tasks_cancel(case=case, now=now)
+        case.state = CaseState.REFUSED
+        case.stage = ""
+        case.refusal_reasons = reasons.strip()
+        case.legal_remedy = legal_remedy.strip() or str(LEGAL_REMEDY_DEFAULT)
+        case.completed_at = now
+        case.save()
+        _event(
+            case=case,
+            action="refuse",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=reasons,
+            data={"legal_remedy": case.legal_remedy},
+        )
+        person_notify(
+            user=case.applicant,
+            subject=_("申请不予受理"),
+            body=_("您的办件%(number)s不予受理，理由及救济途径请登录查看。") % {"number": case.number},
+            link=f"/cases/{case.number}/",
+            purpose="case_refuse",
+        )
+    return case
+
+
+def case_accept(
+    *, task: CaseTask, officer: Any, opinion: str = "", decision: str = "", decision_reasons: str = ""
+) -> Case:
+    """受理: the time limits start. Counted from today, or from receipt when the 5 days for a
+    correction notice have passed (art. 32). An immediate case (即办件) is decided here."""
+    immediate = task.case.case_type == CaseType.IMMEDIATE
+    if immediate:
+        _decision_check(decision=decision, reasons=decision_reasons)
+    elif decision:
+        raise CaseActionRefused("not_immediate", _("承诺件须经审查后由决定环节作出决定。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="accept")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        late = case.deemed_accepted or (case.correction_due_on is not None and today > case.correction_due_on)
+        case.deemed_accepted = late
+        case.clock_start_on = case.received_on if late and case.received_on else today
+        case.accepted_at = now
+        case.statutory_due_on = calendar.limit_due(
+            start=case.clock_start_on, days=case.statutory_limit_days, unit=case.statutory_limit_unit
+        )
+        case.promised_due_on = calendar.limit_due(
+            start=case.clock_start_on, days=case.promised_limit_days, unit=case.promised_limit_unit
+        )
+        case.state = CaseState.ACCEPTED
+        _task_close(task=task, officer=officer, now=now, outcome="accept", opinion=opinion)
+        data: dict[str, Any] = {"deemed_accepted": late, "promised_due_on": case.promised_due_on.isoformat()}
+        if immediate:
+            _decision_apply(case=case, decision=decision, reasons=decision_reasons, now=now)
+            data["decision"] = decision
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(case=case, action="accept", actor=officer, now=now, task=task, opinion=opinion, data=data)
+        person_notify(
+            user=case.applicant,
+            subject=_("申请已受理"),
+            body=_("您的办件%(number)s已受理，承诺于%(due)s前办结。")
+            % {"number": case.number, "due": case.promised_due_on.isoformat()},
+            link=f"/cases/{case.number}/",
+            purpose="case_accept",
+        )
+        if immediate:
+            _decision_notify(case)
+    return case
+
+
+def case_review(*, task: CaseTask, officer: Any, agree: bool, opinion: str) -> Case:
+    """审查意见 of a review step or of one branch of a parallel step; a parallel step moves on
+    only when every branch has given its opinion."""
+    if not opinion.strip():
+        raise CaseActionRefused("opinion_required", _("请填写审查意见。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="opinion")
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome="agree" if agree else "disagree", opinion=opinion)
+        waiting = CaseTask.objects.filter(case=case, step_key=task.step_key, state=TaskState.OPEN).exists()
+        if not waiting:
+            _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(
+            case=case,
+            action="review",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=opinion,
+            data={"agree": agree, "branch": task.branch_key, "joined": not waiting},
+        )
+    return case
+
+
+def case_decide(*, task: CaseTask, officer: Any, decision: str, reasons: str = "") -> Case:
+    """决定: approve, or deny with reasons (and the legal remedy)."""
+    _decision_check(decision=decision, reasons=reasons)
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="decide")
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome=decision, opinion=reasons)
+        _decision_apply(case=case, decision=decision, reasons=reasons, now=now)
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(
+            case=case, action="decide", actor=officer, now=now, task=task, opinion=reasons, data={"decision": decision}
+        )
+        _decision_notify(case)
+    return case
+
+
+def _decision_check(*, decision: str, reasons: str) -> None:
+    if decision not in Decision.values:
+        raise CaseActionRefused("decision_required", _("请选择准予或不予。"))
+    if decision == Decision.DENY and not reasons.strip():
+        raise CaseActionRefused("reasons_required", _("不予许可须说明理由。"))
+
+
+def _decision_apply(*, case: Case, decision: str, reasons: str, now: Any) -> None:
+    if case.paused_since is not None:
+        raise CaseActionRefused("special_procedure_running", _("特别程序尚未结束，不能作出决定。"))
+    case.decision = decision
+    case.decision_reasons = reasons.strip()
+    if decision == Decision.DENY:
+        case.legal_remedy = str(LEGAL_REMEDY_DEFAULT)
+    case.decided_at = now
+    case.state = CaseState.DECIDED
+
+
+def _decision_notify(case: Case) -> None:
+    approved = case.decision == Decision.APPROVE
+    person_notify(
+        user=case.applicant,
+        subject=_("办件已作出准予决定") if approved else _("办件已作出不予决定"),
+        body=_("您的办件%(number)s已作出决定，请登录查看决定及理由。") % {"number": case.number},
+        link=f"/cases/{case.number}/",
+        purpose="case_decision",
+    )
+
+
+def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
+    """制证: the result document or licence is made (only after approval, art. 44)."""
+    if not reference.strip():
+        raise CaseActionRefused("reference_required", _("请填写结果文书或证照编号。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="issue")
+        if case.decision != Decision.APPROVE:
+            raise CaseActionRefused("not_approved", _("未作出准予决定，不能制作结果。"))
+        now = timezone.now()
+        case.result_reference = reference.strip()[:128]
+        _task_close(task=task, officer=officer, now=now, outcome="issue", opinion=reference)
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(
+            case=case,
+            action="result_issue",
+            actor=officer,
+            now=now,
+            task=task,
+            data={"reference": case.result_reference},
+        )
+        person_notify(
+            user=case.applicant,
+            subject=_("办理结果已制作"),
+            body=_("您的办件%(number)s的办理结果已制作完成，将按您选择的方式送达。") % {"number": case.number},
+            link=f"/cases/{case.number}/",
+            purpose="case_result",
+        )
+    return case
+
+
+def case_deliver(*, task: CaseTask, officer: Any, method: str, note: str = "") -> Case:
+    """送达 the result (or the decision not to grant) and complete the case (办结)."""
+    if method not in DeliveryMethod.values:
+        raise CaseActionRefused("method_required", _("请选择送达方式。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="deliver")
+        if not case.decision:
+            raise CaseActionRefused("not_decided", _("尚未作出决定，不能送达。"))
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome=method, opinion=note)
+        case.delivery_method = method
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(case=case, action="deliver", actor=officer, now=now, task=task, opinion=note, data={"method": method})
+        person_notify(
+            user=case.applicant,
+            subject=_("办件已办结"),
+            body=_("您的办件%(number)s已办结（%(method)s）。")
+            % {"number": case.number, "method": DeliveryMethod(method).label},
+            link=f"/cases/{case.number}/",
+            purpose="case_complete",
+        )
+    return case
+
+
+def case_return(*, task: CaseTask, officer: Any, to_step: str, reason: str) -> Case:
+    """退回: send the case back to an earlier step after acceptance (review, parallel review,
+    decision); the open steps are cancelled and a decision taken after that step is undone."""
+    if not reason.strip():
+        raise CaseActionRefused("reasons_required", _("退回须说明理由。"))
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="return")
+        definition = case.process_definition
+        keys = [step["key"] for step in process.steps_of(definition)]
+        target = process.step_find(definition, to_step)
+        if (
+            target is None
+            or target["kind"] not in process.RETURNABLE_KINDS
+            or keys.index(to_step) >= keys.index(task.step_key)
+            or not CaseTask.objects.filter(case=case, step_key=to_step, state=TaskState.DONE).exists()
+        ):
+            raise CaseActionRefused("cannot_return_there", _("只能退回到本办件已经办理过的审查或决定环节。"))
+        now = timezone.now()
+        _tasks_cancel(case=case, now=now)
+        decide = process.step_first_of_kind(definition, "decide")
+        if decide is not None and keys.index(decide["key"]) >= keys.index(to_step) and case.decision:
+            case.decision = ""
+            case.decision_reasons = ""
+            case.decided_at = None
+            case.state = CaseState.ACCEPTED
+        _step_enter(case=case, step=target, now=now)
+        case.save()
+        _event(
+            case=case,
+            action="return",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=reason,
+            data={"to": to_step},
+            public=False,
+        )
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Special procedures (art. 45) and extensions (art. 42)
+
+
+def case_special_procedure_start(
+    *, case: Case, officer: Any, kind: str, reason: str, expected_days: int
+) -> SpecialProcedure:
+    """Start a hearing, inspection, testing or expert review: the clock stops until it ends;
+    the applicant is told its kind and how long it is expected to take."""
+    if kind not in SpecialProcedureKind.values:
+        raise CaseActionRefused("kind_required", _("请选择特别程序的种类。"))
+    if not reason.strip():
+        raise CaseActionRefused("reasons_required", _("请说明启动特别程序的理由。"))
+    if not 1 <= expected_days <= 365:
+        raise CaseActionRefused("days_invalid", _("预计时长须为1到365个工作日。"))
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        if not guards.staff_may_handle_case(user=officer, case=case):
+            raise CaseActionRefused("not_found", _("没有找到该办件。"))
+        if case.state != CaseState.ACCEPTED:
+            raise CaseActionRefused("state", _("特别程序只能在受理后、决定前启动。"))
+        if case.paused_since is not None:
+            raise CaseActionRefused("special_procedure_running", _("已有特别程序在进行中。"))
+        now = timezone.now()
+        today = timezone.localdate(now)
+        procedure = SpecialProcedure.objects.create(
+            case=case,
+            kind=kind,
+            reason=reason.strip(),
+            expected_days=expected_days,
+            started_on=today,
+            started_by=officer,
+        )
+        case.paused_since = today
+        case.save()
+        _event(
+            case=case,
+            action="special_procedure_start",
+            actor=officer,
+            now=now,
+            opinion=reason,
+            data={"kind": kind, "expected_days": expected_days},
+        )
+        person_notify(
+            user=case.applicant,
+            subject=_("办件进入特别程序"),
+            body=_("您的办件%(number)s需要%(kind)s，预计%(days)s个工作日，期间不计入办理时限。")
+            % {"number": case.number, "kind": SpecialProcedureKind(kind).label, "days": expected_days},
+            link=f"/cases/{case.number}/",
+            purpose="case_special_procedure",
+        )
+    return procedure
+
+
+def case_special_procedure_end(*, procedure: SpecialProcedure, officer: Any, result: str) -> SpecialProcedure:
+    """End a special procedure; the deadlines move by the working days it took."""
+    if not result.strip():
+        raise CaseActionRefused("result_required", _("请填写特别程序的结果。"))
+    with transaction.atomic():
+        case = _case_locked(procedure.case_id)
+        procedure = SpecialProcedure.objects.select_for_update().get(pk=procedure.pk)
+        if not guards.staff_may_handle_case(user=officer, case=case):
+            raise CaseActionRefused("not_found", _("没有找到该办件。"))
+        if procedure.ended_on is not None:
+            raise CaseActionRefused("already_ended", _("该特别程序已经结束。"))
+        now = timezone.now()
+        today = timezone.localdate(now)
+        paused = calendar.working_days_between(start=procedure.started_on, end=today)
+        procedure.ended_on = today
+        procedure.ended_by = officer
+        procedure.result = result.strip()
+        procedure.days_paused = paused
+        procedure.save()
+        _deadlines_move(case=case, days=paused)
+        case.paused_since = None
+        case.save()
+        _event(
+            case=case,
+            action="special_procedure_end",
+            actor=officer,
+            now=now,
+            opinion=result,
+            data={"kind": procedure.kind, "days_paused": paused},
+        )
+    return procedure
+
+
+def _deadlines_move(*, case: Case, days: int) -> None:
+    if days <= 0:
+        return
+    if case.statutory_due_on is not None:
+        case.statutory_due_on = calendar.working_day_add(start=case.statutory_due_on, days=days)
+    if case.promised_due_on is not None:
+        case.promised_due_on = calendar.working_day_add(start=case.promised_due_on, days=days)
+
+
+def case_extension_request(*, case: Case, officer: Any, reason: str) -> Extension:
+    """Ask for the one extension art. 42 allows; a decider of the department approves it."""
+    if not reason.strip():
+        raise CaseActionRefused("reasons_required", _("请说明延期理由。"))
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        if not guards.staff_may_handle_case(user=officer, case=case):
+            raise CaseActionRefused("not_found", _("没有找到该办件。"))
+        if case.state != CaseState.ACCEPTED:
+            raise CaseActionRefused("state", _("只有办理中（决定前）的办件可以申请延期。"))
+        if case.extensions.exclude(state=ExtensionState.REJECTED).exists():
+            raise CaseActionRefused("extension_exists", _("依法只能延期一次，本办件已申请过延期。"))
+        days = EXTENSION_DAYS_JOINT if process.process_has_parallel_step(case.process_definition) else EXTENSION_DAYS
+        now = timezone.now()
+        extension = Extension.objects.create(
+            case=case, days=days, reason=reason.strip(), requested_by=officer, requested_at=now
+        )
+        _event(
+            case=case,
+            action="extension_request",
+            actor=officer,
+            now=now,
+            opinion=reason,
+            data={"days": days},
+            public=False,
+        )
+    return extension
+
+
+def case_extension_answer(*, extension: Extension, officer: Any, approve: bool, note: str = "") -> Extension:
+    """A decider of the case's department (not the one who asked) approves or rejects; an
+    approved extension moves both deadlines."""
+    with transaction.atomic():
+        case = _case_locked(extension.case_id)
+        extension = Extension.objects.select_for_update().get(pk=extension.pk)
+        if not guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id):
+            raise CaseActionRefused("not_allowed", _("延期须由承办部门的决定人员批准。"))
+        if extension.requested_by_id == officer.pk:
+            raise CaseActionRefused("own_request", _("不能批准自己提出的延期申请。"))
+        if extension.state != ExtensionState.REQUESTED:
+            raise CaseActionRefused("already_answered", _("该延期申请已处理。"))
+        if case.state != CaseState.ACCEPTED:
+            raise CaseActionRefused("state", _("办件已作出决定或已结束，无需延期。"))
+        now = timezone.now()
+        extension.state = ExtensionState.APPROVED if approve else ExtensionState.REJECTED
+        extension.answered_by = officer
+        extension.answered_at = now
+        extension.answer_note = note.strip()
+        extension.save()
+        if approve:
+            _deadlines_move(case=case, days=extension.days)
+            case.extension_days += extension.days
+            case.save()
+        _event(
+            case=case,
+            action="extension_approve" if approve else "extension_reject",
+            actor=officer,
+            now=now,
+            opinion=note,
+            data={"days": extension.days},
+        )
+        if approve:
+            person_notify(
+                user=case.applicant,
+                subject=_("办理时限已依法延长"),
+                body=_("您的办件%(number)s办理时限延长%(days)s个工作日，理由：%(reason)s")
+                % {"number": case.number, "days": extension.days, "reason": extension.reason},
+                link=f"/cases/{case.number}/",
+                purpose="case_extension",
+            )
+    return extension
+
+
+# ---------------------------------------------------------------------------------------------
+# One entry point for channels that name the action (API, batch actions)
+
+
+def case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str, Any]) -> Case:
+    """Dispatch a named action on a task to its service (the API and batch pages use this)."""
+    text = lambda name: str(fields.get(name) or "")  # noqa: E731
+    if action == "claim":
+        case_task_claim(task=task, officer=officer)
+        return Case.objects.get(pk=task.case_id)
+    if action == "pass":
+        return case_prereview_pass(task=task, officer=officer, opinion=text("opinion"))
+    if action == "correct":
+        return case_correction_notify(
+            task=task, officer=officer, items=list(fields.get("items") or []), note=text("note")
+        )
+    if action == "refuse":
+        return case_refuse(task=task, officer=officer, reasons=text("reasons"), legal_remedy=text("legal_remedy"))
+    if action == "accept":
+        return case_accept(
+            task=task,
+            officer=officer,
+            opinion=text("opinion"),
+            decision=text("decision"),
+            decision_reasons=text("reasons"),
+        )
+    if action == "opinion":
+        return case_review(task=task, officer=officer, agree=bool(fields.get("agree", True)), opinion=text("opinion"))
+    if action == "decide":
+        return case_decide(task=task, officer=officer, decision=text("decision"), reasons=text("reasons"))
+    if action == "issue":
+        return case_result_issue(task=task, officer=officer, reference=text("reference"))
+    if action == "deliver":
+        return case_deliver(task=task, officer=officer, method=text("method"), note=text("note"))
+    if action == "return":
+        return case_return(task=task, officer=officer, to_step=text("to_step"), reason=text("reason"))
+    raise CaseActionRefused("unknown_action", _("未知的办理动作“%(action)s”。") % {"action": action})
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine: entering steps and moving on.
+
+
+def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]:
+    kind = process.step_kind(step)
+    today = timezone.localdate(now)
+    due = calendar.working_day_add(start=today, days=int(step.get("days", 0) or 0))
+    tasks: list[CaseTask] = []
+    parts = step["branches"] if kind.parallel else [step]
+    for part in parts:
+        if kind.parallel and not process.condition_holds(part.get("when"), case.data):
+            continue
+        tasks.append(
+            CaseTask(
+                case=case,
+                step_key=step["key"],
+                branch_key=part["key"] if kind.parallel else "",
+                kind=step["kind"],
+                name=part.get("name") or step["name"],
+                department=_department_for(case=case, part=part),
+                role=part.get("role") or kind.default_role,
+                lead=bool(part.get("lead")) if kind.parallel else True,
+                opened_at=now,
+                due_on=due,
+            )
+        )
+    CaseTask.objects.bulk_create(tasks)
+    case.stage = step["key"]
+    return tasks
+
+
+def _department_for(*, case: Case, part: dict[str, Any]) -> Department:
+    if part.get("department"):
+        department = Department.objects.filter(code=part["department"]).first()
+    elif part.get("department_kind"):
+        department = Department.objects.filter(region=case.region_id, kind=part["department_kind"]).first()
+    else:
+        department = case.department
+    if department is None:
+        # A definition naming a department that this region lacks falls back to the competent
+        # department, which then handles the branch itself rather than the case stalling.
+        return case.department
+    return department
+
+
+def _advance(*, case: Case, after_key: str, now: Any) -> None:
+    """Enter the next step whose condition holds; after the last one the case is complete."""
+    for step in process.step_after(case.process_definition, after_key):
+        if not _step_applies(case=case, step=step):
+            continue
+        _step_enter(case=case, step=step, now=now)
+        return
+    case.state = CaseState.COMPLETED
+    case.stage = ""
+    case.completed_at = now
+
+
+def _step_applies(*, case: Case, step: dict[str, Any]) -> bool:
+    kind = step["kind"]
+    if not process.condition_holds(step.get("when"), case.data):
+        return False
+    if kind in ("review", "parallel", "decide") and case.decision:
+        # Decided already (an immediate case at acceptance): no review or decision step.
+        return False
+    if kind == "issue_result" and case.decision != Decision.APPROVE:
+        return False
+    if process.step_kind(step).parallel:
+        return any(process.condition_holds(branch.get("when"), case.data) for branch in step["branches"])
+    return True
+
+
+def _task_close(*, task: CaseTask, officer: Any, now: Any, outcome: str, opinion: str) -> None:
+    task.state = TaskState.DONE
+    task.closed_at = now
+    task.closed_by = officer
+    task.assignee = task.assignee or officer
+    task.outcome = outcome
+    task.opinion = opinion.strip()
+    task.save(update_fields=["state", "closed_at", "closed_by", "assignee", "outcome", "opinion"])
+
+
+def _tasks_cancel(*, case: Case, now: Any) -> None:
+    CaseTask.objects.filter(case=case, state=TaskState.OPEN).update(state=TaskState.CANCELLED, closed_at=now)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locks, guards, events
+
+
+def _case_locked(case_id: int) -> Case:
+    # Only the case row is locked: the joined rows are read, and PostgreSQL cannot lock the
+    # nullable side of the outer join to the company.
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("implementation__entry", "company").get(pk=case_id)
+    )
+
+
+def _task_locked(task_id: int) -> tuple[Case, CaseTask]:
+    case_id = CaseTask.objects.values_list("case_id", flat=True).get(pk=task_id)
+    case = _case_locked(case_id)
+    task = CaseTask.objects.select_for_update().get(pk=task_id)
+    return case, task
+
+
+def _task_for_action(*, task: CaseTask, officer: Any, action: str) -> tuple[Case, CaseTask]:
+    """Lock the case and the task, then check the task is still open, the officer may act on
+    it and its kind offers ``action`` (the case cannot have moved on between the page and the
+    click without this refusing)."""
+    case, task = _task_locked(task.pk)
+    if task.state != TaskState.OPEN:
+        raise CaseActionRefused("task_closed", _("此环节已办理完毕，请刷新页面查看最新状态。"))
+    if case.state in CLOSED_STATES:
+        raise CaseActionRefused("case_closed", _("办件已结束。"))
+    if not guards.staff_may_act_on_task(user=officer, task=task):
+        raise CaseActionRefused("not_allowed", _("您不能办理此环节，或已由他人签收。"))
+    kind = process.STEP_KINDS[task.kind]
+    if action not in kind.actions and action not in kind.common_actions:
+        raise CaseActionRefused(
+            "action_not_allowed",
+            _("“%(step)s”环节不能执行此操作。") % {"step": task.name},
+        )
+    if action in ("decide", "issue", "deliver") and case.paused_since is not None:
+        raise CaseActionRefused("special_procedure_running", _("特别程序尚未结束。"))
+    if task.assignee_id is None:
+        task.assignee = officer
+    return case, task
+
+
+def _applicant_guard(*, user: Any, case: Case) -> None:
+    if not guards.applicant_may_see_case(user=user, case=case):
+        raise CaseActionRefused("not_found", _("没有找到该办件。"))
+
+
+def _acting_for(case: Case) -> str:
+    return f"company:{case.company.credit_code}" if case.company is not None else ""
+
+
+def _event(
+    *,
+    case: Case,
+    action: str,
+    actor: Any,
+    now: Any,
+    task: CaseTask | None = None,
+    step: dict[str, Any] | None = None,
+    opinion: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = True,
+) -> CaseEvent:
+    """One timeline line and its audit record, in the caller's transaction."""
+    is_staff_actor = actor is not None and actor.pk != case.applicant_id
+    event = CaseEvent.objects.create(
+        case=case,
+        at=now,
+        action=action,
+        step_key=task.step_key if task else "",
+        step_name=task.name if task else "",
+        actor=actor,
+        actor_name=_actor_name(actor, staff=is_staff_actor),
+        acting_for="" if is_staff_actor else _acting_for(case),
+        department=task.department if task else None,
+        opinion=opinion.strip(),
+        data=data or {},
+        public=public,
+    )
+    audit_record_add(
+        actor=actor,
+        action=f"case_{action}",
+        object_type="case",
+        object_id=case.number or case.pk,
+        summary=f"{case.item_name} {task.name if task else ''}".strip(),
+        data={"state": case.state, "stage": case.stage, **({"task": task.pk} if task else {})},
+        acting_for="" if is_staff_actor else _acting_for(case),
+    )
+    return event
+
+
+def _actor_name(actor: Any, *, staff: bool) -> str:
+    if actor is None:
+        return ""
+    if staff:
+        return (actor.get_full_name() or actor.username)[:128]
+    person = getattr(actor, "person", None)
+    return person.name[:1] + "**" if person is not None else ""

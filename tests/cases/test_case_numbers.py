@@ -1,0 +1,58 @@
+"""Case numbers stay unique when many applicants submit at the same moment (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from govhall.cases import services
+from govhall.cases.models import Case, CaseNumberSequence
+from tests.cases.factories import case_world, make_draft
+from tests.factories import make_person
+
+SUBMITTERS = 8
+
+
+def test_concurrent_submissions_get_distinct_consecutive_numbers(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself; the upsert under test matters on PostgreSQL")
+    world = case_world()
+    people = [world.applicant] + [make_person(name=f"申请人{index}", level=2) for index in range(SUBMITTERS - 1)]
+    drafts = [make_draft(world=world, person=person) for person in people]
+    start = threading.Barrier(SUBMITTERS)
+    numbers: list[str] = []
+    failures: list[BaseException] = []
+
+    def submit(draft: Case) -> None:
+        try:
+            start.wait()
+            case = services.case_submit(case=draft, user=draft.applicant, submit_key=f"concurrent-{draft.pk}")
+            numbers.append(case.number)
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(draft,)) for draft in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len(set(numbers)) == SUBMITTERS
+    assert sorted(int(number[-6:]) for number in numbers) == list(range(1, SUBMITTERS + 1))
+    assert CaseNumberSequence.objects.get().last == SUBMITTERS
+
+
+@pytest.mark.django_db
+def test_each_region_and_day_has_its_own_sequence():
+    from datetime import date
+
+    first = services._case_number(region_code="330106", day=date(2026, 9, 28))
+    second = services._case_number(region_code="330106", day=date(2026, 9, 28))
+    other_day = services._case_number(region_code="330106", day=date(2026, 9, 29))
+    other_region = services._case_number(region_code="330110", day=date(2026, 9, 28))
+    assert (first, second) == ("33010620260928000001", "33010620260928000002")
+    assert other_day == "33010620260929000001"
+    assert other_region == "33011020260928000001"
