@@ -24,6 +24,7 @@ from govhall.api_errors import (
     not_found,
     zh_hans,
 )
+from govhall.cases.api import router as cases_router
 from govhall.catalog.api import router as catalog_router
 from govhall.org.api import router as org_router
 
@@ -32,14 +33,22 @@ logger = logging.getLogger(__name__)
 # Plain strings, not gettext: the OpenAPI document is committed and must not depend on the
 # language of the process that generated it.
 API_DESCRIPTION = """\
-一体化在线政务服务平台开放接口：公开、只读的政务服务事项目录（实施清单、办事指南及其历史版本）、
-行政区划、部门和主题。无需登录。出错时返回统一的错误结构 `{"error": {"code", "message",
-"message_en", "details"}}`，其中 `code` 为稳定的机器代码。
+一体化在线政务服务平台开放接口。公开、只读、无需登录的部分：政务服务事项目录（实施清单、办事指南及其历史版本）、
+行政区划、部门和主题。办件部分（申请、提交、我的办件、补正、撤回；工作人员的待办和办理）须登录：使用已登录的浏览器会话
+（POST、PUT 须带 CSRF 令牌，工作人员的会话须经双因素验证），或使用本平台统一身份认证（OpenID Connect，/o/）签发的
+OAuth2 访问令牌（`Authorization: Bearer …`，scope 含 cases 或 openid）。提交申请须带 `Idempotency-Key` 请求头，
+用同一个值重试只会产生一个办件。出错时返回统一的错误结构 `{"error": {"code", "message", "message_en", "details"}}`，
+其中 `code` 为稳定的机器代码；看不到的办件一律答复 not_found。
 
-Open API of the integrated online government services platform: the public, read-only service
-catalogue (implementations, their guides and earlier published versions), regions, departments
-and themes. No authentication. Every error answers `{"error": {"code", "message", "message_en",
-"details"}}` where `code` is a stable machine code.
+Open API of the integrated online government services platform. Public, read-only and without
+authentication: the service catalogue (implementations, their guides and earlier published
+versions), regions, departments and themes. Case endpoints (apply, submit, my cases, answer a
+correction, withdraw; the staff to-do list and actions) need either a logged-in browser session
+(POST and PUT carry the CSRF token; staff sessions must have passed the second factor) or an
+OAuth2 bearer access token issued by govhall's own OpenID Connect provider (/o/) with scope
+`cases` or `openid`. Submitting takes an `Idempotency-Key` header: a retry with the same value
+never makes a second case. Every error answers `{"error": {"code", "message", "message_en",
+"details"}}` where `code` is a stable machine code; a case the caller may not see is not_found.
 """
 
 
@@ -203,4 +212,5 @@ def unknown_path(request: HttpRequest, unknown_path: str) -> HttpResponse:
 
 api.add_router("", catalog_router)
 api.add_router("", org_router)
+api.add_router("", cases_router)
 api.add_router("", _unknown_path_router)

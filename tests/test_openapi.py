@@ -45,21 +45,44 @@ def test_openapi_document_describes_the_api_in_zh_hans_and_english(client):
         "/api/v1/regions/{code}",
         "/api/v1/departments",
         "/api/v1/themes",
+        "/api/v1/applications",
+        "/api/v1/applications/{reference}",
+        "/api/v1/applications/{reference}/materials",
+        "/api/v1/applications/{reference}/submit",
+        "/api/v1/cases",
+        "/api/v1/cases/{number}",
+        "/api/v1/cases/{number}/correction",
+        "/api/v1/cases/{number}/withdraw",
+        "/api/v1/workbench/cases/{number}",
+        "/api/v1/workbench/tasks",
+        "/api/v1/workbench/tasks/{task_id}/actions",
     ],
 )
 def test_every_endpoint_documents_the_error_envelope_for_404_and_422(client, path):
     document = live_document(client)
+    # The case endpoints' 422 names the field of the application each problem concerns: the
+    # same envelope, its details carrying one more key.
+    envelopes = {"#/components/schemas/ErrorOut", "#/components/schemas/CaseErrorOut"}
 
-    responses = document["paths"][path]["get"]["responses"]
-
-    for status in ("404", "422"):
-        assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
-    error_body = document["components"]["schemas"]["ErrorBodyOut"]
-    assert set(error_body["required"]) == {"code", "message", "message_en", "details"}
+    for operation in document["paths"][path].values():
+        responses = operation["responses"]
+        assert responses["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+        assert responses["422"]["content"]["application/json"]["schema"]["$ref"] in envelopes
+    for body in ("ErrorBodyOut", "CaseErrorBodyOut"):
+        error_body = document["components"]["schemas"][body]
+        assert set(error_body["required"]) == {"code", "message", "message_en", "details"}
 
 
 def test_openapi_document_lists_exactly_the_public_endpoints(client):
     assert sorted(live_document(client)["paths"]) == [
+        "/api/v1/applications",
+        "/api/v1/applications/{reference}",
+        "/api/v1/applications/{reference}/materials",
+        "/api/v1/applications/{reference}/submit",
+        "/api/v1/cases",
+        "/api/v1/cases/{number}",
+        "/api/v1/cases/{number}/correction",
+        "/api/v1/cases/{number}/withdraw",
         "/api/v1/departments",
         "/api/v1/implementations",
         "/api/v1/implementations/{implementation_code}",
@@ -67,4 +90,7 @@ def test_openapi_document_lists_exactly_the_public_endpoints(client):
         "/api/v1/regions",
         "/api/v1/regions/{code}",
         "/api/v1/themes",
+        "/api/v1/workbench/cases/{number}",
+        "/api/v1/workbench/tasks",
+        "/api/v1/workbench/tasks/{task_id}/actions",
     ]

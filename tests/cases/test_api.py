@@ -1,0 +1,679 @@
+"""The cases API (/api/v1/): applicants apply, upload, submit and follow their cases; officers
+list their tasks and act on them. Everything goes through HTTP with a bearer access token of
+govhall's OpenID Connect provider or a logged-in session."""
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from govhall.accounts.oidc import oidc_client_create
+from govhall.cases import services
+from govhall.cases.models import Case, CaseState
+from tests.cases.factories import (
+    application_data,
+    case_world,
+    make_case,
+    make_draft,
+    pdf_upload,
+    png_upload,
+    task_open,
+)
+from tests.factories import force_login_verified
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+API = "/api/v1"
+CSRF_SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"  # 32 characters, the form of a CSRF secret
+
+
+@pytest.fixture
+def world():
+    return case_world()
+
+
+def bearer(user, scope: str = "openid") -> dict[str, str]:
+    """An access token for ``user`` as govhall's OIDC provider issues it to a department system."""
+    application, _secret = oidc_client_create(name=f"department system {secrets.token_hex(3)}", redirect_uris=[])
+    token = secrets.token_urlsafe(30)
+    AccessToken.objects.create(
+        user=user,
+        application=application,
+        token=token,
+        scope=scope,
+        expires=timezone.now() + timedelta(minutes=10),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def post_json(client, path: str, payload: dict, **headers: str):
+    return client.post(f"{API}{path}", json.dumps(payload), content_type="application/json", headers=headers)
+
+
+def put_json(client, path: str, payload: dict, **headers: str):
+    return client.put(f"{API}{path}", json.dumps(payload), content_type="application/json", headers=headers)
+
+
+def staff_client(user) -> Client:
+    client = Client()
+    force_login_verified(client, user)
+    return client
+
+
+def act(client, task, action: str, **fields):
+    return post_json(client, f"/workbench/tasks/{task.pk}/actions", {"action": action, "fields": fields})
+
+
+def error_of(response) -> dict:
+    return response.json()["error"]
+
+
+def form_data_for(world, implementation) -> dict:
+    """Valid form values for the applicant, read from the form the platform gives them."""
+    draft = services.case_draft_start(user=world.applicant.user, implementation=implementation)
+    return application_data(draft)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole lifecycle
+
+
+@time_machine.travel(datetime(2026, 9, 28, 10, tzinfo=SHANGHAI), tick=False)
+def test_case_applied_for_with_a_bearer_token_goes_through_every_step_to_completed(world, client):
+    applicant = bearer(world.applicant.user)
+    started = post_json(
+        client, "/applications", {"implementation_code": world.implementation.implementation_code}, **applicant
+    )
+    assert started.status_code == 200, started.content
+    draft = started.json()
+    reference = draft["reference"]
+    assert reference.startswith("draft-")
+    assert draft["state"]["code"] == "draft"
+    assert draft["form_definition"]["schema"]["properties"]["application_statement"]["title"] == "申请事项说明"
+    assert draft["prefilled"]["values"]["applicant_name"] == "王五"
+    required = [material["name"] for material in draft["materials"] if material["required"]]
+    assert required == ["食品经营许可申请书"]
+
+    data = application_data(Case.objects.get(pk=int(reference.removeprefix("draft-"))))
+    saved = put_json(client, f"/applications/{reference}", {"data": data}, **applicant)
+    assert saved.status_code == 200, saved.content
+    assert saved.json() == {"reference": reference, "saved": True, "problems": []}
+
+    uploaded = client.post(
+        f"{API}/applications/{reference}/materials",
+        {"material_name": "食品经营许可申请书", "file": pdf_upload()},
+        headers=applicant,
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    assert uploaded.json()["content_type"] == "application/pdf"
+
+    submitted = client.post(
+        f"{API}/applications/{reference}/submit", headers={**applicant, "Idempotency-Key": "lifecycle-1"}
+    )
+    assert submitted.status_code == 200, submitted.content
+    number = submitted.json()["number"]
+    assert number.startswith("33010620260928")
+    assert submitted.json()["state"]["code"] == "submitted"
+    assert submitted.json()["channel"]["code"] == "api"
+    assert submitted.json()["stage"] == {"key": "prereview", "name": "网上预审"}
+    assert [material["material_name"] for material in submitted.json()["materials"]] == ["食品经营许可申请书"]
+
+    clerk = staff_client(world.clerk)
+    tasks = clerk.get(f"{API}/workbench/tasks").json()
+    assert [(task["case"]["number"], task["kind"]["code"]) for task in tasks["items"]] == [(number, "prereview")]
+    prereview = tasks["items"][0]
+    assert act(clerk, task_open(Case.objects.get(number=number), kind="prereview"), "pass").status_code == 200
+    assert prereview["actions_url"] == f"{API}/workbench/tasks/{prereview['id']}/actions"
+
+    case = Case.objects.get(number=number)
+    accepted = act(clerk, task_open(case, kind="accept"), "accept", opinion="材料齐全")
+    assert accepted.status_code == 200, accepted.content
+    # 3 and 10 working days from Monday 28 September 2026, over the National Day holiday
+    # (1–7 October off, Saturday 10 October a make-up working day).
+    assert accepted.json()["time"] == {
+        "promised_due_on": "2026-10-08",
+        "statutory_due_on": "2026-10-16",
+        "days_left": 3,
+        "level": "green",
+        "paused": False,
+    }
+
+    # The reviewer of the ecology department acts with a bearer token, the others with sessions.
+    review = act(staff_client(world.reviewer), task_open(case, department=world.market), "opinion", opinion="符合条件")
+    assert review.status_code == 200, review.content
+    ecology = post_json(
+        client,
+        f"/workbench/tasks/{task_open(case, department=world.ecology).pk}/actions",
+        {"action": "opinion", "fields": {"opinion": "油烟排放达标", "agree": True}},
+        **bearer(world.ecology_reviewer),
+    )
+    assert ecology.status_code == 200, ecology.content
+    assert ecology.json()["stage"]["key"] == "decide"
+    decided = act(staff_client(world.decider), task_open(case, kind="decide"), "decide", decision="approve")
+    assert decided.json()["decision"]["code"] == "approve"
+    assert act(clerk, task_open(case, kind="issue_result"), "issue", reference="SP3301062026").status_code == 200
+    delivered = act(clerk, task_open(case, kind="deliver"), "deliver", method="electronic")
+    assert delivered.status_code == 200, delivered.content
+    assert delivered.json()["open_tasks"] == []
+
+    detail = client.get(f"{API}/cases/{number}", headers=applicant).json()
+    assert detail["state"] == {"code": "completed", "label": "已办结"}
+    assert detail["decision"] == {"code": "approve", "label": "准予"}
+    assert detail["result_reference"] == "SP3301062026"
+    assert detail["delivery_method"]["code"] == "electronic"
+    # The applicant's timeline leaves out the officers' internal steps (claims).
+    assert [event["action"]["code"] for event in detail["timeline"]] == [
+        "submit",
+        "prereview_pass",
+        "accept",
+        "review",
+        "review",
+        "decide",
+        "result_issue",
+        "deliver",
+    ]
+    assert "data" not in detail and "events" not in detail
+
+
+def test_an_applicant_answers_a_correction_notice_and_the_case_goes_back_to_intake(world, client):
+    case = make_case(world=world, until="prereviewed")
+    clerk = staff_client(world.clerk)
+    items = [{"subject": "食品经营许可申请书", "problem": "缺少法定代表人签字"}]
+    notified = act(clerk, task_open(case, kind="accept"), "correct", items=items, note="请补正后重新提交")
+    assert notified.status_code == 200, notified.content
+    applicant = bearer(world.applicant.user)
+
+    detail = client.get(f"{API}/cases/{case.number}", headers=applicant).json()
+    assert detail["state"]["code"] == "correction"
+    assert [(notice["items"], notice["note"], notice["answered_at"]) for notice in detail["corrections"]] == [
+        (items, "请补正后重新提交", None)
+    ]
+    replaced = client.post(
+        f"{API}/applications/{case.number}/materials",
+        {"material_name": "食品经营许可申请书", "file": pdf_upload(text="signed")},
+        headers=applicant,
+    )
+    assert replaced.status_code == 201, replaced.content
+    answered = post_json(client, f"/cases/{case.number}/correction", {"note": "已补签字"}, **applicant)
+
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["state"]["code"] == "submitted"
+    assert answered.json()["stage"]["key"] == "accept"
+    assert answered.json()["corrections"][0]["answer_note"] == "已补签字"
+    again = post_json(client, f"/cases/{case.number}/correction", {"note": ""}, **applicant)
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "no_correction_pending"
+
+
+def test_withdrawing_ends_the_case_and_a_second_withdrawal_is_a_conflict(world, client):
+    case = make_case(world=world, until="accepted")
+    applicant = bearer(world.applicant.user)
+
+    withdrawn = post_json(client, f"/cases/{case.number}/withdraw", {"reason": "不再经营"}, **applicant)
+    again = post_json(client, f"/cases/{case.number}/withdraw", {"reason": "不再经营"}, **applicant)
+
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["state"]["code"] == "withdrawn"
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "not_withdrawable"
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency
+
+
+def test_filing_twice_with_one_key_makes_one_case_201_then_200_and_another_key_a_second(world, client):
+    implementation = world.immediate_implementation
+    data = form_data_for(world, implementation)
+    applicant = bearer(world.applicant.user)
+    payload = {"implementation_code": implementation.implementation_code, "data": data}
+
+    first = post_json(client, "/cases", payload, **applicant, **{"Idempotency-Key": "file-1"})
+    retry = post_json(client, "/cases", payload, **applicant, **{"Idempotency-Key": "file-1"})
+    other = post_json(client, "/cases", payload, **applicant, **{"Idempotency-Key": "file-2"})
+
+    assert (first.status_code, retry.status_code, other.status_code) == (201, 200, 201)
+    assert retry.json()["number"] == first.json()["number"]
+    assert other.json()["number"] != first.json()["number"]
+    filed = Case.objects.filter(applicant=world.applicant.user).exclude(state=CaseState.DRAFT)
+    assert sorted(filed.values_list("number", flat=True)) == sorted([first.json()["number"], other.json()["number"]])
+
+
+def test_a_submit_retried_after_the_first_call_committed_answers_with_the_same_number(world, client):
+    draft = make_draft(world=world)
+    applicant = {**bearer(world.applicant.user), "Idempotency-Key": "submit-retry"}
+
+    first = client.post(f"{API}/applications/draft-{draft.pk}/submit", headers=applicant)
+    # The draft address no longer names a draft once it has a number; the key still finds the case.
+    retry = client.post(f"{API}/applications/draft-{draft.pk}/submit", headers=applicant)
+
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json()["number"] == first.json()["number"] == Case.objects.get(pk=draft.pk).number
+    assert Case.objects.filter(applicant=world.applicant.user).count() == 1
+
+
+def test_filing_without_an_idempotency_key_is_refused_on_the_header(world, client):
+    payload = {"implementation_code": world.immediate_implementation.implementation_code, "data": {}}
+
+    response = post_json(client, "/cases", payload, **bearer(world.applicant.user))
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "validation_error"
+    assert error_of(response)["details"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert not Case.objects.filter(applicant=world.applicant.user).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_invalid_form_values_answer_422_per_field_and_what_was_sent_is_kept(world, client):
+    implementation = world.immediate_implementation
+    data = {**form_data_for(world, implementation), "delivery": "pigeon"}
+    del data["application_statement"]
+    applicant = bearer(world.applicant.user)
+
+    response = post_json(
+        client,
+        "/cases",
+        {"implementation_code": implementation.implementation_code, "data": data},
+        **applicant,
+        **{"Idempotency-Key": "bad-1", "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "application_invalid"
+    # The envelope's message is zh-hans whatever the request's language.
+    assert "申请表或材料有误" in error["message"]
+    assert error["message_en"].startswith("The application has problems")
+    assert {detail["field"]: detail["loc"] for detail in error["details"]} == {
+        "application_statement": ["data", "application_statement"],
+        "delivery": ["data", "delivery"],
+    }
+    assert all(
+        "申请事项说明" in detail["message"] for detail in error["details"] if detail["field"] == "application_statement"
+    )
+    assert all(detail["message_en"] for detail in error["details"])
+    draft = Case.objects.get(applicant=world.applicant.user, implementation=implementation)
+    assert draft.state == CaseState.DRAFT
+    assert draft.data["delivery"] == "pigeon"
+    # Corrected and retried with the same key, the same draft is filed.
+    data["application_statement"] = "申请开办便利店"
+    data["delivery"] = "electronic"
+    fixed = post_json(
+        client,
+        "/cases",
+        {"implementation_code": implementation.implementation_code, "data": data},
+        **applicant,
+        **{"Idempotency-Key": "bad-1"},
+    )
+    assert fixed.status_code == 201, fixed.content
+    assert Case.objects.get(pk=draft.pk).number == fixed.json()["number"]
+
+
+def test_submitting_without_a_required_material_names_the_material(world, client):
+    draft = make_draft(world=world, materials=False)
+
+    response = client.post(
+        f"{API}/applications/draft-{draft.pk}/submit",
+        headers={**bearer(world.applicant.user), "Idempotency-Key": "no-material"},
+    )
+
+    assert response.status_code == 422
+    assert [(detail["field"], detail["code"], detail["loc"]) for detail in error_of(response)["details"]] == [
+        ("material:食品经营许可申请书", "material_required", ["materials", "食品经营许可申请书"])
+    ]
+    assert "请上传“食品经营许可申请书”" in error_of(response)["details"][0]["message"]
+
+
+def test_saving_a_draft_with_problems_keeps_it_and_lists_the_problems(world, client):
+    draft = make_draft(world=world, materials=False)
+    data = {**draft.data, "application_statement": "x"}
+
+    response = put_json(client, f"/applications/draft-{draft.pk}", {"data": data}, **bearer(world.applicant.user))
+
+    assert response.status_code == 200
+    assert [problem["field"] for problem in response.json()["problems"]] == ["application_statement"]
+    assert Case.objects.get(pk=draft.pk).data["application_statement"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("upload", "code"),
+    [
+        (SimpleUploadedFile("空.pdf", b"", content_type="application/pdf"), "empty"),
+        (SimpleUploadedFile("note.pdf", b"just some text", content_type="application/pdf"), "type_not_allowed"),
+        (png_upload("scan.pdf"), "content_mismatch"),
+        (SimpleUploadedFile("cut.pdf", b"%PDF-1.7\n1 0 obj\n", content_type="application/pdf"), "damaged"),
+    ],
+)
+def test_a_refused_upload_answers_422_with_the_refusal_code_on_the_file_field(world, client, upload, code):
+    draft = make_draft(world=world, materials=False)
+
+    response = client.post(
+        f"{API}/applications/draft-{draft.pk}/materials",
+        {"material_name": "食品经营许可申请书", "file": upload},
+        headers=bearer(world.applicant.user),
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == code
+    assert error_of(response)["details"][0]["field"] == "file"
+    assert not draft.materials.exists()
+
+
+def test_an_upload_for_a_material_the_item_does_not_list_is_refused(world, client):
+    draft = make_draft(world=world, materials=False)
+
+    response = client.post(
+        f"{API}/applications/draft-{draft.pk}/materials",
+        {"material_name": "户口本", "file": pdf_upload()},
+        headers=bearer(world.applicant.user),
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "unknown_material"
+    assert "户口本" in error_of(response)["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may see and do what
+
+
+def test_another_applicants_case_and_draft_answer_not_found(world, client):
+    case = make_case(world=world, until="submitted")
+    draft = make_draft(world=world, implementation=world.immediate_implementation)
+    stranger = bearer(world.other_applicant.user)
+
+    answers = [
+        client.get(f"{API}/cases/{case.number}", headers=stranger),
+        post_json(client, f"/cases/{case.number}/withdraw", {"reason": "x"}, **stranger),
+        client.get(f"{API}/applications/draft-{draft.pk}", headers=stranger),
+        put_json(client, f"/applications/draft-{draft.pk}", {"data": {}}, **stranger),
+        client.post(f"{API}/applications/draft-{draft.pk}/submit", headers={**stranger, "Idempotency-Key": "k"}),
+    ]
+
+    assert [response.status_code for response in answers] == [404] * 5
+    assert {error_of(response)["code"] for response in answers} == {"not_found"}
+    assert client.get(f"{API}/cases", headers=stranger).json()["total"] == 0
+    assert Case.objects.get(pk=case.pk).state == CaseState.SUBMITTED
+
+
+def user_of(world, who: str):
+    member = getattr(world, who)
+    return getattr(member, "user", member)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("clerk", 200),
+        ("reviewer", 200),
+        ("decider", 200),
+        ("department_admin", 200),
+        ("supervisor", 200),
+        ("other_city_supervisor", 404),
+        ("other_county_clerk", 404),
+        ("ecology_reviewer", 404),
+        ("applicant", 404),
+    ],
+)
+def test_who_may_read_a_submitted_case_on_the_workbench(world, client, who, status):
+    case = make_case(world=world, until="submitted")
+
+    response = client.get(f"{API}/workbench/cases/{case.number}", headers=bearer(user_of(world, who)))
+
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "own_case_status", "company_case_status"),
+    [
+        ("applicant", 200, 200),
+        ("agent", 404, 200),
+        ("other_applicant", 404, 404),
+        ("clerk", 404, 404),
+    ],
+)
+def test_who_may_read_a_case_as_applicant(world, client, who, own_case_status, company_case_status):
+    personal = make_case(world=world, until="submitted")
+    for_company = make_case(world=world, until="submitted", company=world.company)
+    headers = bearer(user_of(world, who))
+
+    answers = [client.get(f"{API}/cases/{case.number}", headers=headers) for case in (personal, for_company)]
+
+    assert [answer.status_code for answer in answers] == [own_case_status, company_case_status]
+
+
+def test_a_company_agent_sees_the_company_case_filed_by_its_representative(world, client):
+    case = make_case(world=world, until="submitted", company=world.company)
+
+    listed = client.get(f"{API}/cases", headers=bearer(world.agent.user)).json()
+
+    assert [(item["number"], item["company"]["credit_code"]) for item in listed["items"]] == [
+        (case.number, world.company.credit_code)
+    ]
+
+
+def test_applying_for_a_company_one_may_not_act_for_is_forbidden(world, client):
+    response = post_json(
+        client,
+        "/applications",
+        {
+            "implementation_code": world.implementation.implementation_code,
+            "company_credit_code": world.company.credit_code,
+        },
+        **bearer(world.other_applicant.user),
+    )
+
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "not_authorised"
+
+
+def test_staff_of_another_department_get_not_found_for_the_case_and_for_acting_on_its_task(world, client):
+    case = make_case(world=world, until="submitted")
+    outsider = staff_client(world.other_county_clerk)
+    task = task_open(case, kind="prereview")
+
+    seen = outsider.get(f"{API}/workbench/cases/{case.number}")
+    acted = act(outsider, task, "pass")
+    listed = outsider.get(f"{API}/workbench/tasks")
+
+    assert (seen.status_code, acted.status_code) == (404, 404)
+    assert error_of(seen)["code"] == error_of(acted)["code"] == "not_found"
+    assert listed.json()["items"] == []
+    assert task_open(case, kind="prereview").pk == task.pk
+
+
+def test_officer_sees_the_form_data_every_event_and_the_actions_open_to_them(world, client):
+    case = make_case(world=world, until="submitted")
+
+    detail = staff_client(world.clerk).get(f"{API}/workbench/cases/{case.number}")
+
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["data"]["application_statement"] == case.data["application_statement"]
+    assert [(event["action"]["code"], event["public"]) for event in body["events"]] == [("submit", True)]
+    assert [(task["kind"]["code"], task["actions"]) for task in body["open_tasks"]] == [
+        ("prereview", ["claim", "pass", "correct", "refuse", "transfer"])
+    ]
+
+
+def test_an_action_the_step_does_not_offer_answers_409_with_its_code(world, client):
+    case = make_case(world=world, until="prereviewed")
+
+    response = act(staff_client(world.clerk), task_open(case, kind="accept"), "decide", decision="approve")
+
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "action_not_allowed"
+    assert "受理" in error["message"]
+    assert error["message_en"] and error["message_en"] != error["message"]
+    assert Case.objects.get(pk=case.pk).state == CaseState.SUBMITTED
+
+
+def test_a_step_of_another_role_in_the_department_is_forbidden(world, client):
+    case = make_case(world=world, until="prereviewed")
+
+    response = act(staff_client(world.reviewer), task_open(case, kind="accept"), "accept")
+
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "not_allowed"
+
+
+def test_refusing_without_reasons_is_refused_as_bad_input(world, client):
+    case = make_case(world=world, until="prereviewed")
+
+    response = act(staff_client(world.clerk), task_open(case, kind="accept"), "refuse", reasons="  ")
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "reasons_required"
+
+
+def test_task_list_filters_by_kind_and_claimed_by_the_caller(world, client):
+    submitted = make_case(world=world, until="submitted")
+    prereviewed = make_case(world=world, until="prereviewed", person=world.other_applicant)
+    clerk = staff_client(world.clerk)
+    act(clerk, task_open(prereviewed, kind="accept"), "claim")
+
+    accept_only = clerk.get(f"{API}/workbench/tasks", {"kind": "accept"}).json()
+    mine = clerk.get(f"{API}/workbench/tasks", {"mine": "true"}).json()
+    everything = clerk.get(f"{API}/workbench/tasks").json()
+
+    assert [task["case"]["number"] for task in accept_only["items"]] == [prereviewed.number]
+    assert [(task["case"]["number"], task["assignee"]) for task in mine["items"]] == [
+        (prereviewed.number, world.clerk.display_name)
+    ]
+    assert sorted(task["case"]["number"] for task in everything["items"]) == sorted(
+        [submitted.number, prereviewed.number]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Authentication
+
+
+def test_case_endpoints_answer_401_without_credentials_or_with_an_unfit_token(world, client):
+    expired = bearer(world.applicant.user)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+
+    answers = [
+        client.get(f"{API}/cases"),
+        client.get(f"{API}/cases", headers=expired),
+        client.get(f"{API}/cases", headers=bearer(world.applicant.user, scope="profile phone")),
+        client.get(f"{API}/cases", headers={"Authorization": "Bearer not-a-token"}),
+    ]
+
+    assert [response.status_code for response in answers] == [401] * 4
+    assert {error_of(response)["code"] for response in answers} == {"unauthorized"}
+
+
+def test_a_token_with_the_cases_scope_is_accepted(world, client):
+    response = client.get(f"{API}/cases", headers=bearer(world.applicant.user, scope="cases"))
+
+    assert response.status_code == 200
+
+
+def test_staff_endpoints_need_a_session_verified_with_the_second_factor(world):
+    unverified = Client()
+    unverified.force_login(world.clerk)
+
+    response = unverified.get(f"{API}/workbench/tasks")
+
+    assert response.status_code == 401
+    assert staff_client(world.clerk).get(f"{API}/workbench/tasks").status_code == 200
+
+
+def test_a_session_must_send_the_csrf_token_and_a_bearer_request_need_not(world):
+    implementation_code = world.implementation.implementation_code
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.applicant.user)
+    browser.cookies["csrftoken"] = CSRF_SECRET
+
+    without = post_json(browser, "/applications", {"implementation_code": implementation_code})
+    with_token = post_json(
+        browser, "/applications", {"implementation_code": implementation_code}, **{"X-CSRFToken": CSRF_SECRET}
+    )
+    by_token = post_json(
+        Client(enforce_csrf_checks=True),
+        "/applications",
+        {"implementation_code": implementation_code},
+        **bearer(world.other_applicant.user),
+    )
+
+    assert without.status_code == 403
+    assert error_of(without)["code"] == "forbidden"
+    assert (with_token.status_code, by_token.status_code) == (200, 200)
+    # Reading needs no token.
+    assert browser.get(f"{API}/cases").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists and the OpenAPI document
+
+
+def test_case_list_is_paginated_newest_first_and_filters_by_state(world, client):
+    first = make_case(world=world, until="submitted")
+    draft = make_draft(world=world, implementation=world.immediate_implementation)
+    applicant = bearer(world.applicant.user)
+
+    page = client.get(f"{API}/cases", {"page_size": 1}, headers=applicant).json()
+    second_page = client.get(f"{API}/cases", {"page_size": 1, "page": 2}, headers=applicant).json()
+    submitted = client.get(f"{API}/cases", {"state": "submitted"}, headers=applicant).json()
+
+    assert (page["total"], [item["reference"] for item in page["items"]]) == (2, [f"draft-{draft.pk}"])
+    assert [item["reference"] for item in second_page["items"]] == [first.number]
+    assert [item["number"] for item in submitted["items"]] == [first.number]
+    assert submitted["items"][0]["api_url"] == f"{API}/cases/{first.number}"
+
+
+def _queries_for(client, path: str, headers: dict) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path, headers=headers).status_code == 200
+    return len(captured)
+
+
+def test_case_list_and_task_list_query_counts_do_not_grow_with_rows(world, client):
+    applicant = bearer(world.applicant.user)
+    clerk = bearer(world.clerk)
+    make_case(world=world, until="submitted")
+    one_case = _queries_for(client, f"{API}/cases", applicant)
+    one_task = _queries_for(client, f"{API}/workbench/tasks", clerk)
+
+    for _ in range(3):
+        make_case(world=world, until="submitted")
+
+    assert _queries_for(client, f"{API}/cases", applicant) == one_case
+    assert _queries_for(client, f"{API}/workbench/tasks", clerk) == one_task
+
+
+def test_openapi_document_lists_the_case_endpoints_with_their_error_envelope(client):
+    document = client.get(f"{API}/openapi.json").json()
+
+    assert {
+        "/api/v1/applications",
+        "/api/v1/applications/{reference}",
+        "/api/v1/applications/{reference}/materials",
+        "/api/v1/applications/{reference}/submit",
+        "/api/v1/cases",
+        "/api/v1/cases/{number}",
+        "/api/v1/cases/{number}/correction",
+        "/api/v1/cases/{number}/withdraw",
+        "/api/v1/workbench/tasks",
+        "/api/v1/workbench/cases/{number}",
+        "/api/v1/workbench/tasks/{task_id}/actions",
+    } <= set(document["paths"])
+    file_case = document["paths"]["/api/v1/cases"]["post"]
+    assert set(file_case["responses"]) >= {"200", "201", "401", "404", "409", "422"}
+    assert {"in": "header", "name": "Idempotency-Key", "required": True}.items() <= file_case["parameters"][0].items()
+    assert {"OAuth2AccessToken", "BrowserSession"} <= set(document["components"]["securitySchemes"])
