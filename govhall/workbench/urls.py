@@ -12,6 +12,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("login/code/", views.staff_login_code, name="login_code"),
+    # Cases (办件): the officer's to-do list and case pages
+    path("cases/", include("govhall.workbench.urls_cases")),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     # Implementations (实施清单)
     path("implementations/", views.implementation_list, name="implementation_list"),

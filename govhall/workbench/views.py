@@ -43,6 +43,10 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = 
         "nav_entries": staff_may_act_at_province_level(user=user, role=Role.CATALOGUE_ADMINISTRATOR),
         "nav_reviews": staff_has_role(user=user, role=Role.CATALOGUE_REVIEWER),
     }
+    # Imported here: views_cases renders through this function.
+    from govhall.workbench.views_cases import case_navigation
+
+    navigation.update(case_navigation(user=user))
     return render(request, template, {**navigation, **(context or {})})
 
 

@@ -1,0 +1,964 @@
+"""The officers' case pages (办件): the to-do list with its batch actions, the case page with
+the application form and materials side by side and a form for every action the officer may
+take, material downloads, and the jump to a case by number.
+
+Views parse a form, call one service or selector of ``govhall.cases`` and render. Who may see a
+case is decided by the selectors (``case_get_for_officer``, ``task_get_for_officer``): a case
+outside an officer's departments, roles or region answers 404, the same as one that does not
+exist, so numbers cannot be probed. Whether an action is allowed is decided by the services: a
+refusal (``CaseActionRefused``) is shown with its message. A refused action the officer was
+offered is shown again with what was typed; one the officer was never offered (someone else's
+step, a supervisor's click) redirects back with the refusal and changes nothing.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.forms import formset_factory
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from govhall.accounts.models import Role, StaffAssignment
+from govhall.cases import application_form, guards, process, selectors, services
+from govhall.cases.models import (
+    Case,
+    CaseState,
+    CaseTask,
+    Decision,
+    DeliveryMethod,
+    Extension,
+    ExtensionState,
+    SpecialProcedure,
+    SpecialProcedureKind,
+)
+from govhall.cases.services import CaseActionRefused
+from govhall.cases.uploads import material_download_response
+from govhall.catalog.models import CaseType
+from govhall.workbench.views import _page
+
+# Labels of the timeline's action codes (CaseEvent.action), as officers read them.
+EVENT_LABELS = {
+    "submit": _lazy("申报"),
+    "claim": _lazy("签收"),
+    "transfer": _lazy("转办"),
+    "prereview_pass": _lazy("预审通过"),
+    "correction_notify": _lazy("补正告知"),
+    "correction_answer": _lazy("申请人补正"),
+    "refuse": _lazy("不予受理"),
+    "accept": _lazy("受理"),
+    "review": _lazy("审查意见"),
+    "decide": _lazy("决定"),
+    "result_issue": _lazy("制证"),
+    "deliver": _lazy("送达"),
+    "return": _lazy("退回"),
+    "withdraw": _lazy("申请人撤回"),
+    "special_procedure_start": _lazy("特别程序开始"),
+    "special_procedure_end": _lazy("特别程序结束"),
+    "extension_request": _lazy("申请延期"),
+    "extension_approve": _lazy("批准延期"),
+    "extension_reject": _lazy("不批准延期"),
+}
+
+# Labels of the actions offered on a task (selectors.task_actions_for_officer), in page order.
+ACTION_LABELS = {
+    "claim": _lazy("签收"),
+    "pass": _lazy("预审通过"),
+    "correct": _lazy("一次性告知补正"),
+    "refuse": _lazy("不予受理"),
+    "accept": _lazy("受理"),
+    "opinion": _lazy("审查意见"),
+    "decide": _lazy("作出决定"),
+    "issue": _lazy("制证"),
+    "deliver": _lazy("送达"),
+    "return": _lazy("退回"),
+    "transfer": _lazy("转办"),
+}
+
+LEVEL_LABELS = {"green": _lazy("正常"), "yellow": _lazy("黄牌预警"), "red": _lazy("红牌超期")}
+# The site stylesheet's badge colours: green, amber, red.
+LEVEL_CLASSES = {
+    "green": "badge badge-fully_online",
+    "yellow": "badge badge-at_most_one_visit",
+    "red": "status-suspended",
+}
+
+BATCH_ACTIONS = ("claim", "deliver")
+CORRECTION_ROWS = 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Navigation
+
+
+def case_navigation(*, user: Any) -> dict[str, Any]:
+    """What the workbench navigation shows about cases: the 办件 link for officers and
+    supervisors, and the number of open tasks on the officer's to-do list."""
+    has_handling_role = bool(guards.staff_department_ids(user=user))
+    supervises = bool(selectors.case_supervisor_regions(officer=user))
+    return {
+        "nav_cases": has_handling_role or supervises,
+        "nav_case_todo": selectors.task_count_for_officer(officer=user) if has_handling_role else None,
+    }
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    response = _page(request, template, context)
+    response.status_code = status
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads the brief allows here: the officer's own and colleagues' staff assignments
+
+
+def _officer_departments(officer: Any) -> list[Any]:
+    """The departments in which the officer holds a case-handling role."""
+    assignments = (
+        StaffAssignment.objects.filter(user=officer, role__in=process.HANDLING_ROLES)
+        .select_related("department")
+        .order_by("department__code")
+    )
+    departments: dict[int, Any] = {}
+    for assignment in assignments:
+        departments.setdefault(assignment.department_id, assignment.department)
+    return list(departments.values())
+
+
+def _colleagues(*, task: CaseTask, officer: Any) -> list[Any]:
+    """Active officers other than ``officer`` who hold the task's role in its department: who
+    a task may be transferred to."""
+    assignments = (
+        StaffAssignment.objects.filter(department_id=task.department_id, role=task.role, user__is_active=True)
+        .exclude(user=officer)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [assignment.user for assignment in assignments]
+
+
+# ---------------------------------------------------------------------------------------------
+# The to-do list
+
+
+class TaskFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_lazy("环节"), required=False)
+    item = forms.CharField(label=_lazy("事项基本编码"), required=False, max_length=32)
+    department = forms.TypedChoiceField(label=_lazy("部门"), required=False, coerce=int, empty_value=None)
+    level = forms.ChoiceField(
+        label=_lazy("剩余时间"),
+        required=False,
+        choices=[("", _lazy("全部")), ("yellow", LEVEL_LABELS["yellow"]), ("red", LEVEL_LABELS["red"])],
+    )
+    mine = forms.BooleanField(label=_lazy("只看我已签收的"), required=False)
+
+    def __init__(self, *args: Any, departments: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        kind_field.choices = [("", _("全部环节")), *((key, kind.label) for key, kind in process.STEP_KINDS.items())]
+        department_field = self.fields["department"]
+        assert isinstance(department_field, forms.ChoiceField)
+        department_field.choices = [("", _("全部部门")), *((item.pk, item.name) for item in departments)]
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    """The officer's to-do list: open tasks of the officer's departments and roles."""
+    officer = request.user
+    filters = TaskFilterForm(request.GET or None, departments=_officer_departments(officer))
+    criteria = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    tasks = selectors.task_list_for_officer(
+        officer=officer,
+        kind=criteria.get("kind") or "",
+        basic_code=(criteria.get("item") or "").strip(),
+        level=criteria.get("level") or "",
+        mine_only=bool(criteria.get("mine")),
+        department_id=criteria.get("department"),
+    )
+    statuses = _time_statuses([task.case for task in tasks])
+    rows = [_task_row(task, statuses[task.case_id]) for task in tasks]
+    return _render(
+        request,
+        "workbench/cases/list.html",
+        {
+            "filters": filters,
+            "rows": rows,
+            "query": request.GET.urlencode(),
+            "delivery_methods": DeliveryMethod.choices,
+        },
+    )
+
+
+def _time_statuses(cases: list[Case]) -> dict[int, selectors.TimeStatus]:
+    return selectors.case_time_statuses(cases=cases)
+
+
+def _task_row(task: CaseTask, status: selectors.TimeStatus) -> dict[str, Any]:
+    return {
+        "task": task,
+        "case": task.case,
+        "kind_label": process.STEP_KINDS[task.kind].label if task.kind in process.STEP_KINDS else task.kind,
+        "time": _time_view(status),
+    }
+
+
+def _time_view(status: selectors.TimeStatus) -> dict[str, Any]:
+    """The time status as the pages show it: the level's words and colour next to the days."""
+    days_left = status.days_left
+    return {
+        "status": status,
+        "level_label": LEVEL_LABELS.get(status.level, ""),
+        "level_class": LEVEL_CLASSES.get(status.level, ""),
+        "days_left": days_left,
+        "overdue_days": -days_left if days_left is not None and days_left < 0 else None,
+    }
+
+
+@login_required
+@require_POST
+def case_batch(request: HttpRequest) -> HttpResponse:
+    """Claim the selected tasks, or deliver the selected delivery tasks with one method: each
+    task is its own transaction (its own service call); the page reports how many succeeded and
+    every refusal with its message."""
+    officer = request.user
+    action = request.POST.get("action", "")
+    method = request.POST.get("method", "")
+    back = reverse("workbench:case_list")
+    query = QueryDict(request.POST.get("query", "")).urlencode()
+    if query:
+        back = f"{back}?{query}"
+    if action not in BATCH_ACTIONS:
+        messages.error(request, _("请选择批量操作。"))
+        return redirect(back)
+    task_ids = [int(value) for value in request.POST.getlist("task") if value.isdigit()]
+    if not task_ids:
+        messages.error(request, _("请先勾选要办理的环节。"))
+        return redirect(back)
+    succeeded = 0
+    refusals: list[tuple[str, str]] = []
+    for task_id in dict.fromkeys(task_ids):
+        task = selectors.task_get_for_officer(task_id=task_id, officer=officer)
+        if task is None:
+            refusals.append((str(task_id), _("没有找到该环节。")))
+            continue
+        try:
+            if action == "claim":
+                services.case_task_claim(task=task, officer=officer)
+            else:
+                services.case_deliver(task=task, officer=officer, method=method)
+        except CaseActionRefused as refused:
+            refusals.append((task.case.number or str(task_id), refused.message))
+        else:
+            succeeded += 1
+    label = _("批量签收") if action == "claim" else _("批量送达")
+    if succeeded:
+        messages.success(request, _("%(action)s：%(count)s 件办理成功。") % {"action": label, "count": succeeded})
+    if refusals:
+        messages.warning(request, _("%(action)s：%(count)s 件未能办理：") % {"action": label, "count": len(refusals)})
+        for number, message in refusals:
+            messages.warning(request, _("%(number)s：%(message)s") % {"number": number, "message": message})
+    return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding a case by number
+
+
+@login_required
+@require_GET
+def case_find(request: HttpRequest) -> HttpResponse:
+    """Jump to a case by its number; a number the officer may not see is "not found"."""
+    number = request.GET.get("number", "").strip()
+    if not number:
+        return _render(request, "workbench/cases/find.html", {"number": ""})
+    case = selectors.case_get_for_officer(number=number, officer=request.user)
+    if case is None:
+        return _render(request, "workbench/cases/find.html", {"number": number, "not_found": True}, status=404)
+    return redirect("workbench:case_detail", number=case.number)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms of the case page: one per action. Text fields are optional here because the services
+# state what an action needs (reasons for a refusal, an opinion...) and their message is shown.
+
+
+def _text(label: Any, *, rows: int = 3, initial: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, initial=initial, widget=forms.Textarea(attrs={"rows": rows}), strip=True
+    )
+
+
+class CaseActionForm(forms.Form):
+    """A form acting on ``case`` (and ``task`` when it acts on a step) for ``officer``."""
+
+    def __init__(self, *args: Any, case: Case, task: CaseTask | None, officer: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.task = task
+        self.officer = officer
+
+    def _choices(self, name: str, choices: list[tuple[Any, Any]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+
+class ClaimForm(CaseActionForm):
+    pass
+
+
+class TransferForm(CaseActionForm):
+    to_officer = forms.ChoiceField(label=_lazy("转给"))
+    note = _text(_lazy("说明"), rows=2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert self.task is not None
+        self.colleagues = {str(user.pk): user for user in _colleagues(task=self.task, officer=self.officer)}
+        self._choices(
+            "to_officer",
+            [("", _("请选择同岗位的同事")), *((key, str(user)) for key, user in self.colleagues.items())],
+        )
+
+    def clean_to_officer(self) -> Any:
+        return self.colleagues[self.cleaned_data["to_officer"]]
+
+
+class PassForm(CaseActionForm):
+    opinion = _text(_lazy("预审意见"), rows=2)
+
+
+class CorrectionItemForm(forms.Form):
+    subject = forms.ChoiceField(label=_lazy("补正对象"), required=False)
+    other = forms.CharField(label=_lazy("其他对象（自行填写）"), required=False, max_length=128)
+    problem = forms.CharField(label=_lazy("问题及补正要求"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, subjects: list[tuple[Any, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["subject"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = subjects
+
+
+CorrectionItemFormSet = formset_factory(CorrectionItemForm, extra=CORRECTION_ROWS, max_num=50)
+
+
+class CorrectionForm(CaseActionForm):
+    """一次性告知: every item on one notice, each a subject (a material or a form field, listed
+    from the case) and its problem."""
+
+    note = _text(_lazy("告知说明"), rows=2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item_rows = CorrectionItemFormSet(
+            data=self.data if self.is_bound else None,
+            prefix=f"{self.prefix}-items" if self.prefix else "items",
+            form_kwargs={"subjects": _correction_subjects(self.case)},
+        )
+
+    def is_valid(self) -> bool:
+        return bool(super().is_valid() and self.item_rows.is_valid())
+
+    def item_list(self) -> list[dict[str, str]]:
+        rows = []
+        for row in self.item_rows.cleaned_data:
+            subject = (row.get("subject") or row.get("other") or "").strip()
+            problem = (row.get("problem") or "").strip()
+            if subject or problem:
+                rows.append({"subject": subject, "problem": problem})
+        return rows
+
+
+def _correction_subjects(case: Case) -> list[tuple[Any, Any]]:
+    """What a correction item may name: the materials and form fields the applicant was shown."""
+    materials = application_form.form_materials(
+        definition=case.form_definition, materials=case.material_list, data=case.data
+    )
+    sections = application_form.form_sections(
+        definition=case.form_definition,
+        data=case.data,
+        prefilled=case.prefilled,
+        errors={},
+        language=get_language() or "zh-hans",
+    )
+    fields = [field["label"] for section in sections for field in section["fields"] if field["visible"]]
+    return [
+        ("", _("（选择材料或表单项）")),
+        (_("申请材料"), [(item["name"], item["name"]) for item in materials if item["visible"]]),
+        (_("申请表"), [(label, label) for label in dict.fromkeys(fields)]),
+    ]
+
+
+class RefuseForm(CaseActionForm):
+    reasons = _text(_lazy("不予受理理由"))
+    legal_remedy = _text(_lazy("救济途径"), initial=str(services.LEGAL_REMEDY_DEFAULT))
+
+
+class AcceptForm(CaseActionForm):
+    """受理; an immediate case (即办件) is decided here as well."""
+
+    opinion = _text(_lazy("受理意见"), rows=2)
+    decision = forms.ChoiceField(
+        label=_lazy("决定"), required=False, choices=Decision.choices, widget=forms.RadioSelect
+    )
+    reasons = _text(_lazy("决定理由"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.case.case_type != CaseType.IMMEDIATE:
+            del self.fields["decision"]
+            del self.fields["reasons"]
+
+
+class OpinionForm(CaseActionForm):
+    agree = forms.ChoiceField(
+        label=_lazy("审查结论"),
+        choices=[("agree", _lazy("同意")), ("disagree", _lazy("不同意"))],
+        initial="agree",
+        widget=forms.RadioSelect,
+    )
+    opinion = _text(_lazy("审查意见"))
+
+
+class DecideForm(CaseActionForm):
+    decision = forms.ChoiceField(
+        label=_lazy("决定"), required=False, choices=Decision.choices, widget=forms.RadioSelect
+    )
+    reasons = _text(_lazy("理由（不予许可时必填）"))
+
+
+class IssueForm(CaseActionForm):
+    reference = forms.CharField(label=_lazy("结果文书或证照编号"), required=False, max_length=128)
+
+
+class DeliverForm(CaseActionForm):
+    method = forms.ChoiceField(
+        label=_lazy("送达方式"), required=False, choices=DeliveryMethod.choices, widget=forms.RadioSelect
+    )
+    note = _text(_lazy("说明"), rows=2)
+
+
+class ReturnForm(CaseActionForm):
+    to_step = forms.ChoiceField(label=_lazy("退回到"), required=False)
+    reason = _text(_lazy("退回理由"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert self.task is not None
+        targets = selectors.case_return_targets(case=self.case, task=self.task)
+        self._choices("to_step", [("", _("请选择环节")), *((step["key"], step["name"]) for step in targets)])
+
+
+class SpecialStartForm(CaseActionForm):
+    kind = forms.ChoiceField(label=_lazy("种类"), required=False, choices=[("", "—"), *SpecialProcedureKind.choices])
+    reason = _text(_lazy("理由"))
+    expected_days = forms.IntegerField(label=_lazy("预计时长（工作日）"), required=False)
+
+
+class SpecialEndForm(CaseActionForm):
+    result = _text(_lazy("结果"))
+
+
+class ExtensionRequestForm(CaseActionForm):
+    reason = _text(_lazy("延期理由"))
+
+
+class ExtensionAnswerForm(CaseActionForm):
+    approve = forms.ChoiceField(
+        label=_lazy("审批"),
+        choices=[("approve", _lazy("批准延期")), ("reject", _lazy("不批准"))],
+        widget=forms.RadioSelect,
+    )
+    note = _text(_lazy("意见"), rows=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# What each task action does: its form and the one service it calls (returning the success line)
+
+
+def _claim(task: CaseTask, officer: Any, form: Any) -> str:
+    services.case_task_claim(task=task, officer=officer)
+    return _("已签收“%(step)s”。") % {"step": task.name}
+
+
+def _transfer(task: CaseTask, officer: Any, form: Any) -> str:
+    to_officer = form.cleaned_data["to_officer"]
+    services.case_task_transfer(task=task, officer=officer, to_officer=to_officer, note=form.cleaned_data["note"])
+    return _("已将“%(step)s”转给%(name)s。") % {"step": task.name, "name": to_officer}
+
+
+def _pass(task: CaseTask, officer: Any, form: Any) -> str:
+    services.case_prereview_pass(task=task, officer=officer, opinion=form.cleaned_data["opinion"])
+    return _("预审通过，已转入受理。")
+
+
+def _correct(task: CaseTask, officer: Any, form: Any) -> str:
+    items = form.item_list()
+    services.case_correction_notify(task=task, officer=officer, items=items, note=form.cleaned_data["note"])
+    return _("已一次性告知申请人补正 %(count)s 项内容。") % {"count": len(items)}
+
+
+def _refuse(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_refuse(task=task, officer=officer, reasons=data["reasons"], legal_remedy=data["legal_remedy"])
+    return _("已作出不予受理决定。")
+
+
+def _accept(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_accept(
+        task=task,
+        officer=officer,
+        opinion=data["opinion"],
+        decision=data.get("decision") or "",
+        decision_reasons=data.get("reasons") or "",
+    )
+    return _("已受理，办理时限开始计算。")
+
+
+def _opinion(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_review(task=task, officer=officer, agree=data["agree"] == "agree", opinion=data["opinion"])
+    return _("已提交“%(step)s”的审查意见。") % {"step": task.name}
+
+
+def _decide(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_decide(task=task, officer=officer, decision=data["decision"], reasons=data["reasons"])
+    return _("已作出决定。")
+
+
+def _issue(task: CaseTask, officer: Any, form: Any) -> str:
+    services.case_result_issue(task=task, officer=officer, reference=form.cleaned_data["reference"])
+    return _("办理结果已制作。")
+
+
+def _deliver(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_deliver(task=task, officer=officer, method=data["method"], note=data["note"])
+    return _("已送达，办件已办结。")
+
+
+def _return(task: CaseTask, officer: Any, form: Any) -> str:
+    data = form.cleaned_data
+    services.case_return(task=task, officer=officer, to_step=data["to_step"], reason=data["reason"])
+    return _("已退回。")
+
+
+@dataclass(frozen=True)
+class TaskAction:
+    form: type[CaseActionForm]
+    perform: Callable[[CaseTask, Any, Any], str]
+
+
+TASK_ACTIONS: dict[str, TaskAction] = {
+    "claim": TaskAction(ClaimForm, _claim),
+    "transfer": TaskAction(TransferForm, _transfer),
+    "pass": TaskAction(PassForm, _pass),
+    "correct": TaskAction(CorrectionForm, _correct),
+    "refuse": TaskAction(RefuseForm, _refuse),
+    "accept": TaskAction(AcceptForm, _accept),
+    "opinion": TaskAction(OpinionForm, _opinion),
+    "decide": TaskAction(DecideForm, _decide),
+    "issue": TaskAction(IssueForm, _issue),
+    "deliver": TaskAction(DeliverForm, _deliver),
+    "return": TaskAction(ReturnForm, _return),
+}
+
+
+def _task_prefix(task: CaseTask, action: str) -> str:
+    return f"task{task.pk}-{action}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The case page
+
+
+def _case_or_404(request: HttpRequest, number: str) -> Case:
+    case = selectors.case_get_for_officer(number=number, officer=request.user)
+    if case is None:
+        raise Http404
+    return case
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """The case: form and materials side by side, open steps with their action forms, time
+    status, correction notices, special procedures, extensions and the full timeline."""
+    return _case_page(request, _case_or_404(request, number))
+
+
+def _case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    bound: dict[str, CaseActionForm] | None = None,
+    refusal: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render the case page; ``bound`` replaces the form of that key with the one just posted
+    (values kept) and ``refusal`` shows the service's message at it."""
+    officer = request.user
+    bound = bound or {}
+    refusal = refusal or {}
+    materials = selectors.case_materials_current(case=case)
+    present = {material.material_name for material in materials}
+    sections = application_form.form_sections(
+        definition=case.form_definition,
+        data=case.data,
+        prefilled=case.prefilled,
+        errors={},
+        language=get_language() or "zh-hans",
+        materials_present=present,
+    )
+    may_handle = guards.staff_may_handle_case(user=officer, case=case)
+    may_answer_extension = guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id)
+    status_now = selectors.case_time_status(case=case)
+    procedures = list(case.special_procedures.select_related("started_by", "ended_by"))
+    extensions = list(case.extensions.select_related("requested_by", "answered_by"))
+
+    def form_for(
+        key: str, form_class: type[CaseActionForm], *, url: str, label: Any, task: CaseTask | None = None
+    ) -> dict[str, Any]:
+        form = bound.get(key) or form_class(case=case, task=task, officer=officer, prefix=key)
+        return {"key": key, "form": form, "refusal": refusal.get(key, ""), "url": url, "label": label}
+
+    def case_url(name: str, *args: Any) -> str:
+        return reverse(f"workbench:{name}", args=[case.number, *args])
+
+    tasks = []
+    for task in selectors.task_list_open_for_case(case=case):
+        task.case = case
+        actions = [
+            {
+                "name": action,
+                **form_for(
+                    _task_prefix(task, action),
+                    TASK_ACTIONS[action].form,
+                    url=case_url("case_task_action", task.pk, action),
+                    label=ACTION_LABELS[action],
+                    task=task,
+                ),
+            }
+            for action in selectors.task_actions_for_officer(task=task, officer=officer)
+            if action in TASK_ACTIONS
+        ]
+        # A transfer needs someone to transfer to.
+        actions = [item for item in actions if item["name"] != "transfer" or item["form"].colleagues]
+        tasks.append({"task": task, "actions": actions})
+
+    context = {
+        "case": case,
+        "time": _time_view(status_now),
+        "refusals": [(key, message) for key, message in refusal.items()],
+        "sections": _readonly_sections(sections),
+        "materials": materials,
+        "material_list": application_form.form_materials(
+            definition=case.form_definition, materials=case.material_list, data=case.data
+        ),
+        "present": present,
+        "tasks": tasks,
+        "timeline": [
+            {"event": event, "label": _event_label(event)}
+            for event in selectors.case_timeline(case=case, for_applicant=False)
+        ],
+        "corrections": list(case.corrections.select_related("issued_by")),
+        "procedures": [
+            {
+                "procedure": procedure,
+                "end": form_for(
+                    f"special{procedure.pk}-end",
+                    SpecialEndForm,
+                    url=case_url("case_special_end", procedure.pk),
+                    label=_("结束特别程序"),
+                )
+                if may_handle and procedure.ended_on is None
+                else None,
+            }
+            for procedure in procedures
+        ],
+        "special_start": form_for(
+            "special-start", SpecialStartForm, url=case_url("case_special_start"), label=_("启动特别程序")
+        )
+        if may_handle and case.state == CaseState.ACCEPTED and case.paused_since is None
+        else None,
+        "extensions": [
+            {
+                "extension": extension,
+                "answer": form_for(
+                    f"extension{extension.pk}-answer",
+                    ExtensionAnswerForm,
+                    url=case_url("case_extension_answer", extension.pk),
+                    label=_("提交审批"),
+                )
+                if may_answer_extension
+                and extension.state == ExtensionState.REQUESTED
+                and extension.requested_by_id != officer.pk
+                else None,
+            }
+            for extension in extensions
+        ],
+        "extension_request": form_for(
+            "extension-request", ExtensionRequestForm, url=case_url("case_extension_request"), label=_("申请延期")
+        )
+        if may_handle and case.state == CaseState.ACCEPTED
+        else None,
+        "decision_label": Decision(case.decision).label if case.decision else "",
+        "delivery_label": DeliveryMethod(case.delivery_method).label if case.delivery_method else "",
+    }
+    return _render(request, "workbench/cases/detail.html", context, status=status)
+
+
+def _event_label(event: Any) -> str:
+    label = str(EVENT_LABELS.get(event.action, event.action))
+    if event.action == "review" and "agree" in event.data:
+        return _("%(label)s（%(conclusion)s）") % {
+            "label": label,
+            "conclusion": _("同意") if event.data["agree"] else _("不同意"),
+        }
+    return label
+
+
+def _readonly_sections(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The form's sections as the officer reads them: visible fields only, each with the text
+    to show (choice labels, the region's name, table rows that were filled)."""
+    readable = []
+    for section in sections:
+        fields = []
+        for field in section["fields"]:
+            if not field.get("visible"):
+                continue
+            fields.append({**field, "display": _field_display(field), "filled_rows": _filled_rows(field)})
+        if fields:
+            readable.append({"title": section["title"], "fields": fields})
+    return readable
+
+
+def _field_display(field: dict[str, Any]) -> str:
+    widget = field["widget"]
+    if widget == "choice":
+        return str(field.get("value_label") or field.get("value") or "")
+    if widget == "multichoice":
+        labels = dict(field.get("choices") or [])
+        return _("、").join(str(labels.get(value, value)) for value in field.get("selected") or [])
+    if widget == "address":
+        code = field["region"]["value"]
+        region = next(
+            (
+                f"{city}{name}"
+                for city, counties in field.get("regions") or []
+                for value, name in counties
+                if value == code
+            ),
+            code,
+        )
+        return f"{region} {field['detail']['value']}".strip()
+    if widget == "file":
+        return str(field.get("material") or "")
+    return str(field.get("value") or "")
+
+
+def _filled_rows(field: dict[str, Any]) -> list[dict[str, Any]]:
+    if field["widget"] != "table":
+        return []
+    return [row for row in field.get("rows") or [] if any(cell["value"] for cell in row["cells"])]
+
+
+# ---------------------------------------------------------------------------------------------
+# Acting: every POST calls one service
+
+
+def _act(
+    request: HttpRequest,
+    case: Case,
+    *,
+    key: str,
+    form: CaseActionForm,
+    perform: Callable[[], str],
+    offered: Callable[[], bool],
+) -> HttpResponseBase:
+    """Run ``perform`` (one service call) when the form parses. Success redirects back with a
+    success line. A refusal of something the officer was offered shows the page again with the
+    message at the form and what was typed; otherwise it redirects back with the message."""
+    message = _("您不能办理此环节，或已由他人签收。")
+    if form.is_valid():
+        try:
+            success = perform()
+        except CaseActionRefused as refused:
+            message = refused.message
+        else:
+            messages.success(request, success)
+            return redirect("workbench:case_detail", number=case.number)
+        if offered():
+            return _case_page(request, case, bound={key: form}, refusal={key: message}, status=400)
+    elif offered():
+        return _case_page(request, case, bound={key: form}, status=400)
+    messages.error(request, message)
+    return redirect("workbench:case_detail", number=case.number)
+
+
+@login_required
+@require_POST
+def case_task_action(request: HttpRequest, number: str, task_id: int, action: str) -> HttpResponseBase:
+    """One action on one open step of the case."""
+    case = _case_or_404(request, number)
+    task = selectors.task_get_for_officer(task_id=task_id, officer=request.user)
+    if task is None or task.case_id != case.pk or action not in TASK_ACTIONS:
+        raise Http404
+    officer = request.user
+    key = _task_prefix(task, action)
+    handler = TASK_ACTIONS[action]
+    form = handler.form(request.POST, case=case, task=task, officer=officer, prefix=key)
+    return _act(
+        request,
+        case,
+        key=key,
+        form=form,
+        perform=lambda: handler.perform(task, officer, form),
+        offered=lambda: action in selectors.task_actions_for_officer(task=task, officer=officer),
+    )
+
+
+@login_required
+@require_POST
+def case_special_start(request: HttpRequest, number: str) -> HttpResponseBase:
+    """Start a special procedure (art. 45): the clock stops until it ends."""
+    case = _case_or_404(request, number)
+    officer = request.user
+    form = SpecialStartForm(request.POST, case=case, task=None, officer=officer, prefix="special-start")
+
+    def perform() -> str:
+        data = form.cleaned_data
+        procedure = services.case_special_procedure_start(
+            case=case,
+            officer=officer,
+            kind=data["kind"],
+            reason=data["reason"],
+            expected_days=data["expected_days"] or 0,
+        )
+        return _("特别程序“%(kind)s”已开始，办理时限暂停计算。") % {"kind": procedure.get_kind_display()}
+
+    return _act(
+        request,
+        case,
+        key="special-start",
+        form=form,
+        perform=perform,
+        offered=lambda: guards.staff_may_handle_case(user=officer, case=case),
+    )
+
+
+@login_required
+@require_POST
+def case_special_end(request: HttpRequest, number: str, procedure_id: int) -> HttpResponseBase:
+    """End a special procedure; the deadlines move by the working days it took."""
+    case = _case_or_404(request, number)
+    procedure = _procedure_or_404(case, procedure_id)
+    officer = request.user
+    key = f"special{procedure.pk}-end"
+    form = SpecialEndForm(request.POST, case=case, task=None, officer=officer, prefix=key)
+
+    def perform() -> str:
+        ended = services.case_special_procedure_end(
+            procedure=procedure, officer=officer, result=form.cleaned_data["result"]
+        )
+        return _("特别程序已结束，用时 %(days)s 个工作日不计入办理时限。") % {"days": ended.days_paused}
+
+    return _act(
+        request,
+        case,
+        key=key,
+        form=form,
+        perform=perform,
+        offered=lambda: guards.staff_may_handle_case(user=officer, case=case),
+    )
+
+
+def _procedure_or_404(case: Case, procedure_id: int) -> SpecialProcedure:
+    procedure = case.special_procedures.filter(pk=procedure_id).first()
+    if procedure is None:
+        raise Http404
+    return procedure
+
+
+@login_required
+@require_POST
+def case_extension_request(request: HttpRequest, number: str) -> HttpResponseBase:
+    """Ask for the one extension of the time limit the law allows (art. 42)."""
+    case = _case_or_404(request, number)
+    officer = request.user
+    form = ExtensionRequestForm(request.POST, case=case, task=None, officer=officer, prefix="extension-request")
+
+    def perform() -> str:
+        extension = services.case_extension_request(case=case, officer=officer, reason=form.cleaned_data["reason"])
+        return _("已申请延期 %(days)s 个工作日，待决定人员批准。") % {"days": extension.days}
+
+    return _act(
+        request,
+        case,
+        key="extension-request",
+        form=form,
+        perform=perform,
+        offered=lambda: guards.staff_may_handle_case(user=officer, case=case),
+    )
+
+
+@login_required
+@require_POST
+def case_extension_answer(request: HttpRequest, number: str, extension_id: int) -> HttpResponseBase:
+    """A decider of the case's department approves or rejects an extension request."""
+    case = _case_or_404(request, number)
+    extension = _extension_or_404(case, extension_id)
+    officer = request.user
+    key = f"extension{extension.pk}-answer"
+    form = ExtensionAnswerForm(request.POST, case=case, task=None, officer=officer, prefix=key)
+
+    def perform() -> str:
+        approve = form.cleaned_data["approve"] == "approve"
+        services.case_extension_answer(
+            extension=extension, officer=officer, approve=approve, note=form.cleaned_data["note"]
+        )
+        return _("已批准延期。") if approve else _("已不批准延期。")
+
+    return _act(
+        request,
+        case,
+        key=key,
+        form=form,
+        perform=perform,
+        offered=lambda: guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id),
+    )
+
+
+def _extension_or_404(case: Case, extension_id: int) -> Extension:
+    extension = case.extensions.filter(pk=extension_id).first()
+    if extension is None:
+        raise Http404
+    return extension
+
+
+# ---------------------------------------------------------------------------------------------
+# Materials
+
+
+@login_required
+@require_GET
+def case_material_download(request: HttpRequest, number: str, material_id: int) -> HttpResponseBase:
+    """A material of a case the officer may see, as an attachment."""
+    case = _case_or_404(request, number)
+    material = selectors.case_material_get(case=case, material_id=material_id)
+    if material is None:
+        raise Http404
+    return material_download_response(material=material)
