@@ -38,3 +38,84 @@ def test_demo_catalogue_is_complete_its_accounts_log_in_and_loading_it_again_cha
         False
     ]
     assert company.legal_representative.name == "王五"
+    _every_implementation_can_be_applied_for()
+    _the_demo_walkthrough_runs_with_the_demo_accounts()
+
+
+def _every_implementation_can_be_applied_for() -> None:
+    from govhall.cases.application_form import form_definition_check
+    from govhall.cases.process import process_definition_check
+
+    kinds = set(Department.objects.values_list("kind", flat=True))
+    for implementation in Implementation.objects.all():
+        assert implementation.application_form, implementation.implementation_code
+        assert implementation.process_definition, implementation.implementation_code
+        assert form_definition_check(definition=implementation.application_form) == []
+        assert process_definition_check(definition=implementation.process_definition, department_kinds=kinds) == []
+
+
+def _the_demo_walkthrough_runs_with_the_demo_accounts() -> None:
+    """The README's walkthrough: 王五 applies for 食品经营许可 in 西湖区 with catering, gets a
+    correction notice, corrects, is accepted, reviewed by market supervision and ecology in
+    parallel, approved, and sees the case complete."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from govhall.cases import services
+    from govhall.cases.models import CaseState, CaseTask, TaskState
+    from tests.cases.factories import application_data, pdf_bytes
+
+    staff = {
+        name: User.objects.get(username=name)
+        for name in ("xihu-clerk", "xihu-reviewer", "xihu-ecology-reviewer", "xihu-decider")
+    }
+    applicant = Person.objects.get(name="王五").user
+    implementation = Implementation.objects.get(entry__basic_code="000145001000", region_id="330106")
+
+    def open_task(case, kind, username=None):
+        tasks = CaseTask.objects.filter(case=case, kind=kind, state=TaskState.OPEN)
+        if username:
+            tasks = tasks.filter(department__staff_assignments__user__username=username)
+        return tasks.get()
+
+    case = services.case_draft_start(user=applicant, implementation=implementation)
+    data = {**application_data(case), "business_items": ["餐饮服务"], "by_agent": False, "automatic_equipment": False}
+    services.case_draft_save(case=case, user=applicant, data=data)
+    for material in services.case_materials_required(case=case):
+        services.case_material_add(
+            case=case,
+            user=applicant,
+            material_name=material["name"],
+            file=SimpleUploadedFile("file.pdf", pdf_bytes(material["name"])),
+        )
+    case = services.case_submit(case=case, user=applicant, submit_key="demo-walkthrough")
+    case = services.case_prereview_pass(task=open_task(case, "prereview"), officer=staff["xihu-clerk"])
+    case = services.case_correction_notify(
+        task=open_task(case, "accept"),
+        officer=staff["xihu-clerk"],
+        items=[{"subject": "食品经营许可申请书", "problem": "未签字"}],
+    )
+    services.case_material_add(
+        case=case,
+        user=applicant,
+        material_name="食品经营许可申请书",
+        file=SimpleUploadedFile("s.pdf", pdf_bytes("signed")),
+    )
+    case = services.case_correction_answer(case=case, user=applicant, note="已签字")
+    case = services.case_accept(task=open_task(case, "accept"), officer=staff["xihu-clerk"])
+    branches = CaseTask.objects.filter(case=case, kind="parallel", state=TaskState.OPEN)
+    assert {task.department.kind for task in branches} == {"market", "ecology"}
+    case = services.case_review(
+        task=branches.get(department__kind="market"), officer=staff["xihu-reviewer"], agree=True, opinion="符合条件"
+    )
+    case = services.case_review(
+        task=branches.get(department__kind="ecology"),
+        officer=staff["xihu-ecology-reviewer"],
+        agree=True,
+        opinion="符合",
+    )
+    case = services.case_decide(task=open_task(case, "decide"), officer=staff["xihu-decider"], decision="approve")
+    case = services.case_result_issue(
+        task=open_task(case, "issue_result"), officer=staff["xihu-clerk"], reference="JY1"
+    )
+    case = services.case_deliver(task=open_task(case, "deliver"), officer=staff["xihu-clerk"], method="electronic")
+    assert case.state == CaseState.COMPLETED

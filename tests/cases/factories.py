@@ -195,8 +195,8 @@ def _sample_value(schema: dict[str, Any], widget: str) -> Any:
         return "2026-01-05"
     if schema.get("type") == "boolean":
         return True
-    pattern_free = "测试内容"
-    return pattern_free[: schema.get("maxLength", 50)]
+    text = "测试内容：经营场所位于文三路一百号，设施齐全"
+    return text[: schema.get("maxLength", 50)].ljust(schema.get("minLength", 0), "。")
 
 
 def make_draft(
