@@ -984,6 +984,46 @@ def case_extension_answer(*, extension: Extension, officer: Any, approve: bool, 
 
 
 # ---------------------------------------------------------------------------------------------
+# Personal data: unmasking for the officer handling the case (ADR 4)
+
+REVEAL_REASON_MIN_LENGTH = 4
+
+
+def case_applicant_reveal(*, case: Case, officer: Any, reason: str) -> dict[str, str]:
+    """The applicant's full identity number and phone for an officer who handles the case and
+    says why (e.g. to check an original document at the window); who, when, which case and why
+    are written to the audit trail. Supervisors and officers who only read cases get nothing."""
+    from govhall.accounts import privacy
+
+    reason = reason.strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise CaseActionRefused(
+            "reason_required",
+            _("请说明查看完整信息的理由（至少%(count)s个字）。") % {"count": REVEAL_REASON_MIN_LENGTH},
+        )
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        if not guards.staff_may_handle_case(user=officer, case=case):
+            raise CaseActionRefused("not_allowed", _("只有承办本办件的工作人员可以查看完整的个人信息。"))
+        person = case.person
+        if person is None:
+            raise CaseActionRefused("no_person", _("该办件没有个人申请人信息。"))
+        revealed = {
+            "identity_number": privacy.decrypt(person.identity_number_encrypted, purpose="identity_number"),
+            "phone": privacy.decrypt(person.phone_encrypted, purpose="phone"),
+        }
+        audit_record_add(
+            actor=officer,
+            action="personal_data_reveal",
+            object_type="case",
+            object_id=case.number or case.pk,
+            summary=_("查看申请人完整身份证号和手机号"),
+            data={"reason": reason, "fields": sorted(revealed), "person": person.pk},
+        )
+    return revealed
+
+
+# ---------------------------------------------------------------------------------------------
 # One entry point for channels that name the action (API, batch actions)
 
 

@@ -466,6 +466,10 @@ class SpecialStartForm(CaseActionForm):
     expected_days = forms.IntegerField(label=_lazy("预计时长（工作日）"), required=False)
 
 
+class RevealForm(CaseActionForm):
+    reason = _text(_lazy("查看理由"), rows=2)
+
+
 class SpecialEndForm(CaseActionForm):
     result = _text(_lazy("结果"))
 
@@ -607,6 +611,7 @@ def _case_page(
     bound: dict[str, CaseActionForm] | None = None,
     refusal: dict[str, str] | None = None,
     status: int = 200,
+    revealed: dict[str, str] | None = None,
 ) -> HttpResponse:
     """Render the case page; ``bound`` replaces the form of that key with the one just posted
     (values kept) and ``refusal`` shows the service's message at it."""
@@ -714,6 +719,10 @@ def _case_page(
             "extension-request", ExtensionRequestForm, url=case_url("case_extension_request"), label=_("申请延期")
         )
         if may_handle and case.state == CaseState.ACCEPTED
+        else None,
+        "revealed": revealed,
+        "reveal": form_for("reveal", RevealForm, url=case_url("case_reveal"), label=_("查看完整信息"))
+        if may_handle and case.person_id and not revealed
         else None,
         "decision_label": Decision(case.decision).label if case.decision else "",
         "delivery_label": DeliveryMethod(case.delivery_method).label if case.delivery_method else "",
@@ -829,6 +838,26 @@ def case_task_action(request: HttpRequest, number: str, task_id: int, action: st
         perform=lambda: handler.perform(task, officer, form),
         offered=lambda: action in selectors.task_actions_for_officer(task=task, officer=officer),
     )
+
+
+@login_required
+@require_POST
+def case_reveal(request: HttpRequest, number: str) -> HttpResponse:
+    """The applicant's full identity number and phone, for the officer handling the case, with
+    the reason recorded (services.case_applicant_reveal). Shown in this response only: never put
+    in a message or the session, and not cached."""
+    case = _case_or_404(request, number)
+    form = RevealForm(request.POST, case=case, task=None, officer=request.user, prefix="reveal")
+    form.is_valid()
+    try:
+        revealed = services.case_applicant_reveal(
+            case=case, officer=request.user, reason=form.cleaned_data.get("reason") or ""
+        )
+    except services.CaseActionRefused as refused:
+        return _case_page(request, case, bound={"reveal": form}, refusal={"reveal": refused.message}, status=400)
+    response = _case_page(request, case, revealed=revealed)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -603,3 +603,35 @@ def test_the_navigation_shows_the_officers_open_task_count(world):
     make_case(world=world, until="submitted", person=world.other_applicant)
     page = officer_client(world.clerk).get("/workbench/cases/").content.decode()
     assert "2 件待办" in page
+
+
+def test_the_handling_officer_sees_the_full_identity_number_with_a_reason_recorded(world):
+    from govhall.accounts import privacy
+    from govhall.audit.models import AuditRecord
+
+    case = make_case(world=world, until="prereviewed")
+    full = privacy.decrypt(world.applicant.identity_number_encrypted, purpose="identity_number")
+    client = officer_client(world.clerk)
+    page = client.get(f"/workbench/cases/{case.number}/").content.decode()
+    assert full not in page
+    assert world.applicant.identity_number_masked in page
+
+    refused = client.post(f"/workbench/cases/{case.number}/reveal/", {"reveal-reason": ""})
+    assert refused.status_code == 400
+    assert full not in refused.content.decode()
+
+    shown = client.post(f"/workbench/cases/{case.number}/reveal/", {"reveal-reason": "窗口核对身份证原件"})
+    assert shown.status_code == 200
+    assert full in shown.content.decode()
+    assert shown["Cache-Control"] == "private, no-store"
+    record = AuditRecord.objects.get(action="personal_data_reveal", object_id=case.number)
+    assert record.actor == world.clerk
+    assert record.data["reason"] == "窗口核对身份证原件"
+    assert full not in str(record.data)
+
+    # A supervisor reads the case but may not unmask the applicant.
+    supervisor = officer_client(world.supervisor).post(
+        f"/workbench/cases/{case.number}/reveal/", {"reveal-reason": "检查"}
+    )
+    assert supervisor.status_code == 400
+    assert full not in supervisor.content.decode()
