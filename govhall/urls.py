@@ -36,6 +36,7 @@ urlpatterns = [
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),
+    path("", include("govhall.portal.urls_cases")),
     path("", include("govhall.portal.urls")),
 ]
 

@@ -200,7 +200,9 @@ def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str,
             raise CaseActionRefused("not_editable", _("办件已提交，不能再修改申请表。"))
         locked = set(case.prefilled.get("locked") or [])
         values = case.prefilled.get("values") or {}
-        case.data = {**data, **{name: values[name] for name in locked if name in values}}
+        # Locked fields always take what the platform supplied (even when it supplied nothing).
+        supplied = {name: values[name] for name in locked if name in values}
+        case.data = {**{name: value for name, value in data.items() if name not in locked}, **supplied}
         case.save(update_fields=["data", "updated_at"])
     _cleaned, errors = application_form.form_validate(
         definition=case.form_definition,
@@ -413,12 +415,16 @@ def _case_number(*, region_code: str, day: date) -> str:
     return f"{region_code[:6]}{day:%Y%m%d}{sequence:06d}"
 
 
+# The applicant may withdraw until a decision is made.
+WITHDRAWABLE_STATES = (CaseState.SUBMITTED, CaseState.CORRECTION, CaseState.ACCEPTED)
+
+
 def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
     """The applicant withdraws the application; possible until a decision is made."""
     with transaction.atomic():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
-        if case.state not in (CaseState.SUBMITTED, CaseState.CORRECTION, CaseState.ACCEPTED):
+        if case.state not in WITHDRAWABLE_STATES:
             raise CaseActionRefused("not_withdrawable", _("办件已作出决定或已结束，不能撤回。"))
         now = timezone.now()
         _tasks_cancel(case=case, now=now)
