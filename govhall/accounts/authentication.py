@@ -91,7 +91,7 @@ def _refuse_throttled_address(*, address: str | None) -> None:
 def _locked_message(user: User) -> str:
     assert user.locked_until is not None
     until = timezone.localtime(user.locked_until)
-    return _("账号因多次密码错误已被锁定，请于 %(until)s 之后再登录。") % {"until": until.strftime("%H:%M")}
+    return _("账号因多次密码或动态口令错误已被锁定，请于 %(until)s 之后再登录。") % {"until": until.strftime("%H:%M")}
 
 
 def _refuse_locked(*, user: User, address: str | None) -> None:
@@ -113,18 +113,33 @@ def _person_by_login(login_name: str) -> Person | None:
 
 def _wrong_password(*, user: User, address: str | None) -> LoginRefused:
     """Record a bad password; the fifth within 60 seconds locks the account for 10 minutes."""
+    return login_failure_record(
+        user=user, address=address, summary="wrong password", message=_("身份证号/手机号或密码不正确。")
+    )
+
+
+def login_failure_record(
+    *, user: User, address: str | None, summary: str, message: str, field: str = "__all__"
+) -> LoginRefused:
+    """Record a wrong secret (a password or a staff TOTP code) against the account: the fifth
+    within 60 seconds, whichever factor it was, locks the account for 10 minutes."""
     now = timezone.now()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
         LoginFailure.objects.create(user=locked_user, address=address, at=now)
         recent = LoginFailure.objects.filter(user=locked_user, at__gt=now - LOCK_FAILURE_WINDOW).count()
-        _audit(action="login_failed", user=locked_user, summary="wrong password", address=address, outcome="failure")
+        _audit(action="login_failed", user=locked_user, summary=summary, address=address, outcome="failure")
         if recent >= LOCK_AFTER_FAILURES:
             locked_user.locked_until = now + LOCK_DURATION
             locked_user.save(update_fields=["locked_until"])
-            _audit(action="account_locked", user=locked_user, summary="5 bad passwords in 60 s", address=address)
-            return LoginRefused(_locked_message(locked_user))
-    return LoginRefused(_("身份证号/手机号或密码不正确。"))
+            _audit(action="account_locked", user=locked_user, summary="5 failures in 60 s", address=address)
+            return LoginRefused(_locked_message(locked_user), field=field)
+    return LoginRefused(message, field=field)
+
+
+def account_lock_refuse(*, user: User, address: str | None) -> None:
+    """Refuse (``LoginRefused``) while the account is locked; every login step asks this first."""
+    _refuse_locked(user=user, address=address)
 
 
 def citizen_authenticate_by_password(*, login_name: str, password: str, address: str | None) -> User:

@@ -33,7 +33,12 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from govhall.accounts import authentication
-from govhall.accounts.authentication import LoginRefused, client_address
+from govhall.accounts.authentication import (
+    LoginRefused,
+    account_lock_refuse,
+    client_address,
+    login_failure_record,
+)
 from govhall.accounts.models import LoginFailure, User
 from govhall.audit.services import audit_record_add
 
@@ -201,6 +206,8 @@ def staff_login_complete(*, request: HttpRequest, pending: PendingLogin, code: s
     the account in (new session id) with the session marked verified, else ``LoginRefused``."""
     address = client_address(request)
     user, device = pending.user, pending.device
+    user.refresh_from_db(fields=["locked_until"])
+    account_lock_refuse(user=user, address=address)
     allowed, _details = device.verify_is_allowed()
     if not allowed:
         _audit(action="login_refused", user=user, summary="staff: TOTP throttled", address=address, outcome="refused")
@@ -208,9 +215,14 @@ def staff_login_complete(*, request: HttpRequest, pending: PendingLogin, code: s
     # verify_token refuses a code older than the last accepted one, and records failures for
     # the throttle; it locks the device row itself.
     if not device.verify_token(code.strip()):
-        LoginFailure.objects.create(user=None, address=address, at=timezone.now())
-        _audit(action="login_failed", user=user, summary="staff: wrong TOTP code", address=address, outcome="failure")
-        raise LoginRefused(_("动态口令不正确或已使用，请输入验证器上显示的新口令。"), field="code")
+        # A wrong code counts toward the account's 5-failure lock like a wrong password.
+        raise login_failure_record(
+            user=user,
+            address=address,
+            summary="staff: wrong TOTP code",
+            message=_("动态口令不正确或已使用，请输入验证器上显示的新口令。"),
+            field="code",
+        )
     staff_login_pending_clear(request=request)
     login(request, user, backend=MODEL_BACKEND)  # cycles the session key; the session is recorded
     otp_login(request, device)

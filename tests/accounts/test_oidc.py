@@ -6,15 +6,16 @@ import re
 import secrets
 from datetime import timedelta
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from govhall.accounts import services
 from govhall.accounts.models import AssuranceLevel
@@ -115,18 +116,15 @@ def authorization_code_flow(base: str, browser: requests.Session, client_id: str
 
 def verified_id_token(base: str, id_token: str, client_id: str, nonce: str) -> dict:
     discovery = requests.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
-    keys = JsonWebKey.import_key_set(requests.get(discovery["jwks_uri"], timeout=10).json())
-    claims = jwt.decode(
-        id_token,
-        keys,
-        claims_options={
-            "iss": {"essential": True, "value": discovery["issuer"]},
-            "aud": {"essential": True, "value": client_id},
-            "exp": {"essential": True},
-            "nonce": {"essential": True, "value": nonce},
-        },
-    )
-    claims.validate()
+    keys = KeySet.import_key_set(requests.get(discovery["jwks_uri"], timeout=10).json())
+    token = jwt.decode(id_token, keys)
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": discovery["issuer"]},
+        aud={"essential": True, "value": client_id},
+        exp={"essential": True},
+        nonce={"essential": True, "value": nonce},
+    ).validate(token.claims)
+    claims = token.claims
     return dict(claims)
 
 
@@ -249,3 +247,41 @@ def test_oidc_login_goes_to_the_citizen_login_unless_a_setting_says_otherwise():
     assert oidc_login_url() == "/accounts/login/"
     with override_settings(GOVHALL_OIDC_LOGIN_URL="/workbench/login/"):
         assert oidc_login_url() == "/workbench/login/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_department_system_ends_the_single_sign_on_session_after_the_person_confirms(live_server):
+    base = live_server.url
+    make_person(phone="13900003333", level=AssuranceLevel.L2)
+    application, secret = oidc_client_create(name="市场监管业务系统", redirect_uris=[REDIRECT_URI])
+    browser = requests.Session()
+    citizen_logs_in(browser, base, "13900003333")
+    rp, _nonce, _page = authorization_code_flow(base, browser, application.client_id, secret)
+    logout_url = f"{base}/o/logout/"
+    params = {"id_token_hint": rp.token["id_token"], "post_logout_redirect_uri": REDIRECT_URI, "state": "s1"}
+
+    # The system sends the person to the end-session endpoint: a page of ours asks first.
+    confirm = browser.get(logout_url, params=params, allow_redirects=False)
+    assert confirm.status_code == 200
+    assert "“市场监管业务系统”请求退出您的统一身份登录" in confirm.text
+    assert browser.get(f"{base}/accounts/", allow_redirects=False).status_code == 200
+
+    # Confirming ends the session and returns to the system's registered address with its state.
+    fields = form_inputs(confirm.text, id="logout-form")
+    fields["allow"] = "1"
+    done = browser.post(f"{logout_url}?{urlencode(params)}", data=fields, allow_redirects=False)
+    assert done.status_code == 302
+    assert done.headers["Location"].startswith(REDIRECT_URI)
+    assert parse_qs(urlparse(done.headers["Location"]).query)["state"] == ["s1"]
+    assert browser.get(f"{base}/accounts/", allow_redirects=False).status_code == 302
+
+    # An address the system did not register is refused.
+    citizen_logs_in(browser, base, "13900003333")
+    rp, _nonce, _page = authorization_code_flow(base, browser, application.client_id, secret)
+    stranger = browser.get(
+        logout_url,
+        params={"id_token_hint": rp.token["id_token"], "post_logout_redirect_uri": "https://elsewhere.invalid/"},
+        allow_redirects=False,
+    )
+    assert stranger.status_code in (200, 400)
+    assert "该退出请求无效" in stranger.text

@@ -224,3 +224,26 @@ def test_the_command_prints_a_secret_that_logs_in(client):
     password_step(client, staff.username)
     code = totp_code_now(device=TOTPDevice.objects.get(user=staff))
     assert client.post(reverse("workbench:login_code"), {"code": code}).status_code == 302
+
+
+def test_wrong_codes_count_toward_the_account_lock_with_wrong_passwords(client, staff_with_device):
+    # Given three wrong passwords, then the right one, within a minute
+    staff, device = staff_with_device
+    with time_machine.travel(START, tick=False) as traveller:
+        for _attempt in range(3):
+            password_step(client, staff.username, "wrong-password")
+        assert password_step(client, staff.username).status_code == 302
+        right = totp_code_now(device=device)
+        wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+        # When two wrong codes follow (django-otp's back-off waits between tries)
+        client.post(CODE, {"code": wrong})
+        traveller.shift(timedelta(seconds=3))
+        response = client.post(CODE, {"code": wrong})
+        # Then the fifth failure locks the account, and even the right code is refused
+        assert "已被锁定" in response.content.decode()
+        traveller.shift(timedelta(seconds=5))
+        assert "已被锁定" in client.post(CODE, {"code": totp_code_now(device=device)}).content.decode()
+        assert client.get("/workbench/").status_code == 302
+    staff.refresh_from_db()
+    assert staff.locked_until is not None
+    assert AuditRecord.objects.filter(action="account_locked", actor=staff).count() == 1
