@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -314,7 +314,18 @@ def _material_names_present(case: Case) -> set[str]:
 def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
     """Submit a draft: the form and materials are checked, the case gets its number, its clock
     of receipt starts and its first step opens. Submitting an already submitted case returns it
-    unchanged (a second click, a retry after a timeout)."""
+    unchanged (a second click, a retry after a timeout), and so does a key already used: two
+    concurrent requests with one key cannot both make a case (the unique constraint decides)."""
+    try:
+        return _case_submit(case=case, user=user, submit_key=submit_key)
+    except IntegrityError:
+        earlier = Case.objects.filter(applicant=user, submit_key=submit_key).first() if submit_key else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
     with transaction.atomic():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)

@@ -56,3 +56,33 @@ def test_each_region_and_day_has_its_own_sequence():
     assert (first, second) == ("33010620260928000001", "33010620260928000002")
     assert other_day == "33010620260929000001"
     assert other_region == "33011020260928000001"
+
+
+def test_concurrent_submissions_with_one_idempotency_key_make_one_case(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    world = case_world()
+    # Two drafts of the same applicant (two items) raced with one key, as two retries might.
+    drafts = [make_draft(world=world), make_draft(world=world, implementation=world.immediate_implementation)]
+    start = threading.Barrier(2)
+    results: list[Case] = []
+    failures: list[BaseException] = []
+
+    def submit(draft: Case) -> None:
+        try:
+            start.wait()
+            results.append(services.case_submit(case=draft, user=draft.applicant, submit_key="one-key"))
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(draft,)) for draft in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len({case.pk for case in results}) == 1
+    assert Case.objects.filter(submit_key="one-key").count() == 1
