@@ -125,6 +125,35 @@ class Case(models.Model):
     )
     applicant_name = models.CharField(_("申请人名称"), max_length=255)
     channel = models.CharField(_("申报渠道"), max_length=16, choices=Channel.choices, default=Channel.ONLINE)
+    # One-window intake (一窗受理) and accept-anywhere (收受分离): where and by whom the application
+    # was received; a receiving department other than the competent one transfers the file.
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收件人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    receiving_department = models.ForeignKey(
+        "org.Department",
+        verbose_name=_("收件部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="received_cases",
+    )
+    hall = models.ForeignKey(
+        "org.Hall", verbose_name=_("收件大厅"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    bundle_application = models.ForeignKey(
+        "BundleApplication",
+        verbose_name=_("一件事申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
     data = models.JSONField(_("申请表内容"), default=dict)
     prefilled = models.JSONField(_("自动填写项"), default=dict)
     prefill_hash = models.CharField(_("自动填写校验值"), max_length=64, blank=True)
@@ -176,6 +205,65 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{_('草稿')} {self.pk}"
+
+
+class BundleApplication(models.Model):
+    """One application for a life-event bundle: one form and one material list, and on submission
+    one linked case per item, each with its own department, process and time limit."""
+
+    bundle = models.ForeignKey(
+        "catalog.Bundle", verbose_name=_("一件事"), on_delete=models.PROTECT, related_name="applications"
+    )
+    number = models.CharField(_("一件事编号"), max_length=32, unique=True, null=True, blank=True)
+    region = models.ForeignKey("org.Region", verbose_name=_("办理区划"), on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请账号"),
+        on_delete=models.PROTECT,
+        related_name="bundle_applications",
+    )
+    company = models.ForeignKey(
+        "accounts.Company",
+        verbose_name=_("申请单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_applications",
+    )
+    data = models.JSONField(_("申请表内容"), default=dict)
+    submit_key = models.CharField(_("提交幂等键"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("申报时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("一件事申请")
+        verbose_name_plural = _("一件事申请")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number or f"{self.bundle} {self.pk}"
+
+
+class AutoDecision(models.Model):
+    """秒批: what an automatic step decided, from which rules (and their version) and which facts,
+    so that every automatic decision can be explained and audited. It never denies."""
+
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="auto_decisions")
+    step_key = models.CharField(_("环节标识"), max_length=64)
+    rules_version = models.PositiveIntegerField(_("规则版本"))
+    rules = models.JSONField(_("规则"))
+    facts = models.JSONField(_("依据事实"))
+    matched_rule = models.CharField(_("命中规则"), max_length=64, blank=True)
+    approved = models.BooleanField(_("自动准予"))
+    decided_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("自动审批记录")
+        verbose_name_plural = _("自动审批记录")
+        ordering = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.step_key} {'approve' if self.approved else 'handover'}"
 
 
 class TaskState(models.TextChoices):

@@ -47,6 +47,8 @@ class StepKind:
     actions: tuple[str, ...]
     default_role: str
     parallel: bool = False
+    # Decided by the engine on entry (no officer acts): 秒批.
+    automatic: bool = False
     # Actions every task of this kind also offers (claim, transfer, return).
     common_actions: tuple[str, ...] = field(default=("claim", "transfer", "return"))
 
@@ -54,10 +56,14 @@ class StepKind:
 STEP_KINDS: dict[str, StepKind] = {
     kind.key: kind
     for kind in (
+        # 收受分离: the office that received the application elsewhere checks identity and formal
+        # completeness and forwards the file to the competent department (prepended at filing).
+        StepKind("receive", gettext_lazy("收件转办"), ("forward", "correct", "refuse"), Role.WINDOW_CLERK),
         StepKind("prereview", gettext_lazy("预审"), ("pass", "correct", "refuse"), Role.WINDOW_CLERK),
         StepKind("accept", gettext_lazy("受理"), ("accept", "correct", "refuse"), Role.WINDOW_CLERK),
         StepKind("review", gettext_lazy("审查"), ("opinion",), Role.REVIEWER),
         StepKind("parallel", gettext_lazy("并联审查"), ("opinion",), Role.REVIEWER, parallel=True),
+        StepKind("auto_decide", gettext_lazy("自动审批"), (), Role.DECIDER, automatic=True),
         StepKind("decide", gettext_lazy("决定"), ("decide",), Role.DECIDER),
         StepKind("issue_result", gettext_lazy("制证"), ("issue",), Role.WINDOW_CLERK),
         StepKind("deliver", gettext_lazy("送达"), ("deliver",), Role.WINDOW_CLERK),
@@ -66,7 +72,9 @@ STEP_KINDS: dict[str, StepKind] = {
 
 # Steps before acceptance may send the application back for correction or refuse it; steps after
 # acceptance (review onwards) may return the case to an earlier step of their own kind group.
-INTAKE_KINDS = ("prereview", "accept")
+INTAKE_KINDS = ("receive", "prereview", "accept")
+# The receiving office's limit for checking and forwarding the file (收受分离).
+RECEIVE_DAYS = 1
 RETURNABLE_KINDS = ("review", "parallel", "decide", "issue_result")
 CONDITION_OPERATORS = ("equals", "in", "contains")
 
@@ -105,6 +113,10 @@ def process_definition_check(
             continue
         if STEP_KINDS[kind].parallel:
             _branches_check(step, path, keys, problems, department_kinds)
+        elif STEP_KINDS[kind].automatic:
+            from govhall.cases.auto_rules import auto_rules_check
+
+            problems.extend(auto_rules_check(step=step, path=path))
         elif "when" in step and kind in ("accept", "decide", "deliver"):
             problems.append((f"{path}.when", _("受理、决定和送达环节不能附条件。")))
     _order_check(kinds, problems)
@@ -191,6 +203,14 @@ def _order_check(kinds: list[str], problems: list[tuple[str, str]]) -> None:
         before = kinds[: kinds.index("accept")]
         if any(kind not in INTAKE_KINDS for kind in before):
             problems.append(("steps", _("受理之前只能有预审环节。")))
+    if "receive" in kinds and kinds.index("receive") != 0:
+        problems.append(("steps", _("收件转办只能是第一个环节。")))
+    if "auto_decide" in kinds:
+        after = kinds[kinds.index("auto_decide") + 1 :]
+        if "decide" not in after:
+            problems.append(("steps", _("自动审批之后须有人工决定环节，不满足规则的办件转人工办理。")))
+        if "accept" in kinds and kinds.index("auto_decide") < kinds.index("accept"):
+            problems.append(("steps", _("自动审批须在受理之后。")))
     if kinds and kinds[-1] != "deliver":
         problems.append(("steps", _("送达须为最后一个环节。")))
     if "issue_result" in kinds and "decide" in kinds and kinds.index("issue_result") < kinds.index("decide"):
@@ -232,6 +252,27 @@ def _review_name(step_names: list[str] | None) -> str:
         if "审" in name and "受理" not in name:
             return name[:64]
     return "审查"
+
+
+def process_for_intake(*, definition: dict[str, Any], at_window: bool, receiving_elsewhere: bool) -> dict[str, Any]:
+    """The process a case follows given where it was received: at a window the clerk checks the
+    applicant in person, so there is no online prereview; received by another region's office,
+    that office's receive-and-forward step comes first (收受分离)."""
+    steps = steps_of(definition)
+    if at_window or receiving_elsewhere:
+        steps = [step for step in steps if step["kind"] != "prereview"]
+    if receiving_elsewhere:
+        steps = [
+            {
+                "key": "receive",
+                "kind": "receive",
+                "name": "异地收件转办",
+                "role": Role.WINDOW_CLERK,
+                "days": RECEIVE_DAYS,
+            },
+            *steps,
+        ]
+    return {**definition, "steps": steps}
 
 
 def condition_holds(condition: dict[str, Any] | None, data: dict[str, Any]) -> bool:

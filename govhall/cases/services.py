@@ -26,9 +26,10 @@ from django.utils.translation import gettext as _
 from govhall.accounts.guards import person_may_act_for_company
 from govhall.accounts.models import Role
 from govhall.audit.services import audit_record_add
-from govhall.cases import application_form, calendar, guards, process
+from govhall.cases import application_form, auto_rules, calendar, guards, process
 from govhall.cases.models import (
     CLOSED_STATES,
+    AutoDecision,
     Case,
     CaseEvent,
     CaseMaterial,
@@ -83,13 +84,35 @@ class CaseInvalid(Exception):
 # Applying
 
 
-def case_draft_start(*, user: Any, implementation: Any, company: Any = None, channel: str = Channel.ONLINE) -> Case:
+def case_draft_start(
+    *,
+    user: Any,
+    implementation: Any,
+    company: Any = None,
+    channel: str = Channel.ONLINE,
+    received_by: Any = None,
+    receiving_department: Any = None,
+    hall: Any = None,
+) -> Case:
     """Open (or return the existing) draft of ``user`` for ``implementation``, for ``company``
-    when given, with the form filled from what the platform already knows."""
+    when given, with the form filled from what the platform already knows.
+
+    At a window (``received_by`` the clerk, ``receiving_department`` the clerk's department,
+    ``hall`` where) the clerk fills the draft for the applicant present. A receiving department
+    of another region than the competent one must be allowed by the item's area of handling
+    (全市通办 / 全省通办 / 跨省通办), and its receive-and-forward step comes first.
+    """
     person = _applicant_person(user)
     _applicability_check(user=user, person=person, implementation=implementation, company=company, channel=channel)
+    elsewhere = _intake_check(
+        implementation=implementation, received_by=received_by, receiving_department=receiving_department
+    )
     existing = Case.objects.filter(
-        applicant=user, implementation=implementation, company=company, state=CaseState.DRAFT
+        applicant=user,
+        implementation=implementation,
+        company=company,
+        state=CaseState.DRAFT,
+        received_by=received_by,
     ).first()
     if existing is not None:
         return existing
@@ -110,7 +133,11 @@ def case_draft_start(*, user: Any, implementation: Any, company: Any = None, cha
             case_type=implementation.case_type,
             form_definition=definition,
             material_list=_material_list(implementation),
-            process_definition=process_definition_for(implementation=implementation),
+            process_definition=process.process_for_intake(
+                definition=process_definition_for(implementation=implementation),
+                at_window=received_by is not None,
+                receiving_elsewhere=elsewhere,
+            ),
             region=implementation.region,
             department=implementation.department,
             applicant=user,
@@ -118,6 +145,9 @@ def case_draft_start(*, user: Any, implementation: Any, company: Any = None, cha
             company=company,
             applicant_name=company.name if company is not None else person.name,
             channel=channel,
+            received_by=received_by,
+            receiving_department=receiving_department if elsewhere else None,
+            hall=hall,
             data=dict(prefill.values),
             prefilled=application_form.prefill_as_stored(prefill),
             prefill_hash=prefill.hash,
@@ -131,6 +161,33 @@ def case_draft_start(*, user: Any, implementation: Any, company: Any = None, cha
             acting_for=_acting_for(case),
         )
     return case
+
+
+def _intake_check(*, implementation: Any, received_by: Any, receiving_department: Any) -> bool:
+    """Refuse an intake the clerk or the item does not allow; True when the receiving office is
+    in another region than the competent department (the file will be forwarded)."""
+    from govhall.catalog.models import AreaOfHandling
+
+    if received_by is None:
+        return False
+    department = receiving_department or implementation.department
+    if not guards.staff_holds_role_in(user=received_by, role=Role.WINDOW_CLERK, department_id=department.pk):
+        raise CaseActionRefused("not_allowed", _("您不是该部门的窗口人员，不能代为收件。"))
+    if department.region_id == implementation.region_id:
+        return department.pk != implementation.department_id
+    here, there = department.region_id, implementation.region_id
+    area = implementation.area_of_handling
+    allowed = (
+        area == AreaOfHandling.NATIONWIDE
+        or (area == AreaOfHandling.PROVINCE and here[:2] == there[:2])
+        or (area == AreaOfHandling.CITY and here[:4] == there[:4])
+    )
+    if not allowed:
+        raise CaseActionRefused(
+            "not_cross_region",
+            _("该事项的通办范围为“%(area)s”，本窗口不能异地收件。") % {"area": AreaOfHandling(area).label},
+        )
+    return True
 
 
 def process_definition_for(*, implementation: Any) -> dict[str, Any]:
@@ -319,7 +376,7 @@ def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
     try:
         return _case_submit(case=case, user=user, submit_key=submit_key)
     except IntegrityError:
-        earlier = Case.objects.filter(applicant=user, submit_key=submit_key).first() if submit_key else None
+        earlier = Case.objects.filter(applicant=case.applicant, submit_key=submit_key).first() if submit_key else None
         if earlier is None:
             raise
         return earlier
@@ -332,7 +389,7 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         if case.state != CaseState.DRAFT:
             return case
         if submit_key:
-            earlier = Case.objects.filter(applicant=user, submit_key=submit_key).exclude(pk=case.pk).first()
+            earlier = Case.objects.filter(applicant=case.applicant, submit_key=submit_key).exclude(pk=case.pk).first()
             if earlier is not None:
                 return earlier
         cleaned = _application_check(case)
@@ -528,6 +585,27 @@ def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> C
         _advance(case=case, after_key=task.step_key, now=now)
         case.save()
         _event(case=case, action="prereview_pass", actor=officer, now=now, task=task, opinion=opinion)
+    return case
+
+
+def case_forward(*, task: CaseTask, officer: Any, opinion: str = "") -> Case:
+    """收受分离: the receiving office has checked identity and formal completeness and forwards the
+    file to the competent department, whose own steps (and time limit) begin."""
+    with transaction.atomic():
+        case, task = _task_for_action(task=task, officer=officer, action="forward")
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome="forward", opinion=opinion)
+        _advance(case=case, after_key=task.step_key, now=now)
+        case.save()
+        _event(
+            case=case,
+            action="forward",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=opinion,
+            data={"to": case.department.name},
+        )
     return case
 
 
@@ -1052,6 +1130,8 @@ def case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str
         return Case.objects.get(pk=task.case_id)
     if action == "pass":
         return case_prereview_pass(task=task, officer=officer, opinion=text("opinion"))
+    if action == "forward":
+        return case_forward(task=task, officer=officer, opinion=text("opinion"))
     if action == "correct":
         return case_correction_notify(
             task=task, officer=officer, items=list(fields.get("items") or []), note=text("note")
@@ -1085,6 +1165,9 @@ def case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str
 
 def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]:
     kind = process.step_kind(step)
+    if kind.automatic:
+        _auto_decide(case=case, step=step, now=now)
+        return []
     today = timezone.localdate(now)
     due = calendar.working_day_add(start=today, days=int(step.get("days", 0) or 0))
     tasks: list[CaseTask] = []
@@ -1099,7 +1182,11 @@ def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]
                 branch_key=part["key"] if kind.parallel else "",
                 kind=step["kind"],
                 name=part.get("name") or step["name"],
-                department=_department_for(case=case, part=part),
+                department=(
+                    case.receiving_department
+                    if step["kind"] == "receive" and case.receiving_department is not None
+                    else _department_for(case=case, part=part)
+                ),
                 role=part.get("role") or kind.default_role,
                 lead=bool(part.get("lead")) if kind.parallel else True,
                 opened_at=now,
@@ -1109,6 +1196,56 @@ def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]
     CaseTask.objects.bulk_create(tasks)
     case.stage = step["key"]
     return tasks
+
+
+def _auto_decide(*, case: Case, step: dict[str, Any], now: Any) -> None:
+    """秒批: evaluate the step's rules on the case's facts; approve when a rule holds, otherwise
+    hand the case to the officer of the next step. The evaluation (rules, version, facts) is
+    stored, and the timeline shows it as the system's action."""
+    evaluation = auto_rules.auto_rules_evaluate(step=step, facts=auto_rules.auto_facts(case=case, today=now.date()))
+    AutoDecision.objects.create(
+        case=case,
+        step_key=step["key"],
+        rules_version=int(step.get("rules_version") or 0),
+        rules=step.get("rules") or [],
+        facts=evaluation.facts,
+        matched_rule=evaluation.matched_rule,
+        approved=evaluation.approved,
+        decided_at=now,
+    )
+    task = CaseTask.objects.create(
+        case=case,
+        step_key=step["key"],
+        kind=step["kind"],
+        name=step["name"],
+        department=case.department,
+        role="",
+        opened_at=now,
+        due_on=timezone.localdate(now),
+        state=TaskState.DONE,
+        closed_at=now,
+        outcome="auto_approve" if evaluation.approved else "to_officer",
+        opinion=evaluation.matched_rule,
+    )
+    if evaluation.approved:
+        _decision_apply(
+            case=case,
+            decision=Decision.APPROVE,
+            reasons=_("符合自动审批规则“%(rule)s”。") % {"rule": evaluation.matched_rule},
+            now=now,
+        )
+    _event(
+        case=case,
+        action="auto_approve" if evaluation.approved else "auto_handover",
+        actor=None,
+        now=now,
+        task=task,
+        opinion=case.decision_reasons if evaluation.approved else _("不满足自动审批条件，转人工办理。"),
+        data={"rules_version": int(step.get("rules_version") or 0), "rule": evaluation.matched_rule},
+    )
+    if evaluation.approved:
+        _decision_notify(case)
+    _advance(case=case, after_key=step["key"], now=now)
 
 
 def _department_for(*, case: Case, part: dict[str, Any]) -> Department:
@@ -1209,6 +1346,10 @@ def _task_for_action(*, task: CaseTask, officer: Any, action: str) -> tuple[Case
 
 
 def _applicant_guard(*, user: Any, case: Case) -> None:
+    # At a window the clerk who received the application fills it in for the applicant present.
+    if case.received_by_id is not None and case.received_by_id == getattr(user, "pk", None):
+        if case.state in (CaseState.DRAFT, CaseState.CORRECTION):
+            return
     if not guards.applicant_may_see_case(user=user, case=case):
         raise CaseActionRefused("not_found", _("没有找到该办件。"))
 

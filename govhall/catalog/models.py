@@ -438,3 +438,47 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.implementation_id}"
+
+
+class Bundle(models.Model):
+    """一件事: a life event served as one application over several catalogue entries.
+
+    Each entry is carried out by the implementation of the applicant's chosen region; the form
+    merges the items' fields (a field of the same name is asked once) and the material list
+    merges their materials (a material of the same name is uploaded once).
+    """
+
+    code = models.SlugField(_("编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
+    description = models.TextField(_("说明"), blank=True)
+    audience = models.CharField(_("服务对象"), max_length=16, choices=Audience.choices)
+    theme = models.ForeignKey(
+        Theme, verbose_name=_("主题"), null=True, blank=True, on_delete=models.SET_NULL, related_name="bundles"
+    )
+    state = models.CharField(_("状态"), max_length=16, choices=ItemState.choices, default=ItemState.ACTIVE)
+
+    class Meta:
+        verbose_name = _("一件事")
+        verbose_name_plural = _("一件事")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BundleItem(models.Model):
+    bundle = models.ForeignKey(Bundle, verbose_name=_("一件事"), on_delete=models.CASCADE, related_name="items")
+    entry = models.ForeignKey(
+        CatalogueEntry, verbose_name=_("事项"), on_delete=models.PROTECT, related_name="bundle_items"
+    )
+    order = models.PositiveSmallIntegerField(_("顺序"))
+    department_kind = models.CharField(_("实施部门类别"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("一件事事项")
+        verbose_name_plural = _("一件事事项")
+        ordering = ["bundle", "order"]
+        constraints = [models.UniqueConstraint(fields=["bundle", "entry"], name="bundle_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.bundle} · {self.entry}"
