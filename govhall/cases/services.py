@@ -93,6 +93,7 @@ def case_draft_start(
     received_by: Any = None,
     receiving_department: Any = None,
     hall: Any = None,
+    bundle_application: Any = None,
 ) -> Case:
     """Open (or return the existing) draft of ``user`` for ``implementation``, for ``company``
     when given, with the form filled from what the platform already knows.
@@ -100,7 +101,8 @@ def case_draft_start(
     At a window (``received_by`` the clerk, ``receiving_department`` the clerk's department,
     ``hall`` where) the clerk fills the draft for the applicant present. A receiving department
     of another region than the competent one must be allowed by the item's area of handling
-    (全市通办 / 全省通办 / 跨省通办), and its receive-and-forward step comes first.
+    (全市通办 / 全省通办 / 跨省通办), and its receive-and-forward step comes first. A case of a
+    life-event bundle (``bundle_application``) is always a draft of its own.
     """
     person = _applicant_person(user)
     _applicability_check(user=user, person=person, implementation=implementation, company=company, channel=channel)
@@ -113,6 +115,7 @@ def case_draft_start(
         company=company,
         state=CaseState.DRAFT,
         received_by=received_by,
+        bundle_application=bundle_application,
     ).first()
     if existing is not None:
         return existing
@@ -148,6 +151,7 @@ def case_draft_start(
             received_by=received_by,
             receiving_department=receiving_department if elsewhere else None,
             hall=hall,
+            bundle_application=bundle_application,
             data=dict(prefill.values),
             prefilled=application_form.prefill_as_stored(prefill),
             prefill_hash=prefill.hash,
