@@ -510,14 +510,64 @@ def _material_rule_problems(definition: dict, properties: dict) -> list[tuple[st
     if not isinstance(materials, dict):
         return [("materials", _("materials 应当是以材料名称为键的 JSON 对象"))]
     problems = []
+    commitment = definition.get("commitment")
+    if commitment is not None:
+        problems += _commitment_problems(commitment)
     for name, rule in materials.items():
         path = f"materials.{name}"
-        if not isinstance(rule, dict) or set(rule) - {"required_when"}:
-            problems.append((path, _("材料规则只能包含 required_when")))
+        if not isinstance(rule, dict) or set(rule) - MATERIAL_RULE_KEYS:
+            problems.append((path, _("材料规则只能包含 required_when、commitment 和 deferrable")))
             continue
         if "required_when" in rule:
             problems += _condition_problems(f"{path}.required_when", rule["required_when"], definition, itself=None)
+        if "commitment" in rule:
+            if not isinstance(rule["commitment"], bool):
+                problems.append((f"{path}.commitment", _("commitment 应当是 true 或 false")))
+            elif rule["commitment"] and commitment is None:
+                problems.append((f"{path}.commitment", _("事项未设告知承诺（commitment），材料不能以承诺代替")))
+        if "deferrable" in rule:
+            days = rule["deferrable"].get("days") if isinstance(rule["deferrable"], dict) else None
+            if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+                problems.append((f"{path}.deferrable", _("容缺补交期限 days 应为1到60之间的整数（工作日）")))
     return problems
+
+
+# 告知承诺制 and 容缺受理 as the catalogue states them in the form definition:
+#   "commitment": {"text": "…", "verification_days": 20, "exclusion_days": 365}   (the item allows it)
+#   "materials": {"<name>": {"commitment": true, "deferrable": {"days": 10}}}       (per material)
+MATERIAL_RULE_KEYS = frozenset({"required_when", "commitment", "deferrable"})
+
+
+def _commitment_problems(commitment: Any) -> list[tuple[str, str]]:
+    if not isinstance(commitment, dict):
+        return [("commitment", _("commitment 应当是 JSON 对象"))]
+    problems = []
+    text = commitment.get("text")
+    if not isinstance(text, str) or len(text.strip()) < 10:
+        problems.append(("commitment.text", _("须写明申请人签署的承诺内容（至少10个字）")))
+    for key, upper in (("verification_days", 365), ("exclusion_days", 1095)):
+        value = commitment.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
+            problems.append(
+                (f"commitment.{key}", _("%(key)s 应为1到%(upper)s之间的整数") % {"key": key, "upper": upper})
+            )
+    return problems
+
+
+def form_commitment(*, definition: dict) -> dict | None:
+    """The item's commitment terms (告知承诺制), or None when the item does not allow it."""
+    commitment = definition.get("commitment")
+    return commitment if isinstance(commitment, dict) else None
+
+
+def form_material_options(*, definition: dict, material_name: str) -> dict[str, Any]:
+    """Whether a material may be replaced by a commitment, and its deferral days (容缺), if any."""
+    rule = (definition.get("materials") or {}).get(material_name) or {}
+    deferrable = rule.get("deferrable") if isinstance(rule, dict) else None
+    return {
+        "commitment": bool(rule.get("commitment")) and form_commitment(definition=definition) is not None,
+        "deferrable_days": deferrable.get("days") if isinstance(deferrable, dict) else None,
+    }
 
 
 # --- the standard form -------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class Channel(models.TextChoices):
 class Decision(models.TextChoices):
     APPROVE = "approve", _("准予")
     DENY = "deny", _("不予")
+    # 告知承诺制: an approval on a commitment later found false is revoked.
+    REVOKED = "revoked", _("撤销准予")
 
 
 class DeliveryMethod(models.TextChoices):
@@ -411,6 +413,73 @@ class CaseMaterial(models.Model):
         verbose_name_plural = _("办件材料")
         ordering = ["case_id", "material_name", "uploaded_at"]
         indexes = [models.Index(fields=["case", "material_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.material_name}"
+
+
+class CaseCommitment(models.Model):
+    """告知承诺: the applicant's signed written commitment standing in for a proof (trust D).
+    The text signed is kept as it was shown."""
+
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="commitments")
+    material_name = models.CharField(_("材料名称"), max_length=255)
+    text = models.TextField(_("承诺内容"))
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("承诺人"), on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(_("承诺时间"))
+    superseded_at = models.DateTimeField(_("被替换时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("告知承诺")
+        verbose_name_plural = _("告知承诺")
+        ordering = ["case_id", "material_name", "signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.material_name}"
+
+
+class CommitmentExclusion(models.Model):
+    """An applicant whose commitment was found false may not use commitments until ``until``."""
+
+    person = models.ForeignKey(
+        "accounts.Person", verbose_name=_("自然人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    company = models.ForeignKey(
+        "accounts.Company", verbose_name=_("法人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("理由"))
+    since = models.DateField(_("起始日期"))
+    until = models.DateField(_("截止日期"))
+
+    class Meta:
+        verbose_name = _("告知承诺失信记录")
+        verbose_name_plural = _("告知承诺失信记录")
+        ordering = ["-since", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.person or self.company} → {self.until}"
+
+
+class DeferredMaterial(models.Model):
+    """容缺受理: a secondary material accepted as missing, with the date it is due; the result is
+    withheld until it arrives."""
+
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="deferred_materials")
+    material_name = models.CharField(_("材料名称"), max_length=255)
+    days = models.PositiveSmallIntegerField(_("补交期限（工作日）"))
+    due_on = models.DateField(_("补交截止日期"), null=True, blank=True)
+    received_at = models.DateTimeField(_("补交时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("容缺材料")
+        verbose_name_plural = _("容缺材料")
+        ordering = ["case_id", "material_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "material_name"], name="deferred_material_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} · {self.material_name}"

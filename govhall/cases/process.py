@@ -67,6 +67,10 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("decide", gettext_lazy("决定"), ("decide",), Role.DECIDER),
         StepKind("issue_result", gettext_lazy("制证"), ("issue",), Role.WINDOW_CLERK),
         StepKind("deliver", gettext_lazy("送达"), ("deliver",), Role.WINDOW_CLERK),
+        # 告知承诺制: after approval on a commitment, the department verifies it within a deadline.
+        # Opened by the engine beside the process (it does not hold up delivery), never written
+        # in a definition.
+        StepKind("verify", gettext_lazy("承诺核查"), ("verify",), Role.REVIEWER),
     )
 }
 
@@ -107,6 +111,9 @@ def process_definition_check(
             continue
         kind = step.get("kind")
         kinds.append(str(kind))
+        if kind == "verify":
+            problems.append((f"{path}.kind", _("承诺核查由系统在准予后自动生成，不能写入流程。")))
+            continue
         _step_common_check(step, path, keys, problems, department_kinds)
         if kind not in STEP_KINDS:
             problems.append((f"{path}.kind", _("未知的环节类型“%(kind)s”。") % {"kind": kind}))

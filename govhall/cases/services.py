@@ -15,11 +15,12 @@ The rules implemented here, by source:
 - art. 45: special procedures (hearing, inspection, testing, expert review) stop the clock.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,13 +32,16 @@ from govhall.cases.models import (
     CLOSED_STATES,
     AutoDecision,
     Case,
+    CaseCommitment,
     CaseEvent,
     CaseMaterial,
     CaseState,
     CaseTask,
     Channel,
+    CommitmentExclusion,
     CorrectionNotice,
     Decision,
+    DeferredMaterial,
     DeliveryMethod,
     Extension,
     ExtensionState,
@@ -283,23 +287,9 @@ def case_material_add(*, case: Case, user: Any, material_name: str, file: File) 
         _applicant_guard(user=user, case=case)
         _material_editable_check(case=case, material_name=material_name)
         now = timezone.now()
-        CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
-            superseded_at=now
+        material = _material_store(
+            case=case, user=user, material_name=material_name, file=file, checked=checked, now=now
         )
-        material = CaseMaterial(
-            case=case,
-            material_name=material_name,
-            sha256=checked.sha256,
-            size=checked.size,
-            content_type=checked.content_type,
-            extension=checked.extension,
-            original_name=checked.original_name,
-            trust=Trust.C,
-            uploaded_by=user,
-            uploaded_at=now,
-        )
-        material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
-        material.save()
         audit_record_add(
             actor=user,
             action="case_material_add",
@@ -309,6 +299,31 @@ def case_material_add(*, case: Case, user: Any, material_name: str, file: File) 
             data={"sha256": checked.sha256, "size": checked.size},
             acting_for=_acting_for(case),
         )
+    return material
+
+
+def _material_store(*, case: Case, user: Any, material_name: str, file: File, checked: Any, now: Any) -> CaseMaterial:
+    """Store a checked file for a material; the earlier file (or commitment) for it is superseded."""
+    CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+        superseded_at=now
+    )
+    CaseCommitment.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+        superseded_at=now
+    )
+    material = CaseMaterial(
+        case=case,
+        material_name=material_name,
+        sha256=checked.sha256,
+        size=checked.size,
+        content_type=checked.content_type,
+        extension=checked.extension,
+        original_name=checked.original_name,
+        trust=Trust.C,
+        uploaded_by=user,
+        uploaded_at=now,
+    )
+    material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
+    material.save()
     return material
 
 
@@ -367,9 +382,12 @@ def _form_file_fields(case: Case) -> set[str]:
 
 
 def _material_names_present(case: Case) -> set[str]:
-    return set(
-        CaseMaterial.objects.filter(case=case, superseded_at__isnull=True).values_list("material_name", flat=True)
+    """Materials given as a file, or replaced by a signed commitment (trust D)."""
+    files = CaseMaterial.objects.filter(case=case, superseded_at__isnull=True).values_list("material_name", flat=True)
+    commitments = CaseCommitment.objects.filter(case=case, superseded_at__isnull=True).values_list(
+        "material_name", flat=True
     )
+    return set(files) | set(commitments)
 
 
 def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
@@ -410,6 +428,7 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         case.statutory_limit_unit = case.implementation.statutory_time_limit_unit
         case.promised_limit_days = case.implementation.promised_time_limit_days
         case.promised_limit_unit = case.implementation.promised_time_limit_unit
+        _deferred_materials_record(case)
         first = process.steps_of(case.process_definition)[0]
         _step_enter(case=case, step=first, now=now)
         case.save()
@@ -456,11 +475,28 @@ def _application_check(case: Case) -> dict[str, Any]:
     ):
         errors[name] = _("此项由系统根据登记信息自动填写，不能修改。")
     for material in case_materials_required(case=case, data=cleaned):
-        if material["name"] not in present:
-            errors[f"material:{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
+        if material["name"] in present:
+            continue
+        if application_form.form_material_options(definition=case.form_definition, material_name=material["name"])[
+            "deferrable_days"
+        ]:
+            continue  # 容缺: accepted as missing, recorded by _deferred_materials_record
+        errors[f"material:{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
     if errors:
         raise CaseInvalid(errors)
     return cleaned
+
+
+def _deferred_materials_record(case: Case) -> None:
+    """容缺受理: the deferrable materials still missing at submission are recorded; their due dates
+    are set at acceptance."""
+    present = _material_names_present(case)
+    for material in case_materials_required(case=case):
+        days = application_form.form_material_options(definition=case.form_definition, material_name=material["name"])[
+            "deferrable_days"
+        ]
+        if days and material["name"] not in present:
+            DeferredMaterial.objects.get_or_create(case=case, material_name=material["name"], defaults={"days": days})
 
 
 def case_materials_required(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -589,6 +625,124 @@ def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> C
         _advance(case=case, after_key=task.step_key, now=now)
         case.save()
         _event(case=case, action="prereview_pass", actor=officer, now=now, task=task, opinion=opinion)
+    return case
+
+
+def case_material_commit(*, case: Case, user: Any, material_name: str) -> CaseCommitment:
+    """告知承诺: sign the item's commitment in place of a proof the catalogue lets be replaced;
+    refused to an applicant excluded after a false commitment."""
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        _material_editable_check(case=case, material_name=material_name)
+        commitment = application_form.form_commitment(definition=case.form_definition)
+        options = application_form.form_material_options(definition=case.form_definition, material_name=material_name)
+        if commitment is None or not options["commitment"]:
+            raise CaseActionRefused("commitment_not_allowed", _("该材料不适用告知承诺，请上传材料。"))
+        today = timezone.localdate()
+        excluded = CommitmentExclusion.objects.filter(until__gte=today).filter(
+            Q(person=case.person) if case.company is None else Q(company=case.company) | Q(person=case.person)
+        )
+        if excluded.exists():
+            raise CaseActionRefused(
+                "commitment_excluded",
+                _("因曾作出虚假承诺，截至%(until)s不能适用告知承诺，请上传材料。")
+                % {"until": excluded.order_by("-until").first().until.isoformat()},  # type: ignore[union-attr]
+            )
+        now = timezone.now()
+        CaseCommitment.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
+        CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
+        signed = CaseCommitment.objects.create(
+            case=case,
+            material_name=material_name,
+            text=str(commitment["text"]).strip(),
+            signed_by=user,
+            signed_at=now,
+        )
+        audit_record_add(
+            actor=user,
+            action="case_material_commit",
+            object_type="case",
+            object_id=case.number or case.pk,
+            summary=material_name,
+            acting_for=_acting_for(case),
+        )
+    return signed
+
+
+def case_deferred_material_add(*, case: Case, user: Any, material_name: str, file: File) -> CaseMaterial:
+    """容缺: hand in a material accepted as missing; once every one has arrived the result may
+    be issued."""
+    checked = upload_check(file=file)
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        deferred = (
+            DeferredMaterial.objects.select_for_update()
+            .filter(case=case, material_name=material_name, received_at__isnull=True)
+            .first()
+        )
+        if deferred is None or case.state in CLOSED_STATES:
+            raise CaseActionRefused("not_deferred", _("该材料不是待补交的容缺材料。"))
+        now = timezone.now()
+        material = _material_store(
+            case=case, user=user, material_name=material_name, file=file, checked=checked, now=now
+        )
+        deferred.received_at = now
+        deferred.save(update_fields=["received_at"])
+        _event(case=case, action="deferred_material_add", actor=user, now=now, opinion=material_name)
+    return material
+
+
+def case_commitment_verify(*, task: CaseTask, officer: Any, truthful: bool, note: str) -> Case:
+    """Record the verification of the commitments behind an approval. A commitment found false
+    revokes the approval and excludes the applicant (and the company) from commitments for the
+    item's exclusion period."""
+    if not note.strip():
+        raise CaseActionRefused("opinion_required", _("请填写核查情况。"))
+    with transaction.atomic():
+        case, task = _task_locked(task.pk)
+        if task.state != TaskState.OPEN or task.kind != "verify":
+            raise CaseActionRefused("task_closed", _("此环节已办理完毕，请刷新页面查看最新状态。"))
+        if not guards.staff_may_act_on_task(user=officer, task=task):
+            raise CaseActionRefused("not_allowed", _("您不能办理此环节，或已由他人签收。"))
+        now = timezone.now()
+        _task_close(task=task, officer=officer, now=now, outcome="truthful" if truthful else "false", opinion=note)
+        if not truthful:
+            commitment = application_form.form_commitment(definition=case.form_definition) or {}
+            today = timezone.localdate(now)
+            until = today + timedelta(days=int(commitment.get("exclusion_days") or 365))
+            CommitmentExclusion.objects.create(
+                person=case.person, company=case.company, case=case, reason=note.strip(), since=today, until=until
+            )
+            case.decision = Decision.REVOKED
+            case.decision_reasons = _("经核查，申请人承诺内容不实，撤销准予决定：%(note)s") % {"note": note.strip()}
+            _tasks_cancel(case=case, now=now)
+            if case.state != CaseState.COMPLETED:
+                case.state = CaseState.COMPLETED
+                case.stage = ""
+                case.completed_at = now
+            case.save()
+        _event(
+            case=case,
+            action="commitment_verified" if truthful else "commitment_false",
+            actor=officer,
+            now=now,
+            task=task,
+            opinion=note,
+        )
+        if not truthful:
+            person_notify(
+                user=case.applicant,
+                subject=_("准予决定已撤销"),
+                body=_("经核查，您在办件%(number)s中的承诺与事实不符，准予决定已撤销。") % {"number": case.number},
+                link=f"/cases/{case.number}/",
+                purpose="case_revoked",
+            )
     return case
 
 
@@ -725,6 +879,9 @@ def case_accept(
             start=case.clock_start_on, days=case.promised_limit_days, unit=case.promised_limit_unit
         )
         case.state = CaseState.ACCEPTED
+        for deferred in case.deferred_materials.filter(received_at__isnull=True):
+            deferred.due_on = calendar.working_day_add(start=today, days=deferred.days)
+            deferred.save(update_fields=["due_on"])
         _task_close(task=task, officer=officer, now=now, outcome="accept", opinion=opinion)
         data: dict[str, Any] = {"deemed_accepted": late, "promised_due_on": case.promised_due_on.isoformat()}
         if immediate:
@@ -804,6 +961,35 @@ def _decision_apply(*, case: Case, decision: str, reasons: str, now: Any) -> Non
         case.legal_remedy = str(LEGAL_REMEDY_DEFAULT)
     case.decided_at = now
     case.state = CaseState.DECIDED
+    if decision == Decision.APPROVE:
+        _verification_open(case=case, now=now)
+
+
+def _verification_open(*, case: Case, now: Any) -> None:
+    """告知承诺制: an approval resting on commitments opens a verification task for the
+    department, due within the item's verification days; it does not hold up the result."""
+    commitment = application_form.form_commitment(definition=case.form_definition)
+    if commitment is None or not case.commitments.filter(superseded_at__isnull=True).exists():
+        return
+    CaseTask.objects.create(
+        case=case,
+        step_key="verify",
+        kind="verify",
+        name=str(process.STEP_KINDS["verify"].label),
+        department=case.department,
+        role=Role.REVIEWER,
+        opened_at=now,
+        due_on=calendar.working_day_add(start=timezone.localdate(now), days=int(commitment["verification_days"])),
+    )
+
+
+def _deferred_outstanding_refuse(case: Case) -> None:
+    missing = list(case.deferred_materials.filter(received_at__isnull=True).values_list("material_name", flat=True))
+    if missing:
+        raise CaseActionRefused(
+            "deferred_materials_outstanding",
+            _("容缺材料“%(names)s”尚未补齐，办理结果暂缓发放。") % {"names": "、".join(missing)},
+        )
 
 
 def _decision_notify(case: Case) -> None:
@@ -825,6 +1011,7 @@ def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
         case, task = _task_for_action(task=task, officer=officer, action="issue")
         if case.decision != Decision.APPROVE:
             raise CaseActionRefused("not_approved", _("未作出准予决定，不能制作结果。"))
+        _deferred_outstanding_refuse(case)
         now = timezone.now()
         case.result_reference = reference.strip()[:128]
         _task_close(task=task, officer=officer, now=now, outcome="issue", opinion=reference)
@@ -856,6 +1043,8 @@ def case_deliver(*, task: CaseTask, officer: Any, method: str, note: str = "") -
         case, task = _task_for_action(task=task, officer=officer, action="deliver")
         if not case.decision:
             raise CaseActionRefused("not_decided", _("尚未作出决定，不能送达。"))
+        if case.decision == Decision.APPROVE:
+            _deferred_outstanding_refuse(case)
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome=method, opinion=note)
         case.delivery_method = method
@@ -1158,6 +1347,10 @@ def case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str
         return case_result_issue(task=task, officer=officer, reference=text("reference"))
     if action == "deliver":
         return case_deliver(task=task, officer=officer, method=text("method"), note=text("note"))
+    if action == "verify":
+        return case_commitment_verify(
+            task=task, officer=officer, truthful=bool(fields.get("truthful", True)), note=text("note")
+        )
     if action == "return":
         return case_return(task=task, officer=officer, to_step=text("to_step"), reason=text("reason"))
     raise CaseActionRefused("unknown_action", _("未知的办理动作“%(action)s”。") % {"action": action})
