@@ -207,17 +207,22 @@ def _order_check(kinds: list[str], problems: list[tuple[str, str]]) -> None:
     if "prereview" in kinds and "accept" in kinds and kinds.index("prereview") > kinds.index("accept"):
         problems.append(("steps", _("预审须在受理之前。")))
     if "accept" in kinds:
-        before = kinds[: kinds.index("accept")]
+        before = [kind for kind in kinds[: kinds.index("accept")] if kind != "receive"]
+        # 秒批 may come first: approved, the case is accepted and decided in one go.
+        if before[:1] == ["auto_decide"]:
+            before = before[1:]
         if any(kind not in INTAKE_KINDS for kind in before):
-            problems.append(("steps", _("受理之前只能有预审环节。")))
+            problems.append(("steps", _("受理之前只能有预审环节（秒批的自动审批可作为第一个环节）。")))
     if "receive" in kinds and kinds.index("receive") != 0:
         problems.append(("steps", _("收件转办只能是第一个环节。")))
     if "auto_decide" in kinds:
         after = kinds[kinds.index("auto_decide") + 1 :]
-        if "decide" not in after:
-            problems.append(("steps", _("自动审批之后须有人工决定环节，不满足规则的办件转人工办理。")))
-        if "accept" in kinds and kinds.index("auto_decide") < kinds.index("accept"):
-            problems.append(("steps", _("自动审批须在受理之后。")))
+        # Whoever decides a case the rules do not approve: a decide step, or (without one) the
+        # acceptance, which then decides as for an immediate case.
+        if "decide" not in after and not ("decide" not in kinds and "accept" in after):
+            problems.append(
+                ("steps", _("自动审批之后须有人工决定（或受理即决定）的环节，不满足规则的办件转人工办理。"))
+            )
     if kinds and kinds[-1] != "deliver":
         problems.append(("steps", _("送达须为最后一个环节。")))
     if "issue_result" in kinds and "decide" in kinds and kinds.index("issue_result") < kinds.index("decide"):
@@ -317,6 +322,11 @@ def step_after(definition: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def step_first_of_kind(definition: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((step for step in steps_of(definition) if step["kind"] == kind), None)
+
+
+def process_decides_at_acceptance(definition: dict[str, Any]) -> bool:
+    """No decide step: the acceptance decides (即办件)."""
+    return not any(step["kind"] == "decide" for step in steps_of(definition))
 
 
 def process_has_parallel_step(definition: dict[str, Any]) -> bool:

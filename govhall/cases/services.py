@@ -429,10 +429,13 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         case.promised_limit_days = case.implementation.promised_time_limit_days
         case.promised_limit_unit = case.implementation.promised_time_limit_unit
         _deferred_materials_record(case)
+        case.save()
+        # The submission is on the timeline before whatever the first step does (an automatic
+        # approval decides at once).
+        _event(case=case, action="submit", actor=user, now=now, step=None)
         first = process.steps_of(case.process_definition)[0]
         _step_enter(case=case, step=first, now=now)
         case.save()
-        _event(case=case, action="submit", actor=user, now=now, step=None)
         person_notify(
             user=case.applicant,
             subject=_("申请已提交"),
@@ -859,7 +862,7 @@ def case_accept(
 ) -> Case:
     """受理: the time limits start. Counted from today, or from receipt when the 5 days for a
     correction notice have passed (art. 32). An immediate case (即办件) is decided here."""
-    immediate = task.case.case_type == CaseType.IMMEDIATE
+    immediate = process.process_decides_at_acceptance(task.case.process_definition)
     if immediate:
         _decision_check(decision=decision, reasons=decision_reasons)
     elif decision:
@@ -867,21 +870,7 @@ def case_accept(
     with transaction.atomic():
         case, task = _task_for_action(task=task, officer=officer, action="accept")
         now = timezone.now()
-        today = timezone.localdate(now)
-        late = case.deemed_accepted or (case.correction_due_on is not None and today > case.correction_due_on)
-        case.deemed_accepted = late
-        case.clock_start_on = case.received_on if late and case.received_on else today
-        case.accepted_at = now
-        case.statutory_due_on = calendar.limit_due(
-            start=case.clock_start_on, days=case.statutory_limit_days, unit=case.statutory_limit_unit
-        )
-        case.promised_due_on = calendar.limit_due(
-            start=case.clock_start_on, days=case.promised_limit_days, unit=case.promised_limit_unit
-        )
-        case.state = CaseState.ACCEPTED
-        for deferred in case.deferred_materials.filter(received_at__isnull=True):
-            deferred.due_on = calendar.working_day_add(start=today, days=deferred.days)
-            deferred.save(update_fields=["due_on"])
+        late = _acceptance_apply(case=case, now=now)
         _task_close(task=task, officer=officer, now=now, outcome="accept", opinion=opinion)
         data: dict[str, Any] = {"deemed_accepted": late, "promised_due_on": case.promised_due_on.isoformat()}
         if immediate:
@@ -901,6 +890,28 @@ def case_accept(
         if immediate:
             _decision_notify(case)
     return case
+
+
+def _acceptance_apply(*, case: Case, now: Any) -> bool:
+    """The case is accepted now: the clock starts today, or at receipt when the 5 working days
+    for a correction notice had passed (art. 32); deadlines and deferred materials' dates are
+    fixed. Returns whether acceptance counts from receipt."""
+    today = timezone.localdate(now)
+    late = case.deemed_accepted or (case.correction_due_on is not None and today > case.correction_due_on)
+    case.deemed_accepted = late
+    case.clock_start_on = case.received_on if late and case.received_on else today
+    case.accepted_at = now
+    case.statutory_due_on = calendar.limit_due(
+        start=case.clock_start_on, days=case.statutory_limit_days, unit=case.statutory_limit_unit
+    )
+    case.promised_due_on = calendar.limit_due(
+        start=case.clock_start_on, days=case.promised_limit_days, unit=case.promised_limit_unit
+    )
+    case.state = CaseState.ACCEPTED
+    for deferred in case.deferred_materials.filter(received_at__isnull=True):
+        deferred.due_on = calendar.working_day_add(start=today, days=deferred.days)
+        deferred.save(update_fields=["due_on"])
+    return late
 
 
 def case_review(*, task: CaseTask, officer: Any, agree: bool, opinion: str) -> Case:
@@ -1424,6 +1435,9 @@ def _auto_decide(*, case: Case, step: dict[str, Any], now: Any) -> None:
         outcome="auto_approve" if evaluation.approved else "to_officer",
         opinion=evaluation.matched_rule,
     )
+    if evaluation.approved and case.accepted_at is None:
+        # 秒批 at submission: accepted and decided in one go.
+        _acceptance_apply(case=case, now=now)
     if evaluation.approved:
         _decision_apply(
             case=case,
@@ -1474,6 +1488,9 @@ def _advance(*, case: Case, after_key: str, now: Any) -> None:
 def _step_applies(*, case: Case, step: dict[str, Any]) -> bool:
     kind = step["kind"]
     if not process.condition_holds(step.get("when"), case.data):
+        return False
+    if kind in ("prereview", "accept") and case.accepted_at is not None:
+        # Accepted already (by an automatic approval at submission).
         return False
     if kind in ("review", "parallel", "decide") and case.decision:
         # Decided already (an immediate case at acceptance): no review or decision step.

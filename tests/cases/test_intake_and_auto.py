@@ -204,3 +204,43 @@ def test_only_a_window_clerk_of_the_receiving_department_can_take_an_application
             received_by=world.reviewer,
         )
     assert refused.value.code == "not_allowed"
+
+
+INSTANT_PROCESS = {
+    "version": 1,
+    "steps": [
+        {**AUTO_PROCESS["steps"][1], "key": "instant"},
+        {"key": "accept", "kind": "accept", "name": "受理", "role": "window_clerk", "days": 1},
+        {"key": "deliver", "kind": "deliver", "name": "送达", "role": "window_clerk", "days": 1},
+    ],
+}
+
+
+@pytest.mark.parametrize(("scenario", "approved"), [("retired_elsewhere", True), ("other", False)])
+def test_an_automatic_step_first_accepts_and_approves_in_seconds_or_leaves_it_to_the_window(world, scenario, approved):
+    # Without a decide step, the acceptance decides for a case the rules do not approve.
+    assert process_definition_check(definition=INSTANT_PROCESS) == []
+    implementation = make_implementation(
+        kind="market", application_form=SCENARIO_FORM, process_definition=INSTANT_PROCESS, materials=[]
+    )
+    user = world.applicant.user
+    case = services.case_draft_start(user=user, implementation=implementation)
+    services.case_draft_save(case=case, user=user, data={"scenario": scenario})
+    case = services.case_submit(case=case, user=user, submit_key=f"instant-{scenario}")
+
+    if approved:
+        assert (case.state, case.decision) == (CaseState.DECIDED, "approve")
+        assert case.accepted_at is not None
+        assert case.promised_due_on is not None
+        assert task_open(case, kind="accept") is None
+        assert task_open(case, kind="deliver") is not None
+    else:
+        assert case.state == CaseState.SUBMITTED
+        case = services.case_accept(
+            task=task_open(case, kind="accept"), officer=world.clerk, decision="approve", decision_reasons=""
+        )
+        assert case.decision == "approve"
+    assert [event.action for event in case.events.order_by("id")][:2] == [
+        "submit",
+        "auto_approve" if approved else "auto_handover",
+    ]
