@@ -40,6 +40,7 @@ def test_demo_catalogue_is_complete_its_accounts_log_in_and_loading_it_again_cha
     assert company.legal_representative.name == "王五"
     _every_implementation_can_be_applied_for()
     _the_demo_walkthrough_runs_with_the_demo_accounts()
+    _demo_items_approved_in_seconds_when_their_rules_hold()
 
 
 def _every_implementation_can_be_applied_for() -> None:
@@ -119,3 +120,36 @@ def _the_demo_walkthrough_runs_with_the_demo_accounts() -> None:
     )
     case = services.case_deliver(task=open_task(case, "deliver"), officer=staff["xihu-clerk"], method="electronic")
     assert case.state == CaseState.COMPLETED
+
+
+def _demo_items_approved_in_seconds_when_their_rules_hold() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from govhall.cases import services
+    from govhall.cases.models import AutoDecision, CaseState
+    from tests.cases.factories import application_data, pdf_bytes
+
+    applicant = Person.objects.get(name="王五").user
+    filing = Implementation.objects.get(entry__basic_code="000160002000", region_id="330106")
+
+    def apply(implementation, **answers):
+        case = services.case_draft_start(user=applicant, implementation=implementation)
+        services.case_draft_save(case=case, user=applicant, data={**application_data(case), **answers})
+        for material in services.case_materials_required(case=case):
+            file = SimpleUploadedFile("form.pdf", pdf_bytes(material["name"]))
+            services.case_material_add(case=case, user=applicant, material_name=material["name"], file=file)
+        return services.case_submit(case=case, user=applicant, submit_key=f"{implementation.pk}-{answers}")
+
+    approved = apply(filing, filing_type="retired_elsewhere", delivery="electronic")
+    assert (approved.state, approved.decision) == (CaseState.DECIDED, "approve")
+    assert AutoDecision.objects.get(case=approved).matched_rule == "settled_or_resident"
+
+    handed_over = apply(filing, filing_type="working_elsewhere", delivery="electronic")
+    assert handed_over.state == CaseState.SUBMITTED
+    assert handed_over.tasks.get(state="open").kind == "accept"
+
+    # 王五 was born in 1978: the pension rule (60 and over) does not hold, an officer decides.
+    pension = Implementation.objects.get(entry__basic_code="000138008000", region_id="330106")
+    case = apply(pension, other_pension="no", bank_account="1234")
+    assert AutoDecision.objects.get(case=case).facts["applicant.age"] < 60
+    assert case.state == CaseState.SUBMITTED
