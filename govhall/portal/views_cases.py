@@ -298,6 +298,8 @@ def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any])
         upload = request.FILES.get(f"material-{index}")
         if upload is not None:
             _material_store(problems, name, services.case_material_add, case=case, user=request.user, file=upload)
+        elif request.POST.get(f"commit-{index}") == "1":
+            _material_store(problems, name, services.case_material_commit, case=case, user=request.user)
     for field in _file_fields(case, data):
         upload = request.FILES.get(field["input_name"])
         if upload is not None:
@@ -371,6 +373,8 @@ def _material_rows(case: Case, user: Any, state: EditState, current: list[CaseMa
         definition=case.form_definition, materials=case.material_list, data=state.data
     )
     rules = case.form_definition.get("materials") if isinstance(case.form_definition.get("materials"), dict) else {}
+    commitments = {signed.material_name: signed for signed in case.commitments.filter(superseded_at__isnull=True)}
+    commitment_terms = application_form.form_commitment(definition=case.form_definition)
     rows = []
     for index, material in enumerate(listed):
         rule = (rules or {}).get(material["name"]) or {}
@@ -385,6 +389,12 @@ def _material_rows(case: Case, user: Any, state: EditState, current: list[CaseMa
                 "candidates": candidates.get(material["name"], []),
                 "error": state.material_errors.get(material["name"], ""),
                 "show_when": _condition_json(condition),
+                "commit_id": f"commit-{index}",
+                "options": application_form.form_material_options(
+                    definition=case.form_definition, material_name=material["name"]
+                ),
+                "commitment": commitments.get(material["name"]),
+                "commitment_text": (commitment_terms or {}).get("text", ""),
             }
         )
     return rows

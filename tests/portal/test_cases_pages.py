@@ -568,3 +568,29 @@ def test_the_case_pages_render_in_english(client, world):
     )
     assert response.status_code == 400
     assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_a_proof_is_replaced_by_signing_the_items_commitment_on_the_form_page(client):
+    from govhall.cases.models import CaseCommitment
+    from tests.cases.test_commitments import FORM, PROCESS
+    from tests.factories import material_example
+
+    world = case_world()
+    implementation = make_implementation(
+        kind="market",
+        application_form=FORM,
+        process_definition=PROCESS,
+        materials=[material_example(name) for name in ("申请书", "无违法犯罪记录证明", "房屋租赁合同")],
+    )
+    client.force_login(world.applicant.user)
+    draft = services.case_draft_start(user=world.applicant.user, implementation=implementation)
+    page = client.get(f"/cases/draft-{draft.pk}/edit/").content.decode()
+    assert "以告知承诺代替此材料" in page
+    assert "可容缺受理" in page
+    index = [material["name"] for material in draft.material_list].index("无违法犯罪记录证明")
+    client.post(
+        f"/cases/draft-{draft.pk}/edit/",
+        {"action": "upload", "f-statement": "申请开办", f"commit-{index}": "1"},
+    )
+    assert CaseCommitment.objects.filter(case=draft, material_name="无违法犯罪记录证明").count() == 1
+    assert "已签署告知承诺" in client.get(f"/cases/draft-{draft.pk}/edit/").content.decode()
