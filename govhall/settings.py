@@ -135,7 +135,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _flag("
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "workbench:login"
+LOGIN_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

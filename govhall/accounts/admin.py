@@ -4,22 +4,28 @@ The security administrator creates staff accounts and sets their roles on the us
 roles are saved through ``staff_user_upsert``, so every grant and withdrawal leaves an audit
 record, and nobody sets their own roles. The list of assignments on its own is read-only.
 Django's superuser flag, groups and model permissions are not offered: access in the admin is by
-role (govhall/accounts/admin_access.py).
+role (govhall/accounts/admin_access.py). The security administrator also issues the one-time
+activation codes with which staff enrol their TOTP app at the login (an action on the user list).
 """
 
 from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.admin import DBTaskResultAdmin as TasksDBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
 from govhall.accounts.admin_access import RoleGuardedAdmin
+from govhall.accounts.authentication import client_address
 from govhall.accounts.guards import (
     staff_may_administer_system,
     staff_may_grant_roles,
@@ -28,6 +34,7 @@ from govhall.accounts.guards import (
 )
 from govhall.accounts.models import StaffAssignment, User
 from govhall.accounts.services import StaffRolesRefused, staff_user_upsert
+from govhall.accounts.totp import ActivationCodeRefused, totp_activation_code_issue
 from govhall.audit.services import audit_record_add
 
 
@@ -85,6 +92,39 @@ class UserAdmin(RoleGuardedAdmin, DjangoUserAdmin):
         ),
     )
     inlines = (StaffAssignmentInline,)
+    actions = ("issue_totp_activation_codes",)
+
+    def has_issue_totp_activation_code_permission(self, request: HttpRequest) -> bool:
+        return staff_may_grant_roles(user=request.user)
+
+    @admin.action(description=_("签发动态口令激活码"), permissions=["issue_totp_activation_code"])
+    def issue_totp_activation_codes(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
+        """Issue each selected staff member a one-time activation code for enrolling their TOTP
+        app, and show the codes once on the page this returns (never cached, never stored in
+        clear). The service refuses anyone the administrator may not act for, themselves included."""
+        actor = cast(User, request.user)
+        issued = []
+        for user in queryset.order_by("username"):
+            try:
+                activation = totp_activation_code_issue(user=user, actor=actor, address=client_address(request))
+            except ActivationCodeRefused as refused:
+                self.message_user(request, f"{user.username}: {refused.message}", level=messages.WARNING)
+                continue
+            has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            issued.append(
+                {"user": user, "code": activation.code, "expires_at": activation.expires_at, "has_device": has_device}
+            )
+        if not issued:
+            return None  # back to the list, which shows why
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("动态口令激活码"),
+            "opts": self.model._meta,
+            "issued": issued,
+        }
+        response = TemplateResponse(request, "accounts/activation_codes_issued.html", context)
+        add_never_cache_headers(response)
+        return response
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return staff_may_grant_roles(user=request.user)

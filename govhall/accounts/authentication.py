@@ -1,9 +1,8 @@
-"""Citizen login: password with lockout and address throttling, phone + one-time code, and the
-bookkeeping of sessions (record, end one, end all).
-
-Figures from the issue: 5 bad passwords within 60 seconds lock the account for 10 minutes; an
-address with 20 failed logins in 10 minutes is refused until they age out. Staff never log in
-here: they hold roles that need a second factor and use the workbench login.
+"""Login rules shared by the one login page: the lock (5 wrong passwords or TOTP codes within 60
+seconds lock the account for 10 minutes), address throttling (20 failed logins in 10 minutes),
+the citizens' phone + one-time code login, and the bookkeeping of sessions (record, end one, end
+all). The password step for everyone, and the staff's second factor, are in totp.py; staff never
+log in by an SMS code.
 """
 
 import re
@@ -142,36 +141,6 @@ def account_lock_refuse(*, user: User, address: str | None) -> None:
     _refuse_locked(user=user, address=address)
 
 
-def citizen_authenticate_by_password(*, login_name: str, password: str, address: str | None) -> User:
-    """The account for an identity number or phone and its password, or ``LoginRefused``.
-
-    Order matters: the address throttle first (no account work for a throttled address), then the
-    lock (refused without looking at the password, so a locked account does not become an oracle),
-    then the password, and only then the staff check (so staff status is not revealed to someone
-    without the password).
-    """
-    _refuse_throttled_address(address=address)
-    person = _person_by_login(login_name)
-    if person is None or not person.user.is_active:
-        LoginFailure.objects.create(user=None, address=address, at=timezone.now())
-        _audit(action="login_failed", user=None, summary="unknown account", address=address, outcome="failure")
-        raise LoginRefused(_("身份证号/手机号或密码不正确。"))
-    user = person.user
-    _refuse_locked(user=user, address=address)
-    if not user.check_password(password):
-        raise _wrong_password(user=user, address=address)
-    if user_holds_staff_role(user=user):
-        _audit(
-            action="login_refused",
-            user=user,
-            summary="staff must use the workbench",
-            address=address,
-            outcome="refused",
-        )
-        raise LoginRefused(_("工作人员账号须在工作台使用双因素登录。"))
-    return user
-
-
 def citizen_login_code_send(*, phone: str, address: str | None) -> CodeSent:
     """Send a login code to ``phone``. A phone with no citizen account goes through the same limits
     and answer but receives nothing, so the page does not reveal who is registered."""
@@ -202,11 +171,11 @@ def citizen_authenticate_by_code(*, phone: str, code: str, address: str | None) 
         _audit(
             action="login_refused",
             user=user,
-            summary="staff must use the workbench",
+            summary="staff must use password and TOTP",
             address=address,
             outcome="refused",
         )
-        raise LoginRefused(_("工作人员账号须在工作台使用双因素登录。"))
+        raise LoginRefused(_("工作人员账号请使用用户名、密码和动态口令登录。"))
     return user
 
 

@@ -6,10 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PasswordLoginForm(forms.Form):
+    """The one login form: citizens give an identity number or phone, staff their username."""
+
     login_name = forms.CharField(
-        label=_("身份证号或手机号"),
-        max_length=32,
-        error_messages={"required": _("请填写身份证号或手机号。")},
+        label=_("身份证号或手机号（工作人员填用户名）"),
+        max_length=150,
+        error_messages={"required": _("请填写身份证号、手机号或用户名。")},
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
@@ -33,6 +35,32 @@ class CodeLoginForm(forms.Form):
         max_length=6,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class TotpCodeForm(forms.Form):
+    """A staff member's code from the authenticator app (the login's second step, and the
+    confirmation of a newly enrolled app)."""
+
+    code = forms.CharField(
+        label=_("动态口令"),
+        max_length=6,
+        min_length=6,
+        help_text=_("请输入验证器（TOTP）应用当前显示的 6 位数字。"),
+        error_messages={"required": _("请填写动态口令。")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class ActivationCodeForm(forms.Form):
+    """The activation code a security administrator issued, for a staff member's first login."""
+
+    activation_code = forms.CharField(
+        label=_("激活码"),
+        max_length=32,
+        help_text=_("安全管理员签发给您的 16 位激活码，72 小时内有效，只能使用一次。"),
+        error_messages={"required": _("请填写激活码。")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
 
 

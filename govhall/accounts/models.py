@@ -250,3 +250,28 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TotpActivationCode(models.Model):
+    """A one-time code a security administrator issues so that a staff member can enrol their
+    TOTP app at the login (a password alone never binds a second factor): valid 72 hours, single
+    use, and only its hash is kept (govhall/accounts/totp.py)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("工作人员"), on_delete=models.CASCADE, related_name="totp_activation_codes"
+    )
+    code_hash = models.CharField(_("激活码摘要"), max_length=128)
+    issued_by = models.ForeignKey(
+        User, verbose_name=_("签发人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("签发时间"))
+    expires_at = models.DateTimeField(_("失效时间"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("动态口令激活码")
+        verbose_name_plural = _("动态口令激活码")
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

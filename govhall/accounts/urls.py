@@ -14,7 +14,8 @@ urlpatterns = [
         name="agency_withdraw",
     ),
     path("login/", views.login_by_password, name="login"),
-    path("login/code/", views.login_by_code, name="login_code"),
+    path("login/code/", views.login_by_code, name="login_code"),  # citizens: phone + SMS code
+    path("login/verify/", views.login_verify, name="login_verify"),  # staff: the second factor
     path("logout/", views.logout_everywhere, name="logout"),
     path("register/", views.register, name="register"),
     path("sessions/", views.session_list, name="sessions"),

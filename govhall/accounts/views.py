@@ -1,4 +1,5 @@
-"""Citizen login, registration, sessions and password pages. Views parse, call a service, render."""
+"""The one login page (citizens and staff), registration, sessions and password pages. Views
+parse, call a service, render."""
 
 from functools import wraps
 
@@ -6,18 +7,27 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from govhall.accounts import authentication, registration
+from govhall.accounts import authentication, registration, totp
 from govhall.accounts.authentication import LoginRefused, client_address
-from govhall.accounts.forms import CodeLoginForm, PasswordChangeForm, PasswordLoginForm, RegistrationForm
+from govhall.accounts.forms import (
+    ActivationCodeForm,
+    CodeLoginForm,
+    PasswordChangeForm,
+    PasswordLoginForm,
+    RegistrationForm,
+    TotpCodeForm,
+)
 from govhall.accounts.one_time_codes import CodeSendRefused
 
 
 def citizen_login_required(view):
-    """Like login_required, but sends people to the citizen login rather than the workbench's."""
+    """Like login_required, but always to the login page of this app, whatever LOGIN_URL says."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -28,13 +38,26 @@ def citizen_login_required(view):
     return wrapper
 
 
-def _next_url(request: HttpRequest) -> str:
+def _safe_next(request: HttpRequest) -> str:
+    """The ``next`` of this request when it stays on this site, else ""."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("portal:home")
+    return ""
+
+
+def _next_url(request: HttpRequest, *, default: str = "accounts:account") -> str:
+    """Where to go after login: ``next`` when safe, else ``default`` (citizens their account
+    page, staff the workbench)."""
+    return _safe_next(request) or reverse(default)
+
+
+def _with_next(request: HttpRequest, url: str) -> str:
+    """``url`` carrying this request's ``next`` on to the following step."""
+    next_url = _safe_next(request)
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
 def _login_page(
@@ -49,20 +72,21 @@ def _login_page(
         "password_form": password_form or PasswordLoginForm(),
         "code_form": code_form or CodeLoginForm(),
         "code_sent": code_sent,
-        "next": _next_url(request) if (request.POST.get("next") or request.GET.get("next")) else "",
+        "next": _safe_next(request),
     }
     return render(request, "accounts/login.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def login_by_password(request: HttpRequest) -> HttpResponse:
+    """Everyone's login: a citizen is logged in here; a staff member goes on to the second step."""
     if request.method == "GET":
         return _login_page(request)
     form = PasswordLoginForm(request.POST)
     if not form.is_valid():
         return _login_page(request, password_form=form, status=400)
     try:
-        user = authentication.citizen_authenticate_by_password(
+        accepted = totp.account_authenticate_by_password(
             login_name=form.cleaned_data["login_name"],
             password=form.cleaned_data["password"],
             address=client_address(request),
@@ -70,8 +94,56 @@ def login_by_password(request: HttpRequest) -> HttpResponse:
     except LoginRefused as refused:
         form.add_error(None, refused.message)
         return _login_page(request, password_form=form, status=400)
-    authentication.session_start(request=request, user=user, method="password")
+    if accepted.pending is not None:
+        totp.staff_login_pending_start(request=request, pending=accepted.pending)
+        return redirect(_with_next(request, reverse("accounts:login_verify")))
+    authentication.session_start(request=request, user=accepted.user, method="password")
     return redirect(_next_url(request))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_verify(request: HttpRequest) -> HttpResponse:
+    """A staff member's second step: the code from the app; or, without a device yet, the
+    activation code, then the new secret to scan and a first code to confirm it."""
+    pending = totp.staff_login_pending_get(request=request)
+    if pending is None:
+        return redirect(_with_next(request, reverse("accounts:login")))
+    if pending.step == totp.PendingStep.ACTIVATION:
+        return _login_activation(request, pending)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if pending.step == totp.PendingStep.ENROLMENT:
+                totp.staff_enrolment_complete(request=request, pending=pending, code=form.cleaned_data["code"])
+            else:
+                totp.staff_login_complete(request=request, pending=pending, code=form.cleaned_data["code"])
+        except LoginRefused as refused:
+            form.add_error("code" if refused.field == "code" else None, refused.message)
+        else:
+            return redirect(_next_url(request, default="workbench:index"))
+    context = {"form": form, "step": pending.step.value, "next": _safe_next(request)}
+    if pending.step == totp.PendingStep.ENROLMENT:
+        secret = totp.staff_totp_enrolment_secret(pending=pending)
+        # The SVG is drawn by segno from the otpauth URI; nothing in it comes from the request.
+        context.update(secret=secret.secret, otpauth_uri=secret.uri, qr_svg=mark_safe(secret.qr_svg))
+    return render(request, "accounts/login_verify.html", context, status=400 if form.errors else 200)
+
+
+def _login_activation(request: HttpRequest, pending: totp.PendingLogin) -> HttpResponse:
+    form = ActivationCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            totp.staff_enrolment_start(
+                request=request, pending=pending, activation_code=form.cleaned_data["activation_code"]
+            )
+        except LoginRefused as refused:
+            form.add_error("activation_code" if refused.field == "activation_code" else None, refused.message)
+        else:
+            # The secret is shown on a GET of the same page, so a reload does not resubmit the code.
+            return redirect(_with_next(request, reverse("accounts:login_verify")))
+    context = {"form": form, "step": pending.step.value, "next": _safe_next(request)}
+    return render(request, "accounts/login_verify.html", context, status=400 if form.errors else 200)
 
 
 @require_POST

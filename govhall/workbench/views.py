@@ -7,23 +7,19 @@ answers 404, the same as one that does not exist, so ids cannot be probed.
 
 from typing import Any
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LogoutView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import redirect, render, resolve_url
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
+from django.views.generic import RedirectView
 
-from govhall.accounts import authentication, totp
-from govhall.accounts.authentication import LoginRefused, client_address
+from govhall.accounts import authentication
 from govhall.accounts.guards import staff_has_role, staff_may_act_at_province_level, staff_regions_for_role
 from govhall.accounts.models import Role
 from govhall.catalog import selectors, services
@@ -55,95 +51,21 @@ def _paginate(request: HttpRequest, items: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Login
+# Login: one login page for everyone (/accounts/login/, govhall/accounts/totp.py)
 
 
-class StaffPasswordForm(AuthenticationForm):
-    """The first step: username and password, checked by the staff login service (lockout and
-    address throttle included) instead of Django's authenticate()."""
+class StaffLoginView(RedirectView):
+    """The old staff login address: sends to the one login page, keeping ``next``."""
 
-    def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username")
-        password = self.cleaned_data.get("password")
-        if username is None or not password:
-            return self.cleaned_data
-        try:
-            self.pending = totp.staff_authenticate_by_password(
-                username=username, password=password, address=client_address(self.request) if self.request else None
-            )
-        except LoginRefused as refused:
-            raise ValidationError(refused.message, code="invalid_login") from refused
-        self.user_cache = self.pending.user
-        return self.cleaned_data
-
-
-class StaffCodeForm(django_forms.Form):
-    code = django_forms.CharField(
-        label=_lazy("动态口令"),
-        max_length=6,
-        min_length=6,
-        help_text=_lazy("请输入验证器（TOTP）应用当前显示的 6 位数字。"),
-        widget=django_forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
-
-
-def _login_next(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
-
-
-class StaffLoginView(LoginView):
-    """Step one of two: a right password leaves the account pending (nobody is logged in yet)
-    and leads to the code step."""
-
-    template_name = "workbench/login.html"
-    form_class = StaffPasswordForm
-    redirect_authenticated_user = True
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # Only a verified session counts as logged in here; any other is asked for both steps.
-        if request.user.is_authenticated and not totp.user_is_verified(user=request.user):
-            self.redirect_authenticated_user = False
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_default_redirect_url(self) -> str:
-        return resolve_url("workbench:index")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        totp.staff_login_pending_start(request=self.request, pending=form.pending)
-        url = reverse("workbench:login_code")
-        next_url = _login_next(self.request)
-        return HttpResponseRedirect(f"{url}?{urlencode({'next': next_url})}" if next_url else url)
-
-
-@require_http_methods(["GET", "POST"])
-def staff_login_code(request: HttpRequest) -> HttpResponse:
-    """Step two: the TOTP code; only now is the account logged in, its session verified."""
-    pending = totp.staff_login_pending_get(request=request)
-    if pending is None:
-        return redirect("workbench:login")
-    form = StaffCodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                totp.staff_login_complete(request=request, pending=pending, code=form.cleaned_data["code"])
-            except LoginRefused as refused:
-                form.add_error("code", refused.message)
-            else:
-                return HttpResponseRedirect(_login_next(request) or reverse("workbench:index"))
-        status = 400
-    return render(request, "workbench/login_code.html", {"form": form, "next": _login_next(request)}, status=status)
+    pattern_name = "accounts:login"
+    query_string = True
+    permanent = False
 
 
 class StaffLogoutView(LogoutView):
     """Logout ends every session of the account (the issue's rule), not only this one."""
 
-    next_page = "workbench:login"
+    next_page = "accounts:login"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         authentication.user_logout(request=request)

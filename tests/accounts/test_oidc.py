@@ -243,10 +243,41 @@ def test_the_command_registers_a_client_and_prints_its_secret_once():
     assert application.client_secret != secret  # stored hashed
 
 
-def test_oidc_login_goes_to_the_citizen_login_unless_a_setting_says_otherwise():
+def test_oidc_login_goes_to_the_one_login_page_unless_a_setting_says_otherwise():
     assert oidc_login_url() == "/accounts/login/"
-    with override_settings(GOVHALL_OIDC_LOGIN_URL="/workbench/login/"):
-        assert oidc_login_url() == "/workbench/login/"
+    with override_settings(GOVHALL_OIDC_LOGIN_URL="/sso/login/"):
+        assert oidc_login_url() == "/sso/login/"
+
+
+@pytest.mark.django_db
+def test_a_staff_member_sent_by_a_department_system_logs_in_with_totp_and_returns_to_it(client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from govhall.accounts.models import Role
+    from govhall.accounts.totp import staff_totp_device_create, totp_code_now
+    from tests.factories import HANGZHOU, make_staff
+
+    staff = make_staff(role=Role.REVIEWER, region_code=HANGZHOU)
+    staff_totp_device_create(user=staff)
+    application, _secret = oidc_client_create(name="市场监管业务系统", redirect_uris=[REDIRECT_URI])
+    authorize = f"/o/authorize/?{urlencode({'client_id': application.client_id, 'response_type': 'code'})}"
+
+    # The authorization endpoint sends the anonymous visitor to the one login page, keeping next
+    landed = client.get(authorize, follow=True)
+    [(login_url, status)] = landed.redirect_chain
+    assert (status, urlparse(login_url).path, parse_qs(urlparse(login_url).query)["next"]) == (
+        302,
+        "/accounts/login/",
+        [authorize],
+    )
+    assert 'name="login_name"' in landed.content.decode()
+
+    # The staff member's password leads to the second factor, and the code back to the system
+    step = client.post("/accounts/login/", {"login_name": staff.username, "password": PASSWORD, "next": authorize})
+    assert step["Location"] == f"/accounts/login/verify/?{urlencode({'next': authorize})}"
+    code = totp_code_now(device=TOTPDevice.objects.get(user=staff))
+    done = client.post("/accounts/login/verify/", {"code": code, "next": authorize})
+    assert done["Location"] == authorize
 
 
 @pytest.mark.django_db(transaction=True)

@@ -56,10 +56,10 @@ def test_staff_session_ends_after_fifteen_idle_minutes_but_not_before():
     client = Client()
     with time_machine.travel(START, tick=False) as traveller:
         assert (
-            client.post(reverse("workbench:login"), {"username": staff.username, "password": PASSWORD}).status_code
+            client.post(reverse("accounts:login"), {"login_name": staff.username, "password": PASSWORD}).status_code
             == 302
         )
-        assert client.post(reverse("workbench:login_code"), {"code": totp_code_now(device=device)}).status_code == 302
+        assert client.post(reverse("accounts:login_verify"), {"code": totp_code_now(device=device)}).status_code == 302
         traveller.shift(timedelta(minutes=14, seconds=59))
         assert client.get(reverse("workbench:index")).status_code == 200
 

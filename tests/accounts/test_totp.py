@@ -1,8 +1,9 @@
-"""Staff two-factor login at the workbench: password, then a TOTP code, through HTTP."""
+"""Staff two-factor login on the one login page: password, then a TOTP code, through HTTP."""
 
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import time_machine
@@ -25,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "a-long-test-password"
 START = datetime(2025, 3, 4, 2, 0, 0, tzinfo=UTC)
-LOGIN = "/workbench/login/"
-CODE = "/workbench/login/code/"
+LOGIN = "/accounts/login/"
+CODE = "/accounts/login/verify/"
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def staff_with_device():
 
 
 def password_step(client: Client, username: str, password: str = PASSWORD):
-    return client.post(LOGIN, {"username": username, "password": password})
+    return client.post(LOGIN, {"login_name": username, "password": password})
 
 
 def test_right_password_then_right_code_logs_in_and_is_audited(client, staff_with_device):
@@ -60,8 +61,13 @@ def test_right_password_then_right_code_logs_in_and_is_audited(client, staff_wit
 def test_the_code_step_keeps_where_the_staff_member_was_going(client, staff_with_device):
     staff, device = staff_with_device
     with time_machine.travel(START, tick=False):
-        client.post(LOGIN, {"username": staff.username, "password": PASSWORD, "next": "/workbench/changes/"})
-        response = client.post(f"{CODE}?next=/workbench/changes/", {"code": totp_code_now(device=device)})
+        response = client.post(
+            LOGIN, {"login_name": staff.username, "password": PASSWORD, "next": "/workbench/changes/"}
+        )
+        assert response["Location"] == f"{CODE}?next=%2Fworkbench%2Fchanges%2F"
+        page = client.get(response["Location"]).content.decode()
+        assert '<input type="hidden" name="next" value="/workbench/changes/">' in page
+        response = client.post(CODE, {"code": totp_code_now(device=device), "next": "/workbench/changes/"})
 
     assert response["Location"] == "/workbench/changes/"
 
@@ -113,14 +119,16 @@ def test_a_code_already_used_is_refused_within_its_window(staff_with_device):
         assert second.get("/workbench/").status_code == 302
 
 
-def test_staff_without_a_device_cannot_log_in(client):
+def test_staff_without_a_device_is_asked_for_an_activation_code_and_is_not_logged_in(client):
     staff = make_staff(role=Role.REVIEWER, region_code=HANGZHOU)
 
     response = password_step(client, staff.username)
 
-    assert response.status_code == 200
-    assert "尚未设置动态口令" in response.content.decode()
-    assert client.get(CODE).status_code == 302
+    assert response["Location"] == CODE
+    page = client.get(CODE).content.decode()
+    assert 'name="activation_code"' in page
+    assert 'name="code"' not in page
+    assert "_auth_user_id" not in client.session
     assert client.get("/workbench/").status_code == 302
 
 
@@ -153,11 +161,39 @@ def test_the_same_account_opens_the_admin_once_verified(client):
     assert client.get("/admin/org/department/").status_code == 200
 
 
-def test_the_admin_login_page_sends_to_the_two_step_login(client):
+def test_the_admin_login_page_sends_to_the_one_login_page_keeping_next(client):
     response = client.get("/admin/login/?next=/admin/")
 
     assert response.status_code == 302
     assert response["Location"] == f"{LOGIN}?next=/admin/"
+
+
+def test_the_old_workbench_login_address_sends_to_the_one_login_page_keeping_next(client):
+    response = client.get("/workbench/login/?next=/workbench/changes/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN}?next=/workbench/changes/"
+    assert client.get("/workbench/login/")["Location"] == LOGIN
+
+
+def test_staff_logging_in_from_the_admin_login_land_on_the_admin(client):
+    administrator = make_staff(role=Role.SYSTEM_ADMINISTRATOR, region_code=PROVINCE)
+    administrator.is_staff = True
+    administrator.save(update_fields=["is_staff"])
+    device, _secret, _uri = staff_totp_device_create(user=administrator)
+    with time_machine.travel(START, tick=False):
+        login_page = client.get("/admin/org/department/", follow=True)
+        landed = urlparse(login_page.redirect_chain[-1][0])
+        assert (landed.path, parse_qs(landed.query)["next"]) == (LOGIN, ["/admin/org/department/"])
+        assert 'name="login_name"' in login_page.content.decode()
+        client.post(
+            LOGIN, {"login_name": administrator.username, "password": PASSWORD, "next": "/admin/org/department/"}
+        )
+
+        response = client.post(CODE, {"code": totp_code_now(device=device), "next": "/admin/org/department/"})
+
+        assert response["Location"] == "/admin/org/department/"
+        assert client.get("/admin/org/department/").status_code == 200
 
 
 def test_five_wrong_passwords_in_a_minute_lock_the_staff_account(client, staff_with_device):
@@ -165,12 +201,12 @@ def test_five_wrong_passwords_in_a_minute_lock_the_staff_account(client, staff_w
     with time_machine.travel(START, tick=False) as traveller:
         for _attempt in range(4):
             response = password_step(client, staff.username, "wrong-password")
-            assert "用户名或密码不正确" in response.content.decode()
+            assert "身份证号/手机号/用户名或密码不正确" in response.content.decode()
         response = password_step(client, staff.username, "wrong-password")
         assert "已被锁定" in response.content.decode()
 
         # Even the right password is refused while the lock lasts.
-        assert password_step(client, staff.username).status_code == 200
+        assert password_step(client, staff.username).status_code == 400
         traveller.shift(timedelta(minutes=10, seconds=1))
         assert password_step(client, staff.username).status_code == 302
 
@@ -223,7 +259,7 @@ def test_the_command_prints_a_secret_that_logs_in(client):
     assert secret == staff_totp_secret_and_code(user=staff)[0]
     password_step(client, staff.username)
     code = totp_code_now(device=TOTPDevice.objects.get(user=staff))
-    assert client.post(reverse("workbench:login_code"), {"code": code}).status_code == 302
+    assert client.post(reverse("accounts:login_verify"), {"code": code}).status_code == 302
 
 
 def test_wrong_codes_count_toward_the_account_lock_with_wrong_passwords(client, staff_with_device):

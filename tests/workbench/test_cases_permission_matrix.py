@@ -64,7 +64,7 @@ def client_for(world: CaseWorld, role_name: str) -> Client:
 def assert_not_found(response: Any, role_name: str) -> None:
     if role_name == "anonymous":
         assert response.status_code == 302
-        assert response["Location"].startswith("/workbench/login/")
+        assert response["Location"].startswith("/accounts/login/")
     else:
         assert response.status_code == 404
 

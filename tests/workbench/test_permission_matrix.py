@@ -103,7 +103,7 @@ def login(client, user: User | None) -> None:
 def assert_refused(response, role_name: str) -> None:
     if role_name == "anonymous":
         assert response.status_code == 302
-        assert response["Location"].startswith("/workbench/login/")
+        assert response["Location"].startswith("/accounts/login/")
     else:
         assert response.status_code == 404
 
@@ -166,7 +166,7 @@ def test_implementation_actions_follow_the_region_scope(client, role_name, actio
     if place in allowed_places(role_name):
         assert response.status_code in (200, 302), response.status_code
         if response.status_code == 302:
-            assert not response["Location"].startswith("/workbench/login/")
+            assert not response["Location"].startswith("/accounts/login/")
         assert took_effect()
     else:
         assert_refused(response, role_name)

@@ -1,6 +1,7 @@
 """The staff workbench through HTTP: login, lists, proposing changes, my changes, review, history."""
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.db import connection
@@ -46,37 +47,40 @@ def input_tag(html: str, field_id: str) -> str:
 # --- login ------------------------------------------------------------------------------------
 
 
-def test_anonymous_staff_page_sends_to_the_workbench_login(client):
-    response = client.get("/workbench/implementations/")
+def test_anonymous_staff_page_sends_to_the_one_login_page_keeping_next(client):
+    response = client.get("/workbench/implementations/", follow=True)
 
-    assert response.status_code == 302
-    assert response["Location"].startswith("/workbench/login/?next=/workbench/implementations/")
+    login_url = response.redirect_chain[-1][0]
+    assert urlparse(login_url).path == "/accounts/login/"
+    assert parse_qs(urlparse(login_url).query)["next"] == ["/workbench/implementations/"]
+    assert response.status_code == 200
 
 
 def test_password_and_totp_login_opens_the_workbench_and_logout_ends_the_session(client):
     staff = make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU, username="hz-admin")
     device, _secret, _uri = staff_totp_device_create(user=staff)
 
-    login_page = client.get("/workbench/login/")
-    assert 'for="id_username"' in page_text(login_page)
-    response = client.post("/workbench/login/", {"username": "hz-admin", "password": "a-long-test-password"})
+    login_page = client.get("/accounts/login/")
+    assert 'for="id_login_name"' in page_text(login_page)
+    response = client.post("/accounts/login/", {"login_name": "hz-admin", "password": "a-long-test-password"})
     assert response.status_code == 302
-    assert response["Location"] == "/workbench/login/code/"
-    response = client.post("/workbench/login/code/", {"code": totp_code_now(device=device)})
+    assert response["Location"] == "/accounts/login/verify/"
+    response = client.post("/accounts/login/verify/", {"code": totp_code_now(device=device)})
     assert response.status_code == 302
     assert response["Location"] == "/workbench/"
     assert client.get("/workbench/").status_code == 200
 
-    client.post("/workbench/logout/")
+    response = client.post("/workbench/logout/")
+    assert response["Location"] == "/accounts/login/"
     assert client.get("/workbench/").status_code == 302
 
 
 def test_wrong_password_is_refused_with_the_username_kept(client):
     make_staff(role=Role.CATALOGUE_ADMINISTRATOR, region_code=HANGZHOU, username="hz-admin")
 
-    response = client.post("/workbench/login/", {"username": "hz-admin", "password": "wrong"})
+    response = client.post("/accounts/login/", {"login_name": "hz-admin", "password": "wrong"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert 'value="hz-admin"' in page_text(response)
     assert 'role="alert"' in page_text(response)
 
