@@ -188,6 +188,14 @@ DEMO_ACCOUNTS = (
         department_kinds=("*",),
     ),
     DemoAccount(
+        "haishu-clerk",
+        "海曙区综合窗口",
+        "330203",
+        (Role.WINDOW_CLERK,),
+        "window intake for every 海曙区 department, incl. other cities' items open province-wide (跨域通办)",
+        department_kinds=("*",),
+    ),
+    DemoAccount(
         "xihu-reviewer",
         "西湖区审查人员",
         "330106",
@@ -323,6 +331,9 @@ def demo_load() -> DemoReport:
     report.implementations_created = _implementations_load(data["items"], departments, staff)
     if report.implementations_created:
         _popularity_seed()
+    from govhall.demo_bundles import demo_bundles_load
+
+    demo_bundles_load()
     return report
 
 
@@ -604,7 +615,7 @@ def demo_totp_code(username: str) -> str:
 def demo_accounts_text() -> str:
     """The demo accounts and how to get in, for `make run` and the README."""
     lines = [
-        f"Demo staff accounts, at /workbench/login/ (password for all: {DEMO_PASSWORD}, then the 6-digit TOTP code:",
+        f"Demo staff accounts, at /accounts/login/ with the username (password for all: {DEMO_PASSWORD}, then the 6-digit TOTP code:",
         "add the secret below to an authenticator app, or print the current code with",
         "`.venv/bin/python -m govhall.cli totp USERNAME`):",
     ]

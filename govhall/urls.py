@@ -37,6 +37,7 @@ urlpatterns = [
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),
     path("", include("govhall.portal.urls_cases")),
+    path("", include("govhall.portal.urls_bundles")),
     path("", include("govhall.portal.urls")),
 ]
 

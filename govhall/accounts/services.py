@@ -4,12 +4,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govhall.accounts import privacy
-from govhall.accounts.guards import staff_may_grant_roles_to, staff_roles_are_separated
+from govhall.accounts.guards import staff_has_role, staff_may_grant_roles_to, staff_roles_are_separated
 from govhall.accounts.models import (
     Agency,
     AssuranceLevel,
@@ -21,8 +21,9 @@ from govhall.accounts.models import (
     User,
 )
 from govhall.accounts.registry import identity_registry
+from govhall.accounts.selectors import person_get_by_identity_number
 from govhall.audit.services import audit_record_add
-from govhall.org.identifiers import identity_number_normalise, uscc_is_valid
+from govhall.org.identifiers import identity_number_normalise, identity_number_problem, uscc_is_valid
 from govhall.org.models import Department
 
 
@@ -129,6 +130,65 @@ def person_assurance_raise_by_registry(*, person: Person, name: str, address: st
     # Raised after the transaction, so the record of the refused check is kept.
     if not matched:
         raise IdentityRefused(_("姓名与身份证号在人口库中核验不一致，请检查后重试。"), field="name")
+    return person
+
+
+def person_find_or_register_at_window(*, clerk: User, identity_number: str, name: str, phone: str) -> Person:
+    """A window clerk checks in the applicant present (一窗受理): the identity number is checked
+    (GB 11643) and looked up; a registered person's name must match it, an unregistered one is
+    registered here (with an unusable password: they log in later by phone and one-time code).
+    Either way the clerk has seen the identity document in person, which is assurance L4 with
+    method "window" (DOMAIN.md, "Identity assurance"); recorded with the clerk as actor.
+
+    Only a user holding the window clerk role somewhere may call it. Raises ``IdentityRefused``
+    naming the field concerned.
+    """
+    from govhall.accounts.registration import (
+        identity_number_problem_message,
+        person_create,
+        phone_is_registered,
+        phone_problem_message,
+    )
+
+    if not staff_has_role(user=clerk, role=Role.WINDOW_CLERK):
+        raise IdentityRefused(_("只有窗口人员可以在窗口核验或登记申请人。"))
+    identity_number = identity_number_normalise(identity_number)
+    problem = identity_number_problem(identity_number)
+    if problem is not None:
+        raise IdentityRefused(identity_number_problem_message(problem), field="identity_number")
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise IdentityRefused(_("请按身份证件填写姓名（不超过 64 个字）。"), field="name")
+    person = person_get_by_identity_number(identity_number=identity_number)
+    registered = person is None
+    if person is not None and person.name != name:
+        raise IdentityRefused(_("姓名与该身份证号已登记的姓名不一致，请核对申请人的身份证件。"), field="name")
+    if person is None:
+        phone = phone.strip()
+        phone_problem = phone_problem_message(phone)
+        if phone_problem:
+            raise IdentityRefused(phone_problem, field="phone")
+        if phone_is_registered(phone=phone):
+            raise IdentityRefused(_("该手机号已被其他账号使用，请申请人提供本人的其他手机号。"), field="phone")
+        try:
+            person = person_create(identity_number=identity_number, name=name, phone=phone, password=None).person
+        except IntegrityError as duplicate:
+            # Registered online (or at another window) between the look-up and the insert.
+            raise IdentityRefused(_("该身份证号或手机号刚刚完成登记，请重新核验。")) from duplicate
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        person.assurance_level = AssuranceLevel.L4
+        person.assurance_method = AssuranceMethod.WINDOW
+        person.assured_at = timezone.now()
+        person.save(update_fields=["assurance_level", "assurance_method", "assured_at"])
+        audit_record_add(
+            actor=clerk,
+            action="assurance_raise",
+            object_type="person",
+            object_id=person.pk,
+            summary=f"L4 window {person.identity_number_masked}",
+            data={"method": AssuranceMethod.WINDOW, "registered_at_window": registered},
+        )
     return person
 
 

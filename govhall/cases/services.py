@@ -871,6 +871,7 @@ def case_accept(
         case, task = _task_for_action(task=task, officer=officer, action="accept")
         now = timezone.now()
         late = _acceptance_apply(case=case, now=now)
+        assert case.promised_due_on is not None
         _task_close(task=task, officer=officer, now=now, outcome="accept", opinion=opinion)
         data: dict[str, Any] = {"deemed_accepted": late, "promised_due_on": case.promised_due_on.isoformat()}
         if immediate:

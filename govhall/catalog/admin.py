@@ -4,6 +4,8 @@ Entries, implementations, changes and versions are read-only here: every change 
 catalogue is drafted on the workbench and published by a reviewer's approval
 (``catalogue_change_approve``), which keeps versions, search and the audit record in step.
 Themes and search synonyms are reference lists and are edited here, by the system administrator.
+Life-event bundles (一件事) are edited here by a catalogue administrator at province level (a
+bundle serves the whole province); everyone else who may open the admin reads them.
 """
 
 from typing import Any
@@ -13,8 +15,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from govhall.accounts.admin_access import RoleGuardedAdmin
-from govhall.accounts.guards import staff_may_administer_system
+from govhall.accounts.guards import staff_may_act_at_province_level, staff_may_administer_system
+from govhall.accounts.models import Role
 from govhall.catalog.models import (
+    Bundle,
+    BundleItem,
     CatalogueChange,
     CatalogueEntry,
     CatalogueEntryVersion,
@@ -122,3 +127,27 @@ class ImplementationVersionAdmin(_WorkbenchOnlyAdmin):
     list_display = ("implementation", "number", "published_at", "change")
     search_fields = ("implementation__implementation_code",)
     list_select_related = ("implementation", "change")
+
+
+def staff_may_edit_bundles(*, user: Any) -> bool:
+    """A catalogue administrator at province level: a bundle serves the whole province."""
+    return staff_may_act_at_province_level(user=user, role=Role.CATALOGUE_ADMINISTRATOR)
+
+
+class BundleItemInline(RoleGuardedAdmin, admin.TabularInline):
+    model = BundleItem
+    viewers = (staff_may_administer_system,)
+    editors = (staff_may_edit_bundles,)
+    fields = ("order", "entry", "department_kind")
+    extra = 0
+
+
+@admin.register(Bundle)
+class BundleAdmin(RoleGuardedAdmin, admin.ModelAdmin):
+    viewers = (staff_may_administer_system,)
+    editors = (staff_may_edit_bundles,)
+    list_display = ("code", "name", "audience", "theme", "state")
+    list_filter = ("state", "audience")
+    search_fields = ("code", "name")
+    list_select_related = ("theme",)
+    inlines = (BundleItemInline,)

@@ -69,6 +69,12 @@ ACTION_LABELS = {
     "claim": gettext_lazy("签收"),
     "transfer": gettext_lazy("转办"),
     "return": gettext_lazy("退回"),
+    "forward": gettext_lazy("异地收件转办"),
+    "auto_approve": gettext_lazy("自动审批准予"),
+    "auto_handover": gettext_lazy("转人工审批"),
+    "commitment_verified": gettext_lazy("承诺核查属实"),
+    "commitment_false": gettext_lazy("承诺不实，撤销准予"),
+    "deferred_material_add": gettext_lazy("补交容缺材料"),
 }
 
 # ---------------------------------------------------------------------------------------------

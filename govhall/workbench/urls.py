@@ -10,10 +10,11 @@ change = "changes/<int:change_id>/"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("login/", views.StaffLoginView.as_view(), name="login"),
-    path("login/code/", views.staff_login_code, name="login_code"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),  # redirects to /accounts/login/
     # Cases (办件): the officer's to-do list and case pages
     path("cases/", include("govhall.workbench.urls_cases")),
+    # One-window intake (一窗受理) and accept-anywhere (收受分离)
+    path("intake/", include("govhall.workbench.urls_intake")),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     # Implementations (实施清单)
     path("implementations/", views.implementation_list, name="implementation_list"),

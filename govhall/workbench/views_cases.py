@@ -48,6 +48,7 @@ from govhall.workbench.views import _page
 # Labels of the timeline's action codes (CaseEvent.action), as officers read them.
 EVENT_LABELS = {
     "submit": _lazy("申报"),
+    "forward": _lazy("收件转办"),
     "claim": _lazy("签收"),
     "transfer": _lazy("转办"),
     "prereview_pass": _lazy("预审通过"),
@@ -66,11 +67,18 @@ EVENT_LABELS = {
     "extension_request": _lazy("申请延期"),
     "extension_approve": _lazy("批准延期"),
     "extension_reject": _lazy("不批准延期"),
+    "auto_approve": _lazy("自动审批准予"),
+    "auto_handover": _lazy("自动审批转人工"),
+    "commitment_verified": _lazy("承诺核查属实"),
+    "commitment_false": _lazy("承诺不实，撤销准予"),
+    "deferred_material_add": _lazy("补交容缺材料"),
 }
 
 # Labels of the actions offered on a task (selectors.task_actions_for_officer), in page order.
 ACTION_LABELS = {
     "claim": _lazy("签收"),
+    "forward": _lazy("核验无误，转办承办部门"),
+    "verify": _lazy("承诺核查"),
     "pass": _lazy("预审通过"),
     "correct": _lazy("一次性告知补正"),
     "refuse": _lazy("不予受理"),
@@ -107,6 +115,7 @@ def case_navigation(*, user: Any) -> dict[str, Any]:
     return {
         "nav_cases": has_handling_role or supervises,
         "nav_case_todo": selectors.task_count_for_officer(officer=user) if has_handling_role else None,
+        "nav_intake": bool(guards.staff_department_ids(user=user, roles=(Role.WINDOW_CLERK,))),
     }
 
 
@@ -338,6 +347,12 @@ class PassForm(CaseActionForm):
     opinion = _text(_lazy("预审意见"), rows=2)
 
 
+class ForwardForm(CaseActionForm):
+    """收受分离: the receiving office has checked identity and formal completeness."""
+
+    opinion = _text(_lazy("核验意见（身份及材料形式审查）"), rows=2)
+
+
 class CorrectionItemForm(forms.Form):
     subject = forms.ChoiceField(label=_lazy("补正对象"), required=False)
     other = forms.CharField(label=_lazy("其他对象（自行填写）"), required=False, max_length=128)
@@ -431,6 +446,18 @@ class OpinionForm(CaseActionForm):
     opinion = _text(_lazy("审查意见"))
 
 
+class VerifyForm(CaseActionForm):
+    """告知承诺制: the department's verification of the commitments behind an approval."""
+
+    truthful = forms.ChoiceField(
+        label=_lazy("核查结论"),
+        choices=[("yes", _lazy("承诺属实")), ("no", _lazy("承诺不实（撤销准予并记入失信）"))],
+        initial="yes",
+        widget=forms.RadioSelect,
+    )
+    note = _text(_lazy("核查情况"))
+
+
 class DecideForm(CaseActionForm):
     decision = forms.ChoiceField(
         label=_lazy("决定"), required=False, choices=Decision.choices, widget=forms.RadioSelect
@@ -502,6 +529,17 @@ def _transfer(task: CaseTask, officer: Any, form: Any) -> str:
     return _("已将“%(step)s”转给%(name)s。") % {"step": task.name, "name": to_officer}
 
 
+def _forward(task: CaseTask, officer: Any, form: Any) -> str:
+    case = services.case_forward(task=task, officer=officer, opinion=form.cleaned_data["opinion"])
+    return _("已转办%(department)s。") % {"department": case.department.name}
+
+
+def _verify(task: CaseTask, officer: Any, form: Any) -> str:
+    truthful = form.cleaned_data["truthful"] == "yes"
+    services.case_commitment_verify(task=task, officer=officer, truthful=truthful, note=form.cleaned_data["note"])
+    return _("核查属实，已记录。") if truthful else _("承诺不实：准予决定已撤销，申请人已记入告知承诺失信名单。")
+
+
 def _pass(task: CaseTask, officer: Any, form: Any) -> str:
     services.case_prereview_pass(task=task, officer=officer, opinion=form.cleaned_data["opinion"])
     return _("预审通过，已转入受理。")
@@ -569,6 +607,7 @@ class TaskAction:
 TASK_ACTIONS: dict[str, TaskAction] = {
     "claim": TaskAction(ClaimForm, _claim),
     "transfer": TaskAction(TransferForm, _transfer),
+    "forward": TaskAction(ForwardForm, _forward),
     "pass": TaskAction(PassForm, _pass),
     "correct": TaskAction(CorrectionForm, _correct),
     "refuse": TaskAction(RefuseForm, _refuse),
@@ -578,6 +617,7 @@ TASK_ACTIONS: dict[str, TaskAction] = {
     "issue": TaskAction(IssueForm, _issue),
     "deliver": TaskAction(DeliverForm, _deliver),
     "return": TaskAction(ReturnForm, _return),
+    "verify": TaskAction(VerifyForm, _verify),
 }
 
 
@@ -724,10 +764,19 @@ def _case_page(
         "reveal": form_for("reveal", RevealForm, url=case_url("case_reveal"), label=_("查看完整信息"))
         if may_handle and case.person_id and not revealed
         else None,
+        "receive": _receive_task(case),
         "decision_label": Decision(case.decision).label if case.decision else "",
         "delivery_label": DeliveryMethod(case.delivery_method).label if case.delivery_method else "",
     }
     return _render(request, "workbench/cases/detail.html", context, status=status)
+
+
+def _receive_task(case: Case) -> CaseTask | None:
+    """The receiving office's receive-and-forward step (收受分离), open or done: its own limit is
+    shown apart from the competent department's."""
+    if case.receiving_department_id is None:
+        return None
+    return case.tasks.filter(kind="receive").select_related("department", "closed_by").order_by("id").first()
 
 
 def _event_label(event: Any) -> str:

@@ -635,3 +635,22 @@ def test_the_handling_officer_sees_the_full_identity_number_with_a_reason_record
     )
     assert supervisor.status_code == 400
     assert full not in supervisor.content.decode()
+
+
+def test_the_department_verifies_a_commitment_and_a_false_one_revokes_the_approval(world):
+    from tests.cases.test_commitments import approved, submitted
+    from tests.cases.test_commitments import implementation as commitment_item
+
+    implementation = commitment_item.__wrapped__(world)
+    case = approved(world, submitted(world, implementation, lease=True))
+    verify = task_open(case, kind="verify")
+    client = officer_client(world.reviewer)
+    page = client.get(f"/workbench/cases/{case.number}/").content.decode()
+    assert "承诺核查" in page
+    response = client.post(
+        f"/workbench/cases/{case.number}/tasks/{verify.pk}/verify/",
+        {f"task{verify.pk}-verify-truthful": "no", f"task{verify.pk}-verify-note": "现场核查发现承诺不实"},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    case.refresh_from_db()
+    assert case.decision == "revoked"
