@@ -535,8 +535,31 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponseBase:
             "materials": selectors.case_materials_current(case=case),
             "sections": sections,
             "may_withdraw": case.state in WITHDRAWABLE_STATES,
+            "deferred": list(case.deferred_materials.all()),
         },
     )
+
+
+@citizen_login_required
+@require_POST
+def case_deferred_material(request: HttpRequest, reference: str) -> HttpResponseBase:
+    """Hand in a material accepted as missing (容缺); the result is issued once all have come."""
+    found = _case_for_applicant(request, reference)
+    if not isinstance(found, Case):
+        return found
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择要上传的文件。"))
+    else:
+        try:
+            services.case_deferred_material_add(
+                case=found, user=request.user, material_name=request.POST.get("material_name", ""), file=upload
+            )
+        except (CaseActionRefused, UploadRefused) as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, _("容缺材料已补交。"))
+    return redirect("cases_portal:detail", reference=selectors.case_reference(found))
 
 
 @citizen_login_required

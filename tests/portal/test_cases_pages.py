@@ -594,3 +594,28 @@ def test_a_proof_is_replaced_by_signing_the_items_commitment_on_the_form_page(cl
     )
     assert CaseCommitment.objects.filter(case=draft, material_name="无违法犯罪记录证明").count() == 1
     assert "已签署告知承诺" in client.get(f"/cases/draft-{draft.pk}/edit/").content.decode()
+
+
+def test_the_applicant_hands_in_a_deferred_material_on_the_case_page(client):
+    from tests.cases.test_commitments import FORM, PROCESS, approved, submitted
+    from tests.factories import material_example
+
+    world = case_world()
+    implementation = make_implementation(
+        kind="market",
+        application_form=FORM,
+        process_definition=PROCESS,
+        materials=[material_example(name) for name in ("申请书", "无违法犯罪记录证明", "房屋租赁合同")],
+    )
+    case = approved(world, submitted(world, implementation, lease=False))
+    client.force_login(world.applicant.user)
+    page = client.get(f"/cases/{case.number}/").content.decode()
+    assert "容缺材料" in page and "房屋租赁合同" in page
+    response = client.post(
+        f"/cases/{case.number}/deferred/", {"material_name": "房屋租赁合同", "file": pdf_upload(text="lease")}
+    )
+    assert response.status_code == 302
+    assert case.deferred_materials.get().received_at is not None
+    other = client.post(f"/cases/{case.number}/deferred/", {"material_name": "房屋租赁合同", "file": pdf_upload()})
+    assert other.status_code == 302
+    assert "该材料不是待补交的容缺材料" in client.get(f"/cases/{case.number}/").content.decode()
