@@ -619,3 +619,25 @@ def test_the_applicant_hands_in_a_deferred_material_on_the_case_page(client):
     other = client.post(f"/cases/{case.number}/deferred/", {"material_name": "房屋租赁合同", "file": pdf_upload()})
     assert other.status_code == 302
     assert "该材料不是待补交的容缺材料" in client.get(f"/cases/{case.number}/").content.decode()
+
+
+@pytest.mark.parametrize(("scenario", "decided"), [("retired_elsewhere", True), ("other", False)])
+def test_an_item_approved_in_seconds_shows_the_decision_right_after_submitting(client, world, scenario, decided):
+    from tests.cases.test_intake_and_auto import INSTANT_PROCESS, SCENARIO_FORM
+
+    implementation = make_implementation(
+        kind="market", application_form=SCENARIO_FORM, process_definition=INSTANT_PROCESS, materials=[]
+    )
+    as_citizen(client, world.applicant)
+    client.post(apply_url(implementation), {"applicant": "self"})
+    case = Case.objects.get(applicant=world.applicant.user, implementation=implementation)
+    fields = {**page_form(client, case), "f-scenario": scenario, "action": "submit"}
+    response = client.post(edit_url(case), fields, follow=True)
+    page = page_text(response)
+    case.refresh_from_db()
+    if decided:
+        assert case.decision == "approve"
+        assert "自动审批准予" in page
+    else:
+        assert case.decision == ""
+        assert "转人工审批" in page
