@@ -534,7 +534,9 @@ def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
     """The applicant withdraws the application; possible until a decision is made."""
     with transaction.atomic():
         case = _case_locked(case.pk)
-        _applicant_guard(user=user, case=case)
+        # Only the applicant (or whoever may act for the company): not the clerk who took it in.
+        if not guards.applicant_may_see_case(user=user, case=case):
+            raise CaseActionRefused("not_found", _("没有找到该办件。"))
         if case.state not in WITHDRAWABLE_STATES:
             raise CaseActionRefused("not_withdrawable", _("办件已作出决定或已结束，不能撤回。"))
         now = timezone.now()
