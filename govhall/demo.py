@@ -615,7 +615,8 @@ def demo_totp_code(username: str) -> str:
 def demo_accounts_text() -> str:
     """The demo accounts and how to get in, for `make run` and the README."""
     lines = [
-        f"Demo staff accounts, at /accounts/login/ with the username (password for all: {DEMO_PASSWORD}, then the 6-digit TOTP code:",
+        f"Demo staff accounts, at /accounts/login/ with the username (password for all: {DEMO_PASSWORD},",
+        "then the 6-digit TOTP code:",
         "add the secret below to an authenticator app, or print the current code with",
         "`.venv/bin/python -m govhall.cli totp USERNAME`):",
     ]
