@@ -71,5 +71,10 @@ messages: $(VENV)/.dev-installed ## extract and compile translations (needs GNU 
 openapi: $(VENV)/.dev-installed ## regenerate docs/openapi.json
 	$(PY) manage.py openapi_export
 
+bench: $(VENV)/.runtime-installed ## load benchmark on this machine's PostgreSQL; BENCH_ARGS passes options (python -m bench --help)
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | head -n 1)" main start
+	@for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean: ## remove the virtual environment and ./var (the demo database, files and secret)
 	rm -rf $(VENV) var

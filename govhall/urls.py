@@ -25,6 +25,8 @@ oidc_urlpatterns = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The benchmark's ceiling views: mounted only with GOVHALL_BENCH=1 (govhall/bench_views.py).
+    path("", include("govhall.bench_views")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -1,0 +1,1 @@
+"""govhall's load benchmark: ``python -m bench --help`` (docs/performance.md)."""

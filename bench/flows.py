@@ -1,0 +1,192 @@
+"""A small HTTP/1.1 load client on asyncio streams, for the scenarios that are a sequence of
+dependent requests (the case submission: draft, form, upload, submit). The single-request
+scenarios use wrk, which costs the machine far less CPU per request.
+
+Only loopback addresses are accepted. Every answer is checked (status and content); a flow
+that fails a check stops there and counts as one error.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class CheckFailed(Exception):
+    """An answer that is not what the scenario expects."""
+
+
+@dataclass
+class Timings:
+    """Latencies (seconds) per step and per whole flow, and the errors seen."""
+
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    flows: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def add(self, step: str, seconds: float) -> None:
+        self.steps.setdefault(step, []).append(seconds)
+
+
+async def http_request(
+    host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, bytes]:
+    """One request on its own connection (gunicorn's sync workers close after each answer)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("utf-8") + body)
+        await writer.drain()
+        raw_head = await reader.readuntil(b"\r\n\r\n")
+        lines = raw_head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        response_headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                response_headers[name.strip().lower()] = value.strip()
+        if "content-length" in response_headers:
+            content = await reader.readexactly(int(response_headers["content-length"]))
+        elif response_headers.get("transfer-encoding", "").lower() == "chunked":
+            content = await _read_chunked(reader)
+        else:
+            content = await reader.read()
+        return status, content
+    finally:
+        writer.close()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+
+
+def _multipart(fields: dict[str, str], file_field: str, file_name: str, content: bytes) -> tuple[str, bytes]:
+    boundary = uuid.uuid4().hex
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    parts.append(
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + content
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
+
+
+class Submission:
+    """One applicant's whole submission: draft, form, materials (each about 150 KB), submit with
+    an Idempotency-Key, each answer checked."""
+
+    def __init__(self, *, host: str, port: int, target: dict[str, Any], pdf: bytes, timings: Timings) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
+        self.host = host
+        self.port = port
+        self.target = target
+        self.pdf = pdf
+        self.timings = timings
+
+    async def _call(
+        self, step: str, method: str, path: str, token: str, *, json_body: Any = None, expect: int = 200, **extra: Any
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}", **extra.get("headers", {})}
+        body = b""
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        elif "multipart" in extra:
+            content_type, body = extra["multipart"]
+            headers["Content-Type"] = content_type
+        started = time.perf_counter()
+        status, content = await http_request(self.host, self.port, method, path, headers, body)
+        self.timings.add(step, time.perf_counter() - started)
+        if status != expect:
+            raise CheckFailed(f"{step}: {status} {content.decode('utf-8', 'replace')[:1500]}")
+        try:
+            return json.loads(content)
+        except ValueError as error:
+            raise CheckFailed(f"{step}: not JSON {content[:200]!r}") from error
+
+    async def run(self, token: str) -> None:
+        started = time.perf_counter()
+        code = self.target["implementation_code"]
+        draft = await self._call(
+            "draft", "POST", "/api/v1/applications", token, json_body={"implementation_code": code}
+        )
+        reference = draft.get("reference", "")
+        if not reference.startswith("draft-") or draft.get("implementation_code") != code:
+            raise CheckFailed(f"draft: unexpected answer {str(draft)[:200]}")
+        data = {**(draft.get("data") or {}), **self.target["data"]}
+        saved = await self._call("form", "PUT", f"/api/v1/applications/{reference}", token, json_body={"data": data})
+        if saved.get("saved") is not True:
+            raise CheckFailed(f"form: not saved {str(saved)[:200]}")
+        for name in self.target["materials"]:
+            multipart = _multipart({"material_name": name}, "file", "材料扫描件.pdf", self.pdf)
+            uploaded = await self._call(
+                "upload", "POST", f"/api/v1/applications/{reference}/materials", token, expect=201, multipart=multipart
+            )
+            if uploaded.get("size") != len(self.pdf) or uploaded.get("material_name") != name:
+                raise CheckFailed(f"upload: unexpected answer {str(uploaded)[:200]}")
+        key = uuid.uuid4().hex
+        case = await self._call(
+            "submit",
+            "POST",
+            f"/api/v1/applications/{reference}/submit",
+            token,
+            headers={"Idempotency-Key": key},
+        )
+        if (case.get("state") or {}).get("code") != "submitted" or not case.get("number"):
+            raise CheckFailed(f"submit: unexpected answer {str(case)[:200]}")
+        self.timings.flows.append(time.perf_counter() - started)
+
+
+async def submissions_run(
+    *,
+    host: str,
+    port: int,
+    target: dict[str, Any],
+    tokens: list[str],
+    pdf: bytes,
+    connections: int,
+    duration: float,
+) -> tuple[Timings, float]:
+    """Run ``connections`` applicants' submissions back to back for ``duration`` seconds (a flow
+    under way then is finished, within a bounded grace); returns timings and the seconds taken."""
+    timings = Timings()
+    submission = Submission(host=host, port=port, target=target, pdf=pdf, timings=timings)
+    deadline = time.perf_counter() + duration
+
+    async def worker(index: int) -> None:
+        own = tokens[index::connections] or tokens
+        turn = 0
+        while time.perf_counter() < deadline:
+            token = own[turn % len(own)]
+            turn += 1
+            try:
+                await asyncio.wait_for(submission.run(token), timeout=30)
+            except (TimeoutError, CheckFailed, OSError, asyncio.IncompleteReadError, ValueError) as error:
+                timings.errors += 1
+                if len(timings.error_samples) < 5:
+                    timings.error_samples.append(str(error)[:300])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(index) for index in range(connections)))
+    return timings, time.perf_counter() - started

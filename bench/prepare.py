@@ -1,0 +1,216 @@
+"""The benchmark's setup step, run in a Django process against the benchmark database:
+officers and applicants signed in with OAuth2 access tokens (made here, not during the timed
+run), and the lists each scenario requests (guide codes, queries, case numbers, waiting tasks,
+a valid application). Writes one JSON file the runner reads.
+
+    python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106]
+"""
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govhall.settings")
+    import django
+
+    django.setup()
+
+
+# Queries people type (DESIGN.md: Chinese queries like 开公司 find 企业设立登记).
+SEARCH_SPECIFIC = ("食品经营许可", "出生医学证明", "住房公积金提取", "个体工商户设立登记", "结婚登记", "失业保险金申领")
+SEARCH_BROAD = ("登记", "许可", "证明", "申领")
+SEARCH_TWO_CHARACTERS = ("护照", "社保", "低保", "驾照", "户口", "公证")
+BENCH_APPLICATION_NAME = "govhall bench"
+TOKEN_LIFETIME = timedelta(hours=6)
+# The submission scenario's material: a scanned form is typically 100–200 KB.
+MATERIAL_BYTES = 150 * 1024
+
+
+def _tokens(users: list[Any]) -> list[str]:
+    """One access token (scope ``cases``) per user, as the OpenID Connect provider issues them."""
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application
+
+    application, _created = Application.objects.get_or_create(
+        name=BENCH_APPLICATION_NAME,
+        defaults={
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "redirect_uris": "https://bench.invalid/callback",
+            "algorithm": Application.RS256_ALGORITHM,
+        },
+    )
+    expires = timezone.now() + TOKEN_LIFETIME
+    tokens = []
+    for user in users:
+        token = secrets.token_urlsafe(30)
+        AccessToken.objects.create(user=user, application=application, token=token, expires=expires, scope="cases")
+        tokens.append(token)
+    return tokens
+
+
+def _busiest_region(*, exclude_region: str) -> tuple[str, int]:
+    """The county with the most open tasks outside the pools' region: its comprehensive window
+    (综合窗口) officer holds the handling roles in every department there, so the to-do list is
+    at its longest."""
+    from django.db.models import Count
+
+    from govhall.cases.models import CaseTask, TaskState
+
+    row = (
+        CaseTask.objects.filter(state=TaskState.OPEN, department__region__level=3)
+        .exclude(department__region_id=exclude_region)
+        .values("department__region_id")
+        .annotate(open=Count("id"))
+        .order_by("-open")
+        .first()
+    )
+    if row is None:
+        return exclude_region, 0
+    return row["department__region_id"], row["open"]
+
+
+def _submission_target(*, person: Any, region_code: str | None = None) -> dict[str, Any] | None:
+    """An online, person-facing implementation (of ``region_code`` when given) whose form the
+    filler completes and that asks for one to three uploaded materials: what the submission
+    scenario applies for."""
+    from govhall.cases import application_form
+    from govhall.cases.management.commands.bench_data import _filler_data
+    from govhall.catalog.models import CaseType, Implementation
+
+    candidates = (
+        Implementation.objects.filter(
+            state="active", online_available=True, entry__for_persons=True, case_type=CaseType.COMMITTED
+        )
+        .filter(assurance_level__lte=2, region__level=3)
+        # In the pools' region: the cases filed must not lengthen the to-do list measured elsewhere.
+        .filter(**({"region_id": region_code} if region_code else {}))
+        .select_related("entry")
+        .prefetch_related("materials")
+        .order_by("-view_count", "id")[:300]
+    )
+    for implementation in candidates:
+        definition = application_form.form_definition_effective(
+            definition=implementation.application_form,
+            for_persons=implementation.entry.for_persons,
+            for_companies=implementation.entry.for_companies,
+            express_delivery=implementation.express_delivery,
+            material_names=[material.name for material in implementation.materials.all()],
+        )
+        required = [m.name for m in implementation.materials.all() if m.requirement == "required"]
+        if not 1 <= len(required) <= 3:
+            continue
+        # The draft comes prefilled from the applicant's record; the client sends the rest.
+        prefill = application_form.form_prefill(definition=definition, person=person, company=None)
+        data = _filler_data(definition, person.name)
+        _cleaned, errors = application_form.form_validate(
+            definition=definition,
+            data={**data, **prefill.values},
+            prefilled=application_form.prefill_as_stored(prefill),
+            materials_present=set(required),
+        )
+        if errors:
+            continue
+        return {"implementation_code": implementation.implementation_code, "data": data, "materials": required}
+    return None
+
+
+def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any]:
+    import random
+
+    from govhall.accounts.models import Role, User
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX, bench_staff_ensure, ready_tasks
+    from govhall.cases.models import Case, CaseState
+    from govhall.catalog.models import Implementation
+    from govhall.catalog.search import implementation_search
+    from govhall.org.models import Region
+
+    rng = random.Random(7)  # noqa: S311 - choosing sample rows, not secrets
+    clerk = bench_staff_ensure(
+        region_code=ready_region, username="bench-clerk", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    )
+    region_code, open_tasks = _busiest_region(exclude_region=ready_region)
+    officer = bench_staff_ensure(
+        region_code=region_code, username="bench-officer", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    )
+    people = list(User.objects.filter(username__startswith=APPLICANT_PREFIX).order_by("id")[:applicants])
+    clerk_token, officer_token = _tokens([clerk, officer])
+    applicant_tokens = _tokens(people)
+
+    codes = list(Implementation.objects.filter(state="active").values_list("implementation_code", flat=True))
+    guides = rng.sample(codes, min(sample, len(codes)))
+    counties = list(Region.objects.filter(code__startswith="33", level=3).values_list("code", flat=True))
+    regions = list(Region.objects.filter(code__startswith="33", level__lte=3).values_list("code", "name"))
+    numbers = list(
+        Case.objects.filter(region_id=region_code)
+        .exclude(state=CaseState.DRAFT)
+        .order_by("-submitted_at")
+        .values_list("number", flat=True)[: sample * 4]
+    )
+    numbers = rng.sample(numbers, min(sample, len(numbers)))
+    total = len(codes)
+    queries: dict[str, list[dict[str, Any]]] = {}
+    for kind, words in (
+        ("specific", SEARCH_SPECIFIC),
+        ("broad", SEARCH_BROAD),
+        ("two_characters", SEARCH_TWO_CHARACTERS),
+    ):
+        queries[kind] = []
+        for word in words:
+            found = implementation_search(query=word, page_size=1).total
+            queries[kind].append({"q": word, "hits": found, "share": round(found / max(total, 1), 4)})
+    from django.conf import settings
+
+    from govhall.cases.management.commands.bench_data import sample_pdf_bytes
+
+    material = Path(settings.VAR_DIR) / "bench-material.pdf"
+    material.write_bytes(sample_pdf_bytes(size=MATERIAL_BYTES, variant=99))
+    return {
+        "material_path": str(material),
+        "ready_region": ready_region,
+        "implementations": total,
+        "cases": Case.objects.count(),
+        "clerk_token": clerk_token,
+        "officer_token": officer_token,
+        "officer_department": {
+            "code": region_code,
+            "name": str(Region.objects.get(pk=region_code).full_name),
+            "open_tasks": open_tasks,
+        },
+        "applicant_tokens": applicant_tokens,
+        "guides": guides,
+        "regions": [code for code, _name in regions],
+        "region_names": dict(regions),
+        "counties": counties,
+        "case_numbers": numbers,
+        "queries": queries,
+        "ready": {
+            kind: list(ready_tasks(region_code=ready_region, kind=kind).order_by("id").values_list("id", flat=True))
+            for kind in ("accept", "decide")
+        },
+        "submission": _submission_target(person=people[0].person, region_code=ready_region) if people else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.prepare", description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--applicants", type=int, default=640)
+    parser.add_argument("--ready-region", default="330106")
+    parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
+    arguments = parser.parse_args(argv)
+    _django()
+    result = prepare(applicants=arguments.applicants, ready_region=arguments.ready_region, sample=arguments.sample)
+    arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,725 @@
+"""The benchmark run: data, server, ceilings, scenarios, one table and a JSON file.
+
+Everything runs on this machine: PostgreSQL on loopback, gunicorn bound to 127.0.0.1, wrk and
+the asyncio client sending only to 127.0.0.1. Each scenario runs for a bounded time; the server
+is stopped at the end, whatever happens.
+"""
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LUA = ROOT / "bench" / "scenario.lua"
+HOST = "127.0.0.1"
+CEILING_INSERT_MARKER = "govhall-bench-ceiling"
+
+# Scenario name -> (ceiling it is compared with, target ratio, target p95 in ms); None: no target.
+TARGETS: dict[str, tuple[str, float | None, float | None]] = {
+    "C_json": ("C_json", None, None),
+    "C_pk": ("C_json", None, None),
+    "C_ins": ("C_json", None, None),
+    "home": ("C_pk", None, None),
+    "search_specific": ("C_pk", 0.50, 80),
+    "search_specific_again": ("C_pk", 0.50, 80),
+    "search_broad": ("C_pk", 0.10, None),
+    "search_broad_again": ("C_pk", 0.50, None),
+    "search_two_characters": ("C_pk", None, None),
+    "search_two_characters_again": ("C_pk", None, None),
+    "search_two_characters_unloaded": ("C_pk", None, 50),
+    "guide": ("C_pk", 0.60, 50),
+    "api_list": ("C_pk", None, None),
+    "api_detail": ("C_pk", None, None),
+    "todo_list": ("C_pk", None, 50),
+    "case_page": ("C_pk", None, None),
+    "accept": ("C_ins", 0.50, 100),
+    "decide": ("C_ins", 0.50, 100),
+    "submission": ("C_ins", 0.35, 150),
+    "submission.draft": ("C_ins", None, None),
+    "submission.form": ("C_ins", None, None),
+    "submission.upload": ("C_ins", None, None),
+    "submission.submit": ("C_ins", None, None),
+}
+SCENARIOS = (
+    "ceilings",
+    "home",
+    "search",
+    "guide",
+    "api_list",
+    "api_detail",
+    "todo_list",
+    "case_page",
+    "accept",
+    "decide",
+    "submission",
+)
+
+
+@dataclass
+class Options:
+    database_url: str = "postgres://postgres@127.0.0.1:5432/govhall_bench"
+    scenarios: tuple[str, ...] = SCENARIOS
+    duration: float = 20.0
+    connections: int = 32
+    threads: int = 2
+    workers: int = 4
+    port: int = 18700
+    cases: int = 200_000
+    implementations: int = 100_000
+    applicants: int | None = None
+    generate: bool = True
+    warmup: float = 3.0
+    results_dir: Path = RESULTS
+    var_dir: Path = ROOT / "var" / "bench"
+    label: str = ""
+
+
+@dataclass
+class Row:
+    scenario: str
+    requests: int = 0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    errors: int = 0
+    ratio: float | None = None
+    ceiling: str = ""
+    target_ratio: float | None = None
+    target_p95_ms: float | None = None
+    met: bool | None = None
+    note: str = ""
+    samples: list[str] = field(default_factory=list)
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}Z] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment
+
+
+def wrk_ensure() -> str:
+    """wrk from Debian: installed when missing (as root), as .ci/run does for chromium."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: sudo apt-get install wrk")
+    log("installing wrk (Debian package)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)  # noqa: S607
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, stdout=subprocess.DEVNULL)  # noqa: S607
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk could not be installed")
+    return found
+
+
+def database_ensure(url: str) -> None:
+    """Create the benchmark database when it does not exist (PostgreSQL on loopback only)."""
+    import psycopg
+
+    parsed = urllib.parse.urlparse(url)
+    if parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("the benchmark database must be on this machine (loopback)")
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def server_env(options: Options) -> dict[str, str]:
+    """Production settings: DEBUG off, manifest static files, persistent connections (one per
+    sync worker, so the number of connections stays bounded), plus the ceiling views."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GOVHALL_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_POOL")
+    }
+    env.update(
+        DATABASE_URL=options.database_url,
+        GOVHALL_VAR_DIR=str(options.var_dir),
+        DEBUG="0",
+        GOVHALL_BENCH="1",
+        DATABASE_CONN_MAX_AGE="600",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="govhall.settings",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def manage(env: dict[str, str], *arguments: str, capture: bool = False) -> str:
+    completed = subprocess.run(  # noqa: S603 - fixed program, arguments from this module
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return completed.stdout or ""
+
+
+def data_prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
+    log("migrate, static files, demo catalogue")
+    manage(env, "migrate", "--no-input", "-v", "0")
+    manage(env, "collectstatic", "--no-input", "-v", "0")
+    subprocess.run(
+        [sys.executable, "-m", "govhall.cli", "demo"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    ready = int(max(2_000, options.duration * 600))
+    arguments = [
+        "bench_data",
+        f"--implementations={options.implementations}",
+        f"--cases={options.cases}",
+        f"--ready-accept={ready}",
+        f"--ready-decide={ready}",
+    ]
+    if options.applicants is not None:
+        arguments.append(f"--applicants={options.applicants}")
+    log("generator: " + " ".join(arguments[1:]))
+    output = manage(env, *arguments, capture=True)
+    report: dict[str, Any] = {}
+    for line in output.splitlines():
+        if line.startswith("BENCH_DATA_REPORT "):
+            report = json.loads(line.split(" ", 1)[1])
+        else:
+            print("    " + line, flush=True)
+    return report
+
+
+def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "bench.prepare",
+                "--out",
+                str(path),
+                "--applicants",
+                str(max(64, options.connections * 20)),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        return json.loads(path.read_text(encoding="utf-8"))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server
+
+
+class Server:
+    """gunicorn with sync workers on 127.0.0.1, as `govhall serve` starts it (without the task
+    worker, which no scenario needs)."""
+
+    def __init__(self, options: Options, env: dict[str, str], log_path: Path) -> None:
+        self.options = options
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "govhall.wsgi:application",
+                "--bind",
+                f"{HOST}:{self.options.port}",
+                "--workers",
+                str(self.options.workers),
+                "--worker-class",
+                "sync",
+                "--backlog",
+                "2048",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn stopped; see {self.log_path}")
+            try:
+                status, _body = http_get(self.options.port, "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit("gunicorn did not become healthy in 90 s")
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                children.append(int(entry.name))
+        return sorted(children)
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(round(int(line.split()[1]) / 1024, 1))
+            except OSError:
+                continue
+        return sizes
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.log_file.close()
+
+
+def http_get(port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://{HOST}:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass
+class Spec:
+    name: str
+    paths: list[str]
+    expect_text: str
+    method: str = "GET"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    once: bool = False
+    connections: int | None = None
+    threads: int | None = None
+
+
+def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> Row:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        handle.write(
+            "\n".join(
+                [
+                    spec.method,
+                    str(spec.status),
+                    spec.expect_text,
+                    "\t".join(f"{name}: {value}" for name, value in spec.headers.items()),
+                    spec.body,
+                    "once" if spec.once else "cycle",
+                    *spec.paths,
+                ]
+            )
+            + "\n"
+        )
+        scenario_file = handle.name
+    threads = spec.threads or options.threads
+    connections = spec.connections or options.connections
+    try:
+        completed = subprocess.run(  # noqa: S603
+            [
+                wrk_ensure(),
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{int(duration or options.duration)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(LUA),
+                f"http://{HOST}:{options.port}",
+                "--",
+                scenario_file,
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=(duration or options.duration) + 60,
+            check=False,
+        )
+    finally:
+        Path(scenario_file).unlink(missing_ok=True)
+    result = None
+    for line in completed.stdout.splitlines():
+        if line.startswith("WRK_RESULT "):
+            result = json.loads(line.split(" ", 1)[1], strict=False)
+    if result is None:
+        return Row(spec.name, note=f"wrk failed: {completed.stderr.strip()[:200]}", errors=1)
+    seconds = max(result["duration_us"] / 1e6, 1e-6)
+    socket_errors = result["connect_errors"] + result["read_errors"] + result["write_errors"] + result["timeouts"]
+    row = Row(
+        scenario=spec.name,
+        requests=result["requests"],
+        rps=round(result["requests"] / seconds, 1),
+        p50_ms=round(result["p50_us"] / 1000, 1),
+        p95_ms=round(result["p95_us"] / 1000, 1),
+        p99_ms=round(result["p99_us"] / 1000, 1),
+        errors=result["check_errors"] + socket_errors,
+    )
+    if result["exhausted"]:
+        row.note = f"pool exhausted {result['exhausted']} times"
+    if result["samples"]:
+        row.samples = [sample.strip() for sample in result["samples"].split(" | ") if sample.strip()][:3]
+    return row
+
+
+def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
+    officer = {"Authorization": f"Bearer {data['officer_token']}"}
+    clerk = {"Authorization": f"Bearer {data['clerk_token']}", "Content-Type": "application/json"}
+    quote = urllib.parse.quote
+    search_paths = {
+        kind: [f"/search/?q={quote(item['q'])}" for item in items if item["hits"]]
+        for kind, items in data["queries"].items()
+    }
+    counties = data["counties"]
+    return {
+        "ceilings": [
+            Spec("C_json", ["/bench/ceiling/json"], '"ok": true'),
+            Spec("C_pk", [f"/bench/ceiling/pk/{code}" for code in data["regions"]], '"name": "'),
+            Spec("C_ins", ["/bench/ceiling/ins"], '"ok": true', method="POST", status=201),
+        ],
+        "home": [Spec("home", ["/"], 'id="home-heading"')],
+        # Each set of queries twice in a row: the first pass is what a query costs when nothing
+        # has seen it lately, the second ("_again") the steady state of popular queries.
+        "search": [
+            Spec(
+                "search_two_characters_unloaded",
+                search_paths["two_characters"],
+                "result-list",
+                connections=1,
+                threads=1,
+            ),
+            Spec("search_specific", search_paths["specific"], "result-list"),
+            Spec("search_specific_again", search_paths["specific"], "result-list"),
+            Spec("search_broad", search_paths["broad"], "result-list"),
+            Spec("search_broad_again", search_paths["broad"], "result-list"),
+            Spec("search_two_characters", search_paths["two_characters"], "result-list"),
+            Spec("search_two_characters_again", search_paths["two_characters"], "result-list"),
+        ],
+        "guide": [Spec("guide", [f"/services/{code}/" for code in data["guides"]], "section-materials")],
+        "api_list": [
+            Spec(
+                "api_list",
+                [f"/api/v1/implementations?region={code}&page={page}" for code in counties for page in (1, 2, 3)],
+                '"items": [{',
+            )
+        ],
+        "api_detail": [
+            Spec("api_detail", [f"/api/v1/implementations/{code}" for code in data["guides"]], '"materials": [')
+        ],
+        "todo_list": [Spec("todo_list", ["/api/v1/workbench/tasks?page_size=50"], '"items": [{', headers=officer)],
+        "case_page": [
+            Spec(
+                "case_page",
+                [f"/api/v1/workbench/cases/{number}" for number in data["case_numbers"]],
+                '"events": [',
+                headers=officer,
+            )
+        ],
+        "accept": [
+            Spec(
+                "accept",
+                [f"/api/v1/workbench/tasks/{task}/actions" for task in data["ready"]["accept"]],
+                '"code": "accepted"',
+                method="POST",
+                headers=clerk,
+                body=json.dumps(
+                    {"action": "accept", "fields": {"opinion": "符合受理条件，予以受理"}}, ensure_ascii=False
+                ),
+                once=True,
+            )
+        ],
+        "decide": [
+            Spec(
+                "decide",
+                [f"/api/v1/workbench/tasks/{task}/actions" for task in data["ready"]["decide"]],
+                '"decision": {"code": "approve"',
+                method="POST",
+                headers=clerk,
+                body=json.dumps({"action": "decide", "fields": {"decision": "approve"}}),
+                once=True,
+            )
+        ],
+    }
+
+
+def submission_rows(options: Options, data: dict[str, Any]) -> list[Row]:
+    from bench.flows import submissions_run
+
+    target = data.get("submission")
+    if not target:
+        return [Row("submission", note="no implementation fits the submission scenario", errors=1)]
+    pdf = Path(data["material_path"]).read_bytes()
+    timings, seconds = asyncio.run(
+        submissions_run(
+            host=HOST,
+            port=options.port,
+            target=target,
+            tokens=data["applicant_tokens"],
+            pdf=pdf,
+            connections=options.connections,
+            duration=options.duration,
+        )
+    )
+    rows = [_timing_row("submission", timings.flows, seconds, timings.errors)]
+    rows[0].note = f"{len(target['materials'])} material(s) of {len(pdf) // 1024} KB; {target['implementation_code']}"
+    rows[0].samples = timings.error_samples[:3]
+    for step in ("draft", "form", "upload", "submit"):
+        rows.append(_timing_row(f"submission.{step}", timings.steps.get(step, []), seconds, 0))
+    return rows
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _timing_row(name: str, values: list[float], seconds: float, errors: int) -> Row:
+    return Row(
+        scenario=name,
+        requests=len(values),
+        rps=round(len(values) / max(seconds, 1e-6), 1),
+        p50_ms=round(_percentile(values, 0.50) * 1000, 1),
+        p95_ms=round(_percentile(values, 0.95) * 1000, 1),
+        p99_ms=round(_percentile(values, 0.99) * 1000, 1),
+        errors=errors,
+    )
+
+
+def warm(options: Options, data: dict[str, Any], server: "Server") -> None:
+    """Every worker answers a few light pages before anything is timed (jieba's dictionary is
+    loaded by govhall/wsgi.py when a worker starts)."""
+    paths = ["/", "/bench/ceiling/json", *(f"/services/{code}/" for code in data["guides"][:20])]
+    wrk_run(options, Spec("warm", paths, ""), duration=options.warmup)
+    settle(options, server)
+
+
+def settle(options: Options, server: "Server", *, limit: float = 180) -> float:
+    """Wait until the server is idle again: a sync worker still answers requests queued in the
+    listen backlog after wrk has hung up, and they must not be counted against the next
+    scenario. Idle means, three times in a row half a second apart, that the web workers used
+    almost no CPU and no query of the benchmark database was running. Returns the seconds waited."""
+    import psycopg
+
+    started = time.monotonic()
+    quiet = 0
+    name = urllib.parse.urlparse(options.database_url).path.lstrip("/")
+    with psycopg.connect(options.database_url, autocommit=True) as connection:
+        before = _workers_cpu(server)
+        while quiet < 3 and time.monotonic() - started < limit:
+            time.sleep(0.5)
+            after = _workers_cpu(server)
+            active = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
+                "AND pid <> pg_backend_pid()",
+                [name],
+            ).fetchone()
+            busy = after - before > 0.05 or bool(active and active[0])
+            quiet = 0 if busy else quiet + 1
+            before = after
+    return round(time.monotonic() - started, 1)
+
+
+def _workers_cpu(server: "Server") -> float:
+    """CPU seconds used so far by the web workers."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in server.worker_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def ratios(rows: list[Row]) -> None:
+    ceilings = {row.scenario: row.rps for row in rows if row.scenario.startswith("C_")}
+    for row in rows:
+        ceiling, target_ratio, target_p95 = TARGETS.get(row.scenario, ("", None, None))
+        row.ceiling = ceiling
+        row.target_ratio = target_ratio
+        row.target_p95_ms = target_p95
+        if ceiling and ceilings.get(ceiling):
+            row.ratio = round(row.rps / ceilings[ceiling], 3)
+        checks = []
+        if target_ratio is not None and row.ratio is not None:
+            checks.append(row.ratio >= target_ratio)
+        if target_p95 is not None:
+            checks.append(row.p95_ms <= target_p95)
+        if checks or row.errors:
+            row.met = all(checks) and row.errors == 0
+
+
+def table(rows: list[Row]) -> str:
+    header = (
+        f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  {'ratio':<16}{'target':<18}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        ratio = f"{row.ratio:.2f} × {row.ceiling}" if row.ratio is not None else ""
+        target = []
+        if row.target_ratio is not None:
+            target.append(f"≥{row.target_ratio:.2f}")
+        if row.target_p95_ms is not None:
+            target.append(f"p95≤{row.target_p95_ms:.0f}")
+        mark = {True: "met", False: "MISSED", None: ""}[row.met]
+        lines.append(
+            f"{row.scenario:<32}{row.rps:>9.1f}{row.p50_ms:>9.1f}{row.p95_ms:>9.1f}{row.p99_ms:>9.1f}{row.errors:>8}  "
+            f"{ratio:<16}{' '.join(target) + ' ' + mark:<18}"
+        )
+    return "\n".join(lines)
+
+
+def run(options: Options) -> dict[str, Any]:
+    """The whole benchmark; returns what is written to the results file."""
+    started = time.monotonic()
+    wrk_ensure()
+    database_ensure(options.database_url)
+    env = server_env(options)
+    generator = data_prepare(options, env) if options.generate else {}
+    log("setup: officers, applicants' tokens, request lists")
+    data = prepare(options, env)
+    log(
+        f"{data['implementations']:,} implementations, {data['cases']:,} cases; to-do officer in "
+        f"{data['officer_department']['name']} ({data['officer_department']['open_tasks']:,} open tasks); "
+        f"ready: {len(data['ready']['accept']):,} to accept, {len(data['ready']['decide']):,} to decide"
+    )
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    server = Server(options, env, options.results_dir / f"server-{stamp}.log")
+    rows: list[Row] = []
+    rss_before: list[float] = []
+    rss_after: list[float] = []
+    try:
+        server.start()
+        status, _body = http_get(options.port, "/bench/ceiling/json")
+        if status != 200:
+            raise SystemExit(
+                "the ceiling views are not mounted: govhall/urls.py must add govhall.bench_views.urlpatterns "
+                "when settings.GOVHALL_BENCH is on (docs/performance.md)"
+            )
+        rss_before = server.worker_rss_mb()
+        warm(options, data, server)
+        all_specs = specs(options, data)
+        for group in options.scenarios:
+            try:
+                if group == "submission":
+                    log("scenario submission (asyncio client)")
+                    rows.extend(submission_rows(options, data))
+                    settle(options, server)
+                    continue
+                for spec in all_specs.get(group, []):
+                    log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")
+                    short = min(options.duration, 5) if spec.connections == 1 else None
+                    rows.append(wrk_run(options, spec, duration=short))
+                    waited = settle(options, server)
+                    if waited > 2:
+                        rows[-1].note = (rows[-1].note + f" server busy {waited:.0f} s after the run").strip()
+            except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
+                # One broken scenario must not lose the figures of the others.
+                rows.append(Row(group, errors=1, note=f"{type(error).__name__}: {str(error)[:200]}"))
+        rss_after = server.worker_rss_mb()
+    finally:
+        server.stop()
+        _ceiling_rows_remove(options)
+    ratios(rows)
+    result = {
+        "label": options.label,
+        "started_at": stamp,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_at_end": os.getloadavg(),
+        },
+        "settings": {
+            "server": f"gunicorn sync, {options.workers} workers, DEBUG off, CONN_MAX_AGE 600",
+            "client": f"wrk -t{options.threads} -c{options.connections} -d{options.duration:.0f}s; "
+            f"asyncio client with {options.connections} applicants for the submission",
+        },
+        "data": {
+            "implementations": data["implementations"],
+            "cases": data["cases"],
+            "todo_officer_open_tasks": data["officer_department"]["open_tasks"],
+            "queries": data["queries"],
+            "generator": generator,
+        },
+        "rows": [asdict(row) for row in rows],
+        "worker_rss_mb": {"after_warm": rss_before, "after_run": rss_after},
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    path = options.results_dir / f"bench-{stamp}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print()
+    print(table(rows))
+    print()
+    print(
+        f"web workers' RSS after the run (MB): {rss_after}; generator peak RSS: {generator.get('peak_rss_mb', '-')} MB"
+    )
+    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return result
+
+
+def _ceiling_rows_remove(options: Options) -> None:
+    import psycopg
+
+    with psycopg.connect(options.database_url, autocommit=True) as connection:
+        connection.execute("DELETE FROM django_session WHERE session_data = %s", [CEILING_INSERT_MARKER])

@@ -1,0 +1,1696 @@
+"""``manage.py bench_data``: generate benchmark data at scale on PostgreSQL (COPY through psycopg).
+
+On top of the demo data set (``govhall demo``), it adds:
+
+- departments for every city and county of the province (the demo's department kinds);
+- catalogue entries in variants of the demo items (子项: 新办, 变更, 延续 …) and their
+  implementations in every region the item is carried out at, with materials, process steps,
+  the published version's snapshot and the search document (tokens cut by the same jieba
+  segmentation the search uses), up to ``--implementations``;
+- applicants (users with an L2 person, identity number and phone encrypted as the platform does);
+- cases up to ``--cases``, spread over items by popularity and over three years with more
+  recent cases, each with the tasks, timeline events, materials and correction notices its
+  state implies (a case still open has exactly its current step's task open, an overdue one
+  appears where a step took longer than its limit); materials point at a few shared stored PDFs;
+- pools of cases waiting at a given step in one region (``--ready-accept``, ``--ready-decide``),
+  for the action benchmarks, topped up on each call.
+
+What was generated is recorded in a marker table (``govhall_bench_marker``), so a second call
+with the same sizes does nothing and a larger size adds only the difference. Historical cases
+get no audit records: the audit chain is written by the live services only.
+
+The peak RSS of the process is printed at the end (``BENCH_DATA_REPORT {json}``).
+"""
+
+import hashlib
+import json
+import random
+import resource
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from govhall.accounts import privacy
+from govhall.accounts.models import AssuranceLevel, AssuranceMethod, User
+from govhall.cases import application_form
+from govhall.cases.models import CaseState, CaseTask, TaskState
+from govhall.cases.services import LEGAL_REMEDY_DEFAULT, process_definition_for
+from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
+from govhall.catalog.search import text_tokens
+from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
+from govhall.org.identifiers import identity_number_check_character, uscc_check_character
+from govhall.org.models import Department, Region, RegionLevel
+
+MARKER_TABLE = "govhall_bench_marker"
+LOCAL = ZoneInfo(settings.TIME_ZONE)
+CHUNK_CASES = 20_000
+IMPLEMENTATION_CHUNK = 5_000
+HISTORY_YEARS = 3
+HISTORY_OFFICER = "bench-archive"
+APPLICANT_PREFIX = "bench-applicant-"
+# Sub-items (子项) a catalogue splits an item into; the first is the item itself.
+VARIANTS = (
+    "",
+    "（新办）",
+    "（变更）",
+    "（延续）",
+    "（补办）",
+    "（注销）",
+    "（遗失补领）",
+    "（告知承诺制）",
+    "（容缺受理）",
+    "（跨省通办）",
+    "（自贸试验区）",
+    "（住所变更）",
+    "（名称变更）",
+    "（法定代表人变更）",
+    "（负责人变更）",
+    "（增设项目）",
+    "（减少项目）",
+    "（首次申请）",
+    "（到期换证）",
+    "（信息更正）",
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉力斌宇浩凯婷雪琳晨欣怡子涵梓轩"
+OFFICER_NAMES = ("陈晓", "王敏", "李娜", "张伟", "刘洋", "周杰", "吴静", "徐磊")
+SAMPLE_FILES = 6
+SAMPLE_FILE_BYTES = 150 * 1024
+
+
+def seeded_random(seed: int) -> random.Random:
+    """A reproducible generator for test data (never for secrets)."""
+    return random.Random(seed)  # noqa: S311 - benchmark data, not secrets
+
+
+def sample_pdf_bytes(*, size: int, variant: int) -> bytes:
+    """A well-formed one-page PDF of about ``size`` bytes (a padded content stream), different
+    per ``variant``: what an applicant's scanned material looks like to the upload checks."""
+    body = f"BT /F1 12 Tf 72 720 Td (govhall bench material {variant}) Tj ET\n".encode()
+    rng = seeded_random(variant)
+    padding_length = max(0, size - 600 - len(body))
+    padding = b"%" + bytes(rng.choice(b"0123456789abcdef") for _ in range(min(padding_length, 4096)))
+    padding = (padding * (padding_length // max(1, len(padding)) + 1))[:padding_length]
+    stream = body + padding
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Marker
+
+
+def _marker_ensure() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (key text PRIMARY KEY, value bigint NOT NULL, "
+            "updated_at timestamptz NOT NULL DEFAULT now())"
+        )
+
+
+def marker_get(key: str) -> int:
+    """What the generator recorded under ``key`` (0 when nothing yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT to_regclass('{MARKER_TABLE}') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(f"SELECT value FROM {MARKER_TABLE} WHERE key = %s", [key])  # noqa: S608
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _marker_set(key: str, value: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MARKER_TABLE} (key, value) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+            [key, value],
+        )
+
+
+def _ids_reserve(table: str, count: int) -> int:
+    """Reserve ``count`` consecutive ids of ``table``'s identity sequence; returns the first."""
+    if count <= 0:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        first = int(cursor.fetchone()[0])
+        cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
+    return first
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    written = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(  # type: ignore[attr-defined]
+            f"COPY {table} ({quoted}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# Working days
+
+
+class WorkingDays:
+    """Working-day arithmetic over a fixed window, from the calendar table (Mon–Fri elsewhere)."""
+
+    def __init__(self, first: date, last: date) -> None:
+        from govhall.cases.models import CalendarDay
+
+        known = dict(CalendarDay.objects.filter(date__range=(first, last)).values_list("date", "working"))
+        days = []
+        day = first
+        while day <= last:
+            if known.get(day, day.weekday() < 5):
+                days.append(day)
+            day += timedelta(days=1)
+        self.days = days
+
+    def add(self, start: date, count: int) -> date:
+        index = bisect_right(self.days, start) - 1 + count
+        index = min(max(index, 0), len(self.days) - 1)
+        return self.days[index]
+
+    def is_working(self, day: date) -> bool:
+        index = bisect_left(self.days, day)
+        return index < len(self.days) and self.days[index] == day
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue
+
+
+@dataclass
+class Template:
+    """A demo implementation used as the model of generated ones at its level."""
+
+    implementation: Implementation
+    entry: CatalogueEntry
+    level: int
+    department_kind: str
+    snapshot: dict[str, Any]
+    document: SearchDocument
+    materials: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    popular: float
+    # What a case of this item carries, serialised once.
+    form_json: str = ""
+    material_list_json: str = ""
+    process_json: str = ""
+    process: dict[str, Any] = field(default_factory=dict)
+    data_json: str = ""
+    required_materials: list[str] = field(default_factory=list)
+
+
+def _filler_data(definition: dict[str, Any], applicant: str) -> dict[str, Any]:
+    """Plausible form values: the first choice of a choice, a short text for a text."""
+    data: dict[str, Any] = {}
+    properties = (definition.get("schema") or {}).get("properties") or {}
+    fields = definition.get("fields") or {}
+    for name, prop in properties.items():
+        if (fields.get(name) or {}).get("prefill"):
+            continue  # filled from the applicant's record
+        if "enum" in prop:
+            data[name] = prop["enum"][0]
+        elif prop.get("type") == "string" and "pattern" in prop:
+            if "phone" in name or "mobile" in name:
+                data[name] = "13912345678"
+            elif "post" in name or "zip" in name:
+                data[name] = "310000"
+        elif prop.get("type") == "string" and "format" not in prop:
+            data[name] = applicant if "name" in name else "按办事指南要求申请"
+        elif prop.get("type") == "boolean":
+            data[name] = True
+    return data
+
+
+def _templates() -> dict[tuple[str, int], Template]:
+    """One implementation published through the catalogue's services (the demo's, or a test's)
+    of each item at each level (province, city, county): the models of generated ones, which
+    are written without a catalogue change."""
+    popularity = {name: 40.0 - rank * 4 for rank, name in enumerate(POPULAR_ITEMS)}
+    templates: dict[tuple[str, int], Template] = {}
+    implementations = (
+        Implementation.objects.filter(versions__change__isnull=False)
+        .distinct()
+        .select_related("entry", "region", "department")
+        .prefetch_related("materials", "process_steps", "entry__themes")
+        .order_by("implementation_code")
+    )
+    for implementation in implementations:
+        key = (implementation.entry.basic_code, implementation.region.level)
+        if key in templates:
+            continue
+        version = ImplementationVersion.objects.filter(
+            implementation=implementation, number=implementation.version
+        ).first()
+        document = SearchDocument.objects.filter(implementation=implementation).first()
+        if version is None or document is None:
+            continue
+        materials: list[dict[str, Any]] = [
+            {
+                "order": material.order,
+                "name": material.name,
+                "requirement": material.requirement,
+                "condition": material.condition,
+                "form": material.form,
+                "copies": material.copies,
+                "source": material.source,
+                "notes": material.notes,
+                "licence_type_code": material.licence_type_code,
+            }
+            for material in implementation.materials.all()
+        ]
+        steps = [
+            {"order": step.order, "name": step.name, "description": step.description, "days": step.duration_days}
+            for step in implementation.process_steps.all()
+        ]
+        template = Template(
+            implementation=implementation,
+            entry=implementation.entry,
+            level=implementation.region.level,
+            department_kind=implementation.department.kind,
+            snapshot=version.snapshot,
+            document=document,
+            materials=materials,
+            steps=steps,
+            popular=popularity.get(implementation.entry.name, 1.0),
+        )
+        entry = implementation.entry
+        definition = application_form.form_definition_effective(
+            definition=implementation.application_form,
+            for_persons=entry.for_persons,
+            for_companies=entry.for_companies,
+            express_delivery=implementation.express_delivery,
+            material_names=[str(material["name"]) for material in materials],
+        )
+        process = process_definition_for(implementation=implementation)
+        template.form_json = json.dumps(definition, ensure_ascii=False)
+        template.material_list_json = json.dumps(
+            [
+                {
+                    "name": material["name"],
+                    "requirement": material["requirement"],
+                    "condition": material["condition"],
+                    "source": material["source"],
+                    "licence_type_code": material["licence_type_code"],
+                    "form": material["form"],
+                    "notes": material["notes"],
+                }
+                for material in materials
+            ],
+            ensure_ascii=False,
+        )
+        template.process = process
+        template.process_json = json.dumps(process, ensure_ascii=False)
+        template.required_materials = [str(m["name"]) for m in materials if m["requirement"] == "required"][:3]
+        templates[key] = template
+    return templates
+
+
+def _departments_ensure() -> dict[tuple[str, str], Department]:
+    """A department of every demo kind in every city and county of the province."""
+    catalogue = json.loads(CATALOGUE_JSON.read_text(encoding="utf-8"))
+    kinds = [
+        *catalogue["department_kinds"],
+        {"key": SERVICE_OFFICE_KIND, "names": SERVICE_OFFICE_NAMES, "short_name": "政务办", "code": "ZWB"},
+    ]
+    regions = list(Region.objects.filter(code__startswith=PROVINCE[:2], level__lte=RegionLevel.COUNTY))
+    names = {region.code: region.name for region in regions}
+    existing = {(d.region_id, d.kind): d for d in Department.objects.all()}
+    taken_codes = set(Department.objects.values_list("code", flat=True))
+    new = []
+    for kind_number, kind in enumerate(kinds, start=1):
+        for region in regions:
+            if (region.code, kind["key"]) in existing:
+                continue
+            level = {RegionLevel.PROVINCE: "province", RegionLevel.CITY: "city", RegionLevel.COUNTY: "county"}[
+                RegionLevel(region.level)
+            ]
+            template = kind["names"].get(level)
+            if not template:
+                continue
+            city = names.get(region.parent_id or "", "") if level == "county" else region.name
+            code = f"{region.code}{kind['code']}"
+            if code in taken_codes:
+                continue
+            first = f"11{region.code}{kind_number * 1000 + 1:09d}"
+            new.append(
+                Department(
+                    code=code,
+                    name=template.format(city=city, county=region.name)[:128],
+                    short_name=kind.get("short_name", ""),
+                    kind=kind["key"],
+                    region_id=region.code,
+                    credit_code=first + uscc_check_character(first),
+                    phone=f"0571-{87000000 + kind_number * 1111 + int(region.code[2:6]) % 97}",
+                )
+            )
+    Department.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    return {(d.region_id, d.kind): d for d in Department.objects.all()}
+
+
+def _variant_entries(templates: dict[tuple[str, int], Template], variants: int) -> dict[tuple[str, int], int]:
+    """Catalogue entries for (basic code, variant); variant 0 is the demo entry itself."""
+    base = {template.entry.basic_code: template.entry for template in templates.values()}
+    wanted = {(code, variant) for code in base for variant in range(variants)}
+    codes = {f"{code}{variant:03d}" if variant else code: (code, variant) for code, variant in wanted}
+    existing = dict(CatalogueEntry.objects.filter(basic_code__in=list(codes)).values_list("basic_code", "id"))
+    missing = [code for code in codes if code not in existing]
+    if missing:
+        now = timezone.now()
+        first = _ids_reserve("catalog_catalogueentry", len(missing))
+        rows: list[tuple[Any, ...]] = []
+        theme_rows: list[tuple[int, int]] = []
+        for offset, code in enumerate(sorted(missing)):
+            basic, variant = codes[code]
+            entry = base[basic]
+            entry_id = first + offset
+            existing[code] = entry_id
+            rows.append(
+                (
+                    entry_id,
+                    code,
+                    (entry.name + VARIANTS[variant % len(VARIANTS)])[:120]
+                    if variant < len(VARIANTS)
+                    else f"{entry.name}（情形{variant}）",
+                    entry.kind,
+                    entry.legal_basis,
+                    entry.description,
+                    entry.for_persons,
+                    entry.for_companies,
+                    "active",
+                    1,
+                    now,
+                )
+            )
+            theme_rows.extend((entry_id, theme.pk) for theme in entry.themes.all())
+        _copy(
+            "catalog_catalogueentry",
+            (
+                "id",
+                "basic_code",
+                "name",
+                "kind",
+                "legal_basis",
+                "description",
+                "for_persons",
+                "for_companies",
+                "state",
+                "version",
+                "published_at",
+            ),
+            rows,
+        )
+        _copy("catalog_catalogueentry_themes", ("catalogueentry_id", "theme_id"), theme_rows)
+    return {codes[code]: entry_id for code, entry_id in existing.items()}
+
+
+def implementations_generate(*, target: int, rng: random.Random, log: Any) -> int:
+    """Top up the published implementations to ``target``; returns how many were added."""
+    current = Implementation.objects.count()
+    if current >= target:
+        return 0
+    templates = _templates()
+    departments = _departments_ensure()
+    regions = list(Region.objects.filter(code__startswith=PROVINCE[:2], level__lte=RegionLevel.COUNTY))
+    per_variant = sum(
+        1
+        for region in regions
+        for template in templates.values()
+        if template.level == region.level and (region.code, template.department_kind) in departments
+    )
+    variants = max(1, -(-target // max(1, per_variant)) + 1)
+    entries = _variant_entries(templates, variants)
+    taken = set(Implementation.objects.values_list("implementation_code", flat=True))
+    candidates = []
+    for region in regions:
+        for template in templates.values():
+            department = departments.get((region.code, template.department_kind))
+            if template.level != region.level or department is None:
+                continue
+            for variant in range(variants):
+                basic = f"{template.entry.basic_code}{variant:03d}" if variant else template.entry.basic_code
+                code = f"{basic}-{department.code}"
+                if code not in taken:
+                    candidates.append((variant, rng.random(), region, template, department, basic, code))
+    candidates.sort(key=lambda candidate: (candidate[0], candidate[1]))
+    chosen = candidates[: target - current]
+    if not chosen:
+        return 0
+    names = {}
+    for _variant, _r, _region, _template, _department, basic, _code in chosen:
+        if basic not in names:
+            names[basic] = CatalogueEntry.objects.filter(basic_code=basic).values_list("name", flat=True).first() or ""
+    region_names = {region.code: region.full_name for region in regions}
+    now = timezone.now()
+    name_tokens: dict[str, str] = {}
+    department_tokens: dict[int, str] = {}
+    for chunk_start in range(0, len(chosen), IMPLEMENTATION_CHUNK):
+        part = chosen[chunk_start : chunk_start + IMPLEMENTATION_CHUNK]
+        first_id = _ids_reserve("catalog_implementation", len(part))
+        impl_rows, version_rows, document_rows, material_rows, step_rows = [], [], [], [], []
+        for offset, (variant, _r, region, template, department, basic, code) in enumerate(part):
+            source = template.implementation
+            implementation_id = first_id + offset
+            name = names[basic]
+            snapshot = dict(template.snapshot)
+            snapshot.update(
+                implementation_code=code,
+                basic_code=basic,
+                name=name,
+                region_code=region.code,
+                region_name=region_names[region.code],
+                department_code=department.code,
+                department_name=department.name,
+                consultation_phone=department.phone,
+                hall="",
+                hall_detail=None,
+                windows=[],
+                window_names=[],
+                address="",
+                published_at=now.isoformat(),
+            )
+            impl_rows.append(
+                (
+                    implementation_id,
+                    code,
+                    source.entrusted_agency,
+                    source.source_of_power,
+                    source.acceptance_conditions,
+                    source.statutory_time_limit_days,
+                    source.statutory_time_limit_unit,
+                    source.promised_time_limit_days,
+                    source.promised_time_limit_unit,
+                    source.site_visits,
+                    "",
+                    source.office_hours,
+                    source.charges_fee,
+                    source.fee_standard,
+                    source.fee_basis,
+                    source.case_type,
+                    source.special_procedures,
+                    department.phone,
+                    source.supervision_phone,
+                    source.online_available,
+                    source.online_depth,
+                    source.online_payment,
+                    source.express_delivery,
+                    source.appointment,
+                    source.handled_in_hall,
+                    source.area_of_handling,
+                    source.result_type,
+                    source.result_name,
+                    source.licence_type_code,
+                    "active",
+                    1,
+                    now,
+                    int(rng.paretovariate(1.2) * template.popular) if variant == 0 else int(rng.paretovariate(1.5)),
+                    department.pk,
+                    entries[(template.entry.basic_code, variant)],
+                    None,
+                    region.code,
+                    source.assurance_level,
+                    json.dumps(source.application_form, ensure_ascii=False),
+                    json.dumps(source.process_definition, ensure_ascii=False),
+                )
+            )
+            version_rows.append((1, json.dumps(snapshot, ensure_ascii=False), now, None, implementation_id))
+            if name not in name_tokens:
+                name_tokens[name] = " ".join(text_tokens(name))
+            if department.pk not in department_tokens:
+                department_tokens[department.pk] = " ".join(text_tokens(department.name))
+            template_document = template.document
+            document_rows.append(
+                (
+                    implementation_id,
+                    name_tokens[name],
+                    template_document.result_theme_tokens,
+                    f"{department_tokens[department.pk]} {_material_tokens(template)}".strip(),
+                    template_document.condition_basis_tokens,
+                    template_document.snippet_text,
+                    now,
+                )
+            )
+            for material in template.materials:
+                material_rows.append(
+                    (
+                        material["order"],
+                        material["name"],
+                        material["requirement"],
+                        material["condition"],
+                        material["form"],
+                        material["copies"],
+                        material["source"],
+                        "",
+                        "",
+                        material["notes"],
+                        material["licence_type_code"],
+                        implementation_id,
+                    )
+                )
+            for step in template.steps:
+                step_rows.append((step["order"], step["name"], step["description"], step["days"], implementation_id))
+        with transaction.atomic():
+            _copy(
+                "catalog_implementation",
+                (
+                    "id",
+                    "implementation_code",
+                    "entrusted_agency",
+                    "source_of_power",
+                    "acceptance_conditions",
+                    "statutory_time_limit_days",
+                    "statutory_time_limit_unit",
+                    "promised_time_limit_days",
+                    "promised_time_limit_unit",
+                    "site_visits",
+                    "address",
+                    "office_hours",
+                    "charges_fee",
+                    "fee_standard",
+                    "fee_basis",
+                    "case_type",
+                    "special_procedures",
+                    "consultation_phone",
+                    "supervision_phone",
+                    "online_available",
+                    "online_depth",
+                    "online_payment",
+                    "express_delivery",
+                    "appointment",
+                    "handled_in_hall",
+                    "area_of_handling",
+                    "result_type",
+                    "result_name",
+                    "licence_type_code",
+                    "state",
+                    "version",
+                    "published_at",
+                    "view_count",
+                    "department_id",
+                    "entry_id",
+                    "hall_id",
+                    "region_id",
+                    "assurance_level",
+                    "application_form",
+                    "process_definition",
+                ),
+                impl_rows,
+            )
+            _copy(
+                "catalog_implementationversion",
+                ("number", "snapshot", "published_at", "change_id", "implementation_id"),
+                version_rows,
+            )
+            _copy(
+                "catalog_searchdocument",
+                (
+                    "implementation_id",
+                    "name_tokens",
+                    "result_theme_tokens",
+                    "department_material_tokens",
+                    "condition_basis_tokens",
+                    "snippet_text",
+                    "refreshed_at",
+                ),
+                document_rows,
+            )
+            _copy(
+                "catalog_material",
+                (
+                    "order",
+                    "name",
+                    "requirement",
+                    "condition",
+                    "form",
+                    "copies",
+                    "source",
+                    "blank_form",
+                    "example_file",
+                    "notes",
+                    "licence_type_code",
+                    "implementation_id",
+                ),
+                material_rows,
+            )
+            _copy(
+                "catalog_processstep",
+                ("order", "name", "description", "duration_days", "implementation_id"),
+                step_rows,
+            )
+    log(f"implementations: +{len(chosen)} (variants up to {variants}, {len(templates)} templates)")
+    return len(chosen)
+
+
+def _material_tokens(template: Template) -> str:
+    if not hasattr(template, "_material_tokens"):
+        tokens = " ".join(token for material in template.materials for token in text_tokens(material["name"]))
+        template._material_tokens = tokens  # type: ignore[attr-defined]
+    return template._material_tokens  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+
+
+def _identity_number(counties: Sequence[str], number: int) -> str:
+    """The ``number``-th generated identity number: county, birth date and sequence all follow
+    from the number, so numbers never repeat, also across runs that add applicants."""
+    county = counties[number % len(counties)]
+    birth = date(1950, 1, 1) + timedelta(days=(number // len(counties)) % 20_000)
+    serial = (number // (len(counties) * 20_000)) % 1000
+    first = f"{county}{birth:%Y%m%d}{serial:03d}"
+    return first + identity_number_check_character(first)
+
+
+def applicants_generate(*, target: int, rng: random.Random, log: Any) -> int:
+    """Top up the generated applicants (L2 persons) to ``target``."""
+    current = marker_get("applicants")
+    if current >= target:
+        return 0
+    counties = list(
+        Region.objects.filter(code__startswith=PROVINCE[:2], level=RegionLevel.COUNTY).values_list("code", flat=True)
+    )
+    count = target - current
+    first_user = _ids_reserve("accounts_user", count)
+    now = timezone.now()
+    users, people = [], []
+    for offset in range(count):
+        number = current + offset
+        user_id = first_user + offset
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        identity = _identity_number(counties, number)
+        phone = f"19{number:09d}"
+        users.append(("!", None, False, f"{APPLICANT_PREFIX}{number:07d}", "", "", "", False, True, now, name, None))
+        people.append(
+            (
+                name,
+                privacy.encrypt(identity, purpose="identity_number"),
+                privacy.blind_index(identity, purpose="identity_number"),
+                privacy.mask_identity_number(identity),
+                privacy.encrypt(phone, purpose="phone"),
+                privacy.blind_index(phone, purpose="phone"),
+                privacy.mask_phone(phone),
+                "",
+                AssuranceLevel.L2,
+                AssuranceMethod.REGISTRY,
+                now,
+                now,
+                user_id,
+            )
+        )
+    with transaction.atomic():
+        _copy(
+            "accounts_user",
+            (
+                "id",
+                "password",
+                "last_login",
+                "is_superuser",
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "is_staff",
+                "is_active",
+                "date_joined",
+                "display_name",
+                "locked_until",
+            ),
+            ((first_user + offset, *row) for offset, row in enumerate(users)),
+        )
+        _copy(
+            "accounts_person",
+            (
+                "name",
+                "identity_number_encrypted",
+                "identity_number_index",
+                "identity_number_masked",
+                "phone_encrypted",
+                "phone_index",
+                "phone_masked",
+                "email",
+                "assurance_level",
+                "assurance_method",
+                "assured_at",
+                "registered_at",
+                "user_id",
+            ),
+            people,
+        )
+        _marker_set("applicants", target)
+    log(f"applicants: +{count}")
+    return count
+
+
+def history_officer() -> User:
+    """The staff account historical (generated) steps are closed by."""
+    user, _created = User.objects.get_or_create(
+        username=HISTORY_OFFICER, defaults={"display_name": "历史数据", "password": "!", "is_active": False}
+    )
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+@dataclass(frozen=True)
+class Place:
+    """An implementation a case can be filed under, with what a case copies from it."""
+
+    implementation_id: int
+    region_id: str
+    department_id: int
+    template: Template
+    item_name: str
+
+
+@dataclass
+class Rows:
+    cases: list[tuple] = field(default_factory=list)
+    tasks: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+    materials: list[tuple] = field(default_factory=list)
+    notices: list[tuple] = field(default_factory=list)
+
+
+CASE_COLUMNS = (
+    "id",
+    "number",
+    "implementation_version",
+    "item_name",
+    "case_type",
+    "form_definition",
+    "material_list",
+    "process_definition",
+    "applicant_name",
+    "channel",
+    "data",
+    "prefilled",
+    "prefill_hash",
+    "submit_key",
+    "state",
+    "stage",
+    "decision",
+    "decision_reasons",
+    "refusal_reasons",
+    "legal_remedy",
+    "delivery_method",
+    "result_reference",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "received_on",
+    "correction_due_on",
+    "deemed_accepted",
+    "accepted_at",
+    "clock_start_on",
+    "statutory_limit_days",
+    "statutory_limit_unit",
+    "promised_limit_days",
+    "promised_limit_unit",
+    "statutory_due_on",
+    "promised_due_on",
+    "paused_since",
+    "extension_days",
+    "decided_at",
+    "completed_at",
+    "withdrawn_at",
+    "applicant_id",
+    "company_id",
+    "department_id",
+    "implementation_id",
+    "person_id",
+    "region_id",
+)
+TASK_COLUMNS = (
+    "step_key",
+    "branch_key",
+    "kind",
+    "name",
+    "role",
+    "lead",
+    "state",
+    "opened_at",
+    "due_on",
+    "closed_at",
+    "outcome",
+    "opinion",
+    "assignee_id",
+    "case_id",
+    "closed_by_id",
+    "department_id",
+)
+EVENT_COLUMNS = (
+    "at",
+    "action",
+    "step_key",
+    "step_name",
+    "actor_name",
+    "acting_for",
+    "opinion",
+    "data",
+    "public",
+    "actor_id",
+    "case_id",
+    "department_id",
+)
+MATERIAL_COLUMNS = (
+    "material_name",
+    "file",
+    "sha256",
+    "size",
+    "content_type",
+    "extension",
+    "original_name",
+    "trust",
+    "uploaded_at",
+    "superseded_at",
+    "checked_at",
+    "case_id",
+    "checked_by_id",
+    "reused_from_id",
+    "uploaded_by_id",
+)
+NOTICE_COLUMNS = (
+    "step_key",
+    "items",
+    "note",
+    "issued_at",
+    "late",
+    "answered_at",
+    "answer_note",
+    "case_id",
+    "issued_by_id",
+)
+
+STATE_AT_KIND = {
+    "prereview": CaseState.SUBMITTED,
+    "accept": CaseState.SUBMITTED,
+    "review": CaseState.ACCEPTED,
+    "parallel": CaseState.ACCEPTED,
+    "decide": CaseState.ACCEPTED,
+    "issue_result": CaseState.DECIDED,
+    "deliver": CaseState.DECIDED,
+}
+EVENT_AT_KIND = {
+    "prereview": "prereview_pass",
+    "accept": "accept",
+    "review": "review",
+    "parallel": "review",
+    "decide": "decide",
+    "issue_result": "result_issue",
+    "deliver": "deliver",
+}
+OUTCOME_AT_KIND = {
+    "prereview": "pass",
+    "accept": "accept",
+    "review": "agree",
+    "parallel": "agree",
+    "decide": "approve",
+    "issue_result": "issue",
+    "deliver": "deliver",
+}
+OPINIONS = {
+    "prereview": "材料齐全，预审通过",
+    "accept": "符合受理条件，予以受理",
+    "review": "经审查，符合法定条件",
+    "parallel": "经审查，同意",
+    "decide": "准予许可",
+    "issue_result": "",
+    "deliver": "",
+}
+
+
+class CaseFactory:
+    """Builds the rows of generated cases; every case is consistent with its state."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        places: list[Place],
+        weights: list[float],
+        applicants: list[tuple[int, int, str]],
+        departments_by_kind: dict[tuple[str, str], int],
+        files: list[tuple[str, str, int]],
+        officer_id: int,
+        now: datetime,
+    ) -> None:
+        self.rng = rng
+        self.places = places
+        self.cumulative: list[float] = []
+        total = 0.0
+        for weight in weights:
+            total += weight
+            self.cumulative.append(total)
+        self.applicants = applicants
+        self.departments_by_kind = departments_by_kind
+        self.files = files
+        self.officer_id = officer_id
+        self.now = now
+        self.today = now.astimezone(LOCAL).date()
+        self.days = WorkingDays(
+            self.today - timedelta(days=366 * (HISTORY_YEARS + 1)), self.today + timedelta(days=400)
+        )
+        self.sequences: dict[tuple[str, date], int] = {}
+        self.touched: set[tuple[str, date]] = set()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT region_code, day, last FROM cases_casenumbersequence")
+            for region_code, day, last in cursor.fetchall():
+                self.sequences[(region_code, day)] = last
+
+    def place(self) -> Place:
+        point = self.rng.random() * self.cumulative[-1]
+        return self.places[bisect_left(self.cumulative, point)]
+
+    def _number(self, region_code: str, day: date) -> str:
+        key = (region_code, day)
+        value = self.sequences.get(key, 0) + 1
+        self.sequences[key] = value
+        self.touched.add(key)
+        return f"{region_code[:6]}{day:%Y%m%d}{value:06d}"
+
+    def sequences_save(self) -> None:
+        rows = [(region, day, self.sequences[(region, day)]) for region, day in self.touched]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO cases_casenumbersequence (region_code, day, last) VALUES (%s, %s, %s) "
+                "ON CONFLICT (region_code, day) DO UPDATE SET last = GREATEST(cases_casenumbersequence.last, "
+                "EXCLUDED.last)",
+                rows,
+            )
+        self.touched.clear()
+
+    def _submitted_at(self, *, max_age_days: float, min_age_days: float = 0.05) -> datetime:
+        # More recent cases are more frequent: the platform's use grows year on year.
+        while True:
+            age = min_age_days + (max_age_days - min_age_days) * (self.rng.random() ** 1.4)
+            moment = (self.now - timedelta(days=age)).astimezone(LOCAL)
+            day = moment.date()
+            if self.days.is_working(day) or self.rng.random() < 0.12:
+                minutes = int(self.rng.triangular(8.5 * 60, 20 * 60, 10 * 60))
+                candidate = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=LOCAL)
+                if candidate < self.now:
+                    return candidate
+
+    def _step_hours(self, days: int, *, late: bool) -> float:
+        limit = max(1, days)
+        if late:
+            return limit * 24 * 1.4 * self.rng.uniform(1.1, 2.5)
+        return max(0.3, limit * 24 * 1.4 * self.rng.uniform(0.02, 0.85))
+
+    def build(
+        self,
+        *,
+        case_id: int,
+        rows: Rows,
+        place: Place | None = None,
+        stop_at: str | None = None,
+        max_age_days: float = 365 * HISTORY_YEARS,
+    ) -> None:
+        """The rows of one case. ``stop_at`` (a step kind) leaves the case waiting there with
+        nothing unusual on the way: the pools for the action benchmarks."""
+        rng = self.rng
+        place = place or self.place()
+        template = place.template
+        source = template.implementation
+        applicant_id, person_id, applicant_name = self.applicants[int(len(self.applicants) * rng.random() ** 1.3)]
+        submitted = self._submitted_at(max_age_days=max_age_days, min_age_days=0.3 if stop_at else 0.05)
+        received = submitted.date()
+        case: dict[str, Any] = {
+            "state": CaseState.SUBMITTED,
+            "stage": "",
+            "decision": "",
+            "decision_reasons": "",
+            "refusal_reasons": "",
+            "legal_remedy": "",
+            "delivery_method": "",
+            "result_reference": "",
+            "accepted_at": None,
+            "clock_start_on": None,
+            "statutory_due_on": None,
+            "promised_due_on": None,
+            "decided_at": None,
+            "completed_at": None,
+            "withdrawn_at": None,
+            "deemed_accepted": False,
+        }
+        events = rows.events
+        steps = list(template.process.get("steps") or [])
+        moment = submitted
+        events.append(
+            (submitted, "submit", "", "", applicant_name[:1] + "**", "", "", "{}", True, applicant_id, case_id, None)
+        )
+        for material_name in template.required_materials:
+            path, digest, size = self.files[rng.randrange(len(self.files))]
+            rows.materials.append(
+                (
+                    material_name,
+                    path,
+                    digest,
+                    size,
+                    "application/pdf",
+                    ".pdf",
+                    f"{material_name[:40]}.pdf",
+                    "C",
+                    submitted - timedelta(minutes=rng.randint(2, 90)),
+                    None,
+                    None,
+                    case_id,
+                    None,
+                    None,
+                    applicant_id,
+                )
+            )
+        withdraw_at_step = rng.randrange(len(steps)) if stop_at is None and rng.random() < 0.01 else -1
+        open_here = False
+        index = 0
+        corrected = False
+        while index < len(steps):
+            step = steps[index]
+            kind = step["kind"]
+            if kind in ("review", "parallel", "decide") and case["decision"]:
+                index += 1
+                continue
+            if kind == "issue_result" and case["decision"] != "approve":
+                index += 1
+                continue
+            parts = [b for b in step.get("branches", []) if not b.get("when")] if kind == "parallel" else [step]
+            departments = [self._department(place, part) for part in parts]
+            opened = moment
+            due = self.days.add(opened.astimezone(LOCAL).date(), int(step.get("days", 0) or 0))
+            role = step.get("role") or ""
+            if stop_at is not None:
+                closes = opened + timedelta(hours=rng.uniform(0.2, 3)) if kind != stop_at else None
+            else:
+                hours = self._step_hours(int(step.get("days", 0) or 0), late=rng.random() < 0.03)
+                closes = opened + timedelta(hours=hours)
+                if closes > self.now:
+                    closes = None
+            if (
+                index == withdraw_at_step
+                and closes is not None
+                and case["state"]
+                in (
+                    CaseState.SUBMITTED,
+                    CaseState.ACCEPTED,
+                )
+            ):
+                case.update(state=CaseState.WITHDRAWN, stage="", withdrawn_at=closes)
+                for part, department in zip(parts, departments, strict=True):
+                    rows.tasks.append(
+                        self._task(step, part, kind, role, department, opened, due, case_id, cancelled_at=closes)
+                    )
+                events.append(
+                    (
+                        closes,
+                        "withdraw",
+                        "",
+                        "",
+                        applicant_name[:1] + "**",
+                        "",
+                        "不再办理",
+                        "{}",
+                        True,
+                        applicant_id,
+                        case_id,
+                        None,
+                    )
+                )
+                break
+            if closes is None:
+                open_here = True
+                case["stage"] = step["key"]
+                case["state"] = STATE_AT_KIND.get(kind, CaseState.SUBMITTED)
+                for part, department in zip(parts, departments, strict=True):
+                    rows.tasks.append(self._task(step, part, kind, role, department, opened, due, case_id))
+                break
+            outcome = OUTCOME_AT_KIND.get(kind, "done")
+            opinion = OPINIONS.get(kind, "")
+            officer_name = rng.choice(OFFICER_NAMES)
+            if stop_at is None and kind in ("prereview", "accept") and not corrected and rng.random() < 0.05:
+                # 一次性告知: one notice, then the applicant answers (or has not yet).
+                corrected = True
+                late = closes.astimezone(LOCAL).date() > self.days.add(received, 5)
+                items = json.dumps(
+                    [
+                        {
+                            "subject": template.required_materials[0] if template.required_materials else "申请表",
+                            "problem": "材料不清晰，请重新上传清晰的扫描件",
+                        }
+                    ],
+                    ensure_ascii=False,
+                )
+                answered = closes + timedelta(hours=rng.uniform(2, 24 * 12))
+                rows.notices.append(
+                    (
+                        step["key"],
+                        items,
+                        "请一次性补正以下内容",
+                        closes,
+                        late,
+                        answered if answered <= self.now else None,
+                        "已补正" if answered <= self.now else "",
+                        case_id,
+                        self.officer_id,
+                    )
+                )
+                rows.tasks.append(
+                    self._task(
+                        step,
+                        step,
+                        kind,
+                        role,
+                        departments[0],
+                        opened,
+                        due,
+                        case_id,
+                        closed_at=closes,
+                        outcome="correct",
+                        opinion="请补正材料",
+                    )
+                )
+                events.append(
+                    (
+                        closes,
+                        "correction_notify",
+                        step["key"],
+                        step["name"],
+                        officer_name,
+                        "",
+                        "请补正材料",
+                        json.dumps({"late": late}),
+                        True,
+                        self.officer_id,
+                        case_id,
+                        departments[0],
+                    )
+                )
+                if late:
+                    case["deemed_accepted"] = True
+                if answered > self.now:
+                    case.update(state=CaseState.CORRECTION, stage="correction")
+                    open_here = True
+                    break
+                events.append(
+                    (
+                        answered,
+                        "correction_answer",
+                        "",
+                        "",
+                        applicant_name[:1] + "**",
+                        "",
+                        "已补正",
+                        "{}",
+                        True,
+                        applicant_id,
+                        case_id,
+                        None,
+                    )
+                )
+                moment = answered
+                continue
+            if stop_at is None and kind in ("prereview", "accept") and rng.random() < 0.02:
+                rows.tasks.append(
+                    self._task(
+                        step,
+                        step,
+                        kind,
+                        role,
+                        departments[0],
+                        opened,
+                        due,
+                        case_id,
+                        closed_at=closes,
+                        outcome="refuse",
+                        opinion="不符合受理条件",
+                    )
+                )
+                case.update(
+                    state=CaseState.REFUSED,
+                    stage="",
+                    refusal_reasons="申请事项不属于本机关职权范围",
+                    legal_remedy=str(LEGAL_REMEDY_DEFAULT),
+                    completed_at=closes,
+                )
+                events.append(
+                    (
+                        closes,
+                        "refuse",
+                        step["key"],
+                        step["name"],
+                        officer_name,
+                        "",
+                        "不符合受理条件",
+                        "{}",
+                        True,
+                        self.officer_id,
+                        case_id,
+                        departments[0],
+                    )
+                )
+                break
+            data = "{}"
+            if kind == "accept":
+                accepted_day = closes.astimezone(LOCAL).date()
+                case["accepted_at"] = closes
+                case["clock_start_on"] = accepted_day
+                case["statutory_due_on"] = self.days.add(accepted_day, source.statutory_time_limit_days)
+                case["promised_due_on"] = self.days.add(accepted_day, source.promised_time_limit_days)
+                if source.case_type == CaseType.IMMEDIATE:
+                    case.update(decision="approve", decided_at=closes)
+            if kind == "decide":
+                approve = stop_at is not None or rng.random() < 0.94
+                outcome = "approve" if approve else "deny"
+                opinion = "准予许可" if approve else "不符合法定条件，不予许可"
+                case.update(
+                    decision=outcome,
+                    decision_reasons="" if approve else opinion,
+                    legal_remedy="" if approve else str(LEGAL_REMEDY_DEFAULT),
+                    decided_at=closes,
+                )
+                data = json.dumps({"decision": outcome})
+            if kind == "issue_result":
+                case["result_reference"] = f"{place.region_id}{closes:%Y%m%d}{case_id % 100000:05d}"
+            if kind == "deliver":
+                case["delivery_method"] = rng.choice(("electronic", "electronic", "hall", "express"))
+            for part, department in zip(parts, departments, strict=True):
+                rows.tasks.append(
+                    self._task(
+                        step,
+                        part,
+                        kind,
+                        role,
+                        department,
+                        opened,
+                        due,
+                        case_id,
+                        closed_at=closes,
+                        outcome=outcome,
+                        opinion=opinion,
+                    )
+                )
+                events.append(
+                    (
+                        closes,
+                        EVENT_AT_KIND.get(kind, kind),
+                        step["key"],
+                        part.get("name") or step["name"],
+                        officer_name,
+                        "",
+                        opinion,
+                        data,
+                        True,
+                        self.officer_id,
+                        case_id,
+                        department,
+                    )
+                )
+            moment = closes + timedelta(minutes=rng.uniform(1, 240))
+            index += 1
+        if not open_here and case["state"] not in (CaseState.REFUSED, CaseState.WITHDRAWN):
+            case.update(state=CaseState.COMPLETED, stage="", completed_at=moment)
+        day = submitted.astimezone(LOCAL).date()
+        rows.cases.append(
+            (
+                case_id,
+                self._number(place.region_id, day),
+                1,
+                place.item_name,
+                source.case_type,
+                template.form_json,
+                template.material_list_json,
+                template.process_json,
+                applicant_name,
+                "online",
+                template.data_json,
+                '{"values": {}, "sources": {}, "locked": []}',
+                "",
+                "",
+                case["state"],
+                case["stage"],
+                case["decision"],
+                case["decision_reasons"],
+                case["refusal_reasons"],
+                case["legal_remedy"],
+                case["delivery_method"],
+                case["result_reference"],
+                submitted - timedelta(minutes=rng.randint(3, 120)),
+                max(moment, submitted),
+                submitted,
+                received,
+                self.days.add(received, 5),
+                case["deemed_accepted"],
+                case["accepted_at"],
+                case["clock_start_on"],
+                source.statutory_time_limit_days,
+                source.statutory_time_limit_unit,
+                source.promised_time_limit_days,
+                source.promised_time_limit_unit,
+                case["statutory_due_on"],
+                case["promised_due_on"],
+                None,
+                0,
+                case["decided_at"],
+                case["completed_at"],
+                case["withdrawn_at"],
+                applicant_id,
+                None,
+                place.department_id,
+                place.implementation_id,
+                person_id,
+                place.region_id,
+            )
+        )
+
+    def _department(self, place: Place, part: dict[str, Any]) -> int:
+        kind = part.get("department_kind")
+        if kind:
+            return self.departments_by_kind.get((place.region_id, kind), place.department_id)
+        return place.department_id
+
+    def _task(
+        self,
+        step: dict[str, Any],
+        part: dict[str, Any],
+        kind: str,
+        role: str,
+        department: int,
+        opened: datetime,
+        due: date,
+        case_id: int,
+        *,
+        closed_at: datetime | None = None,
+        cancelled_at: datetime | None = None,
+        outcome: str = "",
+        opinion: str = "",
+    ) -> tuple:
+        parallel = kind == "parallel"
+        if cancelled_at is not None:
+            state, closed, closed_by = TaskState.CANCELLED, cancelled_at, None
+        elif closed_at is not None:
+            state, closed, closed_by = TaskState.DONE, closed_at, self.officer_id
+        else:
+            state, closed, closed_by = TaskState.OPEN, None, None
+        return (
+            step["key"],
+            part["key"] if parallel else "",
+            kind,
+            (part.get("name") or step["name"])[:64],
+            part.get("role") or role,
+            bool(part.get("lead")) if parallel else True,
+            state,
+            opened,
+            due,
+            closed,
+            outcome,
+            opinion,
+            closed_by,
+            case_id,
+            closed_by,
+            department,
+        )
+
+
+def _places(
+    *, region_code: str | None = None, kinds: Sequence[str] = (), committed_only: bool = False
+) -> tuple[list[Place], list[float]]:
+    templates = {(t.entry.basic_code, t.level): t for t in _templates().values()}
+    rows = Implementation.objects.filter(state="active", online_available=True)
+    if region_code:
+        rows = rows.filter(region_id=region_code)
+    if committed_only:
+        # One request body fits every case of a pool: an immediate case is decided at acceptance.
+        rows = rows.filter(case_type=CaseType.COMMITTED)
+    places, weights = [], []
+    for implementation_id, region_id, department_id, basic_code, name, level, view_count in rows.values_list(
+        "id", "region_id", "department_id", "entry__basic_code", "entry__name", "region__level", "view_count"
+    ):
+        # A generated variant's code is its item's code and three digits.
+        template = templates.get((basic_code, level)) or templates.get((basic_code[:-3], level))
+        if template is None:
+            continue
+        if kinds and not any(step["kind"] in kinds for step in template.process.get("steps", [])):
+            continue
+        places.append(Place(implementation_id, region_id, department_id, template, name))
+        # Counties file most cases; popular items many more than the rest.
+        weights.append(
+            (3.0 if level == RegionLevel.COUNTY else 1.0) * template.popular * (1 + min(view_count, 50) / 10)
+        )
+    for template in templates.values():
+        if not template.data_json:
+            template.data_json = json.dumps(_filler_data(json.loads(template.form_json), "申请人"), ensure_ascii=False)
+    return places, weights
+
+
+def _applicant_rows() -> list[tuple[int, int, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.id, p.id, p.name FROM accounts_user u JOIN accounts_person p ON p.user_id = u.id "
+            "WHERE u.username LIKE %s ORDER BY u.id",
+            [f"{APPLICANT_PREFIX}%"],
+        )
+        return [(int(user), int(person), name) for user, person, name in cursor.fetchall()]
+
+
+def sample_files_ensure() -> list[tuple[str, str, int]]:
+    """A few stored PDFs that generated materials point at (path, sha256, size)."""
+    files = []
+    for variant in range(SAMPLE_FILES):
+        content = sample_pdf_bytes(size=SAMPLE_FILE_BYTES + variant * 7919, variant=variant)
+        digest = hashlib.sha256(content).hexdigest()
+        path = f"cases/{digest[:2]}/{digest}.pdf"
+        if not default_storage.exists(path):
+            from django.core.files.base import ContentFile
+
+            default_storage.save(path, ContentFile(content))
+        files.append((path, digest, len(content)))
+    return files
+
+
+def _departments_by_kind() -> dict[tuple[str, str], int]:
+    return {(region, kind): pk for pk, region, kind in Department.objects.values_list("id", "region_id", "kind")}
+
+
+def _write_rows(rows: Rows) -> None:
+    _copy("cases_case", CASE_COLUMNS, rows.cases)
+    _copy("cases_casetask", TASK_COLUMNS, rows.tasks)
+    _copy("cases_caseevent", EVENT_COLUMNS, rows.events)
+    _copy("cases_casematerial", MATERIAL_COLUMNS, rows.materials)
+    _copy("cases_correctionnotice", NOTICE_COLUMNS, rows.notices)
+
+
+def _factory(rng: random.Random, places: list[Place], weights: list[float]) -> CaseFactory:
+    applicants = _applicant_rows()
+    if not applicants:
+        raise CommandError("no generated applicants: run with --applicants > 0 first")
+    return CaseFactory(
+        rng=rng,
+        places=places,
+        weights=weights,
+        applicants=applicants,
+        departments_by_kind=_departments_by_kind(),
+        files=sample_files_ensure(),
+        officer_id=history_officer().pk,
+        now=timezone.now(),
+    )
+
+
+def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
+    """Top up the generated historical cases to ``target``, one transaction per chunk (an
+    interrupted run keeps what it committed and the marker says how far it got)."""
+    done = marker_get("cases")
+    if done >= target:
+        return 0
+    places, weights = _places()
+    if not places:
+        raise CommandError("no implementation to file cases under: load the demo data first")
+    factory = _factory(rng, places, weights)
+    started, first_done = time.monotonic(), done
+    while done < target:
+        count = min(CHUNK_CASES, target - done)
+        first = _ids_reserve("cases_case", count)
+        rows = Rows()
+        for offset in range(count):
+            factory.build(case_id=first + offset, rows=rows)
+        with transaction.atomic():
+            _write_rows(rows)
+            factory.sequences_save()
+            done += count
+            _marker_set("cases", done)
+        elapsed = time.monotonic() - started
+        rate = (done - first_done) / max(elapsed, 0.001)
+        log(f"cases: {done:,}/{target:,} ({rate:,.0f} cases/s, peak RSS {peak_rss_mb():.0f} MB)")
+    return target
+
+
+def ready_pool_count(*, region_code: str, kind: str) -> int:
+    """Open, unclaimed tasks of ``kind`` in the region's departments (what an action run consumes)."""
+    return ready_tasks(region_code=region_code, kind=kind).count()
+
+
+def ready_tasks(*, region_code: str, kind: str) -> Any:
+    """The open, unclaimed tasks of ``kind`` of committed cases in the region's departments."""
+    return CaseTask.objects.filter(
+        state=TaskState.OPEN,
+        kind=kind,
+        assignee__isnull=True,
+        department__region_id=region_code,
+        case__case_type=CaseType.COMMITTED,
+    )
+
+
+def ready_generate(*, region_code: str, kind: str, target: int, rng: random.Random, log: Any) -> int:
+    """Top up the cases waiting at a step of ``kind`` in ``region_code`` to ``target``."""
+    missing = target - ready_pool_count(region_code=region_code, kind=kind)
+    if missing <= 0:
+        return 0
+    places, weights = _places(region_code=region_code, kinds=(kind,), committed_only=True)
+    if not places:
+        raise CommandError(f"no implementation in {region_code} has a {kind} step")
+    factory = _factory(rng, places, weights)
+    made = 0
+    while made < missing:
+        count = min(CHUNK_CASES, missing - made)
+        first = _ids_reserve("cases_case", count)
+        rows = Rows()
+        for offset in range(count):
+            factory.build(case_id=first + offset, rows=rows, place=factory.place(), stop_at=kind, max_age_days=4)
+        with transaction.atomic():
+            _write_rows(rows)
+            factory.sequences_save()
+        made += count
+    log(f"ready {kind} in {region_code}: +{made}")
+    return made
+
+
+def bench_staff_ensure(*, region_code: str, username: str, roles: Sequence[str]) -> User:
+    """A staff account holding ``roles`` in every department of the region and nowhere else (for
+    the benchmark's officers); without a usable password: the benchmark signs it in with a token."""
+    from govhall.accounts.models import StaffAssignment
+
+    user, _created = User.objects.get_or_create(
+        username=username, defaults={"display_name": f"压测{username}", "password": "!", "is_staff": False}
+    )
+    departments = list(Department.objects.filter(region_id=region_code))
+    # Only this region: a run that chose another region before must not lengthen the to-do list.
+    StaffAssignment.objects.filter(user=user).exclude(department__region_id=region_code).delete()
+    StaffAssignment.objects.bulk_create(
+        [StaffAssignment(user=user, department=department, role=role) for department in departments for role in roles],
+        ignore_conflicts=True,
+    )
+    return user
+
+
+class Command(BaseCommand):
+    help = "生成压测数据 (generate benchmark data on PostgreSQL: catalogue, applicants, cases; reusable)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--implementations", type=int, default=100_000, help="published implementations in all")
+        parser.add_argument("--cases", type=int, default=200_000, help="generated historical cases in all")
+        parser.add_argument(
+            "--applicants", type=int, default=None, help="generated applicants (default: cases / 50, at least 2,000)"
+        )
+        parser.add_argument("--ready-region", default="330106", help="region of the pools of waiting cases")
+        parser.add_argument("--ready-accept", type=int, default=0, help="cases waiting for acceptance in the region")
+        parser.add_argument("--ready-decide", type=int, default=0, help="cases waiting for a decision in the region")
+        parser.add_argument("--seed", type=int, default=20260, help="random seed (the data is the same for a seed)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_data needs PostgreSQL (DATABASE_URL=postgres://...)")
+        if not Implementation.objects.exists():
+            raise CommandError("load the demo data first: python -m govhall.cli demo")
+        started = time.monotonic()
+        _marker_ensure()
+
+        def log(message: str) -> None:
+            self.stdout.write(f"[{time.monotonic() - started:7.1f}s] {message}")
+            self.stdout.flush()
+
+        seed = options["seed"]
+        applicants = options["applicants"]
+        if applicants is None:
+            applicants = max(2_000, options["cases"] // 50)
+        added = {
+            "implementations": implementations_generate(
+                target=options["implementations"], rng=seeded_random(seed), log=log
+            ),
+            "applicants": applicants_generate(target=applicants, rng=seeded_random(seed + 1), log=log),
+        }
+        cases_started = time.monotonic()
+        added["cases"] = cases_generate(
+            target=options["cases"], rng=seeded_random(seed + 2 + marker_get("cases")), log=log
+        )
+        cases_seconds = time.monotonic() - cases_started
+        for kind, option in (("accept", "ready_accept"), ("decide", "ready_decide")):
+            if options[option]:
+                added[f"ready_{kind}"] = ready_generate(
+                    region_code=options["ready_region"],
+                    kind=kind,
+                    target=options[option],
+                    rng=seeded_random(seed + 3 + int(time.time())),
+                    log=log,
+                )
+        if added["cases"] or added["implementations"]:
+            # What the last generation that did real work cost, for the benchmark's report.
+            _marker_set("last_generation_peak_rss_mb", int(peak_rss_mb()))
+            _marker_set("last_generation_cases_seconds", int(cases_seconds))
+        if any(added.values()):
+            with connection.cursor() as cursor:
+                for table in ("cases_case", "cases_casetask", "cases_caseevent", "catalog_searchdocument"):
+                    cursor.execute(f"ANALYZE {table}")
+        report = {
+            "added": added,
+            "implementations": Implementation.objects.count(),
+            "cases_generated": marker_get("cases"),
+            "applicants_generated": marker_get("applicants"),
+            "cases_seconds": round(cases_seconds, 1),
+            "seconds": round(time.monotonic() - started, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "last_generation_peak_rss_mb": marker_get("last_generation_peak_rss_mb"),
+            "last_generation_cases_seconds": marker_get("last_generation_cases_seconds"),
+        }
+        self.stdout.write("BENCH_DATA_REPORT " + json.dumps(report))

@@ -1,0 +1,182 @@
+"""A small run of the benchmark's parts, so they cannot rot: the generator (PostgreSQL only: it
+writes with COPY), the ceiling views, the submission client and the wrk script against a live
+server, and the table's verdicts. The full benchmark is `make bench` (docs/performance.md)."""
+
+import asyncio
+import json
+import re
+import shutil
+import urllib.parse
+from collections import Counter
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test import RequestFactory, override_settings
+
+from bench import runner
+from bench.flows import submissions_run
+from bench.prepare import _submission_target, _tokens
+from govhall import bench_views
+from govhall.cases.management.commands import bench_data
+from govhall.cases.models import Case, CaseState, CaseTask, TaskState
+from govhall.cases.uploads import upload_check
+from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument
+from govhall.catalog.search import implementation_search
+from tests.factories import XIHU, make_implementation, make_person
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the generator writes with PostgreSQL's COPY"
+)
+OPEN_STATES = {CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.DECIDED}
+
+
+def _log(message: str) -> None:
+    """The generator's progress lines are not under test."""
+
+
+def test_sample_pdf_passes_the_upload_checks() -> None:
+    content = bench_data.sample_pdf_bytes(size=120 * 1024, variant=3)
+    checked = upload_check(file=ContentFile(content, name="scan.pdf"))
+    assert checked.content_type == "application/pdf"
+    assert 118 * 1024 <= checked.size <= 122 * 1024
+    assert content != bench_data.sample_pdf_bytes(size=120 * 1024, variant=4)
+
+
+@pytest.mark.django_db
+@postgresql_only
+def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
+    make_implementation(region_code=XIHU, kind="market")
+    before = Implementation.objects.count()
+    rng = bench_data.seeded_random(1)
+    bench_data._marker_ensure()
+
+    added = bench_data.implementations_generate(target=before + 40, rng=rng, log=_log)
+    applicants = bench_data.applicants_generate(target=30, rng=rng, log=_log)
+    bench_data.cases_generate(target=120, rng=rng, log=_log)
+
+    assert added == 40
+    assert applicants == 30
+    generated = Implementation.objects.exclude(versions__change__isnull=False)
+    assert generated.count() == 40
+    assert SearchDocument.objects.filter(implementation__in=generated).count() == 40
+    snapshot = ImplementationVersion.objects.filter(implementation__in=generated).first().snapshot
+    assert Implementation.objects.filter(implementation_code=snapshot["implementation_code"]).exists()
+    assert bench_data.marker_get("cases") == 120
+    cases = list(Case.objects.all())
+    assert len(cases) == 120
+    assert len({case.number for case in cases}) == 120
+    assert all(re.fullmatch(r"\d{6}\d{8}\d{6}", case.number) for case in cases)
+    open_tasks = Counter(CaseTask.objects.filter(state=TaskState.OPEN).values_list("case_id", flat=True))
+    for case in cases:
+        if case.state in OPEN_STATES:
+            assert open_tasks[case.pk] >= 1, case.state
+            assert case.stage
+        else:
+            assert open_tasks[case.pk] == 0, case.state
+        if case.state == CaseState.COMPLETED:
+            assert case.completed_at is not None and case.completed_at >= case.submitted_at
+        if case.accepted_at is not None:
+            assert case.promised_due_on is not None and case.promised_due_on >= case.clock_start_on
+    assert Counter(case.state for case in cases)[CaseState.COMPLETED] > 0
+    # A generated variant is found by its own name through the same index as real items.
+    variant = generated.select_related("entry").first()
+    assert implementation_search(query=variant.entry.name, page_size=100).total >= 1
+
+    assert bench_data.implementations_generate(target=before + 40, rng=rng, log=_log) == 0
+    assert bench_data.applicants_generate(target=30, rng=rng, log=_log) == 0
+    assert bench_data.cases_generate(target=120, rng=rng, log=_log) == 0
+    assert Case.objects.count() == 120
+
+    made = bench_data.ready_generate(region_code=XIHU, kind="accept", target=5, rng=rng, log=_log)
+    assert bench_data.ready_pool_count(region_code=XIHU, kind="accept") >= 5
+    assert made <= 5
+    assert bench_data.ready_generate(region_code=XIHU, kind="accept", target=5, rng=rng, log=_log) == 0
+
+
+@pytest.mark.django_db
+def test_ceiling_views_answer_and_exist_only_with_the_flag() -> None:
+    factory = RequestFactory()
+    assert json.loads(bench_views.ceiling_json(factory.get("/")).content) == {"ceiling": "json", "ok": True}
+    answer = json.loads(bench_views.ceiling_pk(factory.get("/"), code="330106").content)
+    assert answer["code"] == "330106"
+    assert answer["name"] == "西湖区"
+    assert bench_views.ceiling_pk(factory.get("/"), code="999999").status_code == 404
+    assert bench_views.ceiling_insert(factory.post("/")).status_code == 201
+    assert Session.objects.filter(session_data=bench_views.INSERT_MARKER).count() == 1
+    with override_settings(GOVHALL_BENCH=False):
+        assert bench_views.bench_urlpatterns() == []
+    with override_settings(GOVHALL_BENCH=True):
+        assert [pattern.name for pattern in bench_views.bench_urlpatterns()] == [
+            "bench_ceiling_json",
+            "bench_ceiling_pk",
+            "bench_ceiling_ins",
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submission_client_files_cases_through_the_api(live_server) -> None:
+    implementation = make_implementation(region_code=XIHU, kind="market")
+    person = make_person(name="钱七", level=2)
+    target = _submission_target(person=person)
+    assert target is not None
+    assert target["implementation_code"] == implementation.implementation_code
+    tokens = _tokens([person.user])
+    address = urllib.parse.urlparse(live_server.url)
+    pdf = bench_data.sample_pdf_bytes(size=20 * 1024, variant=1)
+
+    timings, _seconds = asyncio.run(
+        submissions_run(
+            host="127.0.0.1" if address.hostname == "localhost" else address.hostname,
+            port=address.port,
+            target=target,
+            tokens=tokens,
+            pdf=pdf,
+            connections=1,
+            duration=0.5,
+        )
+    )
+
+    assert timings.error_samples == []
+    assert timings.errors == 0
+    assert len(timings.flows) >= 1
+    filed = Case.objects.filter(applicant=person.user, state=CaseState.SUBMITTED)
+    assert filed.count() == len(timings.flows)
+    assert all(case.materials.count() == len(target["materials"]) for case in filed)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_wrk_script_counts_answers_that_fail_their_check(live_server) -> None:
+    port = urllib.parse.urlparse(live_server.url).port
+    options = runner.Options(port=port, duration=1, connections=2, threads=1)
+
+    good = runner.wrk_run(options, runner.Spec("health", ["/healthz"], '"database"'), duration=1)
+    bad = runner.wrk_run(options, runner.Spec("health", ["/healthz"], "no such text"), duration=1)
+
+    assert good.requests > 0
+    assert good.errors == 0
+    assert bad.requests > 0
+    assert bad.errors >= bad.requests - 2  # requests still in flight at the end are not checked
+
+
+def test_table_compares_each_scenario_with_its_ceiling() -> None:
+    rows = [
+        runner.Row("C_json", rps=2000),
+        runner.Row("C_pk", rps=1000),
+        runner.Row("C_ins", rps=500),
+        runner.Row("guide", rps=700, p95_ms=30),
+        runner.Row("search_specific", rps=400, p95_ms=30),
+        runner.Row("accept", rps=300, p95_ms=120),
+    ]
+
+    runner.ratios(rows)
+    verdicts = {row.scenario: (row.ratio, row.met) for row in rows}
+    printed = runner.table(rows)
+
+    assert verdicts["guide"] == (0.7, True)
+    assert verdicts["search_specific"] == (0.4, False)
+    assert verdicts["accept"] == (0.6, False)  # fast enough, but p95 over 100 ms
+    assert verdicts["C_pk"] == (0.5, None)
+    assert "MISSED" in printed
+    assert "0.70 × C_pk" in printed
