@@ -51,8 +51,8 @@ test: $(VENV)/.dev-installed ## lint, type-check, check migrations, run the whol
 	GOVHALL_TESTING=1 $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadfile -q
 
 lint: $(VENV)/.dev-installed ## ruff lint and format check
-	$(VENV)/bin/ruff check govhall tests scripts
-	$(VENV)/bin/ruff format --check govhall tests scripts
+	$(VENV)/bin/ruff check govhall tests scripts bench
+	$(VENV)/bin/ruff format --check govhall tests scripts bench
 
 typecheck: $(VENV)/.dev-installed ## mypy with django-stubs
 	GOVHALL_TESTING=1 $(VENV)/bin/mypy govhall
