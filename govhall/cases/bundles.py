@@ -56,7 +56,6 @@ from govhall.org.selectors import region_scope_codes
 # Bundle application numbers: "YJS" (一件事) + date + a sequence unique per day. The sequence
 # shares the case numbers' atomic counter under this key, which no region code can take.
 BUNDLE_NUMBER_PREFIX = "YJS"
-MATERIAL_ERROR_PREFIX = "material:"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,7 +547,8 @@ def _application_check(*, form: BundleForm, data: dict[str, Any], uploads: dict[
     )
     for material in bundle_materials(form=form, data=cleaned):
         if material["required"] and not material["shared"] and material["name"] not in uploads:
-            errors[f"{MATERIAL_ERROR_PREFIX}{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
+            key = f"{services.MATERIAL_ERROR_PREFIX}{material['name']}"
+            errors[key] = _("请上传“%(name)s”。") % {"name": material["name"]}
     if errors:
         raise CaseInvalid(errors)
     return cleaned

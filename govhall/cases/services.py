@@ -15,6 +15,7 @@ The rules implemented here, by source:
 - art. 45: special procedures (hearing, inspection, testing, expert review) stop the clock.
 """
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -86,6 +87,30 @@ class CaseInvalid(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Applying
+
+# CaseInvalid (and case_draft_save) name a material's problem "material:<name>"; "__all__" is
+# about the application as a whole; any other key is a form field.
+MATERIAL_ERROR_PREFIX = "material:"
+
+
+@dataclass
+class ErrorsSplit:
+    fields: dict[str, str]
+    materials: dict[str, str]
+    general: list[str]
+
+
+def case_errors_split(*, errors: dict[str, str]) -> ErrorsSplit:
+    """Sort an application's problems onto what they concern, for every channel's form page."""
+    split = ErrorsSplit(fields={}, materials={}, general=[])
+    for key, message in errors.items():
+        if key.startswith(MATERIAL_ERROR_PREFIX):
+            split.materials.setdefault(key[len(MATERIAL_ERROR_PREFIX) :], message)
+        elif key == "__all__":
+            split.general.append(message)
+        else:
+            split.fields[key] = message
+    return split
 
 
 def case_draft_start(
@@ -484,7 +509,7 @@ def _application_check(case: Case) -> dict[str, Any]:
             "deferrable_days"
         ]:
             continue  # 容缺: accepted as missing, recorded by _deferred_materials_record
-        errors[f"material:{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
+        errors[f"{MATERIAL_ERROR_PREFIX}{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
     if errors:
         raise CaseInvalid(errors)
     return cleaned

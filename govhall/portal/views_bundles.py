@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from govhall.accounts.selectors import ActingCapacity, person_acting_capacities
 from govhall.accounts.views import citizen_login_required
-from govhall.cases import application_form, bundles
+from govhall.cases import application_form, bundles, services
 from govhall.cases.models import BundleApplication, CaseState
 from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.cases.uploads import UploadRefused
@@ -30,7 +30,6 @@ from govhall.catalog.models import Audience, Bundle
 from govhall.org.selectors import region_get
 
 APPLY_FOR_MYSELF = "self"
-MATERIAL_ERROR_PREFIX = bundles.MATERIAL_ERROR_PREFIX
 MY_APPLICATIONS_SHOWN = 20
 
 # The combined status in words (bundles.BundleStatus.overall).
@@ -238,13 +237,11 @@ def _edit_refused(
 
 
 def _errors_split(state: EditState, errors: dict[str, str]) -> None:
-    for key, message in errors.items():
-        if key.startswith(MATERIAL_ERROR_PREFIX):
-            state.material_errors.setdefault(key[len(MATERIAL_ERROR_PREFIX) :], message)
-        elif key == "__all__":
-            state.general_errors.append(message)
-        else:
-            state.field_errors[key] = message
+    split = services.case_errors_split(errors=errors)
+    for name, message in split.materials.items():
+        state.material_errors.setdefault(name, message)
+    state.general_errors.extend(split.general)
+    state.field_errors.update(split.fields)
 
 
 def _materials_from_post(

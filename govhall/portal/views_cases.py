@@ -43,7 +43,6 @@ EDITABLE_STATES = (CaseState.DRAFT, CaseState.CORRECTION)
 # services.case_withdraw has the last word; the form is only offered where the
 # service would accept it, so nobody fills in a reason for a refusal.
 WITHDRAWABLE_STATES = services.WITHDRAWABLE_STATES
-MATERIAL_ERROR_PREFIX = "material:"
 APPLY_FOR_MYSELF = "self"
 
 # Timeline labels for the actions services.py records (CaseEvent.action). Actions staff take
@@ -275,13 +274,11 @@ def _edit_refused(request: HttpRequest, case: Case, state: EditState, refusal: C
 
 
 def _errors_split(state: EditState, errors: dict[str, str]) -> None:
-    for key, message in errors.items():
-        if key.startswith(MATERIAL_ERROR_PREFIX):
-            state.material_errors.setdefault(key[len(MATERIAL_ERROR_PREFIX) :], message)
-        elif key == "__all__":
-            state.general_errors.append(message)
-        else:
-            state.field_errors[key] = message
+    split = services.case_errors_split(errors=errors)
+    for name, message in split.materials.items():
+        state.material_errors.setdefault(name, message)
+    state.general_errors.extend(split.general)
+    state.field_errors.update(split.fields)
 
 
 def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any]) -> dict[str, str]:

@@ -53,7 +53,6 @@ from govhall.workbench.views import _page
 SESSION_KEY = "govhall_intake_applicant"
 DRAFTS_SHOWN = 20
 SEARCH_PAGE_SIZE = 20
-MATERIAL_ERROR_PREFIX = "material:"
 AUTOMATIC_DEPARTMENT = ""
 
 
@@ -553,13 +552,11 @@ def _form_refused(request: HttpRequest, case: Case, state: FormState, refusal: C
 
 
 def _errors_split(state: FormState, errors: dict[str, str]) -> None:
-    for key, message in errors.items():
-        if key.startswith(MATERIAL_ERROR_PREFIX):
-            state.material_errors.setdefault(key[len(MATERIAL_ERROR_PREFIX) :], message)
-        elif key == "__all__":
-            state.general_errors.append(message)
-        else:
-            state.field_errors[key] = message
+    split = services.case_errors_split(errors=errors)
+    for name, message in split.materials.items():
+        state.material_errors.setdefault(name, message)
+    state.general_errors.extend(split.general)
+    state.field_errors.update(split.fields)
 
 
 def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any]) -> dict[str, str]:
