@@ -23,11 +23,24 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime-installed: pyproject.toml | $(PY)
+# Debian packages the platform uses outside Python: a Chinese font that PDFs (licences, reports)
+# embed (fonts-wqy-microhei, Apache-2.0 / GPL-3 with font exception) and poppler's pdfsig, the
+# independent validator of licence signatures in the tests. Installed when missing (root or sudo).
+SYSTEM_PACKAGES := fonts-wqy-microhei poppler-utils
+$(VENV)/.system-packages: | $(PY)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(VENV)/.runtime-installed: pyproject.toml | $(PY) $(VENV)/.system-packages
 	$(PY) -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(PY)
+$(VENV)/.dev-installed: pyproject.toml | $(PY) $(VENV)/.system-packages
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.runtime-installed
 

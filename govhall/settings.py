@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "govhall.notices",
     "govhall.catalog",
     "govhall.cases",
+    "govhall.licences",
+    "govhall.evaluations",
+    "govhall.supervision",
+    "govhall.metrics",
     "govhall.portal",
     "govhall.workbench",
 ]

@@ -51,6 +51,7 @@ from govhall.cases.models import (
     TaskState,
     Trust,
 )
+from govhall.cases.signals import case_event_recorded
 from govhall.cases.uploads import upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
@@ -1637,6 +1638,7 @@ def _event(
         data={"state": case.state, "stage": case.stage, **({"task": task.pk} if task else {})},
         acting_for="" if is_staff_actor else _acting_for(case),
     )
+    case_event_recorded.send(sender=Case, case=case, event=event)
     return event
 
 

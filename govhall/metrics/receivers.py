@@ -1,0 +1,1 @@
+"""Signal receivers that keep the figures current (written by the metrics work)."""
