@@ -204,12 +204,12 @@ def _part(resolved: ResolvedItem) -> BundlePart:
         express_delivery=implementation.express_delivery,
         material_names=[material.name for material in materials],
     )
-    # The same list a case of the implementation keeps (services._material_list).
+    # The same list a case of the implementation keeps (services.material_list_for).
     return BundlePart(
         item=resolved.item,
         implementation=implementation,
         definition=definition,
-        material_list=services._material_list(implementation),
+        material_list=services.material_list_for(implementation),
     )
 
 

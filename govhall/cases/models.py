@@ -89,12 +89,36 @@ class DeliveryMethod(models.TextChoices):
     ELECTRONIC = "electronic", _("电子送达")
 
 
+class CaseDefinition(models.Model):
+    """What a case was filed under: the effective form, the material list and the process, as
+    they were at filing time, so that a later catalogue change never alters a running case.
+
+    Stored once per distinct content (``sha256`` of the canonical JSON) and shared by every
+    case filed under it: thousands of cases of one published version carry one row instead of
+    four kilobytes each (ADR 0005, "Definitions shared by content").
+    """
+
+    sha256 = models.CharField(_("内容摘要"), max_length=64, unique=True)
+    form = models.JSONField(_("申请表定义"), default=dict)
+    materials = models.JSONField(_("材料清单"), default=list)
+    process = models.JSONField(_("流程定义"), default=dict)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("办件定义")
+        verbose_name_plural = _("办件定义")
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
 class Case(models.Model):
     """An application from the moment it is drafted; a case (办件) once submitted.
 
-    The number is given at submission and never changes. The form and process definitions are
-    copies of the implementation's at filing time, so a later catalogue change never alters a
-    running case; ``implementation_version`` names the version it was filed under.
+    The number is given at submission and never changes. ``definition`` holds the form, the
+    material list and the process as they were at filing time (shared by content with other
+    cases), so a later catalogue change never alters a running case; ``implementation_version``
+    names the version it was filed under.
     """
 
     number = models.CharField(_("办件编号"), max_length=32, unique=True, null=True, blank=True)
@@ -104,9 +128,9 @@ class Case(models.Model):
     implementation_version = models.PositiveIntegerField(_("事项版本"))
     item_name = models.CharField(_("事项名称"), max_length=128)
     case_type = models.CharField(_("办件类型"), max_length=16)
-    form_definition = models.JSONField(_("申请表定义"), default=dict)
-    material_list = models.JSONField(_("材料清单"), default=list)
-    process_definition = models.JSONField(_("流程定义"), default=dict)
+    definition = models.ForeignKey(
+        CaseDefinition, verbose_name=_("办件定义"), on_delete=models.PROTECT, related_name="+"
+    )
     region = models.ForeignKey("org.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+")
     department = models.ForeignKey(
         "org.Department", verbose_name=_("承办部门"), on_delete=models.PROTECT, related_name="cases"
@@ -207,6 +231,18 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{_('草稿')} {self.pk}"
+
+    @property
+    def form_definition(self) -> dict:
+        return self.definition.form
+
+    @property
+    def material_list(self) -> list:
+        return self.definition.materials
+
+    @property
+    def process_definition(self) -> dict:
+        return self.definition.process
 
 
 class BundleApplication(models.Model):

@@ -18,7 +18,7 @@ from govhall.cases import calendar, guards, process
 from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
 
 # Columns of a case that lists never show: its copies of the definitions and the form's data.
-CASE_HEAVY_FIELDS = ("form_definition", "material_list", "process_definition", "data", "prefilled")
+CASE_HEAVY_FIELDS = ("data", "prefilled")
 
 # Supervision's default (DOMAIN.md): yellow when 1 working day or 20% of the limit is left.
 YELLOW_DAYS = 1
@@ -90,7 +90,11 @@ def _applicant_cases_query(*, user: Any) -> Q:
 def case_list_for_applicant(*, user: Any, state: str | None = None) -> QuerySet[Case]:
     if user is None or not getattr(user, "is_authenticated", False):
         return Case.objects.none()
-    cases = Case.objects.filter(_applicant_cases_query(user=user)).select_related("company", "department")
+    cases = (
+        Case.objects.filter(_applicant_cases_query(user=user))
+        .select_related("company", "department")
+        .prefetch_related("definition")
+    )
     if state:
         cases = cases.filter(state=state)
     return cases.order_by("-created_at", "-id")
@@ -114,7 +118,9 @@ def case_get_for_officer(*, number: str, officer: Any) -> Case | None:
 
 
 def _case_by_reference(reference: str) -> Case | None:
-    cases = Case.objects.select_related("implementation__entry", "company", "department", "region", "person")
+    cases = Case.objects.select_related(
+        "implementation__entry", "company", "department", "region", "person", "definition"
+    )
     if reference.startswith("draft-") and reference[6:].isdigit():
         return cases.filter(pk=int(reference[6:]), number__isnull=True).first()
     if not reference.isdigit() or len(reference) > 32:

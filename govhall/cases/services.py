@@ -15,6 +15,8 @@ The rules implemented here, by source:
 - art. 45: special procedures (hearing, inspection, testing, expert review) stop the clock.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -34,6 +36,7 @@ from govhall.cases.models import (
     AutoDecision,
     Case,
     CaseCommitment,
+    CaseDefinition,
     CaseEvent,
     CaseMaterial,
     CaseState,
@@ -164,12 +167,14 @@ def case_draft_start(
             implementation_version=implementation.version,
             item_name=entry.name,
             case_type=implementation.case_type,
-            form_definition=definition,
-            material_list=_material_list(implementation),
-            process_definition=process.process_for_intake(
-                definition=process_definition_for(implementation=implementation),
-                at_window=received_by is not None,
-                receiving_elsewhere=elsewhere,
+            definition=case_definition_get(
+                form=definition,
+                materials=material_list_for(implementation),
+                process=process.process_for_intake(
+                    definition=process_definition_for(implementation=implementation),
+                    at_window=received_by is not None,
+                    receiving_elsewhere=elsewhere,
+                ),
             ),
             region=implementation.region,
             department=implementation.department,
@@ -195,6 +200,28 @@ def case_draft_start(
             acting_for=_acting_for(case),
         )
     return case
+
+
+def case_definition_get(
+    *, form: dict[str, Any], materials: list[dict[str, Any]], process: dict[str, Any]
+) -> CaseDefinition:
+    """The shared row holding this form, material list and process (made on first use).
+
+    Keyed by the SHA-256 of the canonical JSON, so every case filed under the same published
+    version (and the same intake variant) points at one row; two first uses at once both end
+    on the row the unique constraint kept.
+    """
+    canonical = json.dumps(
+        {"form": form, "materials": materials, "process": process},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    found, _created = CaseDefinition.objects.get_or_create(
+        sha256=digest, defaults={"form": form, "materials": materials, "process": process}
+    )
+    return found
 
 
 def _intake_check(*, implementation: Any, received_by: Any, receiving_department: Any) -> bool:
@@ -237,7 +264,7 @@ def process_definition_for(*, implementation: Any) -> dict[str, Any]:
     )
 
 
-def _material_list(implementation: Any) -> list[dict[str, Any]]:
+def material_list_for(implementation: Any) -> list[dict[str, Any]]:
     return [
         {
             "name": material.name,

@@ -472,7 +472,7 @@ def _date_parameter(request: HttpRequest, name: str) -> date | None:
 
 def _listed(cases: QuerySet[Case]) -> QuerySet[Case]:
     # A list row needs neither the form nor the data: they are the heaviest columns.
-    return cases.defer("form_definition", "material_list", "data", "prefilled")
+    return cases.defer("data", "prefilled")
 
 
 def _case_row(case: Case, status: selectors.TimeStatus) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from govhall.accounts import privacy
 from govhall.accounts.models import AssuranceLevel, AssuranceMethod, User
 from govhall.cases import application_form
 from govhall.cases.models import CaseState, CaseTask, TaskState
-from govhall.cases.services import LEGAL_REMEDY_DEFAULT, process_definition_for
+from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, material_list_for, process_definition_for
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
 from govhall.catalog.search import text_tokens
 from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
@@ -234,8 +234,7 @@ class Template:
     popular: float
     # What a case of this item carries, serialised once.
     form_json: str = ""
-    material_list_json: str = ""
-    process_json: str = ""
+    definition_id: int = 0  # the shared CaseDefinition every generated case of it points at
     process: dict[str, Any] = field(default_factory=dict)
     data_json: str = ""
     required_materials: list[str] = field(default_factory=list)
@@ -325,23 +324,10 @@ def _templates() -> dict[tuple[str, int], Template]:
         )
         process = process_definition_for(implementation=implementation)
         template.form_json = json.dumps(definition, ensure_ascii=False)
-        template.material_list_json = json.dumps(
-            [
-                {
-                    "name": material["name"],
-                    "requirement": material["requirement"],
-                    "condition": material["condition"],
-                    "source": material["source"],
-                    "licence_type_code": material["licence_type_code"],
-                    "form": material["form"],
-                    "notes": material["notes"],
-                }
-                for material in materials
-            ],
-            ensure_ascii=False,
-        )
         template.process = process
-        template.process_json = json.dumps(process, ensure_ascii=False)
+        template.definition_id = case_definition_get(
+            form=definition, materials=material_list_for(implementation), process=process
+        ).pk
         template.required_materials = [str(m["name"]) for m in materials if m["requirement"] == "required"][:3]
         templates[key] = template
     return templates
@@ -821,9 +807,7 @@ CASE_COLUMNS = (
     "implementation_version",
     "item_name",
     "case_type",
-    "form_definition",
-    "material_list",
-    "process_definition",
+    "definition_id",
     "applicant_name",
     "channel",
     "data",
@@ -1360,9 +1344,7 @@ class CaseFactory:
                 1,
                 place.item_name,
                 source.case_type,
-                template.form_json,
-                template.material_list_json,
-                template.process_json,
+                template.definition_id,
                 applicant_name,
                 "online",
                 template.data_json,
