@@ -8,19 +8,41 @@ covers that city and every county and town below it.
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from govhall.accounts.models import Role, StaffAssignment
 from govhall.org.models import Region, RegionLevel
 
+# Bumped whenever any assignment changes in this process, so that a user object that has read
+# its assignments reads them again (a request's user lives for one request anyway).
+_assignments_generation = [0]
+
+
+@receiver((post_save, post_delete), sender=StaffAssignment, dispatch_uid="govhall_assignments_changed")
+def _assignments_changed(**_kwargs: Any) -> None:
+    _assignments_generation[0] += 1
+
+
+def staff_assignments(*, user: Any) -> list[StaffAssignment]:
+    """All roles ``user`` holds, with department and region, read once per user object.
+
+    Every guard of a request asks this instead of querying again: an accept or decide action
+    checks the officer's roles several times.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_govhall_assignments", None)
+    if cached is not None and cached[0] == _assignments_generation[0]:
+        return cached[1]
+    assignments = list(StaffAssignment.objects.filter(user=user).select_related("department__region"))
+    user._govhall_assignments = (_assignments_generation[0], assignments)
+    return assignments
+
 
 def staff_regions_for_role(*, user: Any, role: Role) -> list[Region]:
     """The regions in which ``user`` holds ``role`` (each covers everything below it)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    if not user.is_active:
-        return []
-    assignments = StaffAssignment.objects.filter(user=user, role=role).select_related("department__region")
-    return [assignment.department.region for assignment in assignments]
+    return [assignment.department.region for assignment in staff_assignments(user=user) if assignment.role == role]
 
 
 def staff_has_role(*, user: Any, role: Role) -> bool:

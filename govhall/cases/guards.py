@@ -8,8 +8,8 @@ answered as "not found" by the selectors.
 
 from typing import Any
 
-from govhall.accounts.guards import person_may_act_for_company, staff_may_act_in_region
-from govhall.accounts.models import Role, StaffAssignment
+from govhall.accounts.guards import person_may_act_for_company, staff_assignments, staff_may_act_in_region
+from govhall.accounts.models import Role
 from govhall.cases.models import Case, CaseTask, TaskState
 from govhall.cases.process import HANDLING_ROLES
 
@@ -33,11 +33,7 @@ def applicant_may_see_case(*, user: Any, case: Case) -> bool:
 
 def staff_department_ids(*, user: Any, roles: tuple[str, ...] = HANDLING_ROLES) -> set[int]:
     """Departments in which ``user`` holds one of ``roles``."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return set()
-    return set(
-        StaffAssignment.objects.filter(user=user, role__in=roles).values_list("department_id", flat=True).distinct()
-    )
+    return {assignment.department_id for assignment in staff_assignments(user=user) if assignment.role in roles}
 
 
 def staff_may_see_case(*, user: Any, case: Case) -> bool:
@@ -52,9 +48,10 @@ def staff_may_see_case(*, user: Any, case: Case) -> bool:
 
 
 def staff_holds_role_in(*, user: Any, role: str, department_id: int) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return StaffAssignment.objects.filter(user=user, role=role, department_id=department_id).exists()
+    return any(
+        assignment.role == role and assignment.department_id == department_id
+        for assignment in staff_assignments(user=user)
+    )
 
 
 def staff_may_act_on_task(*, user: Any, task: CaseTask) -> bool:
