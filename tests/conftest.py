@@ -26,6 +26,15 @@ def _default_language_after_each_test():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache_before_each_test():
+    """Rolled-back tests reuse primary keys: a cached guide body (keyed by implementation and
+    version) from one test must not answer for another test's implementation."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # A live_server (or transactional_db) test's data is committed, and pytest-django's transactional_db empties every
 # table when it ends. On SQLite that emptying is a DELETE, which the audit table's append-only
 # triggers refuse, so they are lifted for the flush only; and the regions loaded once per session

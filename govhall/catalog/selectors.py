@@ -132,6 +132,12 @@ def implementation_get_public(*, implementation_code: str) -> Implementation | N
     )
 
 
+def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:
+    """One published implementation with its entry, region and department only (the guide page
+    takes the rest from the version's snapshot), or None (also when cancelled)."""
+    return implementation_public_queryset().filter(implementation_code=implementation_code).first()
+
+
 def implementation_view_count(*, implementation: Implementation) -> None:
     """Count a guide view (one UPDATE, no read-modify-write)."""
     Implementation.objects.filter(pk=implementation.pk).update(view_count=F("view_count") + 1)

@@ -4,12 +4,16 @@ import math
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from govhall.catalog import selectors as catalog
@@ -23,6 +27,8 @@ PAGE_SIZE = 20
 DEPARTMENTS_PAGE_SIZE = 60
 ELDER_MODE_COOKIE_AGE = timedelta(days=365)
 AUDIENCES = ("person", "company")
+# A version's guide body never changes; the time only bounds how long an unused one is kept.
+GUIDE_BODY_CACHE_SECONDS = 24 * 3600
 
 
 def _page(request: HttpRequest, items: QuerySet, per_page: int = PAGE_SIZE) -> Page:
@@ -179,10 +185,35 @@ def _guide_or_404(implementation: Implementation, version: int | None = None) ->
 
 @require_GET
 def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
-    implementation = _published_or_404(implementation_code)
-    current = _guide_or_404(implementation)
+    """The current guide. Its body is made from the published version's snapshot, which never
+    changes, so it is rendered once per version and language and kept in the cache; a new
+    version has a new key."""
+    implementation = catalog.implementation_get_public_brief(implementation_code=implementation_code)
+    if implementation is None:
+        raise Http404
+    key = (
+        f"guide-body:{implementation.pk}:{implementation.version}:{implementation.state}:"
+        f"{implementation.entry.state}:{implementation.entry.version}:{get_language()}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        current = _guide_or_404(implementation)
+        body = render_to_string("portal/_guide_body.html", {"guide": current, "show_apply": True}, request=request)
+        cached = {"name": current.name, "body": body}
+        cache.set(key, cached, timeout=GUIDE_BODY_CACHE_SECONDS)
     catalog.implementation_view_count(implementation=implementation)
-    return render(request, "portal/guide.html", {"guide": current, "implementation": implementation})
+    summary = {
+        "name": cached["name"],
+        "implementation_code": implementation.implementation_code,
+        "version": implementation.version,
+        "is_current": True,
+    }
+    # The body is our own template's output, escaped when it was rendered.
+    return render(
+        request,
+        "portal/guide.html",
+        {"guide": summary, "guide_body": mark_safe(cached["body"]), "implementation": implementation},
+    )
 
 
 @require_GET

@@ -134,6 +134,20 @@ def test_guide_of_an_item_whose_entry_is_suspended_carries_a_notice(client):
     assert "本事项暂停办理。" in page_text(client.get(guide_url(implementation)))
 
 
+def test_a_guide_seen_before_a_suspension_or_a_new_version_shows_it_after(client):
+    # The guide body is cached per version (portal.views.guide): what changes must show at once.
+    implementation = make_implementation()
+    assert "本事项暂停办理。" not in page_text(client.get(guide_url(implementation)))
+    publish(action=ChangeAction.SUSPEND, target=ChangeTarget.ENTRY, entry=implementation.entry)
+    assert "本事项暂停办理。" in page_text(client.get(guide_url(implementation)))
+
+    other = make_implementation()
+    assert "短一些的承诺时限说明" not in page_text(client.get(guide_url(other)))
+    publish_change(other, address="杭州市西湖区短一些的承诺时限说明路 1 号")
+    assert "短一些的承诺时限说明" in page_text(client.get(guide_url(other)))
+    assert "短一些的承诺时限说明" in page_text(client.get(guide_url(other), HTTP_ACCEPT_LANGUAGE="en"))
+
+
 def test_active_item_guide_has_no_suspension_notice(client):
     implementation = make_implementation()
 
