@@ -174,6 +174,15 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or _flag("GOVHALL_TESTING")
 
+# Per-process cache (rendered guide bodies, keyed by version so never stale). About 10 KB per
+# guide: 2,000 entries bound a worker's share to some 20 MB.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("GOVHALL_CACHE_ENTRIES", "2000"))},
+    }
+}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
