@@ -162,6 +162,8 @@ def server_env(options: Options) -> dict[str, str]:
         DEBUG="0",
         GOVHALL_BENCH="1",
         DATABASE_CONN_MAX_AGE="600",
+        # Production shares the cache between web processes (Redis runs on loopback here).
+        CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/7"),
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="govhall.settings",
         PYTHONPATH=str(ROOT),
@@ -247,6 +249,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self._cache_empty()
         self.log_file = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603
             [
@@ -285,6 +288,14 @@ class Server:
                 pass
             time.sleep(0.5)
         raise SystemExit("gunicorn did not become healthy in 90 s")
+
+    def _cache_empty(self) -> None:
+        """Every run starts with an empty shared cache: the figures include the first renderings."""
+        url = self.env.get("CACHE_URL", "")
+        if url.startswith("redis://"):
+            import redis
+
+            redis.Redis.from_url(url).flushdb()
 
     def worker_pids(self) -> list[int]:
         if self.process is None:

@@ -174,14 +174,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or _flag("GOVHALL_TESTING")
 
-# Per-process cache (rendered guide bodies, keyed by version so never stale). About 10 KB per
-# guide: 2,000 entries bound a worker's share to some 20 MB.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("GOVHALL_CACHE_ENTRIES", "2000"))},
+# The cache (rendered guide bodies, keyed by version so never stale). CACHE_URL=redis://… shares
+# it between all web processes (production, the benchmark); without it each process keeps its
+# own, bounded to 2,000 entries (about 10 KB per guide, some 20 MB per worker).
+if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+            "KEY_PREFIX": "govhall",
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("GOVHALL_CACHE_ENTRIES", "2000"))},
+        }
+    }
 
 TASKS = {
     "default": {
