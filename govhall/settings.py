@@ -8,6 +8,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -177,6 +178,7 @@ WHITENOISE_USE_FINDERS = DEBUG or _flag("GOVHALL_TESTING")
 # The cache (rendered guide bodies, keyed by version so never stale). CACHE_URL=redis://… shares
 # it between all web processes (production, the benchmark); without it each process keeps its
 # own, bounded to 2,000 entries (about 10 KB per guide, some 20 MB per worker).
+CACHES: dict[str, dict[str, Any]]
 if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {

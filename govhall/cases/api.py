@@ -1166,19 +1166,20 @@ def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> d
     Open steps of the caller's departments and roles, unclaimed or claimed by the caller, oldest
     first, the 500 oldest at most; filters by step kind, item, time level, and the caller's own.
     """
-    tasks = selectors.task_list_for_officer(
+    total, tasks = selectors.task_page_for_officer(
         officer=_caller(request),
+        page=filters.page,
+        page_size=filters.page_size,
         kind=filters.kind or "",
         basic_code=filters.basic_code or "",
         level=filters.level or "",
         mine_only=filters.mine,
     )
-    start = (filters.page - 1) * filters.page_size
     return {
-        "total": len(tasks),
+        "total": total,
         "page": filters.page,
         "page_size": filters.page_size,
-        "items": [_task(task) for task in tasks[start : start + filters.page_size]],
+        "items": [_task(task) for task in tasks],
     }
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from govhall.accounts.models import Role, StaffAssignment
+from govhall.accounts.guards import staff_assignments
+from govhall.accounts.models import Role
 from govhall.accounts.selectors import agencies_active_query
 from govhall.cases import calendar, guards, process
 from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
@@ -142,18 +143,43 @@ def task_get_for_officer(*, task_id: int, officer: Any) -> CaseTask | None:
 
 def _officer_tasks(*, officer: Any) -> QuerySet[CaseTask]:
     """Open tasks of the departments and roles the officer holds, unclaimed or claimed by them."""
-    held = StaffAssignment.objects.filter(user=officer, role__in=process.HANDLING_ROLES).values_list(
-        "department_id", "role"
-    )
-    pairs = Q(pk__in=[])
-    for held_department, role in held:
-        pairs |= Q(department_id=held_department, role=role)
-    return CaseTask.objects.filter(pairs, state=TaskState.OPEN).filter(Q(assignee__isnull=True) | Q(assignee=officer))
+    departments_by_role: dict[str, list[int]] = {}
+    for assignment in staff_assignments(user=officer):
+        if assignment.role in process.HANDLING_ROLES:
+            departments_by_role.setdefault(assignment.role, []).append(assignment.department_id)
+    # One condition per role (a window officer may hold a role in dozens of departments).
+    held = Q(pk__in=[])
+    for role, departments in departments_by_role.items():
+        held |= Q(role=role, department_id__in=departments)
+    return CaseTask.objects.filter(held, state=TaskState.OPEN).filter(Q(assignee__isnull=True) | Q(assignee=officer))
 
 
 def task_count_for_officer(*, officer: Any) -> int:
     """How many tasks wait on the officer's to-do list (for the navigation)."""
     return _officer_tasks(officer=officer).count()
+
+
+TODO_LIST_MAX = 500
+
+
+def _officer_tasks_filtered(
+    *, officer: Any, kind: str, basic_code: str, mine_only: bool, department_id: int | None
+) -> QuerySet[CaseTask]:
+    tasks = _officer_tasks(officer=officer)
+    if mine_only:
+        tasks = tasks.filter(assignee=officer)
+    if kind:
+        tasks = tasks.filter(kind=kind)
+    if basic_code:
+        tasks = tasks.filter(case__implementation__entry__basic_code=basic_code)
+    if department_id:
+        tasks = tasks.filter(department_id=department_id)
+    # The form data the case carries is not shown on the list.
+    return (
+        tasks.select_related("case__department", "department", "assignee")
+        .defer(*(f"case__{name}" for name in CASE_HEAVY_FIELDS))
+        .order_by("opened_at", "id")
+    )
 
 
 def task_list_for_officer(
@@ -168,26 +194,45 @@ def task_list_for_officer(
     """The officer's to-do list: open tasks of the departments and roles the officer holds,
     claimed by nobody or by the officer (``mine_only``: by the officer), oldest first; filters by
     step kind, item, department and time level (yellow / red)."""
-    tasks = _officer_tasks(officer=officer)
-    if mine_only:
-        tasks = tasks.filter(assignee=officer)
-    if kind:
-        tasks = tasks.filter(kind=kind)
-    if basic_code:
-        tasks = tasks.filter(case__implementation__entry__basic_code=basic_code)
-    if department_id:
-        tasks = tasks.filter(department_id=department_id)
-    # The case's copies of the form, materials and process (about 4 KB of JSON each) are not
-    # shown on the list; loading them for 500 rows doubled the list's time.
-    rows = list(
-        tasks.select_related("case__department", "department", "assignee")
-        .defer(*(f"case__{name}" for name in CASE_HEAVY_FIELDS))
-        .order_by("opened_at", "id")[:500]
+    tasks = _officer_tasks_filtered(
+        officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=department_id
     )
+    rows = list(tasks[:TODO_LIST_MAX])
     if level:
         statuses = case_time_statuses(cases=[task.case for task in rows])
         rows = [task for task in rows if statuses[task.case_id].level == level]
     return rows
+
+
+def task_page_for_officer(
+    *,
+    officer: Any,
+    page: int,
+    page_size: int,
+    kind: str = "",
+    basic_code: str = "",
+    level: str = "",
+    mine_only: bool = False,
+) -> tuple[int, list[CaseTask]]:
+    """One page of the to-do list (of its ``TODO_LIST_MAX`` oldest) and the list's length.
+
+    Without a time-level filter only the page's rows are read (the level is computed from the
+    calendar, not stored, so that filter reads the whole list).
+    """
+    start = (page - 1) * page_size
+    if level:
+        rows = task_list_for_officer(
+            officer=officer, kind=kind, basic_code=basic_code, level=level, mine_only=mine_only
+        )
+        return len(rows), rows[start : start + page_size]
+    tasks = _officer_tasks_filtered(
+        officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=None
+    )
+    end = min(start + page_size, TODO_LIST_MAX)
+    rows = list(tasks[start:end]) if start < end else []
+    if start == 0 and len(rows) < page_size:
+        return len(rows), rows
+    return min(tasks.count(), TODO_LIST_MAX), rows
 
 
 def task_list_open_for_case(*, case: Case) -> list[CaseTask]:

@@ -637,6 +637,20 @@ def test_case_list_is_paginated_newest_first_and_filters_by_state(world, client)
     assert submitted["items"][0]["api_url"] == f"{API}/cases/{first.number}"
 
 
+def test_task_list_pages_read_only_their_rows_and_count_the_whole_list(world, client):
+    cases = [make_case(world=world, until="submitted") for _ in range(3)]
+    clerk = bearer(world.clerk)
+    expected = [task_open(case).pk for case in cases]  # oldest first
+
+    pages = [
+        client.get(f"{API}/workbench/tasks", {"page_size": 2, "page": number}, headers=clerk).json()
+        for number in (1, 2, 3)
+    ]
+
+    assert [page["total"] for page in pages] == [3, 3, 3]
+    assert [[item["id"] for item in page["items"]] for page in pages] == [expected[:2], expected[2:], []]
+
+
 def _queries_for(client, path: str, headers: dict) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path, headers=headers).status_code == 200
