@@ -29,6 +29,7 @@ import resource
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -156,6 +157,15 @@ def _marker_set(key: str, value: int) -> None:
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
             [key, value],
         )
+
+
+def _bulk_load_settings() -> None:
+    """For the current transaction: no wait for the WAL flush at commit, and no foreign-key
+    triggers (the generator writes whole, consistent cases: every row it points at exists or is
+    in the same COPY batch). Generated data only; the live services never do this."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL session_replication_role = replica")
 
 
 def _ids_reserve(table: str, count: int) -> int:
@@ -996,8 +1006,15 @@ class CaseFactory:
         self.touched.add(key)
         return f"{region_code[:6]}{day:%Y%m%d}{value:06d}"
 
-    def sequences_save(self) -> None:
+    def sequences_taken(self) -> list[tuple[str, date, int]]:
+        """The case-number sequences moved since the last call (to save with their chunk)."""
         rows = [(region, day, self.sequences[(region, day)]) for region, day in self.touched]
+        self.touched.clear()
+        return rows
+
+    def sequences_save(self, rows: list[tuple[str, date, int]] | None = None) -> None:
+        if rows is None:
+            rows = self.sequences_taken()
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO cases_casenumbersequence (region_code, day, last) VALUES (%s, %s, %s) "
@@ -1005,7 +1022,6 @@ class CaseFactory:
                 "EXCLUDED.last)",
                 rows,
             )
-        self.touched.clear()
 
     def _submitted_at(self, *, max_age_days: float, min_age_days: float = 0.05) -> datetime:
         # More recent cases are more frequent: the platform's use grows year on year.
@@ -1531,20 +1547,49 @@ def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
         raise CommandError("no implementation to file cases under: load the demo data first")
     factory = _factory(rng, places, weights)
     started, first_done = time.monotonic(), done
-    while done < target:
-        count = min(CHUNK_CASES, target - done)
-        first = _ids_reserve("cases_case", count)
-        rows = Rows()
-        for offset in range(count):
-            factory.build(case_id=first + offset, rows=rows)
-        with transaction.atomic():
-            _write_rows(rows)
-            factory.sequences_save()
-            done += count
-            _marker_set("cases", done)
+
+    # PostgreSQL takes one chunk (in a writer thread, on its own connection) while this process
+    # builds the next; inside a caller's transaction (the tests) a second connection would not
+    # see it, so the chunks are written in line.
+    threaded = not connection.in_atomic_block
+
+    def write(rows: Rows, sequences: list[tuple[str, date, int]], upto: int) -> None:
+        try:
+            with transaction.atomic():
+                if threaded:  # its own transaction: the settings end with it
+                    _bulk_load_settings()
+                _write_rows(rows)
+                factory.sequences_save(sequences)
+                _marker_set("cases", upto)
+        finally:
+            if threaded:
+                connection.close()
+
+    def log_progress(upto: int) -> None:
         elapsed = time.monotonic() - started
-        rate = (done - first_done) / max(elapsed, 0.001)
-        log(f"cases: {done:,}/{target:,} ({rate:,.0f} cases/s, peak RSS {peak_rss_mb():.0f} MB)")
+        rate = (upto - first_done) / max(elapsed, 0.001)
+        log(f"cases: {upto:,}/{target:,} ({rate:,.0f} cases/s, peak RSS {peak_rss_mb():.0f} MB)")
+
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future[None] | None = None
+        while done < target:
+            count = min(CHUNK_CASES, target - done)
+            first = _ids_reserve("cases_case", count)
+            rows = Rows()
+            for offset in range(count):
+                factory.build(case_id=first + offset, rows=rows)
+            sequences = factory.sequences_taken()
+            if pending is not None:
+                pending.result()
+                log_progress(done)
+            done += count
+            if threaded:
+                pending = writer.submit(write, rows, sequences, done)
+            else:
+                write(rows, sequences, done)
+        if pending is not None:
+            pending.result()
+    log_progress(done)
     return target
 
 
