@@ -159,6 +159,56 @@ def _marker_set(key: str, value: int) -> None:
         )
 
 
+# Tables a case load writes to, and how many cases a load must add before their secondary
+# indexes are dropped for it and built again after (building once is much faster than
+# maintaining them row by row).
+LOADED_TABLES = ("cases_case", "cases_casetask", "cases_caseevent", "cases_casematerial", "cases_correctionnotice")
+INDEX_REBUILD_THRESHOLD = 500_000
+INDEX_TABLE = "govhall_bench_dropped_index"
+
+
+def _secondary_indexes_drop(log: Any) -> None:
+    """Drop the non-unique secondary indexes of the loaded tables, remembering their definitions
+    in a table first, so that an interrupted load still gets them back (``_indexes_restore``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (name text PRIMARY KEY, definition text NOT NULL)")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexdef NOT LIKE %s",
+            [list(LOADED_TABLES), "CREATE UNIQUE INDEX%"],
+        )
+        indexes = cursor.fetchall()
+        cursor.executemany(
+            f"INSERT INTO {INDEX_TABLE} (name, definition) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",  # noqa: S608
+            indexes,
+        )
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    log(f"indexes: dropped {len(indexes)} secondary indexes for the load")
+
+
+def _indexes_restore(log: Any) -> None:
+    """Build again the indexes a load dropped (also those of an interrupted earlier load)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT to_regclass('{INDEX_TABLE}') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return
+        cursor.execute(f"SELECT name, definition FROM {INDEX_TABLE} ORDER BY name")  # noqa: S608
+        indexes = cursor.fetchall()
+        if not indexes:
+            return
+        started = time.monotonic()
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for name, definition in indexes:
+            cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
+            if cursor.fetchone()[0]:
+                cursor.execute(definition)
+            cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
+        cursor.execute("RESET maintenance_work_mem")
+        for table in LOADED_TABLES:
+            cursor.execute(f"ANALYZE {table}")
+    log(f"indexes: built {len(indexes)} secondary indexes in {time.monotonic() - started:.0f} s")
+
+
 def _bulk_load_settings() -> None:
     """For the current transaction: no wait for the WAL flush at commit, and no foreign-key
     triggers (the generator writes whole, consistent cases: every row it points at exists or is
@@ -1570,6 +1620,9 @@ def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
         rate = (upto - first_done) / max(elapsed, 0.001)
         log(f"cases: {upto:,}/{target:,} ({rate:,.0f} cases/s, peak RSS {peak_rss_mb():.0f} MB)")
 
+    rebuild_indexes = threaded and target - done >= INDEX_REBUILD_THRESHOLD
+    if rebuild_indexes:
+        _secondary_indexes_drop(log)
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending: Future[None] | None = None
         while done < target:
@@ -1590,6 +1643,8 @@ def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
         if pending is not None:
             pending.result()
     log_progress(done)
+    if rebuild_indexes:
+        _indexes_restore(log)
     return target
 
 
@@ -1691,6 +1746,7 @@ class Command(BaseCommand):
         added["cases"] = cases_generate(
             target=options["cases"], rng=seeded_random(seed + 2 + marker_get("cases")), log=log
         )
+        _indexes_restore(log)  # those an interrupted earlier load left dropped
         cases_seconds = time.monotonic() - cases_started
         for kind, option in (("accept", "ready_accept"), ("decide", "ready_decide")):
             if options[option]:
