@@ -366,22 +366,40 @@ def _synonym_expansions(folded_query: str) -> list[str]:
     ]
 
 
-def search_query_tokens(*, query: str) -> list[str]:
-    """The tokens a query searches: its own words, then the words of matching synonyms.
-
-    Question words go, and single characters when there are longer words, unless nothing would
-    be left; the count is capped so a pasted paragraph stays a cheap query.
-    """
-    folded = _fold(query)[:QUERY_MAX_LENGTH].strip()
-    if not WORD.search(folded):
-        return []
-    words = text_tokens(folded)
-    for expansion in _synonym_expansions(folded):
-        words.extend(text_tokens(expansion))
+def _meaningful(words: list[str]) -> list[str]:
+    """Question words go, and single characters when there are longer words, unless nothing
+    would be left."""
     unique = list(dict.fromkeys(words))
     meaningful = [token for token in unique if token not in QUERY_STOP_WORDS] or unique
     longer = [token for token in meaningful if len(token) > 1]
-    return (longer or meaningful)[:QUERY_MAX_TOKENS]
+    return longer or meaningful
+
+
+def search_query_groups(*, query: str) -> list[list[str]]:
+    """The query's own words, then the words of each matching synonym's expansion: a document
+    matches when it holds every word of one group (食品经营许可 finds the food licences, not
+    every 许可; 开公司 finds what holds 公司, or 企业 设立 登记 together). Capped so that a
+    pasted paragraph stays a cheap query."""
+    folded = _fold(query)[:QUERY_MAX_LENGTH].strip()
+    if not WORD.search(folded):
+        return []
+    groups = [_meaningful(text_tokens(folded))]
+    # Words an expansion separates by spaces are alternatives (生孩子 → 出生 生育).
+    groups += [
+        _meaningful(text_tokens(part)) for expansion in _synonym_expansions(folded) for part in expansion.split()
+    ]
+    budget, capped = QUERY_MAX_TOKENS, []
+    for group in groups:
+        if group and budget > 0:
+            capped.append(group[:budget])
+            budget -= len(capped[-1])
+    return capped
+
+
+def search_query_tokens(*, query: str) -> list[str]:
+    """Every word the query searches (its own, then its synonyms'), each once: for ranking and
+    highlighting."""
+    return list(dict.fromkeys(token for group in search_query_groups(query=query) for token in group))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,11 +429,15 @@ class _PostgresqlQuery:
     table = "catalog_searchdocument document"
     id_column = "document.implementation_id"
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
+        self.groups = groups
 
     def match(self) -> _Sql:
-        return _Sql("document.vector @@ to_tsquery('simple', %s)", [self._any()])
+        if self.groups is None:
+            return _Sql("document.vector @@ to_tsquery('simple', %s)", [self._any()])
+        every = " | ".join("(" + " & ".join(_tsquery_lexeme(token) for token in group) + ")" for group in self.groups)
+        return _Sql("document.vector @@ to_tsquery('simple', %s)", [every])
 
     def columns(self) -> _Sql:
         """Score, number of tokens in the name, number of tokens anywhere."""
@@ -442,11 +464,15 @@ class _SqliteQuery:
     # whole full-text query once per filtered row; the MATCH drives the loop instead.
     id_column = f"+{FTS_TABLE}.rowid"
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
+        self.groups = groups
 
     def match(self) -> _Sql:
-        return _Sql(f"{FTS_TABLE} MATCH %s", [" OR ".join(_fts_phrase(token) for token in self.tokens)])
+        if self.groups is None:
+            return _Sql(f"{FTS_TABLE} MATCH %s", [" OR ".join(_fts_phrase(token) for token in self.tokens)])
+        every = " OR ".join("(" + " AND ".join(_fts_phrase(token) for token in group) + ")" for group in self.groups)
+        return _Sql(f"{FTS_TABLE} MATCH %s", [every])
 
     def columns(self) -> _Sql:
         """Score, number of tokens in the name, number of tokens anywhere."""
@@ -463,11 +489,12 @@ class _SqliteQuery:
         )
 
 
-def _vendor_query(tokens: list[str]) -> _PostgresqlQuery | _SqliteQuery | None:
+def _vendor_query(tokens: list[str], groups: list[list[str]] | None = None) -> _PostgresqlQuery | _SqliteQuery | None:
+    """``groups``: match documents holding every word of one group; None: any word at all."""
     if connection.vendor == "postgresql":
-        return _PostgresqlQuery(tokens)
+        return _PostgresqlQuery(tokens, groups)
     if connection.vendor == "sqlite":
-        return _SqliteQuery(tokens)
+        return _SqliteQuery(tokens, groups)
     return None
 
 
@@ -663,11 +690,12 @@ def implementation_search(
     """
     page = max(1, page)
     page_size = max(1, min(page_size, PAGE_SIZE_MAX))
-    tokens = search_query_tokens(query=query)
+    groups = search_query_groups(query=query)
+    tokens = list(dict.fromkeys(token for group in groups for token in group))
     result = SearchResult(
         query=query, tokens=tokens, hits=[], total=0, page=page, page_size=page_size, suggested_themes=[]
     )
-    vendor_query = _vendor_query(tokens) if tokens else None
+    vendor_query = _vendor_query(tokens, groups) if tokens else None
     if vendor_query is not None:
         filtered = _filtered_implementations(
             region_code=region_code,
@@ -679,6 +707,11 @@ def implementation_search(
         )
         try:
             result.total = _count(vendor_query, filtered)
+            if result.total == 0 and any(len(group) > 1 for group in groups):
+                # Nothing holds all the words of any group: show what holds some of them.
+                vendor_query = _vendor_query(tokens)
+                assert vendor_query is not None
+                result.total = _count(vendor_query, filtered)
             offset = (page - 1) * page_size
             if offset < result.total:
                 ranked = _ranked_page(vendor_query, filtered, offset=offset, limit=page_size)
