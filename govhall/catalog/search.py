@@ -12,7 +12,9 @@ number of body matches), then items matching more query words anywhere, then the
 full-text rank, then popularity (guide views), then the name.
 """
 
+import hashlib
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, QuerySet, Value
@@ -267,6 +270,40 @@ def search_documents_refresh(*, implementation_ids: Iterable[int]) -> None:
     ids = sorted(set(implementation_ids))
     for start in range(0, len(ids), REFRESH_BATCH_SIZE):
         _documents_refresh_batch(ids[start : start + REFRESH_BATCH_SIZE])
+    _forget_now_and_at_commit()
+
+
+# Answers to recent queries are kept for a few minutes under the index's version: a publication
+# or a synonym change moves the version once committed, so no answer from before it is used
+# again (in this process at once, in others as soon as they share the cache, CACHE_URL; with a
+# per-process cache, within SEARCH_CACHE_SECONDS).
+SEARCH_CACHE_SECONDS = 300
+SEARCH_VERSION_KEY = "search-index-version"
+
+
+def search_results_forget() -> None:
+    """Move the search index's version: every cached answer is out of date."""
+    try:
+        cache.incr(SEARCH_VERSION_KEY)
+    except ValueError:  # not there yet (or evicted): any new value differs from cached keys
+        cache.set(SEARCH_VERSION_KEY, int.from_bytes(os.urandom(4), "big"), timeout=None)
+
+
+def _forget_now_and_at_commit() -> None:
+    # Now, for this transaction's own later reads; again at commit, since another process may
+    # have cached an answer from the data as it was before the commit in the meantime.
+    search_results_forget()
+    transaction.on_commit(search_results_forget)
+
+
+def _search_cache_key(**arguments: Any) -> str:
+    version = cache.get(SEARCH_VERSION_KEY)
+    if version is None:
+        version = int.from_bytes(os.urandom(4), "big")
+        cache.add(SEARCH_VERSION_KEY, version, timeout=None)
+        version = cache.get(SEARCH_VERSION_KEY, version)
+    digest = hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
+    return f"search:{version}:{digest}"
 
 
 def _documents_refresh_batch(ids: list[int]) -> None:
@@ -328,6 +365,7 @@ def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
             cursor.execute(
                 f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT implementation_id FROM catalog_searchdocument)"  # noqa: S608
             )
+    _forget_now_and_at_commit()
     return SearchDocument.objects.count()
 
 
@@ -345,6 +383,11 @@ def search_synonym_upsert(*, term: str, expansion: str) -> SearchSynonym:
         term=_fold(term).strip(), defaults={"expansion": expansion.strip()}
     )
     return synonym
+
+
+def search_synonyms_changed(**_kwargs: Any) -> None:
+    """Any change of a synonym (here, in the admin or by import) changes what queries find."""
+    _forget_now_and_at_commit()
 
 
 def _synonym_expansions(folded_query: str) -> list[str]:
@@ -690,37 +733,66 @@ def implementation_search(
     """
     page = max(1, page)
     page_size = max(1, min(page_size, PAGE_SIZE_MAX))
-    groups = search_query_groups(query=query)
-    tokens = list(dict.fromkeys(token for group in groups for token in group))
-    result = SearchResult(
-        query=query, tokens=tokens, hits=[], total=0, page=page, page_size=page_size, suggested_themes=[]
+    key = _search_cache_key(
+        query=_fold(query)[:QUERY_MAX_LENGTH].strip(),
+        region_code=region_code,
+        department_code=department_code,
+        audience=audience,
+        badge=badge,
+        theme_code=theme_code,
+        kind=kind,
+        page=page,
+        page_size=page_size,
     )
-    vendor_query = _vendor_query(tokens, groups) if tokens else None
-    if vendor_query is not None:
-        filtered = _filtered_implementations(
-            region_code=region_code,
-            department_code=department_code,
-            audience=audience,
-            badge=badge,
-            theme_code=theme_code,
-            kind=kind,
+    answer = cache.get(key)
+    if answer is None:
+        answer = _search_answer(
+            query=query,
+            filters={
+                "region_code": region_code,
+                "department_code": department_code,
+                "audience": audience,
+                "badge": badge,
+                "theme_code": theme_code,
+                "kind": kind,
+            },
+            page=page,
+            page_size=page_size,
         )
-        try:
-            result.total = _count(vendor_query, filtered)
-            if result.total == 0 and any(len(group) > 1 for group in groups):
-                # Nothing holds all the words of any group: show what holds some of them.
-                vendor_query = _vendor_query(tokens)
-                assert vendor_query is not None
-                result.total = _count(vendor_query, filtered)
-            offset = (page - 1) * page_size
-            if offset < result.total:
-                ranked = _ranked_page(vendor_query, filtered, offset=offset, limit=page_size)
-                result.hits = _hits(ranked, tokens)
-        except EmptyResultSet:  # a filter no implementation can meet, such as an unknown region
-            result.total = 0
+        cache.set(key, answer, timeout=SEARCH_CACHE_SECONDS)
+    tokens, total, ranked = answer
+    result = SearchResult(
+        query=query, tokens=tokens, hits=[], total=total, page=page, page_size=page_size, suggested_themes=[]
+    )
+    if ranked:
+        result.hits = _hits(ranked, tokens)
     if result.total == 0:
         result.suggested_themes = _suggested_themes(audience=audience)
     return result
+
+
+def _search_answer(
+    *, query: str, filters: dict[str, Any], page: int, page_size: int
+) -> tuple[list[str], int, list[tuple[int, float]]]:
+    """The query's words, the number of matches and one page of (implementation id, score)."""
+    groups = search_query_groups(query=query)
+    tokens = list(dict.fromkeys(token for group in groups for token in group))
+    vendor_query = _vendor_query(tokens, groups) if tokens else None
+    if vendor_query is None:
+        return tokens, 0, []
+    filtered = _filtered_implementations(**filters)
+    try:
+        total = _count(vendor_query, filtered)
+        if total == 0 and any(len(group) > 1 for group in groups):
+            # Nothing holds all the words of any group: show what holds some of them.
+            vendor_query = _vendor_query(tokens)
+            assert vendor_query is not None
+            total = _count(vendor_query, filtered)
+        offset = (page - 1) * page_size
+        ranked = _ranked_page(vendor_query, filtered, offset=offset, limit=page_size) if offset < total else []
+    except EmptyResultSet:  # a filter no implementation can meet, such as an unknown region
+        return tokens, 0, []
+    return tokens, total, ranked
 
 
 def _hits(ranked: list[tuple[int, float]], tokens: list[str]) -> list[SearchHit]:

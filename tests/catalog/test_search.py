@@ -626,3 +626,15 @@ def test_synonym_typed_in_upper_case_in_the_admin_still_matches():
     SearchSynonym.objects.create(term="ETC", expansion="道路运输")
 
     assert names(implementation_search(query="办etc")) == ["道路运输经营许可"]
+
+
+def test_a_repeated_query_is_answered_from_the_cache_until_a_publication():
+    publish_item("食品经营许可")
+    first = search_query_count()
+    again = search_query_count()
+    publish_item("食品经营许可变更")
+    after = search_query_count()
+
+    assert first[0] == 4  # synonyms, count, one page of ids, the page's rows
+    assert again == (1, first[1])  # only the page's rows
+    assert after == (4, 2)
