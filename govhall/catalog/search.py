@@ -621,8 +621,16 @@ def _ranked_page(
 # Highlighting
 
 
+# Characters that NFKC may join to the one before them (combining marks).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
+
+
 def _folded_with_positions(text: str) -> tuple[str, list[int]]:
     """The folded text and, for each of its characters, the index of the original character."""
+    whole = _fold(text)
+    if len(whole) == len(text) and not _COMBINING.search(text):
+        # Every character folded to exactly one (the usual case): positions are the indexes.
+        return whole, list(range(len(text)))
     folded_parts = []
     positions = []
     for index, character in enumerate(text):
