@@ -25,8 +25,9 @@ $(PY):
 
 # Debian packages the platform uses outside Python: a Chinese font that PDFs (licences, reports)
 # embed (fonts-wqy-microhei, Apache-2.0 / GPL-3 with font exception) and poppler's pdfsig, the
-# independent validator of licence signatures in the tests. Installed when missing (root or sudo).
-SYSTEM_PACKAGES := fonts-wqy-microhei poppler-utils
+# independent validator of licence signatures in the tests (with NSS's certutil to trust the
+# platform root there). Installed when missing (root or sudo).
+SYSTEM_PACKAGES := fonts-wqy-microhei poppler-utils libnss3-tools
 $(VENV)/.system-packages: | $(PY)
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -44,6 +45,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY) $(VENV)/.system-packages
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.runtime-installed
 
+run: export GOVHALL_SEAL_AUTO_CREATE = 1
 run: $(VENV)/.runtime-installed ## set up and serve the demo at http://127.0.0.1:8000 (HOST, PORT change it; SQLite under ./var/)
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py collectstatic --no-input -v 0

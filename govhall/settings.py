@@ -309,3 +309,14 @@ GOVHALL_OIDC_SUBJECT_KEY = os.environ.get("GOVHALL_OIDC_SUBJECT_KEY") or f"{SECR
 # Where the authorization endpoint sends someone not logged in; empty: the citizen login when it
 # exists, else LOGIN_URL (govhall/accounts/oidc.py).
 GOVHALL_OIDC_LOGIN_URL = os.environ.get("GOVHALL_OIDC_LOGIN_URL", "")
+
+# Electronic licences (govhall/licences): where the platform CA's and the seals' keys are kept
+# (files, mode 0600; never in the database), whether a department without a seal gets one on
+# demand (the demo and the tests; production issues seals with `manage.py licence_seal_issue`),
+# the font PDFs embed (Debian's fonts-wqy-microhei, installed by the Makefile) and the public
+# address printed in licences' QR codes.
+GOVHALL_PLATFORM_NAME = os.environ.get("GOVHALL_PLATFORM_NAME", "一体化在线政务服务平台")
+GOVHALL_SEAL_DIR = Path(os.environ.get("GOVHALL_SEAL_DIR", VAR_DIR / "seals"))
+GOVHALL_SEAL_AUTO_CREATE = _flag("GOVHALL_SEAL_AUTO_CREATE") or DEBUG or _flag("GOVHALL_TESTING")
+GOVHALL_PDF_FONT = os.environ.get("GOVHALL_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

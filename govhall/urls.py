@@ -38,6 +38,8 @@ urlpatterns = [
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),
+    path("", include("govhall.licences.urls_public")),
+    path("", include("govhall.licences.urls_portal")),
     path("", include("govhall.portal.urls_cases")),
     path("", include("govhall.portal.urls_bundles")),
     path("", include("govhall.portal.urls")),

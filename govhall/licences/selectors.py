@@ -1,0 +1,45 @@
+"""Reads of licences: a holder's wallet, the valid licence of a type, a version by identifier."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from govhall.licences.models import Licence, LicenceStatus, LicenceVersion
+
+
+def licences_for_person(*, person: Any) -> QuerySet[Licence]:
+    return Licence.objects.filter(person=person).select_related("licence_type", "issuer").order_by("-issued_on", "-id")
+
+
+def licences_for_company(*, company: Any) -> QuerySet[Licence]:
+    return (
+        Licence.objects.filter(company=company).select_related("licence_type", "issuer").order_by("-issued_on", "-id")
+    )
+
+
+def licence_valid_of_type_for(*, type_code: str, person: Any = None, company: Any = None) -> Licence | None:
+    """The holder's licence of the type that is valid today (latest issued first)."""
+    if person is None and company is None:
+        return None
+    holder = Q(company=company) if company is not None else Q(person=person, company__isnull=True)
+    today = timezone.localdate()
+    return (
+        Licence.objects.filter(holder, licence_type__code=type_code, status=LicenceStatus.VALID)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .select_related("licence_type", "issuer")
+        .order_by("-issued_on", "-id")
+        .first()
+    )
+
+
+def licence_by_identifier(identifier: str) -> LicenceVersion | None:
+    return (
+        LicenceVersion.objects.filter(identifier=identifier.strip().upper())
+        .select_related("licence__licence_type", "licence__issuer", "seal")
+        .first()
+    )
+
+
+def licence_current_version(licence: Licence) -> LicenceVersion | None:
+    return licence.versions.filter(version=licence.version).select_related("seal").first()
