@@ -1302,20 +1302,32 @@ def _source_label(source: str | None) -> str:
 # --- materials ---------------------------------------------------------------------------------
 
 
-def form_materials(*, definition: dict, materials: list[dict], data: dict) -> list[dict]:
+def form_materials(
+    *, definition: dict, materials: list[dict], data: dict, wallet: dict[str, Any] | None = None
+) -> list[dict]:
     """The implementation's materials with ``required``, ``visible`` and ``shared`` for this data.
 
     A required material is required; a conditional one with a ``required_when`` rule is shown
     and required only while its condition holds, and one without a rule is shown as optional.
-    A material issued by a government department or that a licence type stands in for is
-    ``shared``: the department obtains it, so it is not asked for (DOMAIN.md, "Reused
-    materials").
+    A material that a licence type stands in for is ``shared`` when the applicant holds a valid
+    licence of that type (``wallet``: licence type code → the licence, or None for a type the
+    platform's licence catalogue knows but the applicant does not hold; ``from_wallet`` names
+    the licence), and asked like any other when the applicant does not hold one. A material
+    issued by a government department (or standing for a licence type the platform does not
+    keep) is ``shared`` as the department obtains it from its source. Shared materials are not
+    asked for (DOMAIN.md, "Reused materials").
     """
     values, _problems, visible = _effective(definition, data)
     rules = definition.get("materials") if isinstance(definition.get("materials"), dict) else {}
     result = []
     for material in materials:
-        shared = material.get("source") == MaterialSource.GOVERNMENT or bool(material.get("licence_type_code"))
+        type_code = material.get("licence_type_code") or ""
+        kept = bool(type_code) and type_code in (wallet or {})
+        held = (wallet or {}).get(type_code) if kept else None
+        if kept:
+            shared = held is not None
+        else:
+            shared = material.get("source") == MaterialSource.GOVERNMENT or bool(type_code)
         rule = (rules or {}).get(material.get("name"))
         condition = rule.get("required_when") if isinstance(rule, dict) else None
         if material.get("requirement") == MaterialRequirement.REQUIRED:
@@ -1325,7 +1337,15 @@ def form_materials(*, definition: dict, materials: list[dict], data: dict) -> li
             shown = needed = holds and _condition_holds(condition, values)
         else:
             shown, needed = True, False
-        result.append({**material, "visible": shown, "required": needed and not shared, "shared": shared})
+        result.append(
+            {
+                **material,
+                "visible": shown,
+                "required": needed and not shared,
+                "shared": shared,
+                "from_wallet": held,
+            }
+        )
     return result
 
 

@@ -441,6 +441,15 @@ class CaseMaterial(models.Model):
         "self", verbose_name=_("复用自"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     superseded_at = models.DateTimeField(_("被替换时间"), null=True, blank=True)
+    # Filled from the applicant's wallet: the licence version whose signed PDF this is.
+    licence_version = models.ForeignKey(
+        "licences.LicenceVersion",
+        verbose_name=_("电子证照"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("核验人"),

@@ -482,6 +482,7 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         case.promised_limit_days = case.implementation.promised_time_limit_days
         case.promised_limit_unit = case.implementation.promised_time_limit_unit
         _deferred_materials_record(case)
+        _wallet_materials_record(case=case, user=user, now=now)
         case.save()
         # The submission is on the timeline before whatever the first step does (an automatic
         # approval decides at once).
@@ -555,13 +556,67 @@ def _deferred_materials_record(case: Case) -> None:
             DeferredMaterial.objects.get_or_create(case=case, material_name=material["name"], defaults={"days": days})
 
 
+def case_wallet(case: Case) -> dict[str, Any]:
+    """For each licence type the platform keeps that stands in for one of the case's materials:
+    the applicant's valid licence of it (the company's for a company's case), or None."""
+    from govhall.licences.models import LicenceType
+    from govhall.licences.selectors import licence_valid_of_type_for
+
+    codes = {material.get("licence_type_code") for material in case.material_list} - {None, ""}
+    if not codes:
+        return {}
+    kept = LicenceType.objects.filter(code__in=codes, active=True).values_list("code", flat=True)
+    return {
+        code: licence_valid_of_type_for(
+            type_code=code, person=case.person if case.company_id is None else None, company=case.company
+        )
+        for code in kept
+    }
+
+
+def case_materials_listed(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The case's materials as the form shows them, with what the wallet fills."""
+    return application_form.form_materials(
+        definition=case.form_definition,
+        materials=case.material_list,
+        data=case.data if data is None else data,
+        wallet=case_wallet(case),
+    )
+
+
 def case_materials_required(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The materials the applicant must give now: required (or required by the form's rule)
-    and not shared by a government source."""
-    materials = application_form.form_materials(
-        definition=case.form_definition, materials=case.material_list, data=case.data if data is None else data
-    )
+    and neither filled from the wallet nor shared by a government source."""
+    materials = case_materials_listed(case=case, data=data)
     return [material for material in materials if material["required"] and not material.get("shared")]
+
+
+def _wallet_materials_record(*, case: Case, user: Any, now: Any) -> None:
+    """材料免提交: each material a licence in the wallet fills is recorded with the licence's
+    signed PDF, trust A (issued by government), pointing at the licence version."""
+    for material in case_materials_listed(case=case):
+        licence = material.get("from_wallet")
+        if licence is None or not material["visible"]:
+            continue
+        if CaseMaterial.objects.filter(case=case, material_name=material["name"], superseded_at__isnull=True).exists():
+            continue  # the applicant gave it anyway
+        version = licence.versions.filter(version=licence.version).first()
+        if version is None:
+            continue
+        CaseMaterial.objects.create(
+            case=case,
+            material_name=material["name"],
+            file=version.document.name,
+            sha256=version.sha256,
+            size=version.document.size,
+            content_type="application/pdf",
+            extension=".pdf",
+            original_name=f"{licence.licence_type.name} {licence.number}.pdf",
+            trust=Trust.A,
+            uploaded_by=user,
+            uploaded_at=now,
+            licence_version=version,
+        )
 
 
 def _case_number(*, region_code: str, day: date) -> str:
@@ -1071,15 +1126,23 @@ def _decision_notify(case: Case) -> None:
 
 
 def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
-    """制证: the result document or licence is made (only after approval, art. 44)."""
-    if not reference.strip():
-        raise CaseActionRefused("reference_required", _("请填写结果文书或证照编号。"))
+    """制证: the result document or licence is made (only after approval, art. 44).
+
+    When the item yields an electronic licence (its result type and licence type code name an
+    active licence type), the licence is issued here, signed with the department's seal, and
+    its number becomes the result reference; otherwise the officer gives the document's number.
+    """
     with transaction.atomic():
         case, task = _task_for_action(task=task, officer=officer, action="issue")
         if case.decision != Decision.APPROVE:
             raise CaseActionRefused("not_approved", _("未作出准予决定，不能制作结果。"))
         _deferred_outstanding_refuse(case)
         now = timezone.now()
+        licence = _licence_issue_for(case=case, officer=officer)
+        if licence is not None:
+            reference = licence.number
+        elif not reference.strip():
+            raise CaseActionRefused("reference_required", _("请填写结果文书或证照编号。"))
         case.result_reference = reference.strip()[:128]
         _task_close(task=task, officer=officer, now=now, outcome="issue", opinion=reference)
         _advance(case=case, after_key=task.step_key, now=now)
@@ -1100,6 +1163,21 @@ def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
             purpose="case_result",
         )
     return case
+
+
+def _licence_issue_for(*, case: Case, officer: Any) -> Any:
+    """The licence the case's item yields, issued now (None when it yields no licence)."""
+    from govhall.licences import seals
+    from govhall.licences import services as licences
+
+    if licences.licence_type_for_case(case) is None:
+        return None
+    try:
+        return licences.licence_issue_from_case(case=case, officer=officer)
+    except licences.LicenceRefused as refused:
+        raise CaseActionRefused(refused.code, refused.message) from refused
+    except seals.SealUnavailable as unavailable:
+        raise CaseActionRefused(unavailable.code, unavailable.message) from unavailable
 
 
 def case_deliver(*, task: CaseTask, officer: Any, method: str, note: str = "") -> Case:
@@ -1432,6 +1510,8 @@ def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]
     if kind.automatic:
         _auto_decide(case=case, step=step, now=now)
         return []
+    if step["kind"] == "issue_result" and step.get("auto") and _auto_issue(case=case, step=step, now=now):
+        return []
     today = timezone.localdate(now)
     due = calendar.working_day_add(start=today, days=int(step.get("days", 0) or 0))
     tasks: list[CaseTask] = []
@@ -1513,6 +1593,41 @@ def _auto_decide(*, case: Case, step: dict[str, Any], now: Any) -> None:
     if evaluation.approved:
         _decision_notify(case)
     _advance(case=case, after_key=step["key"], now=now)
+
+
+def _auto_issue(*, case: Case, step: dict[str, Any], now: Any) -> bool:
+    """制证 by the system where the process says so (``"auto": true`` on the issue step): the
+    licence the approved case yields is issued and signed at once. False (the step goes to an
+    officer as usual) when the item yields no licence or the licence cannot be issued now; the
+    reason is kept on the staff timeline."""
+    if case.decision != Decision.APPROVE:
+        return False
+    try:
+        with transaction.atomic():
+            licence = _licence_issue_for(case=case, officer=None)
+    except CaseActionRefused as refused:
+        _event(case=case, action="auto_issue_failed", actor=None, now=now, opinion=refused.message, public=False)
+        return False
+    if licence is None:
+        return False
+    task = CaseTask.objects.create(
+        case=case,
+        step_key=step["key"],
+        kind=step["kind"],
+        name=step["name"],
+        department=case.department,
+        role="",
+        opened_at=now,
+        due_on=timezone.localdate(now),
+        state=TaskState.DONE,
+        closed_at=now,
+        outcome="issue",
+        opinion=licence.number,
+    )
+    case.result_reference = licence.number
+    _event(case=case, action="result_issue", actor=None, now=now, task=task, data={"reference": licence.number})
+    _advance(case=case, after_key=step["key"], now=now)
+    return True
 
 
 def _department_for(*, case: Case, part: dict[str, Any]) -> Department:

@@ -372,9 +372,7 @@ def _material_rows(case: Case, user: Any, state: EditState, current: list[CaseMa
     """The materials with what the applicant has given and may give, in the case's order."""
     by_name = {material.material_name: material for material in current}
     candidates = selectors.material_reuse_candidates(case=case, user=user)
-    listed = application_form.form_materials(
-        definition=case.form_definition, materials=case.material_list, data=state.data
-    )
+    listed = services.case_materials_listed(case=case, data=state.data)
     rules = case.form_definition.get("materials") if isinstance(case.form_definition.get("materials"), dict) else {}
     commitments = {signed.material_name: signed for signed in case.commitments.filter(superseded_at__isnull=True)}
     commitment_terms = application_form.form_commitment(definition=case.form_definition)

@@ -397,9 +397,7 @@ class CorrectionForm(CaseActionForm):
 
 def _correction_subjects(case: Case) -> list[tuple[Any, Any]]:
     """What a correction item may name: the materials and form fields the applicant was shown."""
-    materials = application_form.form_materials(
-        definition=case.form_definition, materials=case.material_list, data=case.data
-    )
+    materials = services.case_materials_listed(case=case)
     sections = application_form.form_sections(
         definition=case.form_definition,
         data=case.data,
@@ -710,9 +708,7 @@ def _case_page(
         "refusals": [(key, message) for key, message in refusal.items()],
         "sections": _readonly_sections(sections),
         "materials": materials,
-        "material_list": application_form.form_materials(
-            definition=case.form_definition, materials=case.material_list, data=case.data
-        ),
+        "material_list": services.case_materials_listed(case=case),
         "present": present,
         "tasks": tasks,
         "timeline": [

@@ -603,9 +603,7 @@ def _form_page(request: HttpRequest, case: Case, state: FormState, *, status: in
         language=translation.get_language() or "zh-hans",
         materials_present=set(by_name),
     )
-    listed = application_form.form_materials(
-        definition=case.form_definition, materials=case.material_list, data=state.data
-    )
+    listed = services.case_materials_listed(case=case, data=state.data)
     materials = [
         {
             **material,
