@@ -33,7 +33,14 @@ class Job:
 
 
 # Apps add their jobs here (one line each).
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    Job(
+        name="licences_expire",
+        task="govhall.licences.tasks.licences_expire_task",
+        every=timedelta(hours=6),
+        description="licences whose validity ended become expired",
+    ),
+]
 
 
 def job_find(name: str) -> Job | None:

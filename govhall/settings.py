@@ -285,7 +285,11 @@ OIDC_SCOPES = {
     "phone": _("您的手机号（部分隐去）"),
     "assurance": _("您的实名认证等级"),
     "company": _("您可代为办事的企业名称和统一社会信用代码"),
+    # Department systems only (client credentials): look licences up by holder and type.
+    "licences": _("按持证主体查询电子证照（部门系统）"),
 }
+# Named so that models pointing at it (licences' look-up clients) resolve the swappable model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": _oidc_private_key(),

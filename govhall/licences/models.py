@@ -246,3 +246,27 @@ class LicenceShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.licence} · {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class LicenceLookupClient(models.Model):
+    """A department system allowed to look licences up by holder and type (OAuth2 client
+    credentials with scope ``licences``); every look-up is in the audit trail."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        verbose_name=_("接入系统"),
+        on_delete=models.CASCADE,
+        related_name="licence_lookup",
+    )
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("证照查询接入系统")
+        verbose_name_plural = _("证照查询接入系统")
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.department}"
