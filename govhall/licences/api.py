@@ -73,7 +73,7 @@ def _verify_out(result: VerifyResult) -> dict[str, Any]:
 
 @router.post(
     "/licences/verify",
-    response={200: VerifyOut},
+    response={200: VerifyOut, 404: ErrorOut, 422: ErrorOut},
     auth=None,
     summary="核验电子证照标识 (verify a licence identifier)",
 )
@@ -87,7 +87,7 @@ def licence_verify_endpoint(request: HttpRequest, payload: VerifyIn) -> dict[str
 
 @router.post(
     "/licences/verify-file",
-    response={200: VerifyOut, 413: ErrorOut},
+    response={200: VerifyOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut},
     auth=None,
     summary="核验电子证照文件的签章 (verify a licence PDF's signature)",
 )
@@ -146,7 +146,7 @@ class LookupOut(Schema):
 
 @router.get(
     "/licences/lookup",
-    response={200: LookupOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: LookupOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     auth=DepartmentSystemToken(),
     summary="部门系统按持证主体和证照类型查询 (department look-up by holder and type)",
 )
