@@ -332,8 +332,11 @@ def demo_load() -> DemoReport:
     if report.implementations_created:
         _popularity_seed()
     from govhall.demo_bundles import demo_bundles_load
+    from govhall.licences.demo import licence_demo_load
 
     demo_bundles_load()
+    credit_code = DEMO_COMPANY_CREDIT_CODE_PREFIX + uscc_check_character(DEMO_COMPANY_CREDIT_CODE_PREFIX)
+    licence_demo_load(company_credit_code=credit_code, region_code="330106")
     return report
 
 

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 class HolderKind(models.TextChoices):
     PERSON = "person", _("自然人")
     COMPANY = "company", _("法人")
+    # For a licence type only (食品经营许可证 goes to sole traders and companies alike).
+    ANY = "any", _("自然人或法人")
 
 
 class LicenceType(models.Model):

@@ -189,9 +189,10 @@ def seal_issue(*, department: Any, algorithm: str = SealAlgorithm.ECDSA_P256) ->
         )
 
 
-def seal_for_department(*, department: Any) -> Seal:
+def seal_for_department(*, department: Any, create: bool | None = None) -> Seal:
     """The department's active seal in its validity; made on demand where the settings allow
-    (GOVHALL_SEAL_AUTO_CREATE: the demo and the tests, never production)."""
+    (GOVHALL_SEAL_AUTO_CREATE: the demo and the tests, never production) or ``create`` says so
+    (the demo loader)."""
     now = timezone.now()
     seal = (
         Seal.objects.filter(department=department, active=True, not_before__lte=now, not_after__gt=now)
@@ -200,7 +201,7 @@ def seal_for_department(*, department: Any) -> Seal:
     )
     if seal is not None and (seal.key_reference.startswith("pkcs11:") or (seal_dir() / seal.key_reference).exists()):
         return seal
-    if not settings.GOVHALL_SEAL_AUTO_CREATE:
+    if not (settings.GOVHALL_SEAL_AUTO_CREATE if create is None else create):
         raise SealUnavailable("no_seal", _("颁证部门“%(name)s”没有可用的电子印章。") % {"name": department})
     if not ca_exists():
         ca_init()

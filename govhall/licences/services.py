@@ -147,7 +147,7 @@ def licence_issue(
     if (holder_person is None) == (holder_company is None):
         raise LicenceRefused("holder_required", _("须指定一个持证主体（自然人或法人）。"))
     kind, holder_name, holder_identifier = _holder(holder_person, holder_company)
-    if kind != licence_type.holder_kind:
+    if licence_type.holder_kind != HolderKind.ANY and kind != licence_type.holder_kind:
         raise LicenceRefused(
             "holder_kind",
             _("“%(type)s”只颁发给%(kind)s。")
@@ -160,6 +160,10 @@ def licence_issue(
             "issuer_code_missing",
             _("颁证部门“%(department)s”没有统一社会信用代码，无法生成证照标识。") % {"department": issuer.name},
         )
+    fields = dict(fields)
+    for spec in licence_type.fields:  # the holder's name is known whatever the source of the rest
+        if spec.get("source") == "holder.name" and not str(fields.get(spec["name"], "")).strip():
+            fields[spec["name"]] = holder_name
     missing = [
         str(spec.get("label") or spec["name"])
         for spec in licence_type.fields
@@ -238,7 +242,7 @@ def licence_fields_from_case(*, case: Any, licence_type: LicenceType) -> dict[st
             if isinstance(value, list):
                 value = "、".join(str(item) for item in value)
             elif isinstance(value, dict):
-                value = " ".join(str(item) for item in value.values() if item)
+                value = _address_text(value)
         elif source.startswith("case."):
             value = getattr(case, source[5:], "")
         elif source == "holder.name":
@@ -249,6 +253,20 @@ def licence_fields_from_case(*, case: Any, licence_type: LicenceType) -> dict[st
             value = case.item_name
         values[spec["name"]] = "" if value is None else str(value)
     return values
+
+
+def _address_text(value: dict[str, Any]) -> str:
+    """An address field ({region, detail}) as printed: the region's full name, then the rest."""
+    from govhall.org.models import Region
+
+    parts = []
+    for key, item in value.items():
+        if key == "region" and item:
+            region = Region.objects.filter(code=str(item)).first()
+            parts.append(region.full_name if region is not None else str(item))
+        elif item:
+            parts.append(str(item))
+    return "".join(parts)
 
 
 def licence_issue_from_case(*, case: Any, officer: Any, fields: dict[str, Any] | None = None) -> Licence:
