@@ -273,7 +273,11 @@ def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:
 
 
 def case_materials_current(*, case: Case) -> list[CaseMaterial]:
-    return list(case.materials.filter(superseded_at__isnull=True).order_by("material_name", "uploaded_at"))
+    return list(
+        case.materials.filter(superseded_at__isnull=True)
+        .select_related("licence_version__licence")
+        .order_by("material_name", "uploaded_at")
+    )
 
 
 def case_material_get(*, case: Case, material_id: int) -> CaseMaterial | None:

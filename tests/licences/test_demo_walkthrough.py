@@ -10,6 +10,7 @@ from govhall.cases.models import CaseMaterial, CaseTask, TaskState, Trust
 from govhall.catalog.models import Implementation
 from govhall.licences.models import Licence
 from tests.cases.factories import application_data, pdf_upload
+from tests.factories import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,8 @@ def test_the_food_licence_walkthrough(client):
     assert "证照有效。" in qr_page
     filled = CaseMaterial.objects.get(case=later, material_name="食品经营许可证")
     assert (filled.trust, filled.licence_version.licence) == (Trust.A, licence)
+    # The officer handling the later case sees it as a verified licence.
+    officer = StaffAssignment.objects.filter(department=later.department, role="window_clerk").first().user
+    force_login_verified(client, officer)
+    page = client.get(f"/workbench/cases/{later.number}/").content.decode()
+    assert "电子证照（已核验）" in page and licence.identifier in page
