@@ -35,6 +35,7 @@ urlpatterns = [
     # OpenID Connect provider: only the protocol endpoints (no self-service client registration).
     path("o/", include((oidc_urlpatterns, "oauth2_provider"))),
     re_path(r"^\.well-known/openid-configuration/?$", oauth2_views.ConnectDiscoveryInfoView.as_view()),
+    path("workbench/licences/", include("govhall.licences.urls_workbench")),
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),
