@@ -40,6 +40,12 @@ JOBS: list[Job] = [
         every=timedelta(hours=6),
         description="licences whose validity ended become expired",
     ),
+    Job(
+        name="supervision_warnings_scan",
+        task="govhall.supervision.tasks.supervision_warnings_scan",
+        every=timedelta(minutes=10),
+        description="time-limit, step, urging and refusal warnings raised, kept or cleared",
+    ),
 ]
 
 

@@ -36,6 +36,7 @@ urlpatterns = [
     path("o/", include((oidc_urlpatterns, "oauth2_provider"))),
     re_path(r"^\.well-known/openid-configuration/?$", oauth2_views.ConnectDiscoveryInfoView.as_view()),
     path("workbench/licences/", include("govhall.licences.urls_workbench")),
+    path("workbench/supervision/", include("govhall.supervision.urls")),
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),

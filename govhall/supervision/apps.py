@@ -6,3 +6,6 @@ class SupervisionConfig(AppConfig):
     name = "govhall.supervision"
     label = "supervision"
     verbose_name = _("电子监察")
+
+    def ready(self) -> None:
+        from govhall.supervision import receivers  # noqa: F401  (connects the signal receivers)

@@ -112,7 +112,14 @@ def test_search_page_labels_filters_and_result_count_are_in_english(english, ful
     assert "Filters (optional)" in labels
     assert {"Area", "Department", "Who it is for", "How much can be done online", "Filter"} <= set(labels)
     content = response.content.decode()
-    for option in ("Any", "All areas", "All departments (choose a region first to filter by department)", "For individuals", "For businesses", "Fully online"):
+    for option in (
+        "Any",
+        "All areas",
+        "All departments (choose a region first to filter by department)",
+        "For individuals",
+        "For businesses",
+        "Fully online",
+    ):
         assert f">{option}</option>" in content
     for chinese_label in ("找到", "筛选条件", "不限", "全部地区", "全程网办", "零跑动", "网办程度"):
         assert chinese_label not in page_text(response)
