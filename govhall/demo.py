@@ -337,6 +337,9 @@ def demo_load() -> DemoReport:
     demo_bundles_load()
     credit_code = DEMO_COMPANY_CREDIT_CODE_PREFIX + uscc_check_character(DEMO_COMPANY_CREDIT_CODE_PREFIX)
     licence_demo_load(company_credit_code=credit_code, region_code="330106")
+    from govhall.supervision.demo import supervision_demo_load
+
+    supervision_demo_load()
     return report
 
 
