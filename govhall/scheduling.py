@@ -46,6 +46,12 @@ JOBS: list[Job] = [
         every=timedelta(minutes=10),
         description="time-limit, step, urging and refusal warnings raised, kept or cleared",
     ),
+    Job(
+        name="evaluations_followups_check",
+        task="govhall.evaluations.tasks.evaluations_followups_check",
+        every=timedelta(minutes=30),
+        description="bad reviews not called back in 1 or not rectified in 15 working days warned",
+    ),
 ]
 
 

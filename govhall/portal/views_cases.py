@@ -34,6 +34,7 @@ from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.cases.uploads import UploadRefused, material_download_response
 from govhall.catalog import selectors as catalog
 from govhall.catalog.models import Implementation
+from govhall.evaluations.selectors import evaluation_panel
 from govhall.notices import selectors as notices
 from govhall.notices.services import inbox_message_read
 
@@ -531,6 +532,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponseBase:
             "sections": sections,
             "may_withdraw": case.state in WITHDRAWABLE_STATES,
             "deferred": list(case.deferred_materials.all()),
+            "evaluation_panel": evaluation_panel(case=case, user=request.user),
         },
     )
 

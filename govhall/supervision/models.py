@@ -24,6 +24,8 @@ class WarningRule(models.TextChoices):
     REFUSAL_WITHOUT_REASONS = "refusal_without_reasons", _("不予受理未说明理由或救济途径")
     LATE_CORRECTION_NOTICE = "late_correction_notice", _("补正告知超过5个工作日")
     URGE_ANSWER_OVERDUE = "urge_answer_overdue", _("督办逾期未回复")
+    EVALUATION_CALLBACK_OVERDUE = "evaluation_callback_overdue", _("差评逾期未回访")
+    EVALUATION_RECTIFY_OVERDUE = "evaluation_rectify_overdue", _("差评逾期未整改")
 
 
 class Warning(models.Model):
