@@ -27,6 +27,7 @@ from govhall.api_errors import (
 from govhall.cases.api import router as cases_router
 from govhall.catalog.api import router as catalog_router
 from govhall.licences.api import router as licences_router
+from govhall.metrics.api import router as metrics_router
 from govhall.org.api import router as org_router
 
 logger = logging.getLogger(__name__)
@@ -215,4 +216,5 @@ api.add_router("", catalog_router)
 api.add_router("", org_router)
 api.add_router("", cases_router)
 api.add_router("", licences_router)
+api.add_router("", metrics_router)
 api.add_router("", _unknown_path_router)

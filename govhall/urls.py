@@ -38,6 +38,7 @@ urlpatterns = [
     path("workbench/licences/", include("govhall.licences.urls_workbench")),
     path("workbench/supervision/", include("govhall.supervision.urls")),
     path("workbench/evaluations/", include("govhall.evaluations.urls_workbench")),
+    path("workbench/figures/", include("govhall.metrics.urls")),
     path("workbench/", include("govhall.workbench.urls")),
     path("accounts/", include("govhall.accounts.urls")),
     path("dev/", include("govhall.notices.urls")),

@@ -87,6 +87,8 @@ def test_openapi_document_lists_exactly_the_public_endpoints(client):
         "/api/v1/cases/{number}/correction",
         "/api/v1/cases/{number}/withdraw",
         "/api/v1/departments",
+        "/api/v1/figures/breakdown",
+        "/api/v1/figures/tiles",
         "/api/v1/implementations",
         "/api/v1/implementations/{implementation_code}",
         "/api/v1/implementations/{implementation_code}/versions",

@@ -1,0 +1,111 @@
+"""Figures kept current as cases move equal a direct count over the cases, equal what the
+rebuild computes from scratch, cost a bounded number of queries, and are scoped like cases."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from govhall.cases import services
+from govhall.cases.models import Case, CaseState
+from govhall.evaluations.services import evaluation_submit
+from govhall.metrics.models import COUNTERS, DepartmentDay
+from govhall.metrics.selectors import figures_breakdown, figures_tiles
+from govhall.metrics.services import metrics_rebuild
+from tests.cases.factories import case_world, make_case, make_draft, task_open
+from tests.factories import force_login_verified
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return case_world()
+
+
+def _period():
+    today = timezone.localdate()
+    return today - datetime.timedelta(days=1), today + datetime.timedelta(days=1)
+
+
+def _generated(world):
+    """Cases in every state through the real services."""
+    cases = [
+        make_case(world=world, until=until) for until in ("submitted", "accepted", "completed", "completed", "decided")
+    ]
+    refused = make_case(world=world, until="submitted")
+    services.case_refuse(task=task_open(refused), officer=world.clerk, reasons="不属于本部门职权范围")
+    withdrawn = make_case(world=world, until="accepted")
+    services.case_withdraw(case=withdrawn, user=world.applicant.user, reason="不再需要")
+    corrected = make_case(world=world, until="submitted")
+    services.case_correction_notify(
+        task=task_open(corrected), officer=world.clerk, items=[{"subject": "食品经营许可申请书", "problem": "未签字"}]
+    )
+    make_draft(world=world)
+    evaluation_submit(case=cases[2], user=world.applicant.user, level=1, reasons=["overdue"], comment="")
+    evaluation_submit(case=cases[3], user=world.applicant.user, level=5, reasons=[], comment="")
+    return cases
+
+
+def test_the_figures_equal_a_direct_count_and_the_rebuild(world):
+    _generated(world)
+    start, end = _period()
+    tiles = figures_tiles(user=world.supervisor, start=start, end=end)
+    cases = Case.objects.exclude(state=CaseState.DRAFT)
+
+    assert tiles.counts["received"] == cases.count()
+    assert tiles.counts["started"] == Case.objects.count()
+    assert tiles.counts["accepted"] == cases.filter(accepted_at__isnull=False).count()
+    assert tiles.counts["refused"] == cases.filter(state=CaseState.REFUSED).count() == 1
+    assert tiles.counts["withdrawn"] == cases.filter(state=CaseState.WITHDRAWN).count() == 1
+    assert tiles.counts["completed"] == cases.filter(state=CaseState.COMPLETED).count() == 2
+    assert tiles.counts["approved"] == cases.filter(decision="approve").count()
+    assert tiles.counts["corrections"] == 1
+    assert (tiles.counts["ratings"], tiles.counts["ratings_bad"], tiles.satisfaction) == (2, 1, 50.0)
+    assert tiles.on_time_rate == 100.0
+
+    incremental = {
+        (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
+        for row in DepartmentDay.objects.all()
+    }
+    metrics_rebuild()
+    rebuilt = {
+        (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
+        for row in DepartmentDay.objects.all()
+    }
+    assert rebuilt == incremental
+
+
+def test_a_case_action_adds_at_most_one_statement(world):
+    case = make_case(world=world, until="prereviewed")
+    DepartmentDay.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        services.case_accept(task=task_open(case, kind="accept"), officer=world.clerk)
+    figures = [query for query in captured.captured_queries if "metrics_departmentday" in query["sql"]]
+    assert len(figures) == 1
+
+
+def test_figures_are_scoped_like_cases(world, client):
+    _generated(world)
+    start, end = _period()
+
+    assert figures_tiles(user=world.supervisor, start=start, end=end).counts["received"] > 0  # 杭州市
+    assert figures_tiles(user=world.reviewer, start=start, end=end).counts["received"] > 0  # the department
+    assert figures_tiles(user=world.other_city_supervisor, start=start, end=end).counts["received"] == 0  # 宁波市
+    assert figures_tiles(user=world.applicant.user, start=start, end=end).counts["received"] == 0
+    assert [row["name"] for row in figures_breakdown(user=world.supervisor, start=start, end=end, region="330100")] == [
+        "西湖区"
+    ]
+
+    force_login_verified(client, world.supervisor)
+    page = client.get(
+        "/workbench/figures/", {"period": "custom", "from": str(start), "to": str(end), "region": "330100"}
+    )
+    api = client.get("/api/v1/figures/tiles", {"start": str(start), "end": str(end)})
+    assert page.status_code == 200 and "西湖区" in page.content.decode()
+    assert api.json()["received"] == Case.objects.exclude(state=CaseState.DRAFT).count()
+    force_login_verified(client, world.other_city_supervisor)
+    assert client.get("/api/v1/figures/tiles", {"start": str(start), "end": str(end)}).json()["received"] == 0
