@@ -35,18 +35,18 @@ def _rate_limited(request: HttpRequest) -> bool:
 def verify(request: HttpRequest) -> HttpResponse:
     result: VerifyResult | None = None
     error = ""
+    status = 200
     identifier = (request.GET.get("identifier") or request.POST.get("identifier") or "").strip()
     if request.method == "POST" and request.FILES.get("document"):
         upload = request.FILES.getlist("document")[0]
         if _rate_limited(request):
-            error = _("核验过于频繁，请一分钟后再试。")
+            error, status = _("核验过于频繁，请一分钟后再试。"), 429
         elif upload.size is not None and upload.size > UPLOAD_MAX_BYTES:
             error = _("文件超过 20 MB，不是本平台签发的证照文件。")
         else:
             result = licence_verify_pdf(upload.read())
     elif identifier:
         result = licence_verify_identifier(identifier)
-    status = 429 if error and "频繁" in error else 200
     return render(
         request,
         "licences/verify.html",

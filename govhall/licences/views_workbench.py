@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from govhall.accounts.guards import staff_assignments
 from govhall.licences import guards, services
 from govhall.licences.models import Licence
+from govhall.licences.views_portal import EVENT_LABELS
 from govhall.workbench.views import _page, _paginate
 
 ACTIONS = {
@@ -67,7 +68,15 @@ def licence_manage(request: HttpRequest, number: str) -> HttpResponse:
         {
             "licence": licence,
             "versions": licence.versions.order_by("-version"),
-            "events": licence.events.select_related("actor").order_by("-at"),
+            "events": [
+                {
+                    "at": event.at,
+                    "label": EVENT_LABELS.get(event.action, event.action),
+                    "actor": event.actor,
+                    "reason": event.reason,
+                }
+                for event in licence.events.select_related("actor").order_by("-at")
+            ],
         },
     )
 

@@ -95,3 +95,15 @@ def test_a_share_link_works_until_it_expires_or_is_withdrawn(client):
     client.logout()
     assert client.get(f"/licences/shared/{link}/").status_code == 410
     assert client.get("/licences/shared/not-a-token/").status_code == 404
+
+
+def test_uploads_are_limited_per_address_with_a_clear_answer(client, settings):
+    from govhall.licences import views_public
+
+    licence = make_licence()
+    data = licence.versions.get().document.read()
+    answers = [client.post("/verify/", {"document": _upload(data)}) for _ in range(views_public.UPLOADS_PER_MINUTE + 1)]
+
+    assert answers[0].status_code == 200
+    assert answers[-1].status_code == 429
+    assert "核验过于频繁" in answers[-1].content.decode()
