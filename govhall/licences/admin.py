@@ -55,14 +55,21 @@ class SealAdmin(ReadOnlyAdmin):
     exclude = ("key_reference",)
 
 
-class LicenceEventInline(admin.TabularInline):
+class LicenceEventInline(RoleGuardedAdmin, admin.TabularInline):
     model = LicenceEvent
+    viewers = (staff_may_administer_system,)
     extra = 0
     can_delete = False
     fields = ("at", "action", "version", "actor", "reason")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
