@@ -52,6 +52,12 @@ JOBS: list[Job] = [
         every=timedelta(minutes=30),
         description="bad reviews not called back in 1 or not rectified in 15 working days warned",
     ),
+    Job(
+        name="evaluations_reminders_send",
+        task="govhall.evaluations.tasks.evaluations_reminders_send",
+        every=timedelta(hours=1),
+        description="applicants who have not rated a closed case within the set days reminded once",
+    ),
 ]
 
 

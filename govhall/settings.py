@@ -323,4 +323,6 @@ GOVHALL_PLATFORM_NAME = os.environ.get("GOVHALL_PLATFORM_NAME", "一体化在线
 GOVHALL_SEAL_DIR = Path(os.environ.get("GOVHALL_SEAL_DIR", VAR_DIR / "seals"))
 GOVHALL_SEAL_AUTO_CREATE = _flag("GOVHALL_SEAL_AUTO_CREATE") or DEBUG or _flag("GOVHALL_TESTING")
 GOVHALL_PDF_FONT = os.environ.get("GOVHALL_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# Days after the invitation to rate a closed case before the one reminder.
+GOVHALL_EVALUATION_REMIND_AFTER_DAYS = int(os.environ.get("GOVHALL_EVALUATION_REMIND_AFTER_DAYS", "3"))
 GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

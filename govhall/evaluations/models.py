@@ -129,3 +129,41 @@ class BadReviewFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation} · {self.get_state_display()}"
+
+
+class Invitation(models.Model):
+    """An invitation to rate a closed case without signing in: the link of an SMS sent when the
+    case closes (and of the one reminder), or the screen a window clerk hands the applicant. The
+    link carries a signature of this row's id; the row says until when and whether it was used."""
+
+    case = models.ForeignKey(
+        "cases.Case", verbose_name=_("办件"), on_delete=models.CASCADE, related_name="rating_invitations"
+    )
+    channel = models.CharField(_("评价渠道"), max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(_("邀请时间"))
+    expires_at = models.DateTimeField(_("有效期至"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("窗口人员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reminded_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
+    used_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("评价邀请")
+        verbose_name_plural = _("评价邀请")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(channel="sms", reminded_at__isnull=True, used_at__isnull=True),
+                name="invitation_to_remind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_channel_display()}"

@@ -1,9 +1,14 @@
 """Rating a closed case, and the department's follow-up of a bad review (GB/T 39735)."""
 
+import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from govhall.accounts.guards import staff_assignments
@@ -17,17 +22,21 @@ from govhall.evaluations.models import (
     Channel,
     Evaluation,
     FollowUpState,
+    Invitation,
     Level,
     Reason,
 )
 from govhall.evaluations.signals import evaluation_recorded, evaluation_rectified
-from govhall.notices.services import person_notify
+from govhall.notices.services import inbox_message_add, message_send, person_notify
 
 CALLBACK_DAYS = 1  # working days to call the applicant back
 RECTIFY_DAYS = 15  # working days to rectify
 RATEABLE_STATES = (CaseState.COMPLETED, CaseState.REFUSED)
 INDICATORS = ("efficiency", "guide", "convenience", "usability")
 FOLLOW_UP_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
+INVITATION_SALT = "govhall.evaluations.invitation"
+SMS_INVITATION_DAYS = 30  # calendar days an SMS rating link stays valid
+WINDOW_INVITATION_MINUTES = 30  # the screen handed over at the window
 
 
 class EvaluationRefused(Exception):
@@ -291,3 +300,172 @@ def followups_check(*, today: Any = None) -> int:
         )
         raised += 1
     return raised
+
+
+# ---------------------------------------------------------------------------------------------
+# Rating without signing in: the SMS link and the window screen
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The link's token: the row's id signed with the site's key (the row decides validity)."""
+    return signing.dumps(invitation.pk, salt=INVITATION_SALT)
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return settings.GOVHALL_PUBLIC_URL + reverse("evaluations:invited", args=[invitation_token(invitation)])
+
+
+class InvitationInvalid(Exception):
+    """The link does not work (any more); ``message`` says why, in the user's words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def invitation_from_token(token: str, *, now: datetime.datetime | None = None) -> Invitation:
+    try:
+        pk = signing.loads(token, salt=INVITATION_SALT)
+    except signing.BadSignature as error:
+        raise InvitationInvalid(_("评价链接无效，请核对短信中的链接。")) from error
+    invitation = Invitation.objects.select_related("case", "case__applicant").filter(pk=pk).first()
+    if invitation is None:
+        raise InvitationInvalid(_("评价链接无效，请核对短信中的链接。"))
+    if Evaluation.objects.filter(case=invitation.case, follow_up_of__isnull=True).exists():
+        raise InvitationInvalid(_("该办件已经评价过，感谢您的参与。"))
+    if invitation.expires_at <= (now or timezone.now()):
+        raise InvitationInvalid(_("评价链接已过期。您可以登录后在“我的办件”中评价。"))
+    return invitation
+
+
+def _sms_to_applicant(*, case: Any, body: str, purpose: str) -> None:
+    person = getattr(case.applicant, "person", None)
+    if person is not None and person.phone_encrypted:
+        from govhall.accounts import privacy
+
+        phone = privacy.decrypt(person.phone_encrypted, purpose="phone")
+        message_send(channel="sms", to=phone, body=f"【政务服务】{body}", purpose=purpose)
+
+
+def invitation_on_close(*, case: Any) -> Invitation | None:
+    """When a case closes (办结 or 不予受理): one SMS invitation with a link that needs no signing
+    in, and a message in the applicant's message centre pointing at the case page."""
+    if case.applicant_id is None or Invitation.objects.filter(case=case, channel=Channel.SMS).exists():
+        return None
+    with translation.override(settings.LANGUAGE_CODE):  # the applicant's words, not the officer's
+        return _invitation_on_close(case=case)
+
+
+def _invitation_on_close(*, case: Any) -> Invitation:
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        case=case,
+        channel=Channel.SMS,
+        created_at=now,
+        expires_at=now + datetime.timedelta(days=SMS_INVITATION_DAYS),
+    )
+    inbox_message_add(
+        user=case.applicant,
+        subject=_("请评价本次服务"),
+        body=_("您的办件%(number)s（%(item)s）已办结，欢迎对本次服务进行评价。")
+        % {"number": case.number, "item": case.item_name},
+        link=f"/cases/{case.number}/",
+    )
+    _sms_to_applicant(
+        case=case,
+        body=_("您的办件%(number)s已办结，请对本次服务评价：%(url)s")
+        % {"number": case.number, "url": invitation_url(invitation)},
+        purpose="evaluation_invite",
+    )
+    return invitation
+
+
+def invitation_for_window(*, case: Any, clerk: Any) -> Invitation:
+    """The rating screen a clerk hands the applicant at the window (窗口评价器), valid for a
+    short while; only staff who may handle the case open it, and the audit trail says who."""
+    from govhall.cases.guards import staff_may_handle_case
+
+    if not staff_may_handle_case(user=clerk, case=case):
+        raise EvaluationRefused({"level": _("只有办理该办件的部门工作人员可以发起窗口评价。")})
+    if case.state not in RATEABLE_STATES:
+        raise EvaluationRefused({"level": _("办件办结后才能评价。")})
+    if Evaluation.objects.filter(case=case, follow_up_of__isnull=True).exists():
+        raise EvaluationRefused({"level": _("该办件已经评价过。")})
+    now = timezone.now()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            case=case,
+            channel=Channel.WINDOW,
+            created_at=now,
+            created_by=clerk,
+            expires_at=now + datetime.timedelta(minutes=WINDOW_INVITATION_MINUTES),
+        )
+        audit_record_add(
+            actor=clerk,
+            action="evaluation_window_open",
+            object_type="case",
+            object_id=case.number,
+            summary=case.item_name,
+        )
+    return invitation
+
+
+def invitation_rate(
+    *, token: str, level: Any, reasons: list[str], comment: str, indicators: dict[str, Any] | None = None
+) -> Evaluation:
+    """The applicant rates through the link or the window screen: the same rules and the same
+    single rating as online, recorded under the applicant and the invitation's channel."""
+    invitation = invitation_from_token(token)
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        evaluation = evaluation_submit(
+            case=invitation.case,
+            user=invitation.case.applicant,
+            level=level,
+            reasons=reasons,
+            comment=comment,
+            indicators=indicators,
+            channel=locked.channel,
+        )
+        locked.used_at = evaluation.created_at
+        locked.save(update_fields=["used_at"])
+    return evaluation
+
+
+def reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """Remind once an applicant who has not rated within GOVHALL_EVALUATION_REMIND_AFTER_DAYS of
+    the invitation (the job ``evaluations_reminders_send``); the link is the same."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.GOVHALL_EVALUATION_REMIND_AFTER_DAYS)
+    due = (
+        Invitation.objects.filter(
+            channel=Channel.SMS,
+            reminded_at__isnull=True,
+            used_at__isnull=True,
+            created_at__lte=cutoff,
+            expires_at__gt=now,
+        )
+        .filter(~Exists(Evaluation.objects.filter(case_id=OuterRef("case_id"))))
+        .select_related("case", "case__applicant")
+    )
+    sent = 0
+    for invitation in due.iterator(chunk_size=500):
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+            claimed = Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now)
+            if not claimed:
+                continue  # another run took it
+            case = invitation.case
+            inbox_message_add(
+                user=case.applicant,
+                subject=_("评价提醒"),
+                body=_("您的办件%(number)s尚未评价，欢迎对本次服务进行评价。") % {"number": case.number},
+                link=f"/cases/{case.number}/",
+            )
+            _sms_to_applicant(
+                case=case,
+                body=_("您的办件%(number)s尚未评价，欢迎评价：%(url)s")
+                % {"number": case.number, "url": invitation_url(invitation)},
+                purpose="evaluation_reminder",
+            )
+        sent += 1
+    return sent

@@ -8,4 +8,5 @@ app_name = "workbench_evaluations"
 urlpatterns = [
     path("", views.followup_list, name="list"),
     path("<int:followup_id>/", views.followup_detail, name="detail"),
+    path("window/<str:number>/", views.window_open, name="window_open"),
 ]

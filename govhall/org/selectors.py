@@ -27,6 +27,16 @@ def region_with_ancestors(*, region: Region) -> list[Region]:
     return list(reversed(chain))
 
 
+def region_code_prefix(code: str) -> str:
+    """The prefix every code in a region starts with (GB/T 2260: 330000 → 33, 330100 → 3301,
+    330106 → 330106), for filtering rows that copy a county's code."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
 def region_scope_codes(*, region_code: str) -> list[str]:
     """The code of a region and of every region above it (one query per level, at most four)."""
     codes = []

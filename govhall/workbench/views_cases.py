@@ -756,6 +756,9 @@ def _case_page(
         )
         if may_handle and case.state == CaseState.ACCEPTED
         else None,
+        "window_rating": may_handle
+        and case.state in (CaseState.COMPLETED, CaseState.REFUSED)
+        and not case.evaluations.exists(),
         "revealed": revealed,
         "reveal": form_for("reveal", RevealForm, url=case_url("case_reveal"), label=_("查看完整信息"))
         if may_handle and case.person_id and not revealed
