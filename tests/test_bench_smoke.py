@@ -24,7 +24,9 @@ from govhall.cases.models import Case, CaseState, CaseTask, TaskState
 from govhall.cases.uploads import upload_check
 from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument
 from govhall.catalog.search import implementation_search
+from govhall.metrics.services import metrics_rebuild
 from tests.factories import XIHU, make_implementation, make_person
+from tests.metrics.test_figures import counter_rows
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the generator writes with PostgreSQL's COPY"
@@ -93,6 +95,12 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     assert bench_data.ready_pool_count(region_code=XIHU, kind="accept") >= 5
     assert made <= 5
     assert bench_data.ready_generate(region_code=XIHU, kind="accept", target=5, rng=rng, log=_log) == 0
+
+    # The generator keeps the figures itself, equal to what the rebuild computes from the cases.
+    generated_figures = counter_rows()
+    assert sum(row["received"] for row in generated_figures[0].values()) == Case.objects.count()
+    metrics_rebuild()
+    assert counter_rows() == generated_figures
 
 
 @pytest.mark.django_db

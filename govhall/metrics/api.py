@@ -50,7 +50,7 @@ def figures_tiles_endpoint(
     "/figures/breakdown",
     response={200: list[dict[str, Any]], 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     auth=STAFF_AUTH,
-    summary="分地区或分部门统计 (figures by region or department)",
+    summary="分地区、分部门或分事项统计 (figures by region, department or item)",
 )
 def figures_breakdown_endpoint(
     request: HttpRequest,
@@ -59,11 +59,19 @@ def figures_breakdown_endpoint(
     region: str | None = None,
     by: str = "region",
 ) -> list[dict[str, Any]]:
-    """下一级地区（或部门）的同一组指标。
+    """下一级地区（by=department 为部门，by=item 为事项：按自然月统计，取收件最多的50项）的同一组指标。
 
-    The same figures for each region one level down (or each department).
+    The same figures for each region one level down (by=department: each department; by=item:
+    each item, counted by calendar month, the 50 with the most applications).
     """
     first, last = _period(start, end)
+    if by == "item":
+        return selectors.figures_items(
+            user=request.auth,  # type: ignore[attr-defined]
+            start=first,
+            end=last,
+            region=region,
+        )
     return selectors.figures_breakdown(
         user=request.auth,  # type: ignore[attr-defined]
         start=first,

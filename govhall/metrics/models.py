@@ -65,3 +65,100 @@ class DepartmentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} · {self.department_id}"
+
+
+# What an item's month row counts: the case figures an item is compared by (GB/T 39735's
+# indicators per 事项) and its ratings.
+ITEM_COUNTERS = (
+    "received",
+    "received_online",
+    "accepted",
+    "refused",
+    "completed",
+    "completed_on_time",
+    "completed_late",
+    "zero_visit",
+    "handling_days",
+    "ratings",
+    "ratings_sum",
+    "ratings_bad",
+)
+
+
+class ItemMonth(models.Model):
+    """One row per month and implementation (an item as one department carries it out in one
+    region): the figures by item. A month, not a day, so that a province's year is a few hundred
+    thousand rows at most; the catalogue entry is copied on so that items group without joins."""
+
+    month = models.DateField(_("月份"))
+    implementation = models.ForeignKey(
+        "catalog.Implementation", verbose_name=_("实施清单"), on_delete=models.CASCADE, related_name="+"
+    )
+    entry = models.ForeignKey(
+        "catalog.CatalogueEntry", verbose_name=_("事项"), on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(_("区划代码"), max_length=12)
+    city_code = models.CharField(_("市级区划代码"), max_length=12)
+    province_code = models.CharField(_("省级区划代码"), max_length=12)
+    received = models.PositiveIntegerField(_("收件"), default=0)
+    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
+    accepted = models.PositiveIntegerField(_("受理"), default=0)
+    refused = models.PositiveIntegerField(_("不予受理"), default=0)
+    completed = models.PositiveIntegerField(_("办结"), default=0)
+    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
+    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
+    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
+    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
+    ratings = models.PositiveIntegerField(_("评价数"), default=0)
+    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
+    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
+
+    class Meta:
+        verbose_name = _("事项月统计")
+        verbose_name_plural = _("事项月统计")
+        constraints = [models.UniqueConstraint(fields=["month", "implementation"], name="item_month_unique")]
+        indexes = [
+            models.Index(fields=["province_code", "month"]),
+            models.Index(fields=["city_code", "month"]),
+            models.Index(fields=["region_code", "month"]),
+            models.Index(fields=["department", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.implementation_id}"
+
+
+class ReportState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已生成")
+    FAILED = "failed", _("生成失败")
+
+
+class Report(models.Model):
+    """A monthly operation report of a region (运行情况月报), made as XLSX and PDF by a background
+    task; the person who asked follows its progress and alone downloads it."""
+
+    region = models.ForeignKey("org.Region", verbose_name=_("地区"), on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("月份"))
+    requested_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    state = models.CharField(_("状态"), max_length=8, choices=ReportState.choices, default=ReportState.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    step = models.CharField(_("当前步骤"), max_length=64, blank=True)
+    xlsx_file = models.CharField(_("XLSX 文件"), max_length=255, blank=True)
+    pdf_file = models.CharField(_("PDF 文件"), max_length=255, blank=True)
+    error = models.CharField(_("错误"), max_length=255, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("运行月报")
+        verbose_name_plural = _("运行月报")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.month:%Y-%m}"

@@ -26,6 +26,7 @@ def _case_started(sender: Any, instance: Case, created: bool, raw: bool = False,
             department_id=instance.department_id,
             region_code=instance.region_id,
             counts={"started": 1},
+            implementation_id=instance.implementation_id,
         )
 
 
@@ -38,6 +39,7 @@ def _evaluation(sender: Any, evaluation: Any, **kwargs: Any) -> None:
         department_id=evaluation.department_id,
         region_code=evaluation.region_id,
         counts={"ratings": 1, "ratings_sum": evaluation.level, "ratings_bad": 1 if evaluation.is_bad else 0},
+        implementation_id=evaluation.implementation_id,
     )
 
 

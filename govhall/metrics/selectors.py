@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from govhall.accounts.guards import staff_assignments, staff_region_prefixes
 from govhall.accounts.models import Role
-from govhall.metrics.models import COUNTERS, DepartmentDay
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
 
 DEPARTMENT_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
 
@@ -74,24 +74,40 @@ def figures_scope(*, user: Any) -> Q | None:
     return scope
 
 
+def _region_filter(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
+    if region:
+        if region.endswith("0000"):
+            return rows.filter(province_code=region)
+        if region.endswith("00"):
+            return rows.filter(city_code=region)
+        return rows.filter(region_code=region)
+    return rows
+
+
 def _rows(*, user: Any, start: datetime.date, end: datetime.date, region: str | None) -> QuerySet[DepartmentDay]:
     scope = figures_scope(user=user)
     if scope is None:
         return DepartmentDay.objects.none()
-    rows = DepartmentDay.objects.filter(scope, day__gte=start, day__lte=end)
-    if region:
-        if region.endswith("0000"):
-            rows = rows.filter(province_code=region)
-        elif region.endswith("00"):
-            rows = rows.filter(city_code=region)
-        else:
-            rows = rows.filter(region_code=region)
-    return rows
+    return _region_filter(DepartmentDay.objects.filter(scope, day__gte=start, day__lte=end), region)
+
+
+def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[DepartmentDay]:
+    """A region's rows whoever asks (the monthly report, checked against the asker's scope when
+    it was asked for)."""
+    return _region_filter(DepartmentDay.objects.filter(day__gte=start, day__lte=end), region)
+
+
+def region_item_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[ItemMonth]:
+    return _region_filter(ItemMonth.objects.filter(month__gte=start.replace(day=1), month__lte=end), region)
+
+
+def tiles_of(rows: QuerySet[DepartmentDay]) -> Tiles:
+    totals = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
+    return Tiles({name: int(totals[name] or 0) for name in COUNTERS})
 
 
 def figures_tiles(*, user: Any, start: datetime.date, end: datetime.date, region: str | None = None) -> Tiles:
-    totals = _rows(user=user, start=start, end=end, region=region).aggregate(**{name: Sum(name) for name in COUNTERS})
-    return Tiles({name: int(totals[name] or 0) for name in COUNTERS})
+    return tiles_of(_rows(user=user, start=start, end=end, region=region))
 
 
 def figures_breakdown(
@@ -99,7 +115,10 @@ def figures_breakdown(
 ) -> list[dict[str, Any]]:
     """Rows per child region (province → cities, city → counties, county → departments) or per
     department, each with the same counters and rates as the tiles."""
-    rows = _rows(user=user, start=start, end=end, region=region)
+    return breakdown_of(_rows(user=user, start=start, end=end, region=region), region=region, by=by)
+
+
+def breakdown_of(rows: QuerySet[DepartmentDay], *, region: str | None, by: str = "region") -> list[dict[str, Any]]:
     if by == "department" or (region and not region.endswith("00")):
         key, label = "department_id", "department__name"
     elif region and region.endswith("0000"):
@@ -127,4 +146,30 @@ def figures_breakdown(
                 **tiles.as_dict(),
             }
         )
+    return result
+
+
+def figures_items(
+    *, user: Any, start: datetime.date, end: datetime.date, region: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The items (catalogue entries) of the scope with the most applications in the months that
+    ``start`` … ``end`` touch (items are counted by month), each with the figures an item has."""
+    scope = figures_scope(user=user)
+    if scope is None:
+        return []
+    rows = _region_filter(ItemMonth.objects.filter(scope, month__gte=start.replace(day=1), month__lte=end), region)
+    return items_of(rows, limit=limit)
+
+
+def items_of(rows: QuerySet[ItemMonth], *, limit: int = 50) -> list[dict[str, Any]]:
+    grouped = (
+        rows.values("entry_id", "entry__name")
+        .annotate(**{name: Sum(name) for name in ITEM_COUNTERS})
+        .order_by("-received", "entry_id")[:limit]
+    )
+    result = []
+    for row in grouped:
+        values: dict[str, Any] = dict(row)
+        tiles = Tiles({name: int(values.get(name) or 0) for name in COUNTERS})
+        result.append({"key": row["entry_id"], "name": row["entry__name"], "is_region": False, **tiles.as_dict()})
     return result

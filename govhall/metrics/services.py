@@ -4,6 +4,7 @@ cases that the incremental counts must equal."""
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
-from govhall.metrics.models import COUNTERS, DepartmentDay
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
 
 ONLINE_CHANNELS = (Channel.ONLINE, Channel.API)
 
@@ -21,8 +22,16 @@ def _codes(region_code: str) -> tuple[str, str, str]:
     return code, code[:4] + "00", code[:2] + "0000"
 
 
-def figures_add(*, day: datetime.date, department_id: int, region_code: str, counts: dict[str, int]) -> None:
-    """Add ``counts`` to the day's row of the department (made when missing), in one statement."""
+def figures_add(
+    *,
+    day: datetime.date,
+    department_id: int,
+    region_code: str,
+    counts: dict[str, int],
+    implementation_id: int | None = None,
+) -> None:
+    """Add ``counts`` to the day's row of the department and, given the implementation, to the
+    month's row of the item (each made when missing, each one statement)."""
     counts = {name: value for name, value in counts.items() if value}
     if not counts:
         return
@@ -40,6 +49,29 @@ def figures_add(*, day: datetime.date, department_id: int, region_code: str, cou
             f"VALUES (%s, %s, %s, %s, %s, {placeholders}) "
             f"ON CONFLICT (day, department_id) DO UPDATE SET {updates}",
             [day, department_id, region, city, province, *[counts.get(name, 0) for name in COUNTERS]],
+        )
+        item_counts = {name: value for name, value in counts.items() if name in ITEM_COUNTERS}
+        if implementation_id is None or not item_counts:
+            return
+        columns = ", ".join(ITEM_COUNTERS)
+        placeholders = ", ".join(["%s"] * len(ITEM_COUNTERS))
+        updates = ", ".join(f"{name} = metrics_itemmonth.{name} + excluded.{name}" for name in item_counts)
+        # The catalogue entry comes from the implementation in the same statement.
+        cursor.execute(
+            "INSERT INTO metrics_itemmonth "  # noqa: S608 - names from ITEM_COUNTERS
+            f"(month, implementation_id, entry_id, department_id, region_code, city_code, province_code, {columns}) "
+            f"SELECT %s, i.id, i.entry_id, %s, %s, %s, %s, {placeholders} "
+            "FROM catalog_implementation i WHERE i.id = %s "
+            f"ON CONFLICT (month, implementation_id) DO UPDATE SET {updates}",
+            [
+                day.replace(day=1),
+                department_id,
+                region,
+                city,
+                province,
+                *[item_counts.get(name, 0) for name in ITEM_COUNTERS],
+                implementation_id,
+            ],
         )
 
 
@@ -66,10 +98,10 @@ def case_contributions(case: Any, event_action: str, at: datetime.datetime) -> d
     return counts
 
 
-def completion_contributions(case: Any, *, between: Any = None) -> dict[str, int]:
+def completion_contributions(case: Any, *, between: Any = None, tz: Any = None) -> dict[str, int]:
     """What a case's completion (办结) adds: on time against the promised deadline, zero visits
     (applied online and received the result electronically), working days from acceptance."""
-    completed_on = timezone.localdate(case.completed_at)
+    completed_on = timezone.localdate(case.completed_at, tz)
     counts = {"completed": 1}
     if case.promised_due_on is not None and completed_on > case.promised_due_on:
         counts["completed_late"] = 1
@@ -83,7 +115,7 @@ def completion_contributions(case: Any, *, between: Any = None) -> dict[str, int
         counts["zero_visit"] = 1
     if case.accepted_at is not None:
         count_between = between or calendar.working_days_between
-        counts["handling_days"] = count_between(start=timezone.localdate(case.accepted_at), end=completed_on)
+        counts["handling_days"] = count_between(start=timezone.localdate(case.accepted_at, tz), end=completed_on)
     return counts
 
 
@@ -95,21 +127,135 @@ def figures_for_case_event(*, case: Any, event: Any) -> None:
         for name, value in completion_contributions(case).items():
             counts[name] = counts.get(name, 0) + value
     if counts:
-        figures_add(day=on, department_id=case.department_id, region_code=case.region_id, counts=counts)
+        figures_add(
+            day=on,
+            department_id=case.department_id,
+            region_code=case.region_id,
+            counts=counts,
+            implementation_id=case.implementation_id,
+        )
+
+
+class FiguresTally:
+    """The counters of many cases added up in memory, then written at once: the rebuild, and the
+    benchmark generator (which tallies each chunk of generated cases as it writes them)."""
+
+    def __init__(self, *, between: Any = None) -> None:
+        self.between = between or calendar.working_days_between
+        self.tz = timezone.get_current_timezone()  # looked up once: the tally runs per case
+        self.days: dict[tuple[datetime.date, int], list[int]] = {}
+        self.months: dict[tuple[datetime.date, int], list[int]] = {}
+        self.regions: dict[int, str] = {}  # department → region code
+        self.items: dict[int, tuple[int, str]] = {}  # implementation → department, region code
+
+    def add(
+        self,
+        *,
+        on: datetime.date,
+        department_id: int,
+        region_code: str,
+        implementation_id: int | None,
+        counts: dict[str, int],
+    ) -> None:
+        self.regions.setdefault(department_id, region_code)
+        row = self.days.setdefault((on, department_id), [0] * len(COUNTERS))
+        for name, value in counts.items():
+            row[_COUNTER_INDEX[name]] += value
+        if implementation_id is None:
+            return
+        self.items.setdefault(implementation_id, (department_id, region_code))
+        item = self.months.setdefault((on.replace(day=1), implementation_id), [0] * len(ITEM_COUNTERS))
+        for name, value in counts.items():
+            index = _ITEM_COUNTER_INDEX.get(name)
+            if index is not None:
+                item[index] += value
+
+    def case_add(self, case: Any, events: Iterable[tuple[str, datetime.datetime]]) -> None:
+        """One case (not a draft) with its timeline's ``(action, at)``: what the receivers counted
+        as it moved, and ``started`` on the day the application was begun."""
+        department, region, implementation = case.department_id, case.region_id, case.implementation_id
+        tz = self.tz
+        self.add(
+            on=timezone.localdate(case.created_at, tz),
+            department_id=department,
+            region_code=region,
+            implementation_id=implementation,
+            counts={"started": 1},
+        )
+        for action, at in events:
+            counts = case_contributions(case, action, at)
+            if counts:
+                self.add(
+                    on=timezone.localdate(at, tz),
+                    department_id=department,
+                    region_code=region,
+                    implementation_id=implementation,
+                    counts=counts,
+                )
+        if case.state == CaseState.COMPLETED and case.completed_at is not None:
+            self.add(
+                on=timezone.localdate(case.completed_at, tz),
+                department_id=department,
+                region_code=region,
+                implementation_id=implementation,
+                counts=completion_contributions(case, between=self.between, tz=tz),
+            )
+
+    def department_rows(self) -> list[tuple[Any, ...]]:
+        """``(day, department_id, region_code, city_code, province_code, *COUNTERS)``"""
+        return [
+            (day, department_id, *_codes(self.regions.get(department_id, "")), *counts)
+            for (day, department_id), counts in self.days.items()
+        ]
+
+    def item_rows(self, entries: dict[int, int] | None = None) -> list[tuple[Any, ...]]:
+        """``(month, implementation_id, entry_id, department_id, region_code, city_code,
+        province_code, *ITEM_COUNTERS)``; ``entries`` (implementation → catalogue entry) is
+        filled with what it lacks, so that a caller writing many tallies reads each once."""
+        from govhall.catalog.models import Implementation
+
+        entries = {} if entries is None else entries
+        missing = [pk for pk in self.items if pk not in entries]
+        for start in range(0, len(missing), 5000):  # bounded IN lists (SQLite's variable limit)
+            part = missing[start : start + 5000]
+            entries.update(Implementation.objects.filter(pk__in=part).values_list("id", "entry_id"))
+        rows = []
+        for (month, implementation_id), counts in self.months.items():
+            department_id, region_code = self.items[implementation_id]
+            rows.append(
+                (month, implementation_id, entries[implementation_id], department_id, *_codes(region_code), *counts)
+            )
+        return rows
+
+
+_COUNTER_INDEX = {name: index for index, name in enumerate(COUNTERS)}
+_ITEM_COUNTER_INDEX = {name: index for index, name in enumerate(ITEM_COUNTERS)}
+DEPARTMENT_DAY_COLUMNS = ("day", "department_id", "region_code", "city_code", "province_code", *COUNTERS)
+ITEM_MONTH_COLUMNS = (
+    "month",
+    "implementation_id",
+    "entry_id",
+    "department_id",
+    "region_code",
+    "city_code",
+    "province_code",
+    *ITEM_COUNTERS,
+)
 
 
 def metrics_rebuild() -> int:
     """Recompute every row from the cases, their timeline and their evaluations (after a bulk
     load; and what the incremental counts must equal). Returns the number of rows written."""
-    rows: dict[tuple[datetime.date, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    regions: dict[int, str] = {}
+    tally = FiguresTally()
     cases = Case.objects.exclude(state=CaseState.DRAFT).only(
         "id",
         "department_id",
         "region_id",
+        "implementation_id",
         "channel",
         "state",
         "decision",
+        "created_at",
         "accepted_at",
         "decided_at",
         "completed_at",
@@ -123,47 +269,48 @@ def metrics_rebuild() -> int:
     for case_id, action, at in events.iterator(chunk_size=5000):
         by_case[case_id].append((action, at))
     for case in cases.iterator(chunk_size=2000):
-        regions[case.department_id] = case.region_id
-        for action, at in by_case.get(case.pk, []):
-            on = timezone.localdate(at)
-            for name, value in case_contributions(case, action, at).items():
-                rows[(on, case.department_id)][name] += value
-        if case.state == CaseState.COMPLETED and case.completed_at is not None:
-            on = timezone.localdate(case.completed_at)
-            for name, value in completion_contributions(case).items():
-                rows[(on, case.department_id)][name] += value
+        tally.case_add(case, by_case.get(case.pk, []))
+    # Drafts count only as begun.
+    drafts = Case.objects.filter(state=CaseState.DRAFT)
+    for department_id, region_id, implementation_id, created_at in drafts.values_list(
+        "department_id", "region_id", "implementation_id", "created_at"
+    ):
+        tally.add(
+            on=timezone.localdate(created_at),
+            department_id=department_id,
+            region_code=region_id,
+            implementation_id=implementation_id,
+            counts={"started": 1},
+        )
     from govhall.evaluations.models import BadReviewFollowUp, Evaluation
 
     firsts = Evaluation.objects.filter(follow_up_of__isnull=True)
-    for evaluation in firsts.only("department_id", "region_id", "level", "created_at"):
-        on = timezone.localdate(evaluation.created_at)
-        regions.setdefault(evaluation.department_id, evaluation.region_id)
-        counts = rows[(on, evaluation.department_id)]
-        counts["ratings"] += 1
-        counts["ratings_sum"] += evaluation.level
-        counts["ratings_bad"] += 1 if evaluation.is_bad else 0
+    for evaluation in firsts.only("department_id", "region_id", "implementation_id", "level", "created_at"):
+        tally.add(
+            on=timezone.localdate(evaluation.created_at),
+            department_id=evaluation.department_id,
+            region_code=evaluation.region_id,
+            implementation_id=evaluation.implementation_id,
+            counts={"ratings": 1, "ratings_sum": evaluation.level, "ratings_bad": 1 if evaluation.is_bad else 0},
+        )
     for followup in BadReviewFollowUp.objects.filter(rectified_at__isnull=False).select_related("evaluation"):
-        on = timezone.localdate(followup.rectified_at)
-        regions.setdefault(followup.department_id, followup.evaluation.region_id)
-        rows[(on, followup.department_id)]["rectified"] += 1
-    for case in Case.objects.only("department_id", "region_id", "created_at"):
-        on = timezone.localdate(case.created_at)
-        regions.setdefault(case.department_id, case.region_id)
-        rows[(on, case.department_id)]["started"] += 1
+        assert followup.rectified_at is not None
+        tally.add(
+            on=timezone.localdate(followup.rectified_at),
+            department_id=followup.department_id,
+            region_code=followup.evaluation.region_id,
+            implementation_id=None,
+            counts={"rectified": 1},
+        )
+    department_rows, item_rows = tally.department_rows(), tally.item_rows()
     with transaction.atomic():
         DepartmentDay.objects.all().delete()
-        objects = []
-        for (day, department_id), counts in rows.items():
-            region, city, province = _codes(regions.get(department_id, ""))
-            objects.append(
-                DepartmentDay(
-                    day=day,
-                    department_id=department_id,
-                    region_code=region,
-                    city_code=city,
-                    province_code=province,
-                    **{name: counts.get(name, 0) for name in COUNTERS},
-                )
-            )
-        DepartmentDay.objects.bulk_create(objects, batch_size=2000)
-    return len(objects)
+        ItemMonth.objects.all().delete()
+        DepartmentDay.objects.bulk_create(
+            (DepartmentDay(**dict(zip(DEPARTMENT_DAY_COLUMNS, row, strict=True))) for row in department_rows),
+            batch_size=2000,
+        )
+        ItemMonth.objects.bulk_create(
+            (ItemMonth(**dict(zip(ITEM_MONTH_COLUMNS, row, strict=True))) for row in item_rows), batch_size=2000
+        )
+    return len(department_rows) + len(item_rows)

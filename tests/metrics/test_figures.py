@@ -11,8 +11,8 @@ from django.utils import timezone
 from govhall.cases import services
 from govhall.cases.models import Case, CaseState
 from govhall.evaluations.services import evaluation_submit
-from govhall.metrics.models import COUNTERS, DepartmentDay
-from govhall.metrics.selectors import figures_breakdown, figures_tiles
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
+from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case, make_draft, task_open
 from tests.factories import force_login_verified
@@ -66,26 +66,39 @@ def test_the_figures_equal_a_direct_count_and_the_rebuild(world):
     assert (tiles.counts["ratings"], tiles.counts["ratings_bad"], tiles.satisfaction) == (2, 1, 50.0)
     assert tiles.on_time_rate == 100.0
 
-    incremental = {
-        (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
-        for row in DepartmentDay.objects.all()
-    }
+    items = figures_items(user=world.supervisor, start=start, end=end)
+    assert [(row["name"], row["received"], row["ratings_bad"]) for row in items] == [
+        (world.implementation.entry.name, cases.count(), 1)
+    ]
+
+    incremental = counter_rows()
     metrics_rebuild()
-    rebuilt = {
+    assert counter_rows() == incremental
+
+
+def counter_rows():
+    """Every counter row of both tables, by key."""
+    days = {
         (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
         for row in DepartmentDay.objects.all()
     }
-    assert rebuilt == incremental
+    months = {
+        (row.month, row.implementation_id): {name: getattr(row, name) for name in ITEM_COUNTERS}
+        | {"entry": row.entry_id, "department": row.department_id, "region": row.region_code}
+        for row in ItemMonth.objects.all()
+    }
+    return days, months
 
 
-def test_a_case_action_adds_at_most_one_statement(world):
+def test_a_case_action_adds_one_statement_per_counter_table(world):
     case = make_case(world=world, until="prereviewed")
     DepartmentDay.objects.all().delete()
 
     with CaptureQueriesContext(connection) as captured:
         services.case_accept(task=task_open(case, kind="accept"), officer=world.clerk)
-    figures = [query for query in captured.captured_queries if "metrics_departmentday" in query["sql"]]
-    assert len(figures) == 1
+    figures = [query["sql"] for query in captured.captured_queries if "metrics_" in query["sql"]]
+    assert len(figures) == 2
+    assert "metrics_departmentday" in figures[0] and "metrics_itemmonth" in figures[1]
 
 
 def test_figures_are_scoped_like_cases(world, client):

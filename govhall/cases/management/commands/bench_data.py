@@ -49,6 +49,8 @@ from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, ma
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
 from govhall.catalog.search import text_tokens
 from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
+from govhall.metrics.services import DEPARTMENT_DAY_COLUMNS, ITEM_MONTH_COLUMNS, FiguresTally
 from govhall.org.identifiers import identity_number_check_character, uscc_check_character
 from govhall.org.models import Department, Region, RegionLevel
 
@@ -164,6 +166,8 @@ def _marker_set(key: str, value: int) -> None:
 # maintaining them row by row).
 LOADED_TABLES = ("cases_case", "cases_casetask", "cases_caseevent", "cases_casematerial", "cases_correctionnotice")
 INDEX_REBUILD_THRESHOLD = 500_000
+# The marker "figures" holds this once the counter tables hold every generated case.
+FIGURES_VERSION = 1
 INDEX_TABLE = "govhall_bench_dropped_index"
 
 
@@ -1562,12 +1566,71 @@ def _departments_by_kind() -> dict[tuple[str, str], int]:
     return {(region, kind): pk for pk, region, kind in Department.objects.values_list("id", "region_id", "kind")}
 
 
-def _write_rows(rows: Rows) -> None:
+def _write_rows(rows: Rows, tally: FiguresTally) -> None:
     _copy("cases_case", CASE_COLUMNS, rows.cases)
     _copy("cases_casetask", TASK_COLUMNS, rows.tasks)
     _copy("cases_caseevent", EVENT_COLUMNS, rows.events)
     _copy("cases_casematerial", MATERIAL_COLUMNS, rows.materials)
     _copy("cases_correctionnotice", NOTICE_COLUMNS, rows.notices)
+    _figures_merge(tally)
+
+
+_CASE_INDEX = {name: index for index, name in enumerate(CASE_COLUMNS)}
+_EVENT_CASE, _EVENT_ACTION, _EVENT_AT = (EVENT_COLUMNS.index(name) for name in ("case_id", "action", "at"))
+
+
+class _CaseRow:
+    """A generated case row read by attribute, as the figures' contributions read a case."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: tuple) -> None:
+        self.row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self.row[_CASE_INDEX[name]]
+
+
+def _figures_tally(rows: Rows, days: WorkingDays) -> FiguresTally:
+    """The figures the generated cases add, computed as the live receivers compute them (the
+    generator writes around the services, so it keeps the counters itself)."""
+
+    def between(*, start: date, end: date) -> int:
+        return max(0, bisect_right(days.days, end) - bisect_right(days.days, start))
+
+    tally = FiguresTally(between=between)
+    timeline: dict[int, list[tuple[str, datetime]]] = {}
+    for event in rows.events:
+        timeline.setdefault(event[_EVENT_CASE], []).append((event[_EVENT_ACTION], event[_EVENT_AT]))
+    for row in rows.cases:
+        tally.case_add(_CaseRow(row), timeline.get(row[0], []))
+    return tally
+
+
+_ENTRIES: dict[int, int] = {}  # implementation → catalogue entry, read once per process
+
+
+def _figures_merge(tally: FiguresTally) -> None:
+    """Add a tally to the counter tables: COPY into a scratch table, then one upsert that adds."""
+    department_rows, item_rows = tally.department_rows(), tally.item_rows(_ENTRIES)
+    for table, columns, key, counters, rows in (
+        ("metrics_departmentday", DEPARTMENT_DAY_COLUMNS, ("day", "department_id"), COUNTERS, department_rows),
+        ("metrics_itemmonth", ITEM_MONTH_COLUMNS, ("month", "implementation_id"), ITEM_COUNTERS, item_rows),
+    ):
+        if not rows:
+            continue
+        scratch = f"{table}_load"
+        names = ", ".join(columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608 - fixed names
+            cursor.execute(f"TRUNCATE {scratch}")
+        _copy(scratch, columns, rows)
+        updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} "  # noqa: S608 - fixed names
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+            )
 
 
 def _factory(rng: random.Random, places: list[Place], weights: list[float]) -> CaseFactory:
@@ -1603,14 +1666,15 @@ def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
     # see it, so the chunks are written in line.
     threaded = not connection.in_atomic_block
 
-    def write(rows: Rows, sequences: list[tuple[str, date, int]], upto: int) -> None:
+    def write(rows: Rows, tally: FiguresTally, sequences: list[tuple[str, date, int]], upto: int) -> None:
         try:
             with transaction.atomic():
                 if threaded:  # its own transaction: the settings end with it
                     _bulk_load_settings()
-                _write_rows(rows)
+                _write_rows(rows, tally)
                 factory.sequences_save(sequences)
                 _marker_set("cases", upto)
+                _marker_set("figures", FIGURES_VERSION)
         finally:
             if threaded:
                 connection.close()
@@ -1632,14 +1696,15 @@ def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
             for offset in range(count):
                 factory.build(case_id=first + offset, rows=rows)
             sequences = factory.sequences_taken()
+            tally = _figures_tally(rows, factory.days)
             if pending is not None:
                 pending.result()
                 log_progress(done)
             done += count
             if threaded:
-                pending = writer.submit(write, rows, sequences, done)
+                pending = writer.submit(write, rows, tally, sequences, done)
             else:
-                write(rows, sequences, done)
+                write(rows, tally, sequences, done)
         if pending is not None:
             pending.result()
     log_progress(done)
@@ -1681,7 +1746,7 @@ def ready_generate(*, region_code: str, kind: str, target: int, rng: random.Rand
         for offset in range(count):
             factory.build(case_id=first + offset, rows=rows, place=factory.place(), stop_at=kind, max_age_days=4)
         with transaction.atomic():
-            _write_rows(rows)
+            _write_rows(rows, _figures_tally(rows, factory.days))
             factory.sequences_save()
         made += count
     log(f"ready {kind} in {region_code}: +{made}")
@@ -1742,6 +1807,13 @@ class Command(BaseCommand):
             ),
             "applicants": applicants_generate(target=applicants, rng=seeded_random(seed + 1), log=log),
         }
+        if marker_get("cases") and marker_get("figures") < FIGURES_VERSION:
+            # Cases an earlier generator wrote without counting them: count them all once.
+            log("figures: counting the cases generated earlier (metrics_rebuild)")
+            from govhall.metrics.services import metrics_rebuild
+
+            metrics_rebuild()
+            _marker_set("figures", FIGURES_VERSION)
         cases_started = time.monotonic()
         added["cases"] = cases_generate(
             target=options["cases"], rng=seeded_random(seed + 2 + marker_get("cases")), log=log
@@ -1763,7 +1835,14 @@ class Command(BaseCommand):
             _marker_set("last_generation_cases_seconds", int(cases_seconds))
         if any(added.values()):
             with connection.cursor() as cursor:
-                for table in ("cases_case", "cases_casetask", "cases_caseevent", "catalog_searchdocument"):
+                for table in (
+                    "cases_case",
+                    "cases_casetask",
+                    "cases_caseevent",
+                    "catalog_searchdocument",
+                    "metrics_departmentday",
+                    "metrics_itemmonth",
+                ):
                     cursor.execute(f"ANALYZE {table}")
         report = {
             "added": added,
