@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+PROVINCE_CODE = "330000"
+
 
 def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govhall.settings")
@@ -122,6 +124,47 @@ def _submission_target(*, person: Any, region_code: str | None = None) -> dict[s
     return None
 
 
+def _province_supervisor() -> Any:
+    """A supervisor of the whole province (one assignment: the scope is the region)."""
+    from govhall.accounts.models import Role, StaffAssignment, User
+    from govhall.org.models import Department
+
+    user, _created = User.objects.get_or_create(
+        username="bench-supervisor", defaults={"display_name": "压测监察", "password": "!", "is_staff": False}
+    )
+    department = Department.objects.filter(region_id=PROVINCE_CODE).order_by("id").first()
+    if department is not None:
+        StaffAssignment.objects.get_or_create(user=user, department=department, role=Role.SUPERVISOR)
+    return user
+
+
+def _figures_paths(rng: Any) -> dict[str, list[str]]:
+    """The supervisor dashboard's reads: tiles of the province, a city and a county for the year
+    so far and for the last month; drill-downs (child regions, departments) and items of the
+    same. The year is the widest period the page offers."""
+    import datetime
+
+    from django.utils import timezone
+
+    from govhall.org.models import Region
+
+    today = timezone.localdate()
+    last_month_end = today.replace(day=1) - datetime.timedelta(days=1)
+    periods = [(today.replace(month=1, day=1), today), (last_month_end.replace(day=1), last_month_end)]
+    cities = list(Region.objects.filter(code__startswith="33", level=2).values_list("code", flat=True))
+    counties = list(Region.objects.filter(code__startswith="33", level=3).values_list("code", flat=True))
+    regions = [PROVINCE_CODE, *rng.sample(cities, min(3, len(cities))), *rng.sample(counties, min(3, len(counties)))]
+    tiles, drilldown, items = [], [], []
+    for start, end in periods:
+        for region in regions:
+            query = f"start={start}&end={end}&region={region}"
+            tiles.append(f"/api/v1/figures/tiles?{query}")
+            drilldown.append(f"/api/v1/figures/breakdown?{query}")
+            drilldown.append(f"/api/v1/figures/breakdown?{query}&by=department")
+            items.append(f"/api/v1/figures/breakdown?{query}&by=item")
+    return {"tiles": tiles, "drilldown": drilldown, "items": items}
+
+
 def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any]:
     import random
 
@@ -141,7 +184,8 @@ def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any
         region_code=region_code, username="bench-officer", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
     )
     people = list(User.objects.filter(username__startswith=APPLICANT_PREFIX).order_by("id")[:applicants])
-    clerk_token, officer_token = _tokens([clerk, officer])
+    supervisor = _province_supervisor()
+    clerk_token, officer_token, supervisor_token = _tokens([clerk, officer, supervisor])
     applicant_tokens = _tokens(people)
 
     codes = list(Implementation.objects.filter(state="active").values_list("implementation_code", flat=True))
@@ -179,6 +223,8 @@ def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any
         "cases": Case.objects.count(),
         "clerk_token": clerk_token,
         "officer_token": officer_token,
+        "supervisor_token": supervisor_token,
+        "figures": _figures_paths(rng),
         "officer_department": {
             "code": region_code,
             "name": str(Region.objects.get(pk=region_code).full_name),

@@ -47,6 +47,9 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "api_detail": ("C_pk", None, None),
     "todo_list": ("C_pk", None, 50),
     "case_page": ("C_pk", None, None),
+    "dashboard_tiles": ("C_pk", None, 100),
+    "dashboard_drilldown": ("C_pk", None, 500),
+    "dashboard_items": ("C_pk", None, 500),
     "accept": ("C_ins", 0.50, 100),
     "decide": ("C_ins", 0.50, 100),
     "submission": ("C_ins", 0.35, 150),
@@ -64,6 +67,7 @@ SCENARIOS = (
     "api_detail",
     "todo_list",
     "case_page",
+    "dashboard",
     "accept",
     "decide",
     "submission",
@@ -430,6 +434,7 @@ def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> R
 
 def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
     officer = {"Authorization": f"Bearer {data['officer_token']}"}
+    supervisor = {"Authorization": f"Bearer {data['supervisor_token']}"}
     clerk = {"Authorization": f"Bearer {data['clerk_token']}", "Content-Type": "application/json"}
     quote = urllib.parse.quote
     search_paths = {
@@ -480,6 +485,12 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
                 '"events": [',
                 headers=officer,
             )
+        ],
+        # The supervisor dashboard through its API (the page makes the same reads).
+        "dashboard": [
+            Spec("dashboard_tiles", data["figures"]["tiles"], '"received": ', headers=supervisor),
+            Spec("dashboard_drilldown", data["figures"]["drilldown"], '"key": ', headers=supervisor),
+            Spec("dashboard_items", data["figures"]["items"], '"key": ', headers=supervisor),
         ],
         "accept": [
             Spec(

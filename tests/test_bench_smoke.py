@@ -188,3 +188,21 @@ def test_table_compares_each_scenario_with_its_ceiling() -> None:
     assert verdicts["C_pk"] == (0.5, None)
     assert "MISSED" in printed
     assert "0.70 × C_pk" in printed
+
+
+@pytest.mark.django_db
+def test_dashboard_paths_answer_the_province_supervisor(client) -> None:
+    import random
+
+    from bench.prepare import _figures_paths, _province_supervisor
+    from tests.factories import make_department
+
+    make_department(region_code="330000", kind="market")
+    (token,) = _tokens([_province_supervisor()])
+    paths = _figures_paths(random.Random(1))
+
+    assert len(paths["tiles"]) == len(paths["items"]) and len(paths["drilldown"]) == 2 * len(paths["tiles"])
+    for kind, expected in (("tiles", '"received": '), ("drilldown", "["), ("items", "[")):
+        answer = client.get(paths[kind][0], headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.content
+        assert expected in answer.content.decode()

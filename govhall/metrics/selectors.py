@@ -67,11 +67,23 @@ def figures_scope(*, user: Any) -> Q | None:
     if not prefixes and not departments:
         return None
     scope = Q(pk__in=[])
-    for prefix in prefixes:
-        scope |= Q(region_code__startswith=prefix)
+    for prefix in sorted(set(prefixes)):
+        scope |= _prefix_filter(prefix)
     if departments:
         scope |= Q(department_id__in=departments)
     return scope
+
+
+def _prefix_filter(prefix: str) -> Q:
+    """A region's rows by the column that holds its level's code (indexed with the day), not by
+    a LIKE on the county's code."""
+    if len(prefix) == 2:
+        return Q(province_code=prefix + "0000")
+    if len(prefix) == 4:
+        return Q(city_code=prefix + "00")
+    if len(prefix) == 6:
+        return Q(region_code=prefix)
+    return Q(region_code__startswith=prefix)
 
 
 def _region_filter(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
