@@ -296,12 +296,19 @@ def _forget_now_and_at_commit() -> None:
     transaction.on_commit(search_results_forget)
 
 
-def _search_cache_key(**arguments: Any) -> str:
+def catalogue_version() -> int:
+    """A number that changes whenever published catalogue data changes (publication, reindex,
+    synonyms): part of the keys of cached answers and page fragments built from it."""
     version = cache.get(SEARCH_VERSION_KEY)
     if version is None:
         version = int.from_bytes(os.urandom(4), "big")
         cache.add(SEARCH_VERSION_KEY, version, timeout=None)
         version = cache.get(SEARCH_VERSION_KEY, version)
+    return int(version)
+
+
+def _search_cache_key(**arguments: Any) -> str:
+    version = catalogue_version()
     digest = hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
     return f"search:{version}:{digest}"
 

@@ -7,6 +7,7 @@ cancelled; suspended ones stay visible with a notice, since people still look fo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from govhall.accounts.guards import staff_may_act_at_province_level, staff_region_prefixes, staff_regions_for_role
@@ -28,6 +29,7 @@ from govhall.org.selectors import region_scope_codes
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
+MOST_USED_CACHE_SECONDS = 60
 BADGE_FULLY_ONLINE = "fully_online"
 BADGE_AT_MOST_ONE_VISIT = "at_most_one_visit"
 BADGE_ZERO_VISIT = "zero_visit"
@@ -105,15 +107,27 @@ def implementation_list_public(
 
 def implementation_most_used(*, limit: int = 8) -> list[Implementation]:
     """The services people open most (guide views), for the home page: one implementation per
-    catalogue entry, so an item carried out in every county is listed once, not once per county."""
-    most_viewed = implementation_public_queryset().filter(state=ItemState.ACTIVE).order_by("-view_count", "id")
-    chosen: dict[int, Implementation] = {}
-    # A bounded window of the most viewed rows is enough to find ``limit`` distinct entries.
-    for implementation in most_viewed[: limit * 12]:
-        chosen.setdefault(implementation.entry_id, implementation)
-        if len(chosen) == limit:
-            break
-    return list(chosen.values())
+    catalogue entry, so an item carried out in every county is listed once, not once per county.
+    The choice (ids only) is kept a minute in the cache; the rows are read fresh."""
+    key = f"most-used:{limit}"
+    chosen_ids: list[int] | None = cache.get(key)
+    if chosen_ids is None:
+        most_viewed = (
+            implementation_public_queryset()
+            .filter(state=ItemState.ACTIVE)
+            .order_by("-view_count", "id")
+            .values_list("id", "entry_id")
+        )
+        chosen: dict[int, int] = {}
+        # A bounded window of the most viewed rows is enough to find ``limit`` distinct entries.
+        for implementation_id, entry_id in most_viewed[: limit * 12]:
+            chosen.setdefault(entry_id, implementation_id)
+            if len(chosen) == limit:
+                break
+        chosen_ids = list(chosen.values())
+        cache.set(key, chosen_ids, MOST_USED_CACHE_SECONDS)
+    rows = {row.pk: row for row in implementation_public_queryset().filter(pk__in=chosen_ids, state=ItemState.ACTIVE)}
+    return [rows[pk] for pk in chosen_ids if pk in rows]
 
 
 def implementation_get_public(*, implementation_code: str) -> Implementation | None:

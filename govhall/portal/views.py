@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from govhall.catalog import selectors as catalog
 from govhall.catalog.models import Implementation
+from govhall.catalog.search import catalogue_version
 from govhall.org.models import RegionLevel
 from govhall.org.selectors import department_get, department_list, region_get, region_list, region_with_ancestors
 from govhall.portal.forms import SearchForm
@@ -45,14 +46,18 @@ def _page_number(request: HttpRequest) -> int:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The lists below the search box are the same for everyone: the template keeps them as one
+    fragment for a minute per language and mode, keyed by the catalogue's version so that a
+    publication shows at once; the values are callables and querysets, read only on a miss."""
     return render(
         request,
         "portal/home.html",
         {
+            "home_cache_key": f"{get_language()}:{catalogue_version()}",
             "themes": catalog.theme_list(),
-            "most_used": catalog.implementation_most_used(limit=8),
+            "most_used": lambda: catalog.implementation_most_used(limit=8),
             "cities": region_list(level=RegionLevel.CITY),
-            "province": region_get(code=settings.GOVHALL_PROVINCE_CODE),
+            "province": lambda: region_get(code=settings.GOVHALL_PROVINCE_CODE),
             "province_departments": department_list(
                 region_code=settings.GOVHALL_PROVINCE_CODE, with_implementations=True
             ),
