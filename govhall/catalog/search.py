@@ -13,16 +13,14 @@ full-text rank, then popularity (guide views), then the name.
 """
 
 import hashlib
-import logging
 import os
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jieba
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -38,6 +36,7 @@ from govhall.catalog.models import (
     SearchSynonym,
     Theme,
 )
+from govhall.catalog.segmentation import CompactTokenizer, segmenter
 from govhall.org.selectors import region_scope_codes
 
 QUERY_MAX_LENGTH = 100
@@ -56,74 +55,6 @@ FTS_TABLE = "catalog_searchdocument_fts"
 # PostgreSQL's ts_rank_cd defaults are the same ratios (A 1.0, B 0.4, C 0.2, D 0.1).
 FTS_COLUMN_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 
-# Catalogue words jieba's general dictionary does not know as one word. Added once per process
-# from this fixed list (not from the database) so that segmentation is the same in every process
-# and at every time, which index and query depend on.
-DOMAIN_WORDS = (
-    "居民身份证",
-    "临时居民身份证",
-    "社会保障卡",
-    "社保卡",
-    "个体工商户",
-    "个体户",
-    "营业执照",
-    "住房公积金",
-    "公积金",
-    "失业保险金",
-    "失业金",
-    "最低生活保障",
-    "低保",
-    "特困人员",
-    "临时救助",
-    "出生医学证明",
-    "出生证",
-    "出生登记",
-    "生育登记",
-    "规划许可证",
-    "建设工程规划许可证",
-    "建设用地规划许可证",
-    "施工许可证",
-    "建筑工程施工许可证",
-    "食品经营许可",
-    "食品经营许可证",
-    "食品生产许可",
-    "食品生产许可证",
-    "药品经营许可证",
-    "卫生许可证",
-    "结婚登记",
-    "离婚登记",
-    "婚姻登记",
-    "设立登记",
-    "注销登记",
-    "变更登记",
-    "不动产登记",
-    "不动产权证书",
-    "户口迁移",
-    "居住证",
-    "机动车驾驶证",
-    "驾驶证",
-    "行驶证",
-    "往来港澳通行证",
-    "往来台湾通行证",
-    "普通护照",
-    "残疾人证",
-    "老年人优待证",
-    "无犯罪记录证明",
-    "基本养老保险",
-    "基本医疗保险",
-    "工伤认定",
-    "生育保险",
-    "生育津贴",
-    "养老金",
-    "统一社会信用代码",
-    "换领",
-    "补领",
-    "申领",
-    "换证",
-    "核发",
-    "挂失",
-    "网约车",
-)
 # Words that say how someone asks rather than what for. Dropped from a query unless nothing
 # else is left, as are single characters when the query has longer words.
 QUERY_STOP_WORDS = frozenset(
@@ -150,9 +81,6 @@ QUERY_STOP_WORDS = frozenset(
 )
 
 WORD = re.compile(r"[^\W_]+")
-
-_tokenizer: jieba.Tokenizer | None = None
-_tokenizer_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,25 +110,15 @@ class SearchResult:
 # Segmentation
 
 
-def _segmenter() -> jieba.Tokenizer:
-    """A jieba tokenizer of this module's own, built once per process, without jieba's log lines."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _tokenizer_lock:
-            if _tokenizer is None:
-                # jieba logs "Building prefix dict ..." to stderr at DEBUG on every start.
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                for word in DOMAIN_WORDS:
-                    tokenizer.add_word(word)
-                _tokenizer = tokenizer
-    return _tokenizer
+def _segmenter() -> CompactTokenizer:
+    """jieba over the compact dictionary file (govhall/catalog/segmentation.py), built under
+    GOVHALL_VAR_DIR on first use."""
+    return segmenter(settings.VAR_DIR)
 
 
 def search_segmenter_warm() -> None:
-    """Load jieba's dictionary now (about a second), so the first search a web worker answers
-    is not the one that pays for it."""
+    """Map the dictionary now (and build its file if this is the first process to need it), so
+    the first search a web worker answers is not the one that pays for it."""
     _segmenter()
 
 

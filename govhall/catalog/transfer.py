@@ -63,15 +63,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-import openpyxl
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils.exceptions import InvalidFileException
 
 from govhall.accounts.guards import staff_regions_for_role
 from govhall.accounts.models import Role
@@ -324,8 +320,12 @@ def csv_header() -> tuple[str, ...]:
 # Cells: writing
 
 
+# openpyxl (about 20 MB) is imported where a workbook is read or written, not by every web
+# worker that imports this module through the URL configuration.
 def _text_for_file(value: str) -> str:
     """Neutralise formula injection reversibly, and drop what XML cannot hold."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if value.startswith((*FORMULA_PREFIXES, ESCAPE_QUOTE)):
         return ESCAPE_QUOTE + value
@@ -367,6 +367,9 @@ def _tables_build(payloads: list[dict[str, Any]]) -> dict[str, list[list[Any]]]:
 
 
 def _xlsx_write(tables: dict[str, list[list[Any]]]) -> bytes:
+    import openpyxl
+    from openpyxl.styles import Font
+
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
@@ -569,6 +572,9 @@ def _xlsx_bytes_check(data: bytes) -> None:
 
 
 def _xlsx_tables(data: bytes) -> list[_Table]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, ParseError):
