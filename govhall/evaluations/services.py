@@ -32,7 +32,11 @@ from govhall.notices.services import inbox_message_add, message_send, person_not
 CALLBACK_DAYS = 1  # working days to call the applicant back
 RECTIFY_DAYS = 15  # working days to rectify
 RATEABLE_STATES = (CaseState.COMPLETED, CaseState.REFUSED)
-INDICATORS = ("efficiency", "guide", "convenience", "usability")
+# The indicators rated beside the overall level (GB/T 39735): online service, and hall service
+# (the window screen, and the online rating of a case received at a window).
+ONLINE_INDICATORS = ("efficiency", "guide", "convenience", "usability")
+HALL_INDICATORS = ("efficiency", "attitude", "waiting", "environment")
+INDICATORS = tuple(dict.fromkeys(ONLINE_INDICATORS + HALL_INDICATORS))
 FOLLOW_UP_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
 INVITATION_SALT = "govhall.evaluations.invitation"
 SMS_INVITATION_DAYS = 30  # calendar days an SMS rating link stays valid
@@ -47,7 +51,21 @@ class EvaluationRefused(Exception):
         self.errors = errors
 
 
-def evaluation_check(*, level: Any, reasons: list[str], comment: str, indicators: dict[str, Any]) -> dict[str, str]:
+def indicators_for(*, case: Any, channel: str) -> tuple[str, ...]:
+    """Hall service's indicators at the window or for a case received at one; online's else."""
+    if channel == Channel.WINDOW or getattr(case, "channel", "") == "window":
+        return HALL_INDICATORS
+    return ONLINE_INDICATORS
+
+
+def evaluation_check(
+    *,
+    level: Any,
+    reasons: list[str],
+    comment: str,
+    indicators: dict[str, Any],
+    allowed: tuple[str, ...] = INDICATORS,
+) -> dict[str, str]:
     """A level of five; a bad review (不满意, 非常不满意) names at least one reason, and “其他”
     needs words (GB/T 39735)."""
     errors: dict[str, str] = {}
@@ -66,7 +84,7 @@ def evaluation_check(*, level: Any, reasons: list[str], comment: str, indicators
     if Reason.OTHER in reasons and len(comment.strip()) < 4:
         errors["comment"] = _("选择“其他”原因时，请写明具体问题（至少4个字）。")
     for name, value in indicators.items():
-        if name not in INDICATORS or str(value) not in {"1", "2", "3", "4", "5"}:
+        if name not in allowed or str(value) not in {"1", "2", "3", "4", "5"}:
             errors["indicators"] = _("分项评价须为1至5级。")
     return errors
 
@@ -96,7 +114,13 @@ def evaluation_submit(
     if case.state not in RATEABLE_STATES:
         raise EvaluationRefused({"level": _("办件办结后才能评价。")})
     indicators = {key: int(value) for key, value in (indicators or {}).items() if str(value).strip()}
-    errors = evaluation_check(level=level, reasons=reasons, comment=comment, indicators=indicators)
+    errors = evaluation_check(
+        level=level,
+        reasons=reasons,
+        comment=comment,
+        indicators=indicators,
+        allowed=indicators_for(case=case, channel=channel),
+    )
     if errors:
         raise EvaluationRefused(errors)
     now = timezone.now()

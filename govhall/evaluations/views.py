@@ -23,27 +23,36 @@ INDICATOR_LABELS = {
     "guide": _lazy("办事指南准确性"),
     "convenience": _lazy("便捷程度"),
     "usability": _lazy("系统好用程度"),
+    "attitude": _lazy("服务态度"),
+    "waiting": _lazy("等候时间"),
+    "environment": _lazy("大厅环境"),
 }
 
 
-def _form_context(case: Any, values: dict[str, Any], errors: dict[str, str], *, again: bool) -> dict[str, Any]:
+def _form_context(
+    case: Any, values: dict[str, Any], errors: dict[str, str], *, again: bool, channel: str = Channel.ONLINE
+) -> dict[str, Any]:
+    names = services.indicators_for(case=case, channel=channel)
     return {
         "case": case,
         "levels": Level.choices,
         "reasons": Reason.choices,
-        "indicators": [] if again else [(name, str(label)) for name, label in INDICATOR_LABELS.items()],
+        "indicators": [] if again else [(name, str(INDICATOR_LABELS[name])) for name in names],
         "values": values,
         "errors": errors,
         "again": again,
     }
 
 
-def _posted(request: HttpRequest) -> dict[str, Any]:
+def _posted(request: HttpRequest, *, case: Any, channel: str = Channel.ONLINE) -> dict[str, Any]:
     return {
         "level": request.POST.get("level", ""),
         "reasons": request.POST.getlist("reasons"),
         "comment": request.POST.get("comment", ""),
-        "indicators": {name: request.POST.get(f"indicator_{name}", "") for name in INDICATOR_LABELS},
+        "indicators": {
+            name: request.POST.get(f"indicator_{name}", "")
+            for name in services.indicators_for(case=case, channel=channel)
+        },
     }
 
 
@@ -60,7 +69,7 @@ def case_rate(request: HttpRequest, number: str, again: bool = False) -> HttpRes
     values: dict[str, Any] = {"level": "", "reasons": [], "comment": "", "indicators": {}}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = _posted(request)
+        values = _posted(request, case=case)
         try:
             if again:
                 services.evaluation_follow_up_submit(
@@ -104,7 +113,7 @@ def invited_rate(request: HttpRequest, token: str) -> HttpResponseBase:
     values: dict[str, Any] = {"level": "", "reasons": [], "comment": "", "indicators": {}}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = _posted(request)
+        values = _posted(request, case=invitation.case, channel=invitation.channel)
         try:
             services.invitation_rate(
                 token=token,
@@ -119,7 +128,7 @@ def invited_rate(request: HttpRequest, token: str) -> HttpResponseBase:
             errors = refused.errors
         else:
             return redirect(reverse("evaluations:invited_done") + ("?window=1" if kiosk else ""))
-    context = _form_context(invitation.case, values, errors, again=False)
+    context = _form_context(invitation.case, values, errors, again=False, channel=invitation.channel)
     context["kiosk"] = kiosk
     response = render(request, "evaluations/invited.html", context, status=422 if errors else 200)
     response["Cache-Control"] = "no-store"

@@ -92,14 +92,16 @@ def test_the_window_screen_is_opened_by_the_department_and_rated_by_the_applican
     detail = client.get(f"/workbench/cases/{case.number}/").content.decode()
     opened = client.post(f"/workbench/evaluations/window/{case.number}/")
     screen = client.get(opened["Location"])
-    done = client.post(opened["Location"], {"level": "5", "indicator_efficiency": "5"})
+    done = client.post(opened["Location"], {"level": "5", "indicator_attitude": "5", "indicator_waiting": "4"})
 
     assert "窗口评价" in detail
     assert opened.status_code == 302 and opened["Location"].startswith("/rate/")
     assert "rate-kiosk" in screen.content.decode()
+    assert "服务态度" in screen.content.decode() and "系统好用程度" not in screen.content.decode()  # hall's indicators
     assert done.status_code == 302 and done["Location"] == "/rate/done/?window=1"
     evaluation = Evaluation.objects.get(case=case)
     assert (evaluation.channel, evaluation.evaluator) == ("window", world.applicant.user)
+    assert evaluation.indicators == {"attitude": 5, "waiting": 4}
     assert AuditRecord.objects.filter(action="evaluation_window_open", object_id=case.number).exists()
     assert "窗口评价" not in client.get(f"/workbench/cases/{case.number}/").content.decode()
 
