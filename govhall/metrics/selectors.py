@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from govhall.accounts.guards import staff_assignments, staff_region_prefixes
 from govhall.accounts.models import Role
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
 
 DEPARTMENT_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
 
@@ -96,26 +96,65 @@ def _region_filter(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
     return rows
 
 
-def _rows(*, user: Any, start: datetime.date, end: datetime.date, region: str | None) -> QuerySet[DepartmentDay]:
+def period_parts(
+    start: datetime.date, end: datetime.date
+) -> tuple[tuple[datetime.date, datetime.date] | None, list[tuple[datetime.date, datetime.date]]]:
+    """A period as its whole calendar months (first and last month, read from the month rows)
+    and the days before and after them (read from the day rows)."""
+    first_full = start if start.day == 1 else (start.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    following = end + datetime.timedelta(days=1)
+    last_full_end = end if following.day == 1 else end.replace(day=1) - datetime.timedelta(days=1)
+    if first_full > last_full_end:
+        return None, [(start, end)]
+    days = []
+    if start < first_full:
+        days.append((start, first_full - datetime.timedelta(days=1)))
+    if end > last_full_end:
+        days.append((last_full_end + datetime.timedelta(days=1), end))
+    return (first_full, last_full_end.replace(day=1)), days
+
+
+def _sources(*, scope: Q, start: datetime.date, end: datetime.date, region: str | None) -> list[QuerySet[Any]]:
+    """The querysets whose sums are the period's figures: month rows for its whole months, day
+    rows for the rest."""
+    months, days = period_parts(start, end)
+    sources: list[QuerySet[Any]] = []
+    if months is not None:
+        sources.append(
+            _region_filter(DepartmentMonth.objects.filter(scope, month__gte=months[0], month__lte=months[1]), region)
+        )
+    if days:
+        within = Q(pk__in=[])
+        for first, last in days:
+            within |= Q(day__gte=first, day__lte=last)
+        sources.append(_region_filter(DepartmentDay.objects.filter(scope, within), region))
+    return sources
+
+
+def _rows(*, user: Any, start: datetime.date, end: datetime.date, region: str | None) -> list[QuerySet[Any]]:
     scope = figures_scope(user=user)
     if scope is None:
-        return DepartmentDay.objects.none()
-    return _region_filter(DepartmentDay.objects.filter(scope, day__gte=start, day__lte=end), region)
+        return []
+    return _sources(scope=scope, start=start, end=end, region=region)
 
 
-def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[DepartmentDay]:
+def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> list[QuerySet[Any]]:
     """A region's rows whoever asks (the monthly report, checked against the asker's scope when
     it was asked for)."""
-    return _region_filter(DepartmentDay.objects.filter(day__gte=start, day__lte=end), region)
+    return _sources(scope=Q(), start=start, end=end, region=region)
 
 
 def region_item_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[ItemMonth]:
     return _region_filter(ItemMonth.objects.filter(month__gte=start.replace(day=1), month__lte=end), region)
 
 
-def tiles_of(rows: QuerySet[DepartmentDay]) -> Tiles:
-    totals = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
-    return Tiles({name: int(totals[name] or 0) for name in COUNTERS})
+def tiles_of(sources: list[QuerySet[Any]]) -> Tiles:
+    counts = dict.fromkeys(COUNTERS, 0)
+    for rows in sources:
+        totals = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
+        for name in COUNTERS:
+            counts[name] += int(totals[name] or 0)
+    return Tiles(counts)
 
 
 def figures_tiles(*, user: Any, start: datetime.date, end: datetime.date, region: str | None = None) -> Tiles:
@@ -130,7 +169,7 @@ def figures_breakdown(
     return breakdown_of(_rows(user=user, start=start, end=end, region=region), region=region, by=by)
 
 
-def breakdown_of(rows: QuerySet[DepartmentDay], *, region: str | None, by: str = "region") -> list[dict[str, Any]]:
+def breakdown_of(sources: list[QuerySet[Any]], *, region: str | None, by: str = "region") -> list[dict[str, Any]]:
     if by == "department" or (region and not region.endswith("00")):
         key, label = "department_id", "department__name"
     elif region and region.endswith("0000"):
@@ -140,20 +179,25 @@ def breakdown_of(rows: QuerySet[DepartmentDay], *, region: str | None, by: str =
     else:
         key, label = "city_code", ""
     fields = [key] + ([label] if label else [])
-    grouped = rows.values(*fields).annotate(**{name: Sum(name) for name in COUNTERS}).order_by(key)
-    result = []
+    merged: dict[Any, dict[str, Any]] = {}
+    for rows in sources:
+        for row in rows.values(*fields).annotate(**{name: Sum(name) for name in COUNTERS}).order_by(key):
+            into = merged.setdefault(row[key], {"label": row[label] if label else "", **dict.fromkeys(COUNTERS, 0)})
+            for name in COUNTERS:
+                into[name] += int(row[name] or 0)
     names = {}
     if not label:
         from govhall.org.models import Region
 
-        codes = [row[key] for row in grouped]
-        names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
-    for row in grouped:
-        tiles = Tiles({name: int(row[name] or 0) for name in COUNTERS})
+        names = dict(Region.objects.filter(code__in=list(merged)).values_list("code", "name"))
+    result = []
+    for value in sorted(merged):
+        row = merged[value]
+        tiles = Tiles({name: row[name] for name in COUNTERS})
         result.append(
             {
-                "key": row[key],
-                "name": row[label] if label else names.get(row[key], row[key]),
+                "key": value,
+                "name": row["label"] if label else names.get(value, value),
                 "is_region": not label,
                 **tiles.as_dict(),
             }

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
 
 ONLINE_CHANNELS = (Channel.ONLINE, Channel.API)
 
@@ -44,11 +44,20 @@ def figures_add(
     # A new row takes every counter (0 for the others); an existing one adds only these.
     updates = ", ".join(f"{name} = metrics_departmentday.{name} + excluded.{name}" for name in counts)
     with connection.cursor() as cursor:
+        values: list[Any] = [region, city, province, *[counts.get(name, 0) for name in COUNTERS]]
+        month_updates = ", ".join(f"{name} = metrics_departmentmonth.{name} + excluded.{name}" for name in counts)
         cursor.execute(
             f"INSERT INTO metrics_departmentday (day, department_id, region_code, city_code, province_code, {columns}) "  # noqa: S608 - names from COUNTERS
             f"VALUES (%s, %s, %s, %s, %s, {placeholders}) "
             f"ON CONFLICT (day, department_id) DO UPDATE SET {updates}",
-            [day, department_id, region, city, province, *[counts.get(name, 0) for name in COUNTERS]],
+            [day, department_id, *values],
+        )
+        cursor.execute(
+            "INSERT INTO metrics_departmentmonth "  # noqa: S608 - names from COUNTERS
+            f"(month, department_id, region_code, city_code, province_code, {columns}) "
+            f"VALUES (%s, %s, %s, %s, %s, {placeholders}) "
+            f"ON CONFLICT (month, department_id) DO UPDATE SET {month_updates}",
+            [day.replace(day=1), department_id, *values],
         )
         item_counts = {name: value for name, value in counts.items() if name in ITEM_COUNTERS}
         if implementation_id is None or not item_counts:
@@ -208,6 +217,18 @@ class FiguresTally:
             for (day, department_id), counts in self.days.items()
         ]
 
+    def department_month_rows(self) -> list[tuple[Any, ...]]:
+        """``(month, department_id, region_code, city_code, province_code, *COUNTERS)``"""
+        months: dict[tuple[datetime.date, int], list[int]] = {}
+        for (day, department_id), counts in self.days.items():
+            row = months.setdefault((day.replace(day=1), department_id), [0] * len(COUNTERS))
+            for index, value in enumerate(counts):
+                row[index] += value
+        return [
+            (month, department_id, *_codes(self.regions.get(department_id, "")), *counts)
+            for (month, department_id), counts in months.items()
+        ]
+
     def item_rows(self, entries: dict[int, int] | None = None) -> list[tuple[Any, ...]]:
         """``(month, implementation_id, entry_id, department_id, region_code, city_code,
         province_code, *ITEM_COUNTERS)``; ``entries`` (implementation → catalogue entry) is
@@ -231,6 +252,7 @@ class FiguresTally:
 _COUNTER_INDEX = {name: index for index, name in enumerate(COUNTERS)}
 _ITEM_COUNTER_INDEX = {name: index for index, name in enumerate(ITEM_COUNTERS)}
 DEPARTMENT_DAY_COLUMNS = ("day", "department_id", "region_code", "city_code", "province_code", *COUNTERS)
+DEPARTMENT_MONTH_COLUMNS = ("month", *DEPARTMENT_DAY_COLUMNS[1:])
 ITEM_MONTH_COLUMNS = (
     "month",
     "implementation_id",
@@ -302,15 +324,20 @@ def metrics_rebuild() -> int:
             implementation_id=None,
             counts={"rectified": 1},
         )
-    department_rows, item_rows = tally.department_rows(), tally.item_rows()
+    department_rows, month_rows, item_rows = tally.department_rows(), tally.department_month_rows(), tally.item_rows()
     with transaction.atomic():
         DepartmentDay.objects.all().delete()
+        DepartmentMonth.objects.all().delete()
         ItemMonth.objects.all().delete()
         DepartmentDay.objects.bulk_create(
             (DepartmentDay(**dict(zip(DEPARTMENT_DAY_COLUMNS, row, strict=True))) for row in department_rows),
             batch_size=2000,
         )
+        DepartmentMonth.objects.bulk_create(
+            (DepartmentMonth(**dict(zip(DEPARTMENT_MONTH_COLUMNS, row, strict=True))) for row in month_rows),
+            batch_size=2000,
+        )
         ItemMonth.objects.bulk_create(
             (ItemMonth(**dict(zip(ITEM_MONTH_COLUMNS, row, strict=True))) for row in item_rows), batch_size=2000
         )
-    return len(department_rows) + len(item_rows)
+    return len(department_rows) + len(month_rows) + len(item_rows)

@@ -2,17 +2,19 @@
 rebuild computes from scratch, cost a bounded number of queries, and are scoped like cases."""
 
 import datetime
+import importlib
 
 import pytest
 from django.db import connection
+from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from govhall.cases import services
 from govhall.cases.models import Case, CaseState
 from govhall.evaluations.services import evaluation_submit
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, ItemMonth
-from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
+from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles, period_parts
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case, make_draft, task_open
 from tests.factories import force_login_verified
@@ -82,12 +84,16 @@ def counter_rows():
         (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
         for row in DepartmentDay.objects.all()
     }
+    department_months = {
+        (row.month, row.department_id): {name: getattr(row, name) for name in COUNTERS}
+        for row in DepartmentMonth.objects.all()
+    }
     months = {
         (row.month, row.implementation_id): {name: getattr(row, name) for name in ITEM_COUNTERS}
         | {"entry": row.entry_id, "department": row.department_id, "region": row.region_code}
         for row in ItemMonth.objects.all()
     }
-    return days, months
+    return days, department_months, months
 
 
 def test_a_case_action_adds_one_statement_per_counter_table(world):
@@ -97,8 +103,9 @@ def test_a_case_action_adds_one_statement_per_counter_table(world):
     with CaptureQueriesContext(connection) as captured:
         services.case_accept(task=task_open(case, kind="accept"), officer=world.clerk)
     figures = [query["sql"] for query in captured.captured_queries if "metrics_" in query["sql"]]
-    assert len(figures) == 2
-    assert "metrics_departmentday" in figures[0] and "metrics_itemmonth" in figures[1]
+    assert len(figures) == 3  # the day's and the month's rows of the department, the item's month
+    assert "metrics_departmentday" in figures[0] and "metrics_departmentmonth" in figures[1]
+    assert "metrics_itemmonth" in figures[2]
 
 
 def test_figures_are_scoped_like_cases(world, client):
@@ -122,3 +129,46 @@ def test_figures_are_scoped_like_cases(world, client):
     assert api.json()["received"] == Case.objects.exclude(state=CaseState.DRAFT).count()
     force_login_verified(client, world.other_city_supervisor)
     assert client.get("/api/v1/figures/tiles", {"start": str(start), "end": str(end)}).json()["received"] == 0
+
+
+def test_a_period_reads_whole_months_from_the_month_rows_and_the_rest_from_the_days():
+    assert period_parts(datetime.date(2026, 1, 1), datetime.date(2026, 12, 3)) == (
+        (datetime.date(2026, 1, 1), datetime.date(2026, 11, 1)),
+        [(datetime.date(2026, 12, 1), datetime.date(2026, 12, 3))],
+    )
+    assert period_parts(datetime.date(2026, 1, 15), datetime.date(2026, 3, 31)) == (
+        (datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)),
+        [(datetime.date(2026, 1, 15), datetime.date(2026, 1, 31))],
+    )
+    assert period_parts(datetime.date(2026, 2, 3), datetime.date(2026, 2, 20)) == (
+        None,
+        [(datetime.date(2026, 2, 3), datetime.date(2026, 2, 20))],
+    )
+    assert period_parts(datetime.date(2025, 12, 31), datetime.date(2026, 2, 1)) == (
+        (datetime.date(2026, 1, 1), datetime.date(2026, 1, 1)),
+        [
+            (datetime.date(2025, 12, 31), datetime.date(2025, 12, 31)),
+            (datetime.date(2026, 2, 1), datetime.date(2026, 2, 1)),
+        ],
+    )
+
+
+def test_figures_over_months_and_days_equal_the_days_alone(world):
+    """The same sums whether a period is read from month rows plus days or from days only."""
+    _generated(world)
+    DepartmentDay.objects.update(day=F("day") - datetime.timedelta(days=40))  # spread over two months
+    metrics_rebuild_months_from_days()
+    start, end = timezone.localdate() - datetime.timedelta(days=80), timezone.localdate()
+    tiles = figures_tiles(user=world.supervisor, start=start, end=end)
+    direct = DepartmentDay.objects.filter(day__gte=start, day__lte=end).aggregate(total=Sum("received"))["total"]
+    assert tiles.counts["received"] == direct > 0
+    breakdown = figures_breakdown(user=world.supervisor, start=start, end=end, region="330100", by="department")
+    assert sum(row["received"] for row in breakdown) == direct
+
+
+def metrics_rebuild_months_from_days():
+    """The data migration's own function (it filled the month rows from the day rows)."""
+    from django.apps import apps
+
+    DepartmentMonth.objects.all().delete()
+    importlib.import_module("govhall.metrics.migrations.0004_department_month").months_from_days(apps, None)

@@ -50,7 +50,12 @@ from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, Imp
 from govhall.catalog.search import text_tokens
 from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
-from govhall.metrics.services import DEPARTMENT_DAY_COLUMNS, ITEM_MONTH_COLUMNS, FiguresTally
+from govhall.metrics.services import (
+    DEPARTMENT_DAY_COLUMNS,
+    DEPARTMENT_MONTH_COLUMNS,
+    ITEM_MONTH_COLUMNS,
+    FiguresTally,
+)
 from govhall.org.identifiers import identity_number_check_character, uscc_check_character
 from govhall.org.models import Department, Region, RegionLevel
 
@@ -1613,8 +1618,10 @@ _ENTRIES: dict[int, int] = {}  # implementation → catalogue entry, read once p
 def _figures_merge(tally: FiguresTally) -> None:
     """Add a tally to the counter tables: COPY into a scratch table, then one upsert that adds."""
     department_rows, item_rows = tally.department_rows(), tally.item_rows(_ENTRIES)
+    month_rows = tally.department_month_rows()
     for table, columns, key, counters, rows in (
         ("metrics_departmentday", DEPARTMENT_DAY_COLUMNS, ("day", "department_id"), COUNTERS, department_rows),
+        ("metrics_departmentmonth", DEPARTMENT_MONTH_COLUMNS, ("month", "department_id"), COUNTERS, month_rows),
         ("metrics_itemmonth", ITEM_MONTH_COLUMNS, ("month", "implementation_id"), ITEM_COUNTERS, item_rows),
     ):
         if not rows:
@@ -1841,6 +1848,7 @@ class Command(BaseCommand):
                     "cases_caseevent",
                     "catalog_searchdocument",
                     "metrics_departmentday",
+                    "metrics_departmentmonth",
                     "metrics_itemmonth",
                 ):
                     cursor.execute(f"ANALYZE {table}")
