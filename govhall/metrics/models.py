@@ -206,3 +206,39 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.month:%Y-%m}"
+
+
+class EntryMonth(models.Model):
+    """Items by month and city (the catalogue entry, whichever county or department carries it
+    out): the ranking of items of a province or a city reads these, some 12 × entries × cities
+    rows a year, instead of every implementation's month row."""
+
+    month = models.DateField(_("月份"))
+    entry = models.ForeignKey(
+        "catalog.CatalogueEntry", verbose_name=_("事项"), on_delete=models.CASCADE, related_name="+"
+    )
+    city_code = models.CharField(_("市级区划代码"), max_length=12)
+    province_code = models.CharField(_("省级区划代码"), max_length=12)
+    received = models.PositiveIntegerField(_("收件"), default=0)
+    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
+    accepted = models.PositiveIntegerField(_("受理"), default=0)
+    refused = models.PositiveIntegerField(_("不予受理"), default=0)
+    completed = models.PositiveIntegerField(_("办结"), default=0)
+    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
+    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
+    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
+    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
+    ratings = models.PositiveIntegerField(_("评价数"), default=0)
+    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
+    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
+
+    class Meta:
+        verbose_name = _("事项分市月统计")
+        verbose_name_plural = _("事项分市月统计")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "entry", "city_code"], name="entry_month_unique"),
+        ]
+        indexes = [models.Index(fields=["province_code", "month"]), models.Index(fields=["city_code", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.entry_id} · {self.city_code}"

@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet, Sum
 
 from govhall.accounts.guards import staff_assignments, staff_region_prefixes
 from govhall.accounts.models import Role
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
+from govhall.org.selectors import region_code_prefix
 
 DEPARTMENT_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
 
@@ -144,10 +145,6 @@ def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> lis
     return _sources(scope=Q(), start=start, end=end, region=region)
 
 
-def region_item_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[ItemMonth]:
-    return _region_filter(ItemMonth.objects.filter(month__gte=start.replace(day=1), month__lte=end), region)
-
-
 def tiles_of(sources: list[QuerySet[Any]]) -> Tiles:
     counts = dict.fromkeys(COUNTERS, 0)
     for rows in sources:
@@ -209,15 +206,48 @@ def figures_items(
     *, user: Any, start: datetime.date, end: datetime.date, region: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The items (catalogue entries) of the scope with the most applications in the months that
-    ``start`` … ``end`` touch (items are counted by month), each with the figures an item has."""
+    ``start`` … ``end`` touch (items are counted by month), each with the figures an item has.
+    A province or city a supervisor covers whole is read from the entry-and-city rows; a
+    county or a department's own items from the implementation rows."""
     scope = figures_scope(user=user)
     if scope is None:
         return []
-    rows = _region_filter(ItemMonth.objects.filter(scope, month__gte=start.replace(day=1), month__lte=end), region)
-    return items_of(rows, limit=limit)
+    months = {"month__gte": start.replace(day=1), "month__lte": end}
+    coarse = _entry_scope(user=user, region=region)
+    if coarse is not None:
+        return items_of(EntryMonth.objects.filter(coarse, **months), limit=limit)
+    return items_of(_region_filter(ItemMonth.objects.filter(scope, **months), region), limit=limit)
 
 
-def items_of(rows: QuerySet[ItemMonth], *, limit: int = 50) -> list[dict[str, Any]]:
+def _entry_scope(*, user: Any, region: str | None) -> Q | None:
+    """The filter of entry-and-city rows answering for ``user`` and ``region``, or None when the
+    question needs the finer rows (a county, or a scope made of departments or counties)."""
+    if region and not region.endswith("00"):
+        return None
+    prefixes = set(staff_region_prefixes(user=user, role=Role.SUPERVISOR))
+    if region:
+        wanted = region_code_prefix(region)
+        if any(wanted.startswith(prefix) for prefix in prefixes):
+            return _prefix_filter(wanted)
+        return None
+    departments = any(a.role in DEPARTMENT_ROLES for a in staff_assignments(user=user))
+    if departments or not prefixes or any(len(prefix) > 4 for prefix in prefixes):
+        return None
+    coarse = Q(pk__in=[])
+    for prefix in sorted(prefixes):
+        coarse |= _prefix_filter(prefix)
+    return coarse
+
+
+def region_item_rows(*, region: str, start: datetime.date, end: datetime.date) -> QuerySet[Any]:
+    """A region's item rows for the report: entry-and-city rows for a province or city."""
+    months = {"month__gte": start.replace(day=1), "month__lte": end}
+    if region.endswith("00"):
+        return EntryMonth.objects.filter(_prefix_filter(region_code_prefix(region)), **months)
+    return ItemMonth.objects.filter(region_code=region, **months)
+
+
+def items_of(rows: QuerySet[Any], *, limit: int = 50) -> list[dict[str, Any]]:
     grouped = (
         rows.values("entry_id", "entry__name")
         .annotate(**{name: Sum(name) for name in ITEM_COUNTERS})

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
 
 ONLINE_CHANNELS = (Channel.ONLINE, Channel.API)
 
@@ -76,6 +76,20 @@ def figures_add(
                 day.replace(day=1),
                 department_id,
                 region,
+                city,
+                province,
+                *[item_counts.get(name, 0) for name in ITEM_COUNTERS],
+                implementation_id,
+            ],
+        )
+        updates = ", ".join(f"{name} = metrics_entrymonth.{name} + excluded.{name}" for name in item_counts)
+        cursor.execute(
+            "INSERT INTO metrics_entrymonth "  # noqa: S608 - names from ITEM_COUNTERS
+            f"(month, entry_id, city_code, province_code, {columns}) "
+            f"SELECT %s, i.entry_id, %s, %s, {placeholders} FROM catalog_implementation i WHERE i.id = %s "
+            f"ON CONFLICT (month, entry_id, city_code) DO UPDATE SET {updates}",
+            [
+                day.replace(day=1),
                 city,
                 province,
                 *[item_counts.get(name, 0) for name in ITEM_COUNTERS],
@@ -229,6 +243,17 @@ class FiguresTally:
             for (month, department_id), counts in months.items()
         ]
 
+    def entry_month_rows(self, entries: dict[int, int] | None = None) -> list[tuple[Any, ...]]:
+        """``(month, entry_id, city_code, province_code, *ITEM_COUNTERS)``"""
+        entries = {} if entries is None else entries
+        by_entry: dict[tuple[datetime.date, int, str, str], list[int]] = {}
+        for row in self.item_rows(entries):
+            month, _implementation, entry_id, _department, _region, city, province = row[:7]
+            into = by_entry.setdefault((month, entry_id, city, province), [0] * len(ITEM_COUNTERS))
+            for index, value in enumerate(row[7:]):
+                into[index] += value
+        return [(*key, *counts) for key, counts in by_entry.items()]
+
     def item_rows(self, entries: dict[int, int] | None = None) -> list[tuple[Any, ...]]:
         """``(month, implementation_id, entry_id, department_id, region_code, city_code,
         province_code, *ITEM_COUNTERS)``; ``entries`` (implementation → catalogue entry) is
@@ -253,6 +278,7 @@ _COUNTER_INDEX = {name: index for index, name in enumerate(COUNTERS)}
 _ITEM_COUNTER_INDEX = {name: index for index, name in enumerate(ITEM_COUNTERS)}
 DEPARTMENT_DAY_COLUMNS = ("day", "department_id", "region_code", "city_code", "province_code", *COUNTERS)
 DEPARTMENT_MONTH_COLUMNS = ("month", *DEPARTMENT_DAY_COLUMNS[1:])
+ENTRY_MONTH_COLUMNS = ("month", "entry_id", "city_code", "province_code", *ITEM_COUNTERS)
 ITEM_MONTH_COLUMNS = (
     "month",
     "implementation_id",
@@ -325,10 +351,12 @@ def metrics_rebuild() -> int:
             counts={"rectified": 1},
         )
     department_rows, month_rows, item_rows = tally.department_rows(), tally.department_month_rows(), tally.item_rows()
+    entry_rows = tally.entry_month_rows()
     with transaction.atomic():
         DepartmentDay.objects.all().delete()
         DepartmentMonth.objects.all().delete()
         ItemMonth.objects.all().delete()
+        EntryMonth.objects.all().delete()
         DepartmentDay.objects.bulk_create(
             (DepartmentDay(**dict(zip(DEPARTMENT_DAY_COLUMNS, row, strict=True))) for row in department_rows),
             batch_size=2000,
@@ -340,4 +368,7 @@ def metrics_rebuild() -> int:
         ItemMonth.objects.bulk_create(
             (ItemMonth(**dict(zip(ITEM_MONTH_COLUMNS, row, strict=True))) for row in item_rows), batch_size=2000
         )
-    return len(department_rows) + len(month_rows) + len(item_rows)
+        EntryMonth.objects.bulk_create(
+            (EntryMonth(**dict(zip(ENTRY_MONTH_COLUMNS, row, strict=True))) for row in entry_rows), batch_size=2000
+        )
+    return len(department_rows) + len(month_rows) + len(item_rows) + len(entry_rows)

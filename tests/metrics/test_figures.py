@@ -13,7 +13,7 @@ from django.utils import timezone
 from govhall.cases import services
 from govhall.cases.models import Case, CaseState
 from govhall.evaluations.services import evaluation_submit
-from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, ItemMonth
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
 from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles, period_parts
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case, make_draft, task_open
@@ -68,10 +68,14 @@ def test_the_figures_equal_a_direct_count_and_the_rebuild(world):
     assert (tiles.counts["ratings"], tiles.counts["ratings_bad"], tiles.satisfaction) == (2, 1, 50.0)
     assert tiles.on_time_rate == 100.0
 
-    items = figures_items(user=world.supervisor, start=start, end=end)
-    assert [(row["name"], row["received"], row["ratings_bad"]) for row in items] == [
-        (world.implementation.entry.name, cases.count(), 1)
-    ]
+    expected = [(world.implementation.entry.name, cases.count(), 1)]
+    # 杭州市's supervisor: entry rows for the city, implementation rows for the county and for the
+    # province (beyond the scope: the scope's part of it, as the tiles do).
+    for region in (None, "330000", "330100", "330106"):
+        items = figures_items(user=world.supervisor, start=start, end=end, region=region)
+        assert [(row["name"], row["received"], row["ratings_bad"]) for row in items] == expected, region
+    items = figures_items(user=world.reviewer, start=start, end=end)
+    assert [(row["name"], row["received"]) for row in items] == [expected[0][:2]]
 
     incremental = counter_rows()
     metrics_rebuild()
@@ -84,6 +88,10 @@ def counter_rows():
         (row.day, row.department_id): {name: getattr(row, name) for name in COUNTERS}
         for row in DepartmentDay.objects.all()
     }
+    entry_months = {
+        (row.month, row.entry_id, row.city_code): {name: getattr(row, name) for name in ITEM_COUNTERS}
+        for row in EntryMonth.objects.all()
+    }
     department_months = {
         (row.month, row.department_id): {name: getattr(row, name) for name in COUNTERS}
         for row in DepartmentMonth.objects.all()
@@ -93,7 +101,7 @@ def counter_rows():
         | {"entry": row.entry_id, "department": row.department_id, "region": row.region_code}
         for row in ItemMonth.objects.all()
     }
-    return days, department_months, months
+    return days, department_months, months, entry_months
 
 
 def test_a_case_action_adds_one_statement_per_counter_table(world):
@@ -103,9 +111,9 @@ def test_a_case_action_adds_one_statement_per_counter_table(world):
     with CaptureQueriesContext(connection) as captured:
         services.case_accept(task=task_open(case, kind="accept"), officer=world.clerk)
     figures = [query["sql"] for query in captured.captured_queries if "metrics_" in query["sql"]]
-    assert len(figures) == 3  # the day's and the month's rows of the department, the item's month
+    assert len(figures) == 4  # the department's day and month, the implementation's and the entry's month
     assert "metrics_departmentday" in figures[0] and "metrics_departmentmonth" in figures[1]
-    assert "metrics_itemmonth" in figures[2]
+    assert "metrics_itemmonth" in figures[2] and "metrics_entrymonth" in figures[3]
 
 
 def test_figures_are_scoped_like_cases(world, client):

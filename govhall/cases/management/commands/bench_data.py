@@ -53,6 +53,7 @@ from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
 from govhall.metrics.services import (
     DEPARTMENT_DAY_COLUMNS,
     DEPARTMENT_MONTH_COLUMNS,
+    ENTRY_MONTH_COLUMNS,
     ITEM_MONTH_COLUMNS,
     FiguresTally,
 )
@@ -1618,11 +1619,12 @@ _ENTRIES: dict[int, int] = {}  # implementation → catalogue entry, read once p
 def _figures_merge(tally: FiguresTally) -> None:
     """Add a tally to the counter tables: COPY into a scratch table, then one upsert that adds."""
     department_rows, item_rows = tally.department_rows(), tally.item_rows(_ENTRIES)
-    month_rows = tally.department_month_rows()
+    month_rows, entry_rows = tally.department_month_rows(), tally.entry_month_rows(_ENTRIES)
     for table, columns, key, counters, rows in (
         ("metrics_departmentday", DEPARTMENT_DAY_COLUMNS, ("day", "department_id"), COUNTERS, department_rows),
         ("metrics_departmentmonth", DEPARTMENT_MONTH_COLUMNS, ("month", "department_id"), COUNTERS, month_rows),
         ("metrics_itemmonth", ITEM_MONTH_COLUMNS, ("month", "implementation_id"), ITEM_COUNTERS, item_rows),
+        ("metrics_entrymonth", ENTRY_MONTH_COLUMNS, ("month", "entry_id", "city_code"), ITEM_COUNTERS, entry_rows),
     ):
         if not rows:
             continue
@@ -1850,6 +1852,7 @@ class Command(BaseCommand):
                     "metrics_departmentday",
                     "metrics_departmentmonth",
                     "metrics_itemmonth",
+                    "metrics_entrymonth",
                 ):
                     cursor.execute(f"ANALYZE {table}")
         report = {
