@@ -165,6 +165,56 @@ def _figures_paths(rng: Any) -> dict[str, list[str]]:
     return {"tiles": tiles, "drilldown": drilldown, "items": items}
 
 
+def figures_upkeep(*, samples: int = 2000) -> dict[str, Any]:
+    """What keeping the figures current costs one case action: the four upserts an acceptance
+    makes (department day and month, implementation and entry month), on rows of the generated
+    data, each in a transaction rolled back (the data keeps its figures); milliseconds."""
+    import random
+    import statistics
+    import time
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from govhall.catalog.models import Implementation
+    from govhall.metrics.services import figures_add
+
+    rng = random.Random(11)  # noqa: S311 - choosing rows, not secrets
+    places = list(Implementation.objects.values_list("id", "department_id", "region_id")[:20000])
+    if not places:
+        return {}
+    today = timezone.localdate()
+
+    class Undo(Exception):
+        pass
+
+    timings = []
+    for _sample in range(samples):
+        implementation_id, department_id, region_id = rng.choice(places)
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                figures_add(
+                    day=today,
+                    department_id=department_id,
+                    region_code=region_id,
+                    counts={"accepted": 1},
+                    implementation_id=implementation_id,
+                )
+                timings.append(time.perf_counter() - started)
+                raise Undo
+        except Undo:
+            pass
+    timings.sort()
+    return {
+        "samples": len(timings),
+        "p50_ms": round(1000 * statistics.median(timings), 3),
+        "p95_ms": round(1000 * timings[int(0.95 * len(timings)) - 1], 3),
+        "p99_ms": round(1000 * timings[int(0.99 * len(timings)) - 1], 3),
+        "mean_ms": round(1000 * statistics.fmean(timings), 3),
+    }
+
+
 def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any]:
     import random
 
@@ -224,6 +274,7 @@ def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any
         "clerk_token": clerk_token,
         "officer_token": officer_token,
         "supervisor_token": supervisor_token,
+        "figures_upkeep": figures_upkeep(),
         "figures": _figures_paths(rng),
         "officer_department": {
             "code": region_code,

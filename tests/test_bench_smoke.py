@@ -206,3 +206,15 @@ def test_dashboard_paths_answer_the_province_supervisor(client) -> None:
         answer = client.get(paths[kind][0], headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.content
         assert expected in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_figures_upkeep_is_measured_without_changing_the_figures() -> None:
+    from bench.prepare import figures_upkeep
+    from govhall.metrics.models import DepartmentDay
+
+    make_implementation(region_code=XIHU, kind="market")
+    before = list(DepartmentDay.objects.values_list("accepted", flat=True))
+    measured = figures_upkeep(samples=20)
+    assert measured["samples"] == 20 and 0 < measured["p50_ms"] <= measured["p99_ms"]
+    assert list(DepartmentDay.objects.values_list("accepted", flat=True)) == before
