@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -229,10 +230,29 @@ def task_page_for_officer(
         officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=None
     )
     end = min(start + page_size, TODO_LIST_MAX)
-    rows = list(tasks[start:end]) if start < end else []
+    # The page's ids first, from the open-tasks index without joins; then those rows with what
+    # the list shows (joining thousands of open tasks to their cases only to keep 50 cost 50 ms).
+    ids = _open_task_ids(tasks.values_list("id", flat=True)[start:end]) if start < end else []
+    found = {task.pk: task for task in tasks.filter(pk__in=ids)}
+    rows = [found[pk] for pk in ids if pk in found]
     if start == 0 and len(rows) < page_size:
         return len(rows), rows
-    return min(tasks.count(), TODO_LIST_MAX), rows
+    return len(_open_task_ids(tasks.values_list("id", flat=True)[:TODO_LIST_MAX])), rows
+
+
+def _open_task_ids(ids: QuerySet[CaseTask, int]) -> list[int]:
+    """Read open-task ids with PostgreSQL's bitmap scans off for the statement: the planner
+    takes unclaimed and open for independent conditions (they are nearly the same rows) and,
+    underestimating them a hundredfold, combines two bitmaps over millions of rows instead of
+    reading the partial index of open tasks (measured at 10 million cases: 2 s against 20 ms)."""
+    if connection.vendor != "postgresql":
+        return list(ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        try:
+            return list(ids)
+        finally:
+            cursor.execute("SET LOCAL enable_bitmapscan = on")
 
 
 def task_list_open_for_case(*, case: Case) -> list[CaseTask]:
