@@ -1849,6 +1849,7 @@ class Command(BaseCommand):
                     "cases_casetask",
                     "cases_caseevent",
                     "catalog_searchdocument",
+                    "org_department",
                     "metrics_departmentday",
                     "metrics_departmentmonth",
                     "metrics_itemmonth",
