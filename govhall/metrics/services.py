@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from govhall.audit.services import audit_chain_lock
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
@@ -39,6 +40,10 @@ def figures_add(
     if unknown:
         raise ValueError(f"unknown counters {sorted(unknown)}")
     region, city, province = _codes(region_code)
+    # The audit chain's lock before the counter rows' locks, always: an action that counts first
+    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
+    # circle with one that recorded its audit first and counts next.
+    audit_chain_lock()
     columns = ", ".join(COUNTERS)
     placeholders = ", ".join(["%s"] * len(COUNTERS))
     # A new row takes every counter (0 for the others); an existing one adds only these.

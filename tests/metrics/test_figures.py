@@ -5,7 +5,7 @@ import datetime
 import importlib
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -17,7 +17,7 @@ from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, Depar
 from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles, period_parts
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case, make_draft, task_open
-from tests.factories import force_login_verified
+from tests.factories import force_login_verified, make_department
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +180,26 @@ def metrics_rebuild_months_from_days():
 
     DepartmentMonth.objects.all().delete()
     importlib.import_module("govhall.metrics.migrations.0004_department_month").months_from_days(apps, None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")
+def test_counting_takes_the_audit_chain_lock_first():
+    """Every transaction takes the audit chain's lock before the counter rows' locks (a draft
+    begun counts before its audit record; without this, two actions deadlocked)."""
+    from govhall.audit.services import AUDIT_CHAIN_LOCK
+    from govhall.metrics.services import figures_add
+
+    def held() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND ((classid::bigint << 32) | objid::bigint) = %s",
+                [AUDIT_CHAIN_LOCK],
+            )
+            return cursor.fetchone()[0] > 0
+
+    department = make_department(region_code="330106")  # no audit record, so no lock yet
+    with transaction.atomic():
+        assert not held()
+        figures_add(day=timezone.localdate(), department_id=department.pk, region_code="330106", counts={"started": 1})
+        assert held()
