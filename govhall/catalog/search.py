@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jieba
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
@@ -36,7 +37,7 @@ from govhall.catalog.models import (
     SearchSynonym,
     Theme,
 )
-from govhall.catalog.segmentation import CompactTokenizer, segmenter
+from govhall.catalog.segmentation import segmenter
 from govhall.org.selectors import region_scope_codes
 
 QUERY_MAX_LENGTH = 100
@@ -110,7 +111,7 @@ class SearchResult:
 # Segmentation
 
 
-def _segmenter() -> CompactTokenizer:
+def _segmenter() -> jieba.Tokenizer:
     """jieba over the compact dictionary file (govhall/catalog/segmentation.py), built under
     GOVHALL_VAR_DIR on first use."""
     return segmenter(settings.VAR_DIR)

@@ -122,11 +122,7 @@ def _write_atomically(path: Path, write: Any) -> None:
 def dictionary_build(path: Path) -> None:
     """jieba's dictionary with the domain words: the words as a trie file (``path``) and their
     frequencies by the trie's key ids (``path`` + ``.freq``, 64-bit integers after a header)."""
-    jieba.setLogLevel(logging.WARNING)
-    stock = jieba.Tokenizer()
-    stock.initialize()
-    for word in DOMAIN_WORDS:
-        stock.add_word(word)
+    stock = _stock()
     words = {word: freq for word, freq in stock.FREQ.items() if freq}
     trie = marisa_trie.Trie(list(words))
     frequencies = array.array("Q", bytes(8 * (_HEADER + len(words))))
@@ -187,27 +183,47 @@ class CompactTokenizer(jieba.Tokenizer):  # type: ignore[misc]
         raise NotImplementedError("the compact dictionary is fixed: add words to DOMAIN_WORDS")
 
 
-_tokenizer: CompactTokenizer | None = None
+_tokenizer: jieba.Tokenizer | None = None
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
-def segmenter(cache_dir: Path) -> CompactTokenizer:
-    """The process's tokenizer, its trie file built (in a child process) when missing."""
+def segmenter(cache_dir: Path) -> jieba.Tokenizer:
+    """The process's tokenizer: the compact one, its files built (in a child process) when
+    missing; jieba's own, with the domain words, when they cannot be (a read-only directory):
+    the same cuts, at jieba's memory cost."""
     global _tokenizer
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                path = cache_dir / f"jieba-{dictionary_fingerprint()}.marisa"
-                if not path.exists():
-                    subprocess.run(  # noqa: S603 - this interpreter, this module
-                        [sys.executable, "-m", "govhall.catalog.segmentation", str(path)], check=True
-                    )
-                trie = marisa_trie.Trie()
-                trie.mmap(str(path))
-                with _frequencies_path(path).open("rb") as file:
-                    mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-                _tokenizer = CompactTokenizer(trie, memoryview(mapped).cast("Q"))
+                try:
+                    _tokenizer = _compact(cache_dir)
+                except (OSError, subprocess.CalledProcessError) as error:
+                    logger.warning("compact dictionary unavailable (%s); loading jieba's own", error)
+                    _tokenizer = _stock()
     return _tokenizer
+
+
+def _compact(cache_dir: Path) -> CompactTokenizer:
+    path = cache_dir / f"jieba-{dictionary_fingerprint()}.marisa"
+    if not path.exists():
+        subprocess.run(  # noqa: S603 - this interpreter, this module
+            [sys.executable, "-m", "govhall.catalog.segmentation", str(path)], check=True
+        )
+    trie = marisa_trie.Trie()
+    trie.mmap(str(path))
+    with _frequencies_path(path).open("rb") as file:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    return CompactTokenizer(trie, memoryview(mapped).cast("Q"))
+
+
+def _stock() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in DOMAIN_WORDS:
+        tokenizer.add_word(word)
+    return tokenizer
 
 
 if __name__ == "__main__":

@@ -66,3 +66,13 @@ def test_the_process_segmenter_maps_the_file_and_refuses_new_words(settings):
     assert "社会保障卡" in text_tokens("申领社会保障卡")
     with pytest.raises(NotImplementedError):
         tokenizer.add_word("新词")
+
+
+def test_without_a_usable_directory_jiebas_own_dictionary_cuts_the_same(stock, tmp_path, monkeypatch):
+    monkeypatch.setattr(segmentation, "_tokenizer", None)
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")  # nothing can be written under it, whoever runs the tests
+    tokenizer = segmentation.segmenter(not_a_directory / "dictionary")
+    assert not isinstance(tokenizer, segmentation.CompactTokenizer)
+    text = "申领社会保障卡和食品经营许可证"
+    assert list(tokenizer.cut_for_search(text)) == list(stock.cut_for_search(text))
