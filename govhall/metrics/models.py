@@ -25,92 +25,6 @@ COUNTERS = (
     "rectified",
     "started",
 )
-
-
-class DepartmentDay(models.Model):
-    day = models.DateField(_("日期"))
-    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
-    region_code = models.CharField(_("区划代码"), max_length=12)
-    city_code = models.CharField(_("市级区划代码"), max_length=12)
-    province_code = models.CharField(_("省级区划代码"), max_length=12)
-    received = models.PositiveIntegerField(_("收件"), default=0)
-    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
-    accepted = models.PositiveIntegerField(_("受理"), default=0)
-    refused = models.PositiveIntegerField(_("不予受理"), default=0)
-    corrections = models.PositiveIntegerField(_("补正告知"), default=0)
-    approved = models.PositiveIntegerField(_("准予"), default=0)
-    denied = models.PositiveIntegerField(_("不予许可"), default=0)
-    withdrawn = models.PositiveIntegerField(_("撤回"), default=0)
-    completed = models.PositiveIntegerField(_("办结"), default=0)
-    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
-    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
-    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
-    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
-    ratings = models.PositiveIntegerField(_("评价数"), default=0)
-    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
-    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
-    rectified = models.PositiveIntegerField(_("差评整改数"), default=0)
-    started = models.PositiveIntegerField(_("开始填写的申请"), default=0)
-
-    class Meta:
-        verbose_name = _("部门日统计")
-        verbose_name_plural = _("部门日统计")
-        constraints = [models.UniqueConstraint(fields=["day", "department"], name="department_day_unique")]
-        indexes = [
-            models.Index(fields=["province_code", "day"]),
-            models.Index(fields=["city_code", "day"]),
-            models.Index(fields=["region_code", "day"]),
-            models.Index(fields=["department", "day"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} · {self.department_id}"
-
-
-class DepartmentMonth(models.Model):
-    """The same counters per calendar month and department, kept by the same call as the day's
-    row: a period's figures sum its whole months here and only the days of its partial months in
-    ``DepartmentDay`` (a province's year is some 12,000 rows instead of 365,000)."""
-
-    month = models.DateField(_("月份"))
-    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
-    region_code = models.CharField(_("区划代码"), max_length=12)
-    city_code = models.CharField(_("市级区划代码"), max_length=12)
-    province_code = models.CharField(_("省级区划代码"), max_length=12)
-    received = models.PositiveIntegerField(_("收件"), default=0)
-    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
-    accepted = models.PositiveIntegerField(_("受理"), default=0)
-    refused = models.PositiveIntegerField(_("不予受理"), default=0)
-    corrections = models.PositiveIntegerField(_("补正告知"), default=0)
-    approved = models.PositiveIntegerField(_("准予"), default=0)
-    denied = models.PositiveIntegerField(_("不予许可"), default=0)
-    withdrawn = models.PositiveIntegerField(_("撤回"), default=0)
-    completed = models.PositiveIntegerField(_("办结"), default=0)
-    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
-    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
-    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
-    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
-    ratings = models.PositiveIntegerField(_("评价数"), default=0)
-    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
-    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
-    rectified = models.PositiveIntegerField(_("差评整改数"), default=0)
-    started = models.PositiveIntegerField(_("开始填写的申请"), default=0)
-
-    class Meta:
-        verbose_name = _("部门月统计")
-        verbose_name_plural = _("部门月统计")
-        constraints = [models.UniqueConstraint(fields=["month", "department"], name="department_month_unique")]
-        indexes = [
-            models.Index(fields=["province_code", "month"]),
-            models.Index(fields=["city_code", "month"]),
-            models.Index(fields=["region_code", "month"]),
-            models.Index(fields=["department", "month"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} · {self.department_id}"
-
-
 # What an item's month row counts: the case figures an item is compared by (GB/T 39735's
 # indicators per 事项) and its ratings.
 ITEM_COUNTERS = (
@@ -129,7 +43,85 @@ ITEM_COUNTERS = (
 )
 
 
-class ItemMonth(models.Model):
+class ItemCounters(models.Model):
+    """The counters of ``ITEM_COUNTERS``, which every counter table has."""
+
+    received = models.PositiveIntegerField(_("收件"), default=0)
+    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
+    accepted = models.PositiveIntegerField(_("受理"), default=0)
+    refused = models.PositiveIntegerField(_("不予受理"), default=0)
+    completed = models.PositiveIntegerField(_("办结"), default=0)
+    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
+    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
+    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
+    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
+    ratings = models.PositiveIntegerField(_("评价数"), default=0)
+    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
+    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DepartmentCounters(ItemCounters):
+    """Every counter of ``COUNTERS`` for one department, with its region codes copied on."""
+
+    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(_("区划代码"), max_length=12)
+    city_code = models.CharField(_("市级区划代码"), max_length=12)
+    province_code = models.CharField(_("省级区划代码"), max_length=12)
+    corrections = models.PositiveIntegerField(_("补正告知"), default=0)
+    approved = models.PositiveIntegerField(_("准予"), default=0)
+    denied = models.PositiveIntegerField(_("不予许可"), default=0)
+    withdrawn = models.PositiveIntegerField(_("撤回"), default=0)
+    rectified = models.PositiveIntegerField(_("差评整改数"), default=0)
+    started = models.PositiveIntegerField(_("开始填写的申请"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DepartmentDay(DepartmentCounters):
+    day = models.DateField(_("日期"))
+
+    class Meta:
+        verbose_name = _("部门日统计")
+        verbose_name_plural = _("部门日统计")
+        constraints = [models.UniqueConstraint(fields=["day", "department"], name="department_day_unique")]
+        indexes = [
+            models.Index(fields=["province_code", "day"]),
+            models.Index(fields=["city_code", "day"]),
+            models.Index(fields=["region_code", "day"]),
+            models.Index(fields=["department", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.department_id}"
+
+
+class DepartmentMonth(DepartmentCounters):
+    """The same counters per calendar month and department, kept by the same call as the day's
+    row: a period's figures sum its whole months here and only the days of its partial months in
+    ``DepartmentDay`` (a province's year is some 12,000 rows instead of 365,000)."""
+
+    month = models.DateField(_("月份"))
+
+    class Meta:
+        verbose_name = _("部门月统计")
+        verbose_name_plural = _("部门月统计")
+        constraints = [models.UniqueConstraint(fields=["month", "department"], name="department_month_unique")]
+        indexes = [
+            models.Index(fields=["province_code", "month"]),
+            models.Index(fields=["city_code", "month"]),
+            models.Index(fields=["region_code", "month"]),
+            models.Index(fields=["department", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.department_id}"
+
+
+class ItemMonth(ItemCounters):
     """One row per month and implementation (an item as one department carries it out in one
     region): the figures by item. A month, not a day, so that a province's year is a few hundred
     thousand rows at most; the catalogue entry is copied on so that items group without joins."""
@@ -145,18 +137,6 @@ class ItemMonth(models.Model):
     region_code = models.CharField(_("区划代码"), max_length=12)
     city_code = models.CharField(_("市级区划代码"), max_length=12)
     province_code = models.CharField(_("省级区划代码"), max_length=12)
-    received = models.PositiveIntegerField(_("收件"), default=0)
-    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
-    accepted = models.PositiveIntegerField(_("受理"), default=0)
-    refused = models.PositiveIntegerField(_("不予受理"), default=0)
-    completed = models.PositiveIntegerField(_("办结"), default=0)
-    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
-    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
-    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
-    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
-    ratings = models.PositiveIntegerField(_("评价数"), default=0)
-    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
-    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
 
     class Meta:
         verbose_name = _("事项月统计")
@@ -171,6 +151,30 @@ class ItemMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} · {self.implementation_id}"
+
+
+class EntryMonth(ItemCounters):
+    """Items by month and city (the catalogue entry, whichever county or department carries it
+    out): the ranking of items of a province or a city reads these, some 12 × entries × cities
+    rows a year, instead of every implementation's month row."""
+
+    month = models.DateField(_("月份"))
+    entry = models.ForeignKey(
+        "catalog.CatalogueEntry", verbose_name=_("事项"), on_delete=models.CASCADE, related_name="+"
+    )
+    city_code = models.CharField(_("市级区划代码"), max_length=12)
+    province_code = models.CharField(_("省级区划代码"), max_length=12)
+
+    class Meta:
+        verbose_name = _("事项分市月统计")
+        verbose_name_plural = _("事项分市月统计")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "entry", "city_code"], name="entry_month_unique"),
+        ]
+        indexes = [models.Index(fields=["province_code", "month"]), models.Index(fields=["city_code", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.entry_id} · {self.city_code}"
 
 
 class ReportState(models.TextChoices):
@@ -206,39 +210,3 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.month:%Y-%m}"
-
-
-class EntryMonth(models.Model):
-    """Items by month and city (the catalogue entry, whichever county or department carries it
-    out): the ranking of items of a province or a city reads these, some 12 × entries × cities
-    rows a year, instead of every implementation's month row."""
-
-    month = models.DateField(_("月份"))
-    entry = models.ForeignKey(
-        "catalog.CatalogueEntry", verbose_name=_("事项"), on_delete=models.CASCADE, related_name="+"
-    )
-    city_code = models.CharField(_("市级区划代码"), max_length=12)
-    province_code = models.CharField(_("省级区划代码"), max_length=12)
-    received = models.PositiveIntegerField(_("收件"), default=0)
-    received_online = models.PositiveIntegerField(_("网上收件"), default=0)
-    accepted = models.PositiveIntegerField(_("受理"), default=0)
-    refused = models.PositiveIntegerField(_("不予受理"), default=0)
-    completed = models.PositiveIntegerField(_("办结"), default=0)
-    completed_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
-    completed_late = models.PositiveIntegerField(_("超期办结"), default=0)
-    zero_visit = models.PositiveIntegerField(_("零跑动办结"), default=0)
-    handling_days = models.PositiveIntegerField(_("办理工作日合计"), default=0)
-    ratings = models.PositiveIntegerField(_("评价数"), default=0)
-    ratings_sum = models.PositiveIntegerField(_("评价分合计"), default=0)
-    ratings_bad = models.PositiveIntegerField(_("差评数"), default=0)
-
-    class Meta:
-        verbose_name = _("事项分市月统计")
-        verbose_name_plural = _("事项分市月统计")
-        constraints = [
-            models.UniqueConstraint(fields=["month", "entry", "city_code"], name="entry_month_unique"),
-        ]
-        indexes = [models.Index(fields=["province_code", "month"]), models.Index(fields=["city_code", "month"])]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} · {self.entry_id} · {self.city_code}"

@@ -87,6 +87,16 @@ def report_request(*, user: Any, region_code: str, month: datetime.date) -> Repo
     return report
 
 
+def reports_of(*, user: Any, limit: int = 20) -> list[Report]:
+    """The reports ``user`` asked for, newest first: nobody else's are listed."""
+    return list(Report.objects.filter(requested_by_id=user.pk).select_related("region")[:limit])
+
+
+def report_to_download(*, user: Any, report_id: int) -> Report | None:
+    """A finished report, to the person who asked for it only."""
+    return Report.objects.filter(pk=report_id, requested_by_id=user.pk, state=ReportState.DONE).first()
+
+
 @dataclass
 class ReportFigures:
     region: Region

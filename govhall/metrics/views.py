@@ -91,7 +91,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     """Ask for a monthly report of a region in one's scope and follow the ones asked for (the
     page reloads itself while one is being made)."""
     from govhall.metrics import reports as monthly
-    from govhall.metrics.models import Report, ReportState
+    from govhall.metrics.models import ReportState
 
     regions = monthly.report_regions(user=request.user)
     last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
@@ -111,7 +111,7 @@ def reports(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("月报已开始生成，完成后可在下方下载。"))
                 return redirect("metrics:reports")
         status = 422
-    mine = list(Report.objects.filter(requested_by_id=request.user.pk).select_related("region")[:20])
+    mine = monthly.reports_of(user=request.user)
     response = _page(
         request,
         "metrics/reports.html",
@@ -131,9 +131,9 @@ def reports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_file(request: HttpRequest, report_id: int, kind: str) -> FileResponse:
     """The report's XLSX or PDF, to the person who asked for it only."""
-    from govhall.metrics.models import Report, ReportState
+    from govhall.metrics.reports import report_to_download
 
-    report = Report.objects.filter(pk=report_id, requested_by_id=request.user.pk, state=ReportState.DONE).first()
+    report = report_to_download(user=request.user, report_id=report_id)
     if report is None or kind not in ("xlsx", "pdf"):
         raise Http404
     path = report.xlsx_file if kind == "xlsx" else report.pdf_file
