@@ -26,12 +26,15 @@ import hashlib
 import json
 import random
 import resource
+import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +66,10 @@ from govhall.org.models import Department, Region, RegionLevel
 MARKER_TABLE = "govhall_bench_marker"
 LOCAL = ZoneInfo(settings.TIME_ZONE)
 CHUNK_CASES = 20_000
+# Historical cases are drawn in chunks of this many, one transaction each.
+HISTORY_CHUNK = 200_000
+# Connections that load historical cases at once: PostgreSQL does the work, one core each.
+LOAD_SESSIONS = 2
 IMPLEMENTATION_CHUNK = 5_000
 HISTORY_YEARS = 3
 HISTORY_OFFICER = "bench-archive"
@@ -158,6 +165,15 @@ def marker_get(key: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _marker_add(key: str, value: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MARKER_TABLE} (key, value) VALUES (%s, %s) "  # noqa: S608
+            f"ON CONFLICT (key) DO UPDATE SET value = {MARKER_TABLE}.value + EXCLUDED.value, updated_at = now()",
+            [key, value],
+        )
+
+
 def _marker_set(key: str, value: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -196,27 +212,48 @@ def _secondary_indexes_drop(log: Any) -> None:
     log(f"indexes: dropped {len(indexes)} secondary indexes for the load")
 
 
-def _indexes_restore(log: Any) -> None:
-    """Build again the indexes a load dropped (also those of an interrupted earlier load)."""
+def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
+    """Build again the indexes a load dropped (also those of an interrupted earlier load), on
+    ``sessions`` connections at once, largest tables first."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT to_regclass('{INDEX_TABLE}') IS NOT NULL")
         if not cursor.fetchone()[0]:
             return
-        cursor.execute(f"SELECT name, definition FROM {INDEX_TABLE} ORDER BY name")  # noqa: S608
-        indexes = cursor.fetchall()
-        if not indexes:
-            return
-        started = time.monotonic()
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        for name, definition in indexes:
-            cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
-            if cursor.fetchone()[0]:
-                cursor.execute(definition)
-            cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
-        cursor.execute("RESET maintenance_work_mem")
-        for table in LOADED_TABLES:
+        for table in LOADED_TABLES:  # the planner's statistics, and the sizes that order the builds
             cursor.execute(f"ANALYZE {table}")
-    log(f"indexes: built {len(indexes)} secondary indexes in {time.monotonic() - started:.0f} s")
+        cursor.execute(
+            f"SELECT d.name, d.definition FROM {INDEX_TABLE} d "  # noqa: S608
+            "ORDER BY (SELECT reltuples FROM pg_class WHERE oid = to_regclass(split_part(split_part("
+            "d.definition, ' ON ', 2), ' ', 1))) DESC NULLS LAST, d.name"
+        )
+        indexes = cursor.fetchall()
+    if not indexes:
+        return
+    started = time.monotonic()
+    lock = threading.Lock()
+
+    def build() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '1GB'")
+                cursor.execute("SET max_parallel_maintenance_workers = 0")  # the sessions share the cores
+                while True:
+                    with lock:
+                        if not indexes:
+                            return
+                        name, definition = indexes.pop(0)
+                    cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
+                    if cursor.fetchone()[0]:
+                        cursor.execute(definition)
+                    cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
+        finally:
+            connection.close()
+
+    count = len(indexes)
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        for future in [pool.submit(build) for _ in range(sessions)]:
+            future.result()
+    log(f"indexes: built {count} secondary indexes in {time.monotonic() - started:.0f} s")
 
 
 def _bulk_load_settings() -> None:
@@ -1658,65 +1695,103 @@ def _factory(rng: random.Random, places: list[Place], weights: list[float]) -> C
     )
 
 
-def cases_generate(*, target: int, rng: random.Random, log: Any) -> int:
-    """Top up the generated historical cases to ``target``, one transaction per chunk (an
+def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int = LOAD_SESSIONS) -> int:
+    """Top up the generated historical cases to ``target``: PostgreSQL draws and writes them
+    (``bench_history``), one transaction per chunk, on ``sessions`` connections at once (an
     interrupted run keeps what it committed and the marker says how far it got)."""
+    from govhall.cases.management import bench_history
+
+    bench_history.figures_fold()  # what an interrupted load set aside
     done = marker_get("cases")
     if done >= target:
         return 0
     places, weights = _places()
     if not places:
         raise CommandError("no implementation to file cases under: load the demo data first")
-    factory = _factory(rng, places, weights)
+    applicants = _applicant_rows()
+    if not applicants:
+        raise CommandError("no generated applicants: run with --applicants > 0 first")
+    now = timezone.now()
+    today = now.astimezone(LOCAL).date()
+    first_day, last_day = today - timedelta(days=366 * (HISTORY_YEARS + 1)), today + timedelta(days=400)
+    bench_history.figures_stage_ensure()
+    # From here the figures of every written chunk are kept: in the counter tables, or set aside
+    # until the next figures_fold (this call's end, or the next call's start after an interruption).
+    _marker_set("figures", FIGURES_VERSION)
+    bench_history.static_tables_load(
+        places=places,
+        weights=weights,
+        applicants=applicants,
+        departments_by_kind=_departments_by_kind(),
+        files=sample_files_ensure(),
+        working_days=WorkingDays(first_day, last_day).days,
+        first_day=first_day,
+        last_day=last_day,
+    )
+    chunk_generate = partial(
+        bench_history.chunk_generate,
+        seed=rng.randrange(1_000_000),
+        now=now,
+        officer_id=history_officer().pk,
+        officer_names=OFFICER_NAMES,
+        legal_remedy=str(LEGAL_REMEDY_DEFAULT),
+    )
+    first_id = _ids_reserve("cases_case", target - done)
+    chunks = [
+        (first_id + offset, min(HISTORY_CHUNK, target - done - offset))
+        for offset in range(0, target - done, HISTORY_CHUNK)
+    ]
     started, first_done = time.monotonic(), done
+    lock = threading.Lock()
 
-    # PostgreSQL takes one chunk (in a writer thread, on its own connection) while this process
-    # builds the next; inside a caller's transaction (the tests) a second connection would not
-    # see it, so the chunks are written in line.
+    def log_progress(added: int) -> None:
+        nonlocal done
+        with lock:
+            done += added
+            rate = (done - first_done) / max(time.monotonic() - started, 0.001)
+            log(f"cases: {done:,}/{target:,} ({rate:,.0f} cases/s)")
+
+    # Inside a caller's transaction (the tests) other connections would not see what it wrote:
+    # the chunks are written in line, in that transaction.
     threaded = not connection.in_atomic_block
+    if not threaded:
+        for first, count in chunks:
+            chunk_generate(first=first, count=count)
+            _marker_add("cases", count)
+        bench_history.static_tables_drop()
+        bench_history.figures_fold()
+        return target
 
-    def write(rows: Rows, tally: FiguresTally, sequences: list[tuple[str, date, int]], upto: int) -> None:
+    @contextmanager
+    def chunk_transaction(count: int) -> Iterator[None]:
+        with transaction.atomic():
+            _bulk_load_settings()
+            yield
+            _marker_add("cases", count)
+
+    def session() -> None:
         try:
-            with transaction.atomic():
-                if threaded:  # its own transaction: the settings end with it
-                    _bulk_load_settings()
-                _write_rows(rows, tally)
-                factory.sequences_save(sequences)
-                _marker_set("cases", upto)
-                _marker_set("figures", FIGURES_VERSION)
+            bench_history.session_prepare()
+            while True:
+                with lock:
+                    if not chunks:
+                        return
+                    first, count = chunks.pop(0)
+                chunk_generate(first=first, count=count, write=partial(chunk_transaction, count))
+                log_progress(count)
         finally:
-            if threaded:
-                connection.close()
+            connection.close()
 
-    def log_progress(upto: int) -> None:
-        elapsed = time.monotonic() - started
-        rate = (upto - first_done) / max(elapsed, 0.001)
-        log(f"cases: {upto:,}/{target:,} ({rate:,.0f} cases/s, peak RSS {peak_rss_mb():.0f} MB)")
-
-    rebuild_indexes = threaded and target - done >= INDEX_REBUILD_THRESHOLD
+    rebuild_indexes = target - done >= INDEX_REBUILD_THRESHOLD
     if rebuild_indexes:
         _secondary_indexes_drop(log)
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending: Future[None] | None = None
-        while done < target:
-            count = min(CHUNK_CASES, target - done)
-            first = _ids_reserve("cases_case", count)
-            rows = Rows()
-            for offset in range(count):
-                factory.build(case_id=first + offset, rows=rows)
-            sequences = factory.sequences_taken()
-            tally = _figures_tally(rows, factory.days)
-            if pending is not None:
-                pending.result()
-                log_progress(done)
-            done += count
-            if threaded:
-                pending = writer.submit(write, rows, tally, sequences, done)
-            else:
-                write(rows, tally, sequences, done)
-        if pending is not None:
-            pending.result()
-    log_progress(done)
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        for future in [pool.submit(session) for _ in range(sessions)]:
+            future.result()
+    bench_history.static_tables_drop()
+    folded = time.monotonic()
+    bench_history.figures_fold(sessions=sessions)
+    log(f"figures: added to the counter tables in {time.monotonic() - folded:.0f} s")
     if rebuild_indexes:
         _indexes_restore(log)
     return target
