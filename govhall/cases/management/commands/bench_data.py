@@ -8,10 +8,12 @@ On top of the demo data set (``govhall demo``), it adds:
   the published version's snapshot and the search document (tokens cut by the same jieba
   segmentation the search uses), up to ``--implementations``;
 - applicants (users with an L2 person, identity number and phone encrypted as the platform does);
-- cases up to ``--cases``, spread over items by popularity and over three years with more
-  recent cases, each with the tasks, timeline events, materials and correction notices its
-  state implies (a case still open has exactly its current step's task open, an overdue one
-  appears where a step took longer than its limit); materials point at a few shared stored PDFs;
+- cases up to ``--cases``, drawn and written by PostgreSQL (``bench_history``: INSERT … SELECT
+  on two connections), spread over items by popularity and over three years with more recent
+  cases, each with the tasks, timeline events, materials and correction notices its story
+  implies (a case still open has exactly its current step's task open, an overdue one appears
+  where a step took longer than its limit), and their figures; materials point at a few shared
+  stored PDFs;
 - pools of cases waiting at a given step in one region (``--ready-accept``, ``--ready-decide``),
   for the action benchmarks, topped up on each call.
 
@@ -47,6 +49,7 @@ from django.utils import timezone
 from govhall.accounts import privacy
 from govhall.accounts.models import AssuranceLevel, AssuranceMethod, User
 from govhall.cases import application_form
+from govhall.cases.management import bench_history
 from govhall.cases.models import CaseState, CaseTask, TaskState
 from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, material_list_for, process_definition_for
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
@@ -1025,33 +1028,6 @@ STATE_AT_KIND = {
     "issue_result": CaseState.DECIDED,
     "deliver": CaseState.DECIDED,
 }
-EVENT_AT_KIND = {
-    "prereview": "prereview_pass",
-    "accept": "accept",
-    "review": "review",
-    "parallel": "review",
-    "decide": "decide",
-    "issue_result": "result_issue",
-    "deliver": "deliver",
-}
-OUTCOME_AT_KIND = {
-    "prereview": "pass",
-    "accept": "accept",
-    "review": "agree",
-    "parallel": "agree",
-    "decide": "approve",
-    "issue_result": "issue",
-    "deliver": "deliver",
-}
-OPINIONS = {
-    "prereview": "材料齐全，预审通过",
-    "accept": "符合受理条件，予以受理",
-    "review": "经审查，符合法定条件",
-    "parallel": "经审查，同意",
-    "decide": "准予许可",
-    "issue_result": "",
-    "deliver": "",
-}
 
 
 class CaseFactory:
@@ -1132,56 +1108,36 @@ class CaseFactory:
                 if candidate < self.now:
                     return candidate
 
-    def _step_hours(self, days: int, *, late: bool) -> float:
-        limit = max(1, days)
-        if late:
-            return limit * 24 * 1.4 * self.rng.uniform(1.1, 2.5)
-        return max(0.3, limit * 24 * 1.4 * self.rng.uniform(0.02, 0.85))
-
-    def build(
-        self,
-        *,
-        case_id: int,
-        rows: Rows,
-        place: Place | None = None,
-        stop_at: str | None = None,
-        max_age_days: float = 365 * HISTORY_YEARS,
-    ) -> None:
-        """The rows of one case. ``stop_at`` (a step kind) leaves the case waiting there with
-        nothing unusual on the way: the pools for the action benchmarks."""
+    def build(self, *, case_id: int, rows: Rows, place: Place, stop_at: str, max_age_days: float = 4) -> None:
+        """The rows of one case waiting at its step of kind ``stop_at``, with nothing unusual on
+        the way: the pools the action benchmarks consume (the history is drawn by PostgreSQL,
+        ``bench_history``)."""
         rng = self.rng
-        place = place or self.place()
         template = place.template
         source = template.implementation
         applicant_id, person_id, applicant_name = self.applicants[int(len(self.applicants) * rng.random() ** 1.3)]
-        submitted = self._submitted_at(max_age_days=max_age_days, min_age_days=0.3 if stop_at else 0.05)
+        submitted = self._submitted_at(max_age_days=max_age_days, min_age_days=0.3)
         received = submitted.date()
         case: dict[str, Any] = {
             "state": CaseState.SUBMITTED,
             "stage": "",
             "decision": "",
-            "decision_reasons": "",
-            "refusal_reasons": "",
-            "legal_remedy": "",
-            "delivery_method": "",
             "result_reference": "",
+            "delivery_method": "",
             "accepted_at": None,
             "clock_start_on": None,
             "statutory_due_on": None,
             "promised_due_on": None,
             "decided_at": None,
             "completed_at": None,
-            "withdrawn_at": None,
-            "deemed_accepted": False,
         }
-        events = rows.events
         steps = list(template.process.get("steps") or [])
-        moment = submitted
-        events.append(
+        rows.events.append(
             (submitted, "submit", "", "", applicant_name[:1] + "**", "", "", "{}", True, applicant_id, case_id, None)
         )
         for material_name in template.required_materials:
             path, digest, size = self.files[rng.randrange(len(self.files))]
+            uploaded = submitted - timedelta(minutes=rng.randint(2, 90))
             rows.materials.append(
                 (
                     material_name,
@@ -1192,7 +1148,7 @@ class CaseFactory:
                     ".pdf",
                     f"{material_name[:40]}.pdf",
                     "C",
-                    submitted - timedelta(minutes=rng.randint(2, 90)),
+                    uploaded,
                     None,
                     None,
                     case_id,
@@ -1201,194 +1157,27 @@ class CaseFactory:
                     applicant_id,
                 )
             )
-        withdraw_at_step = rng.randrange(len(steps)) if stop_at is None and rng.random() < 0.01 else -1
-        open_here = False
-        index = 0
-        corrected = False
-        while index < len(steps):
-            step = steps[index]
+        moment = submitted
+        for step in steps:
             kind = step["kind"]
             if kind in ("review", "parallel", "decide") and case["decision"]:
-                index += 1
                 continue
             if kind == "issue_result" and case["decision"] != "approve":
-                index += 1
                 continue
             parts = [b for b in step.get("branches", []) if not b.get("when")] if kind == "parallel" else [step]
             departments = [self._department(place, part) for part in parts]
             opened = moment
             due = self.days.add(opened.astimezone(LOCAL).date(), int(step.get("days", 0) or 0))
             role = step.get("role") or ""
-            if stop_at is not None:
-                closes = opened + timedelta(hours=rng.uniform(0.2, 3)) if kind != stop_at else None
-            else:
-                hours = self._step_hours(int(step.get("days", 0) or 0), late=rng.random() < 0.03)
-                closes = opened + timedelta(hours=hours)
-                if closes > self.now:
-                    closes = None
-            if (
-                index == withdraw_at_step
-                and closes is not None
-                and case["state"]
-                in (
-                    CaseState.SUBMITTED,
-                    CaseState.ACCEPTED,
-                )
-            ):
-                case.update(state=CaseState.WITHDRAWN, stage="", withdrawn_at=closes)
-                for part, department in zip(parts, departments, strict=True):
-                    rows.tasks.append(
-                        self._task(step, part, kind, role, department, opened, due, case_id, cancelled_at=closes)
-                    )
-                events.append(
-                    (
-                        closes,
-                        "withdraw",
-                        "",
-                        "",
-                        applicant_name[:1] + "**",
-                        "",
-                        "不再办理",
-                        "{}",
-                        True,
-                        applicant_id,
-                        case_id,
-                        None,
-                    )
-                )
-                break
-            if closes is None:
-                open_here = True
+            if kind == stop_at:
                 case["stage"] = step["key"]
                 case["state"] = STATE_AT_KIND.get(kind, CaseState.SUBMITTED)
                 for part, department in zip(parts, departments, strict=True):
                     rows.tasks.append(self._task(step, part, kind, role, department, opened, due, case_id))
                 break
-            outcome = OUTCOME_AT_KIND.get(kind, "done")
-            opinion = OPINIONS.get(kind, "")
-            officer_name = rng.choice(OFFICER_NAMES)
-            if stop_at is None and kind in ("prereview", "accept") and not corrected and rng.random() < 0.05:
-                # 一次性告知: one notice, then the applicant answers (or has not yet).
-                corrected = True
-                late = closes.astimezone(LOCAL).date() > self.days.add(received, 5)
-                items = json.dumps(
-                    [
-                        {
-                            "subject": template.required_materials[0] if template.required_materials else "申请表",
-                            "problem": "材料不清晰，请重新上传清晰的扫描件",
-                        }
-                    ],
-                    ensure_ascii=False,
-                )
-                answered = closes + timedelta(hours=rng.uniform(2, 24 * 12))
-                rows.notices.append(
-                    (
-                        step["key"],
-                        items,
-                        "请一次性补正以下内容",
-                        closes,
-                        late,
-                        answered if answered <= self.now else None,
-                        "已补正" if answered <= self.now else "",
-                        case_id,
-                        self.officer_id,
-                    )
-                )
-                rows.tasks.append(
-                    self._task(
-                        step,
-                        step,
-                        kind,
-                        role,
-                        departments[0],
-                        opened,
-                        due,
-                        case_id,
-                        closed_at=closes,
-                        outcome="correct",
-                        opinion="请补正材料",
-                    )
-                )
-                events.append(
-                    (
-                        closes,
-                        "correction_notify",
-                        step["key"],
-                        step["name"],
-                        officer_name,
-                        "",
-                        "请补正材料",
-                        json.dumps({"late": late}),
-                        True,
-                        self.officer_id,
-                        case_id,
-                        departments[0],
-                    )
-                )
-                if late:
-                    case["deemed_accepted"] = True
-                if answered > self.now:
-                    case.update(state=CaseState.CORRECTION, stage="correction")
-                    open_here = True
-                    break
-                events.append(
-                    (
-                        answered,
-                        "correction_answer",
-                        "",
-                        "",
-                        applicant_name[:1] + "**",
-                        "",
-                        "已补正",
-                        "{}",
-                        True,
-                        applicant_id,
-                        case_id,
-                        None,
-                    )
-                )
-                moment = answered
-                continue
-            if stop_at is None and kind in ("prereview", "accept") and rng.random() < 0.02:
-                rows.tasks.append(
-                    self._task(
-                        step,
-                        step,
-                        kind,
-                        role,
-                        departments[0],
-                        opened,
-                        due,
-                        case_id,
-                        closed_at=closes,
-                        outcome="refuse",
-                        opinion="不符合受理条件",
-                    )
-                )
-                case.update(
-                    state=CaseState.REFUSED,
-                    stage="",
-                    refusal_reasons="申请事项不属于本机关职权范围",
-                    legal_remedy=str(LEGAL_REMEDY_DEFAULT),
-                    completed_at=closes,
-                )
-                events.append(
-                    (
-                        closes,
-                        "refuse",
-                        step["key"],
-                        step["name"],
-                        officer_name,
-                        "",
-                        "不符合受理条件",
-                        "{}",
-                        True,
-                        self.officer_id,
-                        case_id,
-                        departments[0],
-                    )
-                )
-                break
+            closes = opened + timedelta(hours=rng.uniform(0.2, 3))
+            outcome = bench_history.OUTCOMES.get(kind, "done")
+            opinion = bench_history.OPINIONS.get(kind, "")
             data = "{}"
             if kind == "accept":
                 accepted_day = closes.astimezone(LOCAL).date()
@@ -1399,20 +1188,14 @@ class CaseFactory:
                 if source.case_type == CaseType.IMMEDIATE:
                     case.update(decision="approve", decided_at=closes)
             if kind == "decide":
-                approve = stop_at is not None or rng.random() < 0.94
-                outcome = "approve" if approve else "deny"
-                opinion = "准予许可" if approve else "不符合法定条件，不予许可"
-                case.update(
-                    decision=outcome,
-                    decision_reasons="" if approve else opinion,
-                    legal_remedy="" if approve else str(LEGAL_REMEDY_DEFAULT),
-                    decided_at=closes,
-                )
+                outcome = "approve"
+                case.update(decision="approve", decided_at=closes)
                 data = json.dumps({"decision": outcome})
             if kind == "issue_result":
                 case["result_reference"] = f"{place.region_id}{closes:%Y%m%d}{case_id % 100000:05d}"
             if kind == "deliver":
-                case["delivery_method"] = rng.choice(("electronic", "electronic", "hall", "express"))
+                case["delivery_method"] = "electronic"
+            officer_name = rng.choice(OFFICER_NAMES)
             for part, department in zip(parts, departments, strict=True):
                 rows.tasks.append(
                     self._task(
@@ -1429,10 +1212,10 @@ class CaseFactory:
                         opinion=opinion,
                     )
                 )
-                events.append(
+                rows.events.append(
                     (
                         closes,
-                        EVENT_AT_KIND.get(kind, kind),
+                        bench_history.EVENTS.get(kind, kind),
                         step["key"],
                         part.get("name") or step["name"],
                         officer_name,
@@ -1446,8 +1229,7 @@ class CaseFactory:
                     )
                 )
             moment = closes + timedelta(minutes=rng.uniform(1, 240))
-            index += 1
-        if not open_here and case["state"] not in (CaseState.REFUSED, CaseState.WITHDRAWN):
+        else:
             case.update(state=CaseState.COMPLETED, stage="", completed_at=moment)
         day = submitted.astimezone(LOCAL).date()
         rows.cases.append(
@@ -1467,9 +1249,9 @@ class CaseFactory:
                 case["state"],
                 case["stage"],
                 case["decision"],
-                case["decision_reasons"],
-                case["refusal_reasons"],
-                case["legal_remedy"],
+                "",
+                "",
+                "",
                 case["delivery_method"],
                 case["result_reference"],
                 submitted - timedelta(minutes=rng.randint(3, 120)),
@@ -1477,7 +1259,7 @@ class CaseFactory:
                 submitted,
                 received,
                 self.days.add(received, 5),
-                case["deemed_accepted"],
+                False,
                 case["accepted_at"],
                 case["clock_start_on"],
                 source.statutory_time_limit_days,
@@ -1490,7 +1272,7 @@ class CaseFactory:
                 0,
                 case["decided_at"],
                 case["completed_at"],
-                case["withdrawn_at"],
+                None,
                 applicant_id,
                 None,
                 place.department_id,
@@ -1518,14 +1300,11 @@ class CaseFactory:
         case_id: int,
         *,
         closed_at: datetime | None = None,
-        cancelled_at: datetime | None = None,
         outcome: str = "",
         opinion: str = "",
     ) -> tuple:
         parallel = kind == "parallel"
-        if cancelled_at is not None:
-            state, closed, closed_by = TaskState.CANCELLED, cancelled_at, None
-        elif closed_at is not None:
+        if closed_at is not None:
             state, closed, closed_by = TaskState.DONE, closed_at, self.officer_id
         else:
             state, closed, closed_by = TaskState.OPEN, None, None
@@ -1699,8 +1478,6 @@ def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int =
     """Top up the generated historical cases to ``target``: PostgreSQL draws and writes them
     (``bench_history``), one transaction per chunk, on ``sessions`` connections at once (an
     interrupted run keeps what it committed and the marker says how far it got)."""
-    from govhall.cases.management import bench_history
-
     bench_history.figures_fold()  # what an interrupted load set aside
     done = marker_get("cases")
     if done >= target:
