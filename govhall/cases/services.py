@@ -695,7 +695,7 @@ def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
 def case_task_claim(*, task: CaseTask, officer: Any) -> CaseTask:
     """Take an open, unclaimed task of one's department and role."""
     with transaction.atomic():
-        case, task = _task_locked(task.pk)
+        case, task = _task_locked(task)
         if not guards.staff_may_act_on_task(user=officer, task=task):
             raise CaseActionRefused("not_allowed", _("您不能办理此环节，或已由他人签收。"))
         if task.assignee_id == officer.pk:
@@ -709,7 +709,7 @@ def case_task_claim(*, task: CaseTask, officer: Any) -> CaseTask:
 def case_task_transfer(*, task: CaseTask, officer: Any, to_officer: Any, note: str = "") -> CaseTask:
     """Hand a task to another officer who holds its role in its department."""
     with transaction.atomic():
-        case, task = _task_locked(task.pk)
+        case, task = _task_locked(task)
         if not guards.staff_may_reassign_task(user=officer, task=task):
             raise CaseActionRefused("not_allowed", _("只有经办人或部门管理员可以转办。"))
         if not guards.staff_holds_role_in(user=to_officer, role=task.role, department_id=task.department_id):
@@ -818,7 +818,7 @@ def case_commitment_verify(*, task: CaseTask, officer: Any, truthful: bool, note
     if not note.strip():
         raise CaseActionRefused("opinion_required", _("请填写核查情况。"))
     with transaction.atomic():
-        case, task = _task_locked(task.pk)
+        case, task = _task_locked(task)
         if task.state != TaskState.OPEN or task.kind != "verify":
             raise CaseActionRefused("task_closed", _("此环节已办理完毕，请刷新页面查看最新状态。"))
         if not guards.staff_may_act_on_task(user=officer, task=task):
@@ -972,13 +972,13 @@ def case_accept(
 ) -> Case:
     """受理: the time limits start. Counted from today, or from receipt when the 5 days for a
     correction notice have passed (art. 32). An immediate case (即办件) is decided here."""
-    immediate = process.process_decides_at_acceptance(task.case.process_definition)
-    if immediate:
-        _decision_check(decision=decision, reasons=decision_reasons)
-    elif decision:
-        raise CaseActionRefused("not_immediate", _("承诺件须经审查后由决定环节作出决定。"))
     with transaction.atomic():
         case, task = _task_for_action(task=task, officer=officer, action="accept")
+        immediate = process.process_decides_at_acceptance(case.process_definition)
+        if immediate:
+            _decision_check(decision=decision, reasons=decision_reasons)
+        elif decision:
+            raise CaseActionRefused("not_immediate", _("承诺件须经审查后由决定环节作出决定。"))
         now = timezone.now()
         late = _acceptance_apply(case=case, now=now)
         assert case.promised_due_on is not None
@@ -1692,25 +1692,27 @@ def _tasks_cancel(*, case: Case, now: Any) -> None:
 
 
 def _case_locked(case_id: int) -> Case:
-    # Only the case row is locked: the joined rows are read, and PostgreSQL cannot lock the
-    # nullable side of the outer join to the company.
+    # Only the case row is locked: the joined rows are read (every action reads the definition
+    # and the department, most tell the applicant), and PostgreSQL cannot lock the nullable
+    # side of an outer join (the company, the applicant's person).
     return (
-        Case.objects.select_for_update(of=("self",)).select_related("implementation__entry", "company").get(pk=case_id)
+        Case.objects.select_for_update(of=("self",))
+        .select_related("implementation__entry", "company", "definition", "department", "applicant__person")
+        .get(pk=case_id)
     )
 
 
-def _task_locked(task_id: int) -> tuple[Case, CaseTask]:
-    case_id = CaseTask.objects.values_list("case_id", flat=True).get(pk=task_id)
-    case = _case_locked(case_id)
-    task = CaseTask.objects.select_for_update().get(pk=task_id)
-    return case, task
+def _task_locked(task: CaseTask) -> tuple[Case, CaseTask]:
+    """The case, then the task, locked in that order (a task never moves to another case)."""
+    case = _case_locked(task.case_id)
+    return case, CaseTask.objects.select_for_update().get(pk=task.pk)
 
 
 def _task_for_action(*, task: CaseTask, officer: Any, action: str) -> tuple[Case, CaseTask]:
     """Lock the case and the task, then check the task is still open, the officer may act on
     it and its kind offers ``action`` (the case cannot have moved on between the page and the
     click without this refusing)."""
-    case, task = _task_locked(task.pk)
+    case, task = _task_locked(task)
     if task.state != TaskState.OPEN:
         raise CaseActionRefused("task_closed", _("此环节已办理完毕，请刷新页面查看最新状态。"))
     if case.state in CLOSED_STATES:
@@ -1766,7 +1768,7 @@ def _event(
         actor=actor,
         actor_name=_actor_name(actor, staff=is_staff_actor),
         acting_for="" if is_staff_actor else _acting_for(case),
-        department=task.department if task else None,
+        department_id=task.department_id if task else None,
         opinion=opinion.strip(),
         data=data or {},
         public=public,
