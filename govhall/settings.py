@@ -325,4 +325,9 @@ GOVHALL_SEAL_AUTO_CREATE = _flag("GOVHALL_SEAL_AUTO_CREATE") or DEBUG or _flag("
 GOVHALL_PDF_FONT = os.environ.get("GOVHALL_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # Days after the invitation to rate a closed case before the one reminder.
 GOVHALL_EVALUATION_REMIND_AFTER_DAYS = int(os.environ.get("GOVHALL_EVALUATION_REMIND_AFTER_DAYS", "3"))
+# Guide views are added up in each web worker and written together at most this often (0: at
+# once, as the tests do), so that reading a guide does not commit a write of its own.
+GOVHALL_VIEW_COUNT_FLUSH_SECONDS = float(
+    os.environ.get("GOVHALL_VIEW_COUNT_FLUSH_SECONDS", "0" if _flag("GOVHALL_TESTING") else "10")
+)
 GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -2,10 +2,12 @@ import html
 import re
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from govhall.catalog import services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation
+from govhall.catalog.selectors import implementation_view_counts_flush
 from tests.factories import make_implementation, publish
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +117,19 @@ def test_guide_view_is_counted(client):
 
     implementation.refresh_from_db()
     assert implementation.view_count == 2
+
+
+def test_guide_views_are_written_together_once_the_flush_interval_has_passed(client):
+    implementation = make_implementation()
+
+    with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+        client.get(guide_url(implementation))
+        client.get(guide_url(implementation))
+        assert Implementation.objects.get(pk=implementation.pk).view_count == 0  # no write per view
+        assert implementation_view_counts_flush() == 2
+
+    assert Implementation.objects.get(pk=implementation.pk).view_count == 2
+    assert implementation_view_counts_flush() == 0
 
 
 def test_suspended_item_guide_carries_a_notice(client):
