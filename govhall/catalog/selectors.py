@@ -156,9 +156,27 @@ def implementation_get_public(*, implementation_code: str) -> Implementation | N
 
 
 def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:
-    """One published implementation with its entry, region and department only (the guide page
-    takes the rest from the version's snapshot), or None (also when cancelled)."""
-    return implementation_public_queryset().filter(implementation_code=implementation_code).first()
+    """One published implementation with only what the guide page reads besides the version's
+    snapshot (its version and states, its region's name), or None (also when cancelled); the
+    wide columns (forms, process, texts) stay in the database."""
+    return (
+        Implementation.objects.exclude(state=ItemState.CANCELLED)
+        .exclude(entry__state=ItemState.CANCELLED)
+        .select_related("entry", "region")
+        .only(
+            "id",
+            "implementation_code",
+            "version",
+            "state",
+            "region__code",
+            "region__name",
+            "entry__id",
+            "entry__state",
+            "entry__version",
+        )
+        .filter(implementation_code=implementation_code)
+        .first()
+    )
 
 
 class _ViewCounts:
