@@ -19,6 +19,7 @@ from bench import runner
 from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
+from govhall.cases import calendar
 from govhall.cases.management.commands import bench_data
 from govhall.cases.models import Case, CaseState, CaseTask, TaskState
 from govhall.cases.uploads import upload_check
@@ -31,6 +32,8 @@ from tests.metrics.test_figures import counter_rows
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the generator writes with PostgreSQL's COPY"
 )
+# Enough cases that every kind of deadline (0 days, calendar days, rest days) comes up.
+GENERATED = 1000
 OPEN_STATES = {CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.DECIDED}
 
 
@@ -50,13 +53,23 @@ def test_sample_pdf_passes_the_upload_checks() -> None:
 @postgresql_only
 def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     make_implementation(region_code=XIHU, kind="market")
+    # An immediate item promising 0 days, its statutory limit in calendar days.
+    make_implementation(
+        region_code=XIHU,
+        kind="market",
+        case_type="immediate",
+        promised_time_limit_days=0,
+        statutory_time_limit_days=20,
+        statutory_time_limit_unit="calendar",
+        promised_time_limit_unit="calendar",
+    )
     before = Implementation.objects.count()
     rng = bench_data.seeded_random(1)
     bench_data._marker_ensure()
 
     added = bench_data.implementations_generate(target=before + 40, rng=rng, log=_log)
     applicants = bench_data.applicants_generate(target=30, rng=rng, log=_log)
-    bench_data.cases_generate(target=120, rng=rng, log=_log)
+    bench_data.cases_generate(target=GENERATED, rng=rng, log=_log)
 
     assert added == 40
     assert applicants == 30
@@ -65,10 +78,10 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     assert SearchDocument.objects.filter(implementation__in=generated).count() == 40
     snapshot = ImplementationVersion.objects.filter(implementation__in=generated).first().snapshot
     assert Implementation.objects.filter(implementation_code=snapshot["implementation_code"]).exists()
-    assert bench_data.marker_get("cases") == 120
+    assert bench_data.marker_get("cases") == GENERATED
     cases = list(Case.objects.all())
-    assert len(cases) == 120
-    assert len({case.number for case in cases}) == 120
+    assert len(cases) == GENERATED
+    assert len({case.number for case in cases}) == GENERATED
     assert all(re.fullmatch(r"\d{6}\d{8}\d{6}", case.number) for case in cases)
     open_tasks = Counter(CaseTask.objects.filter(state=TaskState.OPEN).values_list("case_id", flat=True))
     for case in cases:
@@ -81,6 +94,12 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
             assert case.completed_at is not None and case.completed_at >= case.submitted_at
         if case.accepted_at is not None:
             assert case.promised_due_on is not None and case.promised_due_on >= case.clock_start_on
+            # The deadlines are the ones the live services compute (working or calendar days).
+            for days, unit, due in (
+                (case.promised_limit_days, case.promised_limit_unit, case.promised_due_on),
+                (case.statutory_limit_days, case.statutory_limit_unit, case.statutory_due_on),
+            ):
+                assert due == calendar.limit_due(start=case.clock_start_on, days=days, unit=unit), case.number
     assert Counter(case.state for case in cases)[CaseState.COMPLETED] > 0
     # A generated variant is found by its own name through the same index as real items.
     variant = generated.select_related("entry").first()
@@ -88,8 +107,8 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
 
     assert bench_data.implementations_generate(target=before + 40, rng=rng, log=_log) == 0
     assert bench_data.applicants_generate(target=30, rng=rng, log=_log) == 0
-    assert bench_data.cases_generate(target=120, rng=rng, log=_log) == 0
-    assert Case.objects.count() == 120
+    assert bench_data.cases_generate(target=GENERATED, rng=rng, log=_log) == 0
+    assert Case.objects.count() == GENERATED
 
     made = bench_data.ready_generate(region_code=XIHU, kind="accept", target=5, rng=rng, log=_log)
     assert bench_data.ready_pool_count(region_code=XIHU, kind="accept") >= 5

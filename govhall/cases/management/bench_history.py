@@ -8,11 +8,12 @@ its steps follow its item's process definition, one visit per step (plus a corre
 where a notice was sent), timed from the submission with a running sum, and the case ends
 where its story ends: a step still open now, a withdrawal, a refusal, an unanswered
 correction, or completion. The tasks, timeline events, notices and materials are the rows that
-story implies, the same rows the live services write for it; the figures (ADR 0007) are summed
-from them in the same transaction, as ``FiguresTally`` sums them in Python.
+story implies, the same rows the live services write for it; their figures (ADR 0007) are
+summed as ``FiguresTally`` sums them in Python and set aside in the same transaction, then added
+to the counter tables once the load ends (``figures_fold``).
 
 Nothing leaves the database but a few hundred bytes per chunk, so the load runs at the speed
-of PostgreSQL, on as many sessions as there are cores (see ``bench_data.cases_generate``).
+of PostgreSQL, on ``bench_data.LOAD_SESSIONS`` connections at once (one per core here).
 """
 
 from collections.abc import Sequence
@@ -44,7 +45,8 @@ SCRATCH_TABLES = ("g_case", "g_visit", "g_end", "g_kept", "g_caserow", "g_event"
 FIGURES_STAGE = "bench_g_figures"
 SLOTS = 1 << 20  # places are drawn by weight through this many slots
 CORRECTABLE = ("prereview", "accept")
-# The chances (as in CaseFactory.build for the action pools).
+# The chances of what happens to a case: withdrawn at one step, one correction notice at intake,
+# refused at each intake step, a decision denying, each step overrunning its limit.
 WITHDRAW_SHARE, CORRECTION_SHARE, REFUSAL_SHARE, DENY_SHARE, LATE_SHARE = 0.01, 0.05, 0.02, 0.06, 0.03
 
 
@@ -56,6 +58,17 @@ def _create(cursor: Any, table: str, columns: str, rows: Sequence[Sequence[Any]]
         marks = ", ".join(["%s"] * len(rows[0]))
         cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     cursor.execute(f"ANALYZE {table}")
+
+
+def _path(steps: Sequence[dict[str, Any]], *, immediate: bool, deny: bool) -> list[dict[str, Any]]:
+    """The steps a case of the process goes through, in order: an immediate case is decided at
+    acceptance (no review or decision), a denied one gets no result issued."""
+    return [
+        step
+        for step in steps
+        if not (immediate and step["kind"] in ("review", "parallel", "decide"))
+        and not (deny and step["kind"] == "issue_result")
+    ]
 
 
 def static_tables_load(
@@ -82,17 +95,9 @@ def static_tables_load(
             source = template.implementation
             steps = list(template.process.get("steps") or [])
             immediate = source.case_type == "immediate"
-            has_decide = any(step["kind"] == "decide" for step in steps)
-            path_length = sum(
-                1 for step in steps if not (immediate and step["kind"] in ("review", "parallel", "decide"))
-            )
-            correctable = [
-                position
-                for position, step in enumerate(
-                    step for step in steps if not (immediate and step["kind"] in ("review", "parallel", "decide"))
-                )
-                if step["kind"] in CORRECTABLE
-            ]
+            may_deny = not immediate and any(step["kind"] == "decide" for step in steps)
+            approved = _path(steps, immediate=immediate, deny=False)
+            correctable = [position for position, step in enumerate(approved) if step["kind"] in CORRECTABLE]
             template_rows.append(
                 (
                     t,
@@ -104,27 +109,18 @@ def static_tables_load(
                     source.promised_time_limit_days,
                     source.promised_time_limit_unit,
                     immediate,
-                    has_decide and not immediate,
+                    may_deny,
                     template.required_materials[0] if template.required_materials else "申请表",
-                    path_length,
+                    len(approved),
                     correctable[0] if correctable else None,
                     correctable[1] if len(correctable) > 1 else None,
                 )
             )
-            for deny in (False, True):
-                if deny and not (has_decide and not immediate):
-                    continue
-                position = 0
-                for step in steps:
-                    kind = step["kind"]
-                    if immediate and kind in ("review", "parallel", "decide"):
-                        continue  # decided at acceptance
-                    if deny and kind == "issue_result":
-                        continue  # nothing to issue after a denial
+            for deny in (False, True) if may_deny else (False,):
+                for position, step in enumerate(_path(steps, immediate=immediate, deny=deny)):
                     path_rows.append(
-                        (t, deny, position, step["key"], kind, step["name"], int(step.get("days", 0) or 0))
+                        (t, deny, position, step["key"], step["kind"], step["name"], int(step.get("days", 0) or 0))
                     )
-                    position += 1
             for step in steps:
                 parallel = step["kind"] == "parallel"
                 parts = [b for b in step.get("branches", []) if not b.get("when")] if parallel else [step]
@@ -417,16 +413,17 @@ def chunk_generate(
                 LEFT JOIN bench_g_workday wl ON wl.ord = rd.ord + 5
                 GROUP BY k.case_id
             )
-            SELECT c.*, a.accepted_at, a.deemed, a.issued_at, a.delivered,
+            SELECT c.*, a.accepted_at, coalesce(a.deemed, false) AS deemed, a.issued_at, a.delivered,
                    e.term, ev.kind AS end_kind, ev.step_key AS end_step, ev.closes AS end_closes,
-                   CASE WHEN e.term IS NULL THEN least(a.moment, %(now)s::timestamptz) END AS completed_auto,
+                   CASE WHEN e.term IS NULL THEN least(coalesce(a.moment, c.submitted), %(now)s::timestamptz) END
+                       AS completed_auto,
                    CASE WHEN tp.immediate THEN a.accepted_at ELSE a.decided_at END AS decided_at,
                    greatest(c.submitted, a.last_closed) AS updated_at,
                    (a.accepted_at AT TIME ZONE %(tz)s)::date AS clock_start_on,
                    tp.case_type, tp.definition_id, tp.data_json, tp.stat_days, tp.stat_unit, tp.prom_days, tp.prom_unit,
                    tp.immediate, wc.day AS correction_due_on
             FROM g_case c
-            JOIN a ON a.case_id = c.id
+            LEFT JOIN a ON a.case_id = c.id  -- a process without steps: no visits, completed at once
             JOIN bench_g_template tp ON tp.t = c.t
             LEFT JOIN bench_g_day rd ON rd.day = c.received
             LEFT JOIN bench_g_workday wc ON wc.ord = rd.ord + 5
@@ -465,7 +462,7 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
         "promised_due_on date, delivery_method text)"
     )
     cursor.execute(
-        """
+        f"""
         WITH written AS (
         INSERT INTO cases_case (
             id, number, implementation_version, item_name, case_type, definition_id, applicant_name, channel,
@@ -480,7 +477,7 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
                    || lpad((s.base + row_number() OVER (PARTITION BY r.region_id, r.received ORDER BY r.id))::text,
                            6, '0'),
                1, r.item_name, r.case_type, r.definition_id, r.applicant_name, 'online', r.data_json,
-               '{"values": {}, "sources": {}, "locked": []}', '', '',
+               '{{"values": {{}}, "sources": {{}}, "locked": []}}', '', '',
                CASE r.term WHEN 'open' THEN CASE r.end_kind WHEN 'review' THEN 'accepted' WHEN 'parallel'
                                 THEN 'accepted' WHEN 'decide' THEN 'accepted' WHEN 'issue_result' THEN 'decided'
                                 WHEN 'deliver' THEN 'decided' ELSE 'submitted' END
@@ -498,16 +495,17 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
                     ELSE r.region_id || to_char(r.issued_at AT TIME ZONE %(tz)s, 'YYYYMMDD')
                          || lpad((r.id %% 100000)::text, 5, '0') END,
                r.created_at, r.updated_at, r.submitted, r.received, r.correction_due_on, r.deemed, r.accepted_at,
-               r.clock_start_on, r.stat_days, r.stat_unit, r.prom_days, r.prom_unit, ws.day, wp.day, NULL, 0,
+               r.clock_start_on, r.stat_days, r.stat_unit, r.prom_days, r.prom_unit,
+               {_limit_due("r.clock_start_on", "r.stat_days", "r.stat_unit", "s")},
+               {_limit_due("r.clock_start_on", "r.prom_days", "r.prom_unit", "p")}, NULL, 0,
                r.decided_at,
                CASE WHEN r.term = 'refused' THEN r.end_closes ELSE r.completed_auto END,
                CASE WHEN r.term = 'withdrawn' THEN r.end_closes END,
                r.user_id, NULL, r.department_id, r.implementation_id, r.person_id, r.region_id
         FROM g_caserow r
         JOIN g_seq s ON s.region_id = r.region_id AND s.day = r.received
-        LEFT JOIN bench_g_day cd ON cd.day = r.clock_start_on
-        LEFT JOIN bench_g_workday ws ON ws.ord = cd.ord + r.stat_days
-        LEFT JOIN bench_g_workday wp ON wp.ord = cd.ord + r.prom_days
+        {_limit_due_joins("r.clock_start_on", "r.stat_days", "s")}
+        {_limit_due_joins("r.clock_start_on", "r.prom_days", "p")}
         RETURNING id, department_id, region_id, implementation_id, created_at, state, decision, accepted_at,
                   completed_at, promised_due_on, delivery_method
         )
@@ -524,7 +522,7 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
             opinion, assignee_id, case_id, closed_by_id, department_id)
         SELECT k.step_key, pt.branch_key, k.kind, pt.name, pt.role, pt.lead,
                CASE WHEN k.term = 'open' THEN 'open' WHEN k.term = 'withdrawn' THEN 'cancelled' ELSE 'done' END,
-               k.opened, wd.day,
+               k.opened, CASE WHEN k.days = 0 THEN od.day ELSE wd.day END,
                CASE WHEN k.term = 'open' THEN NULL ELSE k.closes END,
                CASE WHEN k.term IN ('open', 'withdrawn') THEN '' WHEN k.corr THEN 'correct'
                     WHEN k.term = 'refused' THEN 'refuse'
@@ -660,6 +658,26 @@ EVENTS = {
     "issue_result": "result_issue",
     "deliver": "deliver",
 }
+
+
+def _limit_due(start: str, days: str, unit: str, alias: str) -> str:
+    """SQL for ``calendar.limit_due``: ``days`` = 0 gives the start; working days count from the
+    next working day; calendar days end on the first working day from the last one (Civil Code
+    art. 203). Needs ``_limit_due_joins`` with the same alias."""
+    return (
+        f"CASE WHEN {start} IS NULL THEN NULL WHEN {days} = 0 THEN {start} "
+        f"WHEN {unit} = 'calendar' THEN CASE WHEN {alias}c.working THEN {alias}c.day ELSE {alias}n.day END "
+        f"ELSE {alias}w.day END"
+    )
+
+
+def _limit_due_joins(start: str, days: str, alias: str) -> str:
+    return (
+        f"LEFT JOIN bench_g_day {alias}d ON {alias}d.day = {start} "
+        f"LEFT JOIN bench_g_workday {alias}w ON {alias}w.ord = {alias}d.ord + {days} "
+        f"LEFT JOIN bench_g_day {alias}c ON {alias}c.day = {start} + {days} "
+        f"LEFT JOIN bench_g_workday {alias}n ON {alias}n.ord = {alias}c.ord + 1"
+    )
 
 
 def _sql_map(expression: str, mapping: dict[str, str], default: str | None = None) -> str:

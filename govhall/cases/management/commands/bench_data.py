@@ -316,9 +316,19 @@ class WorkingDays:
         self.days = days
 
     def add(self, start: date, count: int) -> date:
+        """``calendar.working_day_add``: 0 days gives ``start``, counting begins the next day."""
+        if count == 0:
+            return start
         index = bisect_right(self.days, start) - 1 + count
         index = min(max(index, 0), len(self.days) - 1)
         return self.days[index]
+
+    def limit_due(self, start: date, days: int, unit: str) -> date:
+        """``calendar.limit_due``: calendar days end on the first working day from the last one."""
+        if unit != "calendar" or days == 0:
+            return self.add(start, days)
+        last = start + timedelta(days=days)
+        return last if self.is_working(last) else self.days[bisect_right(self.days, last)]
 
     def is_working(self, day: date) -> bool:
         index = bisect_left(self.days, day)
@@ -1183,8 +1193,12 @@ class CaseFactory:
                 accepted_day = closes.astimezone(LOCAL).date()
                 case["accepted_at"] = closes
                 case["clock_start_on"] = accepted_day
-                case["statutory_due_on"] = self.days.add(accepted_day, source.statutory_time_limit_days)
-                case["promised_due_on"] = self.days.add(accepted_day, source.promised_time_limit_days)
+                case["statutory_due_on"] = self.days.limit_due(
+                    accepted_day, source.statutory_time_limit_days, source.statutory_time_limit_unit
+                )
+                case["promised_due_on"] = self.days.limit_due(
+                    accepted_day, source.promised_time_limit_days, source.promised_time_limit_unit
+                )
                 if source.case_type == CaseType.IMMEDIATE:
                     case.update(decision="approve", decided_at=closes)
             if kind == "decide":
