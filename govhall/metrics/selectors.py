@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from govhall.accounts.guards import staff_assignments, staff_region_prefixes
@@ -145,12 +146,21 @@ def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> lis
     return _sources(scope=Q(), start=start, end=end, region=region)
 
 
+_TOTALS = ", ".join(f"COALESCE(SUM({name}), 0)" for name in COUNTERS)
+
+
 def tiles_of(sources: list[QuerySet[Any]]) -> Tiles:
+    """The sums of every counter over the sources' rows (month rows, day rows): the ORM selects
+    each source's rows and the sums are written around that SQL, since an ORM aggregate of
+    eighteen sums cost more to build than PostgreSQL took to answer it. One statement per
+    source: summed over a UNION ALL, PostgreSQL started parallel workers that took longer."""
     counts = dict.fromkeys(COUNTERS, 0)
-    for rows in sources:
-        totals = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
-        for name in COUNTERS:
-            counts[name] += int(totals[name] or 0)
+    with connection.cursor() as cursor:
+        for rows in sources:
+            sql, params = rows.order_by().values_list(*COUNTERS).query.sql_with_params()
+            cursor.execute(f"SELECT {_TOTALS} FROM ({sql}) AS figures", params)  # noqa: S608 - the ORM's SQL
+            for name, value in zip(COUNTERS, cursor.fetchone(), strict=True):
+                counts[name] += int(value)
     return Tiles(counts)
 
 
