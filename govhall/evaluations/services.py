@@ -39,6 +39,8 @@ HALL_INDICATORS = ("efficiency", "attitude", "waiting", "environment")
 INDICATORS = tuple(dict.fromkeys(ONLINE_INDICATORS + HALL_INDICATORS))
 FOLLOW_UP_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
 INVITATION_SALT = "govhall.evaluations.invitation"
+# Links without a timestamp (a salt of their own: the two kinds never verify as each other).
+INVITATION_LINK_SALT = INVITATION_SALT + ".link"
 SMS_INVITATION_DAYS = 30  # calendar days an SMS rating link stays valid
 WINDOW_INVITATION_MINUTES = 30  # the screen handed over at the window
 
@@ -331,8 +333,9 @@ def followups_check(*, today: Any = None) -> int:
 
 
 def invitation_token(invitation: Invitation) -> str:
-    """The link's token: the row's id signed with the site's key (the row decides validity)."""
-    return signing.dumps(invitation.pk, salt=INVITATION_SALT)
+    """The link's token: the row's id signed with the site's key (the row decides validity).
+    No timestamp in it, so the reminder carries the very link of the first message."""
+    return signing.Signer(salt=INVITATION_LINK_SALT).sign_object(invitation.pk)
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -349,9 +352,12 @@ class InvitationInvalid(Exception):
 
 def invitation_from_token(token: str, *, now: datetime.datetime | None = None) -> Invitation:
     try:
-        pk = signing.loads(token, salt=INVITATION_SALT)
-    except signing.BadSignature as error:
-        raise InvitationInvalid(_("评价链接无效，请核对短信中的链接。")) from error
+        pk = signing.Signer(salt=INVITATION_LINK_SALT).unsign_object(token)
+    except signing.BadSignature:
+        try:  # a link sent before the tokens lost their timestamp
+            pk = signing.loads(token, salt=INVITATION_SALT)
+        except signing.BadSignature as error:
+            raise InvitationInvalid(_("评价链接无效，请核对短信中的链接。")) from error
     invitation = Invitation.objects.select_related("case", "case__applicant").filter(pk=pk).first()
     if invitation is None:
         raise InvitationInvalid(_("评价链接无效，请核对短信中的链接。"))

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import time_machine
+from django.core import signing
 from django.utils import timezone
 
 from govhall.audit.models import AuditRecord
@@ -64,6 +65,16 @@ def test_a_refusal_invites_too_and_a_forged_or_expired_link_is_refused(world, cl
     assert forged.status_code == 410 and "评价链接无效" in forged.content.decode()
     assert expired.status_code == 410 and "已过期" in expired.content.decode()
     assert not Evaluation.objects.exists()
+
+
+def test_a_link_sent_with_the_earlier_timestamped_token_still_opens_the_rating(world, client):
+    case = make_case(world=world, until="completed")
+    invitation = Invitation.objects.get(case=case, channel="sms")
+    earlier = signing.dumps(invitation.pk, salt=services.INVITATION_SALT)
+
+    assert services.invitation_from_token(earlier) == invitation
+    assert client.get(f"/rate/{earlier}/").status_code == 200
+    assert services.invitation_token(invitation) == services.invitation_token(invitation)  # no clock in it
 
 
 def test_an_applicant_who_has_not_rated_is_reminded_once(world):
