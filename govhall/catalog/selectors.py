@@ -4,18 +4,11 @@ The public sees published implementations that are not cancelled and whose entry
 cancelled; suspended ones stay visible with a notice, since people still look for them.
 """
 
-import atexit
-import logging
-import threading
-import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from govhall.accounts.guards import staff_may_act_at_province_level, staff_region_prefixes, staff_regions_for_role
 from govhall.accounts.models import Role
@@ -33,8 +26,6 @@ from govhall.catalog.models import (
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
-
-logger = logging.getLogger(__name__)
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -177,53 +168,6 @@ def implementation_get_public_brief(*, implementation_code: str) -> Implementati
         .filter(implementation_code=implementation_code)
         .first()
     )
-
-
-class _ViewCounts:
-    """Guide views counted in this process and not yet written (see implementation_view_count)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: Counter[int] = Counter()
-        self.since = time.monotonic()
-
-
-_VIEWS = _ViewCounts()
-
-
-def implementation_view_count(*, implementation: Implementation) -> None:
-    """Count a guide view. Views are added up in the worker and written together once
-    ``GOVHALL_VIEW_COUNT_FLUSH_SECONDS`` have passed (one transaction for every implementation
-    viewed meanwhile), so a page view commits no write of its own; a worker that dies loses at
-    most that many seconds of views of a popularity figure (one that stops writes them)."""
-    with _VIEWS.lock:
-        _VIEWS.pending[implementation.pk] += 1
-        due = time.monotonic() - _VIEWS.since >= settings.GOVHALL_VIEW_COUNT_FLUSH_SECONDS
-    if due:
-        implementation_view_counts_flush()
-
-
-def implementation_view_counts_flush() -> int:
-    """Write the views counted in this process (no read-modify-write); returns how many."""
-    with _VIEWS.lock:
-        pending, _VIEWS.pending = _VIEWS.pending, Counter()
-        _VIEWS.since = time.monotonic()
-    if not pending:
-        return 0
-    with transaction.atomic():
-        for pk, views in sorted(pending.items()):  # one order: two workers never wait in a cycle
-            Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + views)
-    return sum(pending.values())
-
-
-def _view_counts_flush_at_exit() -> None:
-    try:
-        implementation_view_counts_flush()
-    except Exception:  # the process is ending: say so, and let it end
-        logger.warning("guide views not written at exit", exc_info=True)
-
-
-atexit.register(_view_counts_flush_at_exit)
 
 
 @dataclass

@@ -2,13 +2,21 @@
 
 Changes are drafted by a catalogue administrator, submitted, and approved or returned by a
 catalogue reviewer; approval publishes a new version. Rows in the catalogue tables are only ever
-written by ``_publish_*`` helpers called from ``catalogue_change_approve``.
+written by ``_publish_*`` helpers called from ``catalogue_change_approve``, apart from the count
+of guide views (the last section).
 """
 
+import atexit
+import logging
+import threading
+import time
+from collections import Counter
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +39,8 @@ from govhall.catalog.models import (
     Theme,
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
+
+logger = logging.getLogger(__name__)
 
 MATERIAL_FIELDS = (
     "name",
@@ -885,3 +895,54 @@ def _implementation_copy(
             payload["materials"].append(material)
             names.add(material["name"])
     return _implementation_write(implementation=None, payload=payload, change=change)
+
+
+# ---------------------------------------------------------------------------------------------
+# Guide views (the popularity the search and the home page rank by)
+
+
+class _ViewCounts:
+    """Guide views counted in this process and not yet written (see implementation_view_count)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: Counter[int] = Counter()
+        self.since = time.monotonic()
+
+
+_VIEWS = _ViewCounts()
+
+
+def implementation_view_count(*, implementation: Implementation) -> None:
+    """Count a guide view. Views are added up in the worker and written together once
+    ``GOVHALL_VIEW_COUNT_FLUSH_SECONDS`` have passed (one transaction for every implementation
+    viewed meanwhile), so a page view commits no write of its own; a worker that dies loses at
+    most that many seconds of views of a popularity figure (one that stops writes them)."""
+    with _VIEWS.lock:
+        _VIEWS.pending[implementation.pk] += 1
+        due = time.monotonic() - _VIEWS.since >= settings.GOVHALL_VIEW_COUNT_FLUSH_SECONDS
+    if due:
+        implementation_view_counts_flush()
+
+
+def implementation_view_counts_flush() -> int:
+    """Write the views counted in this process (no read-modify-write); returns how many."""
+    with _VIEWS.lock:
+        pending, _VIEWS.pending = _VIEWS.pending, Counter()
+        _VIEWS.since = time.monotonic()
+    if not pending:
+        return 0
+    with transaction.atomic():
+        for pk, views in sorted(pending.items()):  # one order: two workers never wait in a cycle
+            Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + views)
+    return sum(pending.values())
+
+
+def _view_counts_flush_at_exit() -> None:
+    try:
+        implementation_view_counts_flush()
+    except Exception:  # the process is ending: say so, and let it end
+        logger.warning("guide views not written at exit", exc_info=True)
+
+
+atexit.register(_view_counts_flush_at_exit)

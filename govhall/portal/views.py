@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from govhall.catalog import selectors as catalog
+from govhall.catalog import services as catalog_services
 from govhall.catalog.models import Implementation
 from govhall.catalog.search import catalogue_version
 from govhall.org.models import RegionLevel
@@ -206,7 +207,7 @@ def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
         body = render_to_string("portal/_guide_body.html", {"guide": current, "show_apply": True}, request=request)
         cached = {"name": current.name, "body": body}
         cache.set(key, cached, timeout=GUIDE_BODY_CACHE_SECONDS)
-    catalog.implementation_view_count(implementation=implementation)
+    catalog_services.implementation_view_count(implementation=implementation)
     summary = {
         "name": cached["name"],
         "implementation_code": implementation.implementation_code,

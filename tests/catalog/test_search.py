@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.safestring import SafeString
 
-from govhall.catalog import search, selectors, services
+from govhall.catalog import search, services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation, SearchDocument, SearchSynonym
 from govhall.catalog.search import implementation_search
 from govhall.demo import demo_load
@@ -291,7 +291,7 @@ def test_popularity_orders_otherwise_equal_hits():
     xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
     yuhang = publish_item("", entry=entry, kind="disabled", region_code=YUHANG)
     for _ in range(3):
-        selectors.implementation_view_count(implementation=yuhang)
+        services.implementation_view_count(implementation=yuhang)
 
     result = implementation_search(query="残疾人证")
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from govhall.catalog import services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation
-from govhall.catalog.selectors import implementation_view_counts_flush
+from govhall.catalog.services import implementation_view_counts_flush
 from tests.factories import make_implementation, publish
 
 pytestmark = pytest.mark.django_db
