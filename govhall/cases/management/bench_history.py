@@ -18,6 +18,7 @@ of PostgreSQL, on ``bench_data.LOAD_SESSIONS`` connections at once (one per core
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,13 +259,11 @@ def chunk_generate(
     write: Any = None,
 ) -> None:
     """Draw and write cases ``first`` … ``first + count - 1`` with everything they imply, and
-    add their figures. The draw and the reservation of the case numbers (an upsert per region
+    set their figures aside (``figures_fold``). The draw and the reservation of the case numbers (an upsert per region
     and day that returns its block) run in the caller's transaction, or each on its own when it
     has none; the rows are written inside ``write`` (a context manager: the caller's chunk
     transaction), so the numbers' rows are never held locked while a chunk is written and two
     sessions load side by side."""
-    from contextlib import nullcontext
-
     write = write or nullcontext
     tz = settings.TIME_ZONE
     last = first + count - 1
@@ -314,6 +313,7 @@ def chunk_generate(
             SELECT d.id, pl.implementation_id, pl.region_id, pl.department_id, pl.t, pl.item_name,
                    d.user_id, d.person_id, d.applicant_name, d.r_deliver,
                    sub.submitted, (sub.submitted AT TIME ZONE %(tz)s)::date AS received,
+                   wc.day AS correction_due_on,
                    sub.submitted - (3 + floor(d.r_created * 118)) * interval '1 minute' AS created_at,
                    tp.may_deny AND d.r_deny >= {1 - DENY_SHARE} AS deny,
                    CASE WHEN d.r_withdraw < {WITHDRAW_SHARE}
@@ -332,6 +332,9 @@ def chunk_generate(
                             ELSE %(now)s::timestamptz - (0.05 + 0.2 * d.r_rest) * interval '1 day' END AS submitted
                 FROM (SELECT ((d.day + d.minute * interval '1 minute') AT TIME ZONE %(tz)s) AS local) c
             ) sub
+            -- 一次性告知 is due within 5 working days of receipt (art. 32); a later notice is late
+            LEFT JOIN bench_g_day rd ON rd.day = (sub.submitted AT TIME ZONE %(tz)s)::date
+            LEFT JOIN bench_g_workday wc ON wc.ord = rd.ord + 5
             """,
             params,
         )
@@ -385,8 +388,8 @@ def chunk_generate(
             """
             CREATE TEMP TABLE g_kept AS
             SELECT v.*, CASE WHEN v.seq = e.end_seq THEN e.term END AS term,
-                   (v.closes AT TIME ZONE %(tz)s)::date AS closed_on,
-                   c.region_id, c.department_id, c.deny, c.user_id, c.applicant_name, c.received
+                   c.region_id, c.department_id, c.deny, c.user_id, c.applicant_name,
+                   coalesce((v.closes AT TIME ZONE %(tz)s)::date > c.correction_due_on, false) AS notice_late
             FROM g_visit v
             JOIN g_case c ON c.id = v.case_id
             LEFT JOIN g_end e ON e.case_id = v.case_id
@@ -405,12 +408,10 @@ def chunk_generate(
                        max(k.closes) FILTER (WHERE k.kind = 'issue_result' AND NOT k.corr AND k.term IS NULL)
                            AS issued_at,
                        bool_or(k.kind = 'deliver' AND NOT k.corr AND k.term IS NULL) AS delivered,
-                       coalesce(bool_or(k.corr AND k.closed_on > wl.day), false) AS deemed,
+                       bool_or(k.corr AND k.notice_late) AS deemed,
                        max(k.closes + k.gap * interval '1 hour') FILTER (WHERE k.term IS NULL) AS moment,
                        max(k.closes) FILTER (WHERE k.term IS DISTINCT FROM 'open') AS last_closed
                 FROM g_kept k
-                LEFT JOIN bench_g_day rd ON rd.day = k.received
-                LEFT JOIN bench_g_workday wl ON wl.ord = rd.ord + 5
                 GROUP BY k.case_id
             )
             SELECT c.*, a.accepted_at, coalesce(a.deemed, false) AS deemed, a.issued_at, a.delivered,
@@ -421,12 +422,10 @@ def chunk_generate(
                    greatest(c.submitted, a.last_closed) AS updated_at,
                    (a.accepted_at AT TIME ZONE %(tz)s)::date AS clock_start_on,
                    tp.case_type, tp.definition_id, tp.data_json, tp.stat_days, tp.stat_unit, tp.prom_days, tp.prom_unit,
-                   tp.immediate, wc.day AS correction_due_on
+                   tp.immediate
             FROM g_case c
             LEFT JOIN a ON a.case_id = c.id  -- a process without steps: no visits, completed at once
             JOIN bench_g_template tp ON tp.t = c.t
-            LEFT JOIN bench_g_day rd ON rd.day = c.received
-            LEFT JOIN bench_g_workday wc ON wc.ord = rd.ord + 5
             LEFT JOIN g_end e ON e.case_id = c.id
             LEFT JOIN g_visit ev ON ev.case_id = c.id AND ev.seq = e.end_seq
             """,
@@ -565,7 +564,7 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
                     WHEN k.term = 'refused' THEN '不符合受理条件'
                     WHEN k.kind = 'decide' AND k.deny THEN '不符合法定条件，不予许可'
                     ELSE {_sql_map("k.kind", OPINIONS, "")} END,
-               CASE WHEN k.corr THEN json_build_object('late', coalesce(k.closed_on > wl.day, false))::text
+               CASE WHEN k.corr THEN json_build_object('late', k.notice_late)::text
                     WHEN k.kind = 'decide' AND k.term IS NULL
                     THEN json_build_object('decision', CASE WHEN k.deny THEN 'deny' ELSE 'approve' END)::text
                     ELSE '{{}}' END,
@@ -576,8 +575,6 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
         JOIN bench_g_part pt ON pt.t = k.t AND pt.step_key = k.step_key
              AND (pt.part = 0 OR (NOT k.corr AND k.term IS NULL))
         LEFT JOIN bench_g_dept dk ON dk.region_id = k.region_id AND dk.kind = pt.department_kind
-        LEFT JOIN bench_g_day rd ON rd.day = k.received
-        LEFT JOIN bench_g_workday wl ON wl.ord = rd.ord + 5
         WHERE k.term IS DISTINCT FROM 'open' AND (k.corr OR k.term IS DISTINCT FROM 'correction')
         UNION ALL
         SELECT k.closes + k.gap * interval '1 hour', 'correction_answer', '', '', left(k.applicant_name, 1) || '**',
@@ -603,13 +600,11 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
         SELECT k.step_key,
                jsonb_build_array(jsonb_build_object('subject', tp.first_material,
                                                     'problem', '材料不清晰，请重新上传清晰的扫描件')),
-               '请一次性补正以下内容', k.closes, coalesce(k.closed_on > wl.day, false),
+               '请一次性补正以下内容', k.closes, k.notice_late,
                CASE WHEN k.term IS NULL THEN k.closes + k.gap * interval '1 hour' END,
                CASE WHEN k.term IS NULL THEN '已补正' ELSE '' END, k.case_id, %(officer)s::bigint
         FROM g_kept k
         JOIN bench_g_template tp ON tp.t = k.t
-        LEFT JOIN bench_g_day rd ON rd.day = k.received
-        LEFT JOIN bench_g_workday wl ON wl.ord = rd.ord + 5
         WHERE k.corr AND k.term IS DISTINCT FROM 'open'
         """,
         params,
