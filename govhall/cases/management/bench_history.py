@@ -3,7 +3,7 @@
 
 ``bench_data`` describes the catalogue, the applicants and the calendar in a few small tables
 (``bench_g_*``); then every chunk of cases is drawn in SQL: each case's random choices come
-from ``hashint8extended`` of its id and the seed (the same seed and ids give the same data),
+from ``hashint8extended`` of its id and the seed (the same seed, ids and load give the same data),
 its steps follow its item's process definition, one visit per step (plus a correction visit
 where a notice was sent), timed from the submission with a running sum, and the case ends
 where its story ends: a step still open now, a withdrawal, a refusal, an unanswered
@@ -42,8 +42,9 @@ STATIC_TABLES = (
     "bench_g_file",
 )
 SCRATCH_TABLES = ("g_case", "g_visit", "g_end", "g_kept", "g_caserow", "g_event", "g_seq", "g_final")
-# Figures of written chunks not yet added to the counter tables (see figures_fold).
-FIGURES_STAGE = "bench_g_figures"
+# Figures of written chunks not yet added to the counter tables (see figures_fold): per day and
+# department, per month and implementation. The single stage of earlier versions is moved over.
+FIGURES_DAYS, FIGURES_MONTHS, LEGACY_STAGE = "bench_g_figures_day", "bench_g_figures_month", "bench_g_figures"
 SLOTS = 1 << 20  # places are drawn by weight through this many slots
 CORRECTABLE = ("prereview", "accept")
 # The chances of what happens to a case: withdrawn at one step, one correction notice at intake,
@@ -256,14 +257,18 @@ def chunk_generate(
     officer_id: int,
     officer_names: Sequence[str],
     legal_remedy: str,
+    load_first: int | None = None,
+    load_count: int | None = None,
     write: Any = None,
 ) -> None:
     """Draw and write cases ``first`` … ``first + count - 1`` with everything they imply, and
-    set their figures aside (``figures_fold``). The draw and the reservation of the case numbers (an upsert per region
-    and day that returns its block) run in the caller's transaction, or each on its own when it
-    has none; the rows are written inside ``write`` (a context manager: the caller's chunk
-    transaction), so the numbers' rows are never held locked while a chunk is written and two
-    sessions load side by side."""
+    set their figures aside (``figures_fold``). The load's cases (``load_count`` from
+    ``load_first``; the chunk alone by default) are submitted in the order of their ids, as a
+    live platform numbers them, over the last three years. The draw and the reservation of the
+    case numbers (an upsert per region and day that returns its block) run in the caller's
+    transaction, or each on its own when it has none; the rows are written inside ``write`` (a
+    context manager: the caller's chunk transaction), so the numbers' rows are never held locked
+    while a chunk is written and two sessions load side by side."""
     write = write or nullcontext
     tz = settings.TIME_ZONE
     last = first + count - 1
@@ -276,6 +281,8 @@ def chunk_generate(
         "officer": officer_id,
         "names": list(officer_names),
         "remedy": legal_remedy,
+        "load_first": first if load_first is None else load_first,
+        "load_count": count if load_count is None else load_count,
     }
 
     def r(k: int, key: str = "g.id") -> str:
@@ -288,14 +295,15 @@ def chunk_generate(
         for table in SCRATCH_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         # 1. The case: item (by weight), applicant (frequent ones more often), submission time
-        # (recent ones more often; on a working day, or 12 % on a rest day; 8:30–20:00 peaking
-        # at 10:00), and the fates drawn up front.
+        # (in id order, recent days busier; on a working day, or 12 % on a rest day; 8:30–20:00
+        # peaking at 10:00), and the fates drawn up front.
         cursor.execute(
             f"""
             CREATE TEMP TABLE g_case AS
             WITH b AS (
                 SELECT g.id, sl.p, ap.user_id, ap.person_id, ap.name AS applicant_name,
-                       ((%(now)s::timestamptz - (0.05 + 1094.95 * power({r(3)}, 1.4)) * interval '1 day')
+                       ((%(now)s::timestamptz - (0.05 + 1094.95 * power(
+                           1 - (g.id - %(load_first)s + 0.5) / %(load_count)s::float8, 1.4)) * interval '1 day')
                          AT TIME ZONE %(tz)s)::date AS day0,
                        {r(4)} AS r_rest, {r(5)} AS r_minute, {r(6)} AS r_deny, {r(7)} AS r_withdraw,
                        {r(8)} AS r_withdraw_at, {r(9)} AS r_correct, {r(10)} AS r_refuse,
@@ -685,8 +693,8 @@ def _sql_map(expression: str, mapping: dict[str, str], default: str | None = Non
 
 def _figures_stage(cursor: Any, params: dict[str, Any]) -> None:
     """Set aside the chunk's figures: what ``FiguresTally.case_add`` counts for each case (begun,
-    each counted action of its timeline, its completion), summed in SQL per day, department and
-    implementation into ``FIGURES_STAGE``; ``figures_fold`` adds them to the counter tables."""
+    each counted action of its timeline, its completion), summed in SQL per day and department
+    and per month and implementation; ``figures_fold`` adds them to the counter tables."""
     zero = {name: "0" for name in COUNTERS}
 
     def select(day: str, values: dict[str, str], source: str) -> str:
@@ -723,46 +731,77 @@ def _figures_stage(cursor: Any, params: dict[str, Any]) -> None:
         "JOIN bench_g_day de ON de.day = r.completed_on "
         "LEFT JOIN bench_g_day ds ON ds.day = (r.accepted_at AT TIME ZONE %(tz)s)::date",
     )
-    sums = ", ".join(f"sum({name})::int" for name in COUNTERS)
+    # Both grains from the same rows: cases are drawn in time order, so a chunk's rows fall on a few
+    # weeks and each sum folds many of them.
+    day_sums = ", ".join(f"sum({name})::int" for name in COUNTERS)
+    month_sums = ", ".join(f"sum({name})::int" for name in ITEM_COUNTERS)
     cursor.execute(
-        f"INSERT INTO {FIGURES_STAGE} SELECT day, department_id, min(region_id), implementation_id, {sums} "
-        f"FROM ({started} UNION ALL {actions} UNION ALL {completions}) x "
-        "GROUP BY day, department_id, implementation_id",
+        f"""
+        WITH x AS MATERIALIZED ({started} UNION ALL {actions} UNION ALL {completions}),
+        d AS (
+            INSERT INTO {FIGURES_DAYS} SELECT day, department_id, min(region_id), {day_sums}
+            FROM x GROUP BY day, department_id
+        )
+        INSERT INTO {FIGURES_MONTHS}
+        SELECT date_trunc('month', day)::date, implementation_id, min(department_id), min(region_id), {month_sums}
+        FROM x GROUP BY 1, implementation_id
+        """,
         params,
     )
 
 
 def figures_stage_ensure() -> None:
-    columns = ", ".join(f"{name} int NOT NULL" for name in COUNTERS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE IF NOT EXISTS {FIGURES_STAGE} (day date NOT NULL, department_id bigint NOT NULL, "
-            f"region_id text NOT NULL, implementation_id bigint NOT NULL, {columns})"
-        )
+        for table, key, names in (
+            (FIGURES_DAYS, "day date NOT NULL", COUNTERS),
+            (FIGURES_MONTHS, "month date NOT NULL, implementation_id bigint NOT NULL", ITEM_COUNTERS),
+        ):
+            columns = ", ".join(f"{name} int NOT NULL" for name in names)
+            cursor.execute(
+                f"CREATE UNLOGGED TABLE IF NOT EXISTS {table} ({key}, department_id bigint NOT NULL, "
+                f"region_id text NOT NULL, {columns})"
+            )
+
+
+def _figures_stage_rows() -> int:
+    """Rows set aside and not yet folded (an older load's single stage is moved to the two)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", [FIGURES_DAYS, LEGACY_STAGE])
+        present, legacy = cursor.fetchone()
+        if legacy:
+            figures_stage_ensure()
+            counters, item_counters = ", ".join(COUNTERS), ", ".join(ITEM_COUNTERS)
+            cursor.execute(
+                f"INSERT INTO {FIGURES_DAYS} SELECT day, department_id, region_id, {counters} FROM {LEGACY_STAGE}"
+            )
+            cursor.execute(
+                f"INSERT INTO {FIGURES_MONTHS} SELECT date_trunc('month', day)::date, implementation_id, "
+                f"department_id, region_id, {item_counters} FROM {LEGACY_STAGE}"
+            )
+            cursor.execute(f"DROP TABLE {LEGACY_STAGE}")
+        elif not present:
+            return 0
+        cursor.execute(f"SELECT (SELECT count(*) FROM {FIGURES_DAYS}) + (SELECT count(*) FROM {FIGURES_MONTHS})")
+        return int(cursor.fetchone()[0])
 
 
 def figures_fold(*, sessions: int = 1) -> int:
     """Add what the chunks set aside to the counter tables (also what an interrupted load left):
-    the stage is summed once per department and day and once per implementation and month (on
-    ``sessions`` connections at once when outside a transaction), the four counter tables are
-    upserted from those sums, and the stage is emptied in the same transaction. Returns the
-    staged rows folded."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [FIGURES_STAGE])
-        if not cursor.fetchone()[0]:
-            return 0
-        cursor.execute(f"SELECT count(*) FROM {FIGURES_STAGE}")
-        rows = int(cursor.fetchone()[0])
+    the day stage is summed once per department and day, the month stage once per implementation
+    and month (on ``sessions`` connections at once when outside a transaction), the four counter
+    tables are upserted from those sums in key order, and the stages are emptied in the same
+    transaction. Returns the staged rows folded."""
+    rows = _figures_stage_rows()
     if not rows:
         return 0
     sums = ", ".join(f"sum({name}) AS {name}" for name in COUNTERS)
     item_sums = ", ".join(f"sum({name}) AS {name}" for name in ITEM_COUNTERS)
+    days, months = f"{FIGURES_DAYS}_sums", f"{FIGURES_MONTHS}_sums"
     summing = (
-        f"CREATE UNLOGGED TABLE {FIGURES_STAGE}_days AS SELECT day, department_id, min(region_id) AS region_id, "
-        f"{sums} FROM {FIGURES_STAGE} GROUP BY 1, 2",
-        f"CREATE UNLOGGED TABLE {FIGURES_STAGE}_months AS SELECT date_trunc('month', day)::date AS month, "
-        f"implementation_id, min(department_id) AS department_id, min(region_id) AS region_id, {item_sums} "
-        f"FROM {FIGURES_STAGE} GROUP BY 1, 2",
+        f"CREATE UNLOGGED TABLE {days} AS SELECT day, department_id, min(region_id) AS region_id, "
+        f"{sums} FROM {FIGURES_DAYS} GROUP BY 1, 2",
+        f"CREATE UNLOGGED TABLE {months} AS SELECT month, implementation_id, min(department_id) AS department_id, "
+        f"min(region_id) AS region_id, {item_sums} FROM {FIGURES_MONTHS} GROUP BY 1, 2",
     )
 
     def run(statement: str, *, close: bool) -> None:
@@ -776,7 +815,7 @@ def figures_fold(*, sessions: int = 1) -> int:
                 connection.close()
 
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {FIGURES_STAGE}_days, {FIGURES_STAGE}_months")
+        cursor.execute(f"DROP TABLE IF EXISTS {days}, {months}")
     if sessions > 1 and not connection.in_atomic_block:
         with ThreadPoolExecutor(max_workers=sessions) as pool:
             for future in [pool.submit(run, statement, close=True) for statement in summing]:
@@ -786,32 +825,31 @@ def figures_fold(*, sessions: int = 1) -> int:
             run(statement, close=False)
     counters, item_counters = ", ".join(COUNTERS), ", ".join(ITEM_COUNTERS)
     codes = "left(min(g.region_id), 6), left(min(g.region_id), 4) || '00', left(min(g.region_id), 2) || '0000'"
+    row_codes = codes.replace("min(g.region_id)", "g.region_id")  # the sums have one row per key
     department_sums = ", ".join(f"sum({name})" for name in COUNTERS)
     item_month_sums = ", ".join(f"sum({name})" for name in ITEM_COUNTERS)
-    days, months = f"{FIGURES_STAGE}_days g", f"{FIGURES_STAGE}_months g"
     with transaction.atomic(), connection.cursor() as cursor:
         for table, key, select_sql, names, columns in (
             (
                 "metrics_departmentday",
                 "day, department_id",
-                f"SELECT day, department_id, {codes}, {department_sums} FROM {days} GROUP BY 1, 2",
+                f"SELECT day, department_id, {row_codes}, {counters} FROM {days} g ORDER BY 1, 2",
                 COUNTERS,
                 f"day, department_id, region_code, city_code, province_code, {counters}",
             ),
             (
                 "metrics_departmentmonth",
                 "month, department_id",
-                f"SELECT date_trunc('month', day)::date, department_id, {codes}, {department_sums} FROM {days} "
-                "GROUP BY 1, 2",
+                f"SELECT date_trunc('month', day)::date, department_id, {codes}, {department_sums} FROM {days} g "
+                "GROUP BY 1, 2 ORDER BY 1, 2",
                 COUNTERS,
                 f"month, department_id, region_code, city_code, province_code, {counters}",
             ),
             (
                 "metrics_itemmonth",
                 "month, implementation_id",
-                f"SELECT g.month, g.implementation_id, min(i.entry_id), min(g.department_id), {codes}, "
-                f"{item_month_sums} FROM {months} JOIN catalog_implementation i ON i.id = g.implementation_id "
-                "GROUP BY 1, 2",
+                f"SELECT g.month, g.implementation_id, i.entry_id, g.department_id, {row_codes}, {item_counters} "
+                f"FROM {months} g JOIN catalog_implementation i ON i.id = g.implementation_id ORDER BY 1, 2",
                 ITEM_COUNTERS,
                 f"month, implementation_id, entry_id, department_id, region_code, city_code, province_code, "
                 f"{item_counters}",
@@ -820,14 +858,14 @@ def figures_fold(*, sessions: int = 1) -> int:
                 "metrics_entrymonth",
                 "month, entry_id, city_code",
                 f"SELECT g.month, i.entry_id, left(g.region_id, 4) || '00', left(min(g.region_id), 2) || '0000', "
-                f"{item_month_sums} FROM {months} JOIN catalog_implementation i ON i.id = g.implementation_id "
-                "GROUP BY 1, 2, 3",
+                f"{item_month_sums} FROM {months} g JOIN catalog_implementation i ON i.id = g.implementation_id "
+                "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 ITEM_COUNTERS,
                 f"month, entry_id, city_code, province_code, {item_counters}",
             ),
         ):
             updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in names)
             cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({key}) DO UPDATE SET {updates}")
-        cursor.execute(f"TRUNCATE {FIGURES_STAGE}")
-        cursor.execute(f"DROP TABLE {FIGURES_STAGE}_days, {FIGURES_STAGE}_months")
+        cursor.execute(f"TRUNCATE {FIGURES_DAYS}, {FIGURES_MONTHS}")
+        cursor.execute(f"DROP TABLE {days}, {months}")
     return rows

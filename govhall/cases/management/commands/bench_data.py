@@ -186,10 +186,21 @@ def _marker_set(key: str, value: int) -> None:
         )
 
 
-# Tables a case load writes to, and how many cases a load must add before their secondary
-# indexes are dropped for it and built again after (building once is much faster than
-# maintaining them row by row).
-LOADED_TABLES = ("cases_case", "cases_casetask", "cases_caseevent", "cases_casematerial", "cases_correctionnotice")
+# Tables a case load writes to (the counter tables when its figures are folded in), and how many
+# cases a load must add before their secondary indexes are dropped for it and built again after
+# (building once is much faster than maintaining them row by row; the unique ones stay, the
+# figures' upserts need them).
+LOADED_TABLES = (
+    "cases_case",
+    "cases_casetask",
+    "cases_caseevent",
+    "cases_casematerial",
+    "cases_correctionnotice",
+    "metrics_departmentday",
+    "metrics_departmentmonth",
+    "metrics_itemmonth",
+    "metrics_entrymonth",
+)
 INDEX_REBUILD_THRESHOLD = 500_000
 # The marker "figures" holds this once the counter tables hold every generated case.
 FIGURES_VERSION = 1
@@ -1519,15 +1530,17 @@ def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int =
         first_day=first_day,
         last_day=last_day,
     )
+    first_id = _ids_reserve("cases_case", target - done)
     chunk_generate = partial(
         bench_history.chunk_generate,
+        load_first=first_id,
+        load_count=target - done,
         seed=rng.randrange(1_000_000),
         now=now,
         officer_id=history_officer().pk,
         officer_names=OFFICER_NAMES,
         legal_remedy=str(LEGAL_REMEDY_DEFAULT),
     )
-    first_id = _ids_reserve("cases_case", target - done)
     chunks = [
         (first_id + offset, min(HISTORY_CHUNK, target - done - offset))
         for offset in range(0, target - done, HISTORY_CHUNK)
