@@ -8,6 +8,7 @@ import re
 import shutil
 import urllib.parse
 from collections import Counter
+from datetime import date
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -20,11 +21,13 @@ from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
 from govhall.cases import calendar
+from govhall.cases.management import bench_history
 from govhall.cases.management.commands import bench_data
 from govhall.cases.models import Case, CaseState, CaseTask, TaskState
 from govhall.cases.uploads import upload_check
 from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument
 from govhall.catalog.search import implementation_search
+from govhall.metrics.models import COUNTERS
 from govhall.metrics.services import metrics_rebuild
 from tests.factories import XIHU, make_implementation, make_person
 from tests.metrics.test_figures import counter_rows
@@ -101,6 +104,11 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
             ):
                 assert due == calendar.limit_due(start=case.clock_start_on, days=days, unit=unit), case.number
     assert Counter(case.state for case in cases)[CaseState.COMPLETED] > 0
+    # Submitted in the order of their ids, as a live platform numbers them: the first tenth is
+    # three years old, the last tenth from the last weeks.
+    by_id = sorted(cases, key=lambda case: case.pk)
+    tenth = GENERATED // 10
+    assert max(case.received_on for case in by_id[:tenth]) < min(case.received_on for case in by_id[-tenth:])
     # A generated variant is found by its own name through the same index as real items.
     variant = generated.select_related("entry").first()
     assert implementation_search(query=variant.entry.name, page_size=100).total >= 1
@@ -120,6 +128,39 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     assert sum(row["received"] for row in generated_figures[0].values()) == Case.objects.count()
     metrics_rebuild()
     assert counter_rows() == generated_figures
+
+
+@pytest.mark.django_db
+@postgresql_only
+def test_figures_an_interrupted_earlier_load_set_aside_are_still_added() -> None:
+    """Loads before the two stages kept one stage per day, department and implementation."""
+    implementation = make_implementation(region_code=XIHU)
+    counters = ", ".join(f"{name} int NOT NULL" for name in COUNTERS)
+    values = ", ".join("2" if name in ("received", "completed") else "0" for name in COUNTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE UNLOGGED TABLE {bench_history.LEGACY_STAGE} (day date NOT NULL, department_id bigint NOT NULL, "
+            f"region_id text NOT NULL, implementation_id bigint NOT NULL, {counters})"
+        )
+        cursor.execute(
+            f"INSERT INTO {bench_history.LEGACY_STAGE} VALUES ('2026-03-02', %s, %s, %s, {values}), "
+            f"('2026-03-05', %s, %s, %s, {values})",
+            [implementation.department_id, XIHU, implementation.pk] * 2,
+        )
+
+    assert bench_history.figures_fold() == 2 + 2  # both rows moved into each of the two stages
+
+    days, department_months, months, _entry_months = counter_rows()
+    assert {key: row["received"] for key, row in days.items()} == {
+        (date(2026, 3, 2), implementation.department_id): 2,
+        (date(2026, 3, 5), implementation.department_id): 2,
+    }
+    assert department_months[(date(2026, 3, 1), implementation.department_id)]["completed"] == 4
+    assert months[(date(2026, 3, 1), implementation.pk)]["received"] == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [bench_history.LEGACY_STAGE])
+        assert cursor.fetchone()[0] is None
+    assert bench_history.figures_fold() == 0
 
 
 @pytest.mark.django_db

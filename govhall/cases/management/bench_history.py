@@ -829,6 +829,10 @@ def figures_fold(*, sessions: int = 1) -> int:
     department_sums = ", ".join(f"sum({name})" for name in COUNTERS)
     item_month_sums = ", ".join(f"sum({name})" for name in ITEM_COUNTERS)
     with transaction.atomic(), connection.cursor() as cursor:
+        # The sums point at departments, items and implementations that exist (they were read
+        # from them): no foreign-key trigger per written row, which the deferred constraints
+        # would otherwise run at commit (about a minute at 10 million cases).
+        cursor.execute("SET LOCAL session_replication_role = replica")
         for table, key, select_sql, names, columns in (
             (
                 "metrics_departmentday",
@@ -868,4 +872,5 @@ def figures_fold(*, sessions: int = 1) -> int:
             cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({key}) DO UPDATE SET {updates}")
         cursor.execute(f"TRUNCATE {FIGURES_DAYS}, {FIGURES_MONTHS}")
         cursor.execute(f"DROP TABLE {days}, {months}")
+        cursor.execute("SET LOCAL session_replication_role = origin")  # for a caller's transaction
     return rows
