@@ -729,9 +729,30 @@ def _search_answer(
     return tokens, total, ranked
 
 
+# What a list of hits never shows: the long texts and forms of the guide, the search tokens (a
+# page of 20 hits read and decoded some 160 KB of them).
+HIT_DEFERRED = (
+    "acceptance_conditions",
+    "office_hours",
+    "fee_standard",
+    "fee_basis",
+    "special_procedures",
+    "application_form",
+    "process_definition",
+    "entry__legal_basis",
+    "entry__description",
+    "search_document__name_tokens",
+    "search_document__result_theme_tokens",
+    "search_document__department_material_tokens",
+    "search_document__condition_basis_tokens",
+)
+
+
 def _hits(ranked: list[tuple[int, float]], tokens: list[str]) -> list[SearchHit]:
-    implementations = Implementation.objects.select_related("entry", "region", "department", "search_document").in_bulk(
-        [implementation_id for implementation_id, _score in ranked]
+    implementations = (
+        Implementation.objects.select_related("entry", "region", "department", "search_document")
+        .defer(*HIT_DEFERRED)
+        .in_bulk([implementation_id for implementation_id, _score in ranked])
     )
     hits = []
     for implementation_id, score in ranked:

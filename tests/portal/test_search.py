@@ -142,3 +142,23 @@ def test_search_runs_the_same_number_of_queries_for_3_and_12_matches(client):
         make_implementation(entry=make_entry(name="建筑工程施工许可"), region_code=(XIHU, HANGZHOU)[index % 2])
 
     assert count_queries() == with_three
+
+
+def test_filter_fields_follow_the_chosen_values_and_a_new_publication(client):
+    """The filter fields are kept rendered per chosen values; a publication shows at once."""
+    market = make_implementation(region_code=XIHU, kind="market")
+    ningbo = make_implementation(region_code=NINGBO, kind="market")
+
+    xihu_page = client.get(SEARCH, {"region": XIHU}).content.decode()
+    ningbo_page = client.get(SEARCH, {"region": NINGBO}).content.decode()
+    health = make_implementation(region_code=XIHU, kind="health")
+    xihu_again = client.get(SEARCH, {"region": XIHU}).content.decode()
+
+    assert f'<option value="{XIHU}" selected>' in xihu_page
+    assert f'<option value="{market.department.code}">' in xihu_page
+    assert f'<option value="{ningbo.department.code}">' not in xihu_page
+    assert f'<option value="{NINGBO}" selected>' in ningbo_page
+    assert f'<option value="{ningbo.department.code}">' in ningbo_page
+    assert f'<option value="{market.department.code}">' not in ningbo_page
+    assert f'<option value="{health.department.code}">' not in xihu_page
+    assert f'<option value="{health.department.code}">' in xihu_again
