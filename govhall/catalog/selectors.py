@@ -151,8 +151,8 @@ def implementation_get_public_brief(*, implementation_code: str) -> Implementati
     snapshot (its version and states, its region's name), or None (also when cancelled); the
     wide columns (forms, process, texts) stay in the database."""
     return (
-        Implementation.objects.exclude(state=ItemState.CANCELLED)
-        .exclude(entry__state=ItemState.CANCELLED)
+        implementation_public_queryset()
+        .select_related(None)
         .select_related("entry", "region")
         .only(
             "id",
