@@ -913,13 +913,13 @@ class _ViewCounts:
 _VIEWS = _ViewCounts()
 
 
-def implementation_view_count(*, implementation: Implementation) -> None:
+def implementation_view_count(*, implementation_id: int) -> None:
     """Count a guide view. Views are added up in the worker and written together once
     ``GOVHALL_VIEW_COUNT_FLUSH_SECONDS`` have passed (one transaction for every implementation
     viewed meanwhile), so a page view commits no write of its own; a worker that dies loses at
     most that many seconds of views of a popularity figure (one that stops writes them)."""
     with _VIEWS.lock:
-        _VIEWS.pending[implementation.pk] += 1
+        _VIEWS.pending[implementation_id] += 1
         due = time.monotonic() - _VIEWS.since >= settings.GOVHALL_VIEW_COUNT_FLUSH_SECONDS
     if due:
         implementation_view_counts_flush()

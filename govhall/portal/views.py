@@ -25,6 +25,7 @@ from govhall.org.models import RegionLevel
 from govhall.org.selectors import department_get, department_list, region_get, region_list, region_with_ancestors
 from govhall.portal.forms import CHOICES_CACHE_SECONDS, SearchForm
 from govhall.portal.middleware import ELDER_MODE_COOKIE
+from govhall.portal.page_cache import visitor_page_context, visitor_page_get, visitor_page_keep, visitor_page_key
 
 PAGE_SIZE = 20
 DEPARTMENTS_PAGE_SIZE = 60
@@ -76,7 +77,12 @@ def _filters_cache_key(form: SearchForm) -> str:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """Words are searched (ranked, highlighted); filters alone list what meets them, as browsing does."""
+    """Words are searched (ranked, highlighted); filters alone list what meets them, as browsing does.
+    Visitors who are not signed in get a page asked for lately from the cache (page_cache)."""
+    page_key = visitor_page_key(request, "search")
+    kept = visitor_page_get(page_key)
+    if kept is not None:
+        return kept.response(request)
     form = SearchForm(request.GET)
     filters = form.filters()
     query = filters.pop("query") or ""
@@ -89,10 +95,11 @@ def search(request: HttpRequest) -> HttpResponse:
     suggested_themes = list(result.suggested_themes) if result is not None else []
     if result is not None and not result.total and not suggested_themes:
         suggested_themes = list(catalog.theme_list()[:8])
-    return render(
+    response = render(
         request,
         "portal/search.html",
         {
+            **visitor_page_context(page_key),
             "form": form,
             "filters_cache_key": _filters_cache_key(form),
             "filters_cache_seconds": CHOICES_CACHE_SECONDS,
@@ -103,6 +110,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "suggested_themes": suggested_themes,
         },
     )
+    return visitor_page_keep(request, page_key, response)
 
 
 @require_GET
@@ -203,7 +211,13 @@ def _guide_or_404(implementation: Implementation, version: int | None = None) ->
 def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
     """The current guide. Its body is made from the published version's snapshot, which never
     changes, so it is rendered once per version and language and kept in the cache; a new
-    version has a new key."""
+    version has a new key. Visitors who are not signed in get the whole page from the cache
+    while the catalogue has not changed (page_cache)."""
+    page_key = visitor_page_key(request, "guide")
+    kept = visitor_page_get(page_key)
+    if kept is not None:
+        catalog_services.implementation_view_count(implementation_id=kept.extra["implementation"])
+        return kept.response(request)
     implementation = catalog.implementation_get_public_brief(implementation_code=implementation_code)
     if implementation is None:
         raise Http404
@@ -217,7 +231,7 @@ def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
         body = render_to_string("portal/_guide_body.html", {"guide": current, "show_apply": True}, request=request)
         cached = {"name": current.name, "body": body}
         cache.set(key, cached, timeout=GUIDE_BODY_CACHE_SECONDS)
-    catalog_services.implementation_view_count(implementation=implementation)
+    catalog_services.implementation_view_count(implementation_id=implementation.pk)
     summary = {
         "name": cached["name"],
         "implementation_code": implementation.implementation_code,
@@ -225,11 +239,17 @@ def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
         "is_current": True,
     }
     # The body is our own template's output, escaped when it was rendered.
-    return render(
+    response = render(
         request,
         "portal/guide.html",
-        {"guide": summary, "guide_body": mark_safe(cached["body"]), "implementation": implementation},
+        {
+            "guide": summary,
+            "guide_body": mark_safe(cached["body"]),
+            "implementation": implementation,
+            **visitor_page_context(page_key),
+        },
     )
+    return visitor_page_keep(request, page_key, response, extra={"implementation": implementation.pk})
 
 
 @require_GET

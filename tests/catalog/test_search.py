@@ -291,7 +291,7 @@ def test_popularity_orders_otherwise_equal_hits():
     xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
     yuhang = publish_item("", entry=entry, kind="disabled", region_code=YUHANG)
     for _ in range(3):
-        services.implementation_view_count(implementation=yuhang)
+        services.implementation_view_count(implementation_id=yuhang.pk)
 
     result = implementation_search(query="残疾人证")
 

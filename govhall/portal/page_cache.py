@@ -1,0 +1,90 @@
+"""Whole public pages kept in the shared cache for visitors who are not signed in.
+
+Most of the portal's traffic is people reading guides and searching without signing in, and
+for them a guide or a page of search results is the same for everyone who asks in the same
+language and mode: it is built from published catalogue data only. Such a page is kept under
+the catalogue's version (``catalog.search.catalogue_version``: every publication, reindex or
+synonym change moves it, so no page from before the change is served after it is committed),
+the page's address, the language and elder mode, for ``VISITOR_PAGE_SECONDS`` at most (so that
+what is shown beside the catalogue, a region's name, follows a change within minutes).
+
+The only part of such a page that differs between visitors is the CSRF token of its forms
+(elder mode and language switches): the page is kept with a placeholder in its place, filled
+with a token masked for each request as it is served (``frame_tags``).
+
+A page is not kept nor served from the cache for a signed-in user, for a visitor who has a
+session (which may hold messages to show, or a half-finished sign-in) or messages waiting in
+their cookie: they get the page rendered for them.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.translation import get_language
+
+from govhall.catalog.search import catalogue_version
+from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
+
+VISITOR_PAGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    content: str
+    content_type: str
+    extra: dict[str, Any]
+
+    def response(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(_filled(self.content, request), content_type=self.content_type)
+
+
+def _filled(content: str, request: HttpRequest) -> str:
+    return content.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+def visitor_page_key(request: HttpRequest, name: str) -> str | None:
+    """The cache key of this request's page, or None when the page is rendered for this
+    person alone (signed in, a session, messages waiting, or not a GET)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    if settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES:
+        return None
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:  # another way in than the session cookie
+        return None
+    address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    elder = int(bool(getattr(request, "elder_mode", False)))
+    return f"visitor-page:{name}:{catalogue_version()}:{get_language()}:{elder}:{address}"
+
+
+def visitor_page_get(key: str | None) -> KeptPage | None:
+    if key is None:
+        return None
+    kept = cache.get(key)
+    return KeptPage(**kept) if kept is not None else None
+
+
+def visitor_page_context(key: str | None) -> dict[str, Any]:
+    """What the page's template needs so that it can be kept: its CSRF tokens as placeholders."""
+    return {"csrf_token": CSRF_PLACEHOLDER} if key is not None else {}
+
+
+def visitor_page_keep(
+    request: HttpRequest, key: str | None, response: HttpResponse, *, extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    """Keep the page just rendered with ``visitor_page_context`` (when it may be kept) and fill
+    in this request's token."""
+    if key is None:
+        return response
+    content = response.content.decode(response.charset)
+    if response.status_code == 200 and not response.cookies:
+        kept = {"content": content, "content_type": response["Content-Type"], "extra": extra or {}}
+        cache.set(key, kept, timeout=VISITOR_PAGE_SECONDS)
+    response.content = _filled(content, request).encode(response.charset)
+    return response

@@ -1,0 +1,108 @@
+"""Whole guide and search pages kept for visitors who are not signed in (portal/page_cache.py):
+served without reading the database, each with its own CSRF token, never to a signed-in user
+nor from a signed-in user's page, and never after the catalogue changed."""
+
+import re
+
+import pytest
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from govhall.catalog.models import ChangeAction, ChangeTarget
+from govhall.catalog.services import implementation_view_counts_flush
+from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER, NEXT_PLACEHOLDER
+from tests.factories import make_implementation, make_person, publish
+from tests.portal.test_guide import guide_url, page_text, publish_change
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def tokens(response) -> set[str]:
+    return set(TOKEN.findall(response.content.decode()))
+
+
+def test_a_visitor_gets_a_kept_guide_without_a_query_and_with_a_token_of_their_own():
+    implementation = make_implementation(name="食品经营许可")
+    first, second = Client(), Client()
+    first.get(guide_url(implementation))
+
+    with CaptureQueriesContext(connection) as queries, override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+        response = second.get(guide_url(implementation))  # the view is counted, written later
+    assert implementation_view_counts_flush() == 1
+
+    assert response.status_code == 200
+    assert "食品经营许可" in page_text(response)
+    assert [q["sql"] for q in queries.captured_queries] == []
+    content = response.content.decode()
+    assert CSRF_PLACEHOLDER not in content and NEXT_PLACEHOLDER not in content
+    assert f'name="next" value="{guide_url(implementation)}"' in content
+    assert len(tokens(response)) == 1
+    assert tokens(response) != tokens(first.get(guide_url(implementation)))
+    # The kept page's token works with the cookie its answer set: the elder mode switch accepts it.
+    switch = Client(enforce_csrf_checks=True)
+    token = tokens(switch.get(guide_url(implementation))).pop()
+    answer = switch.post(
+        reverse("portal:elder_mode"), {"elder": "1", "next": guide_url(implementation), "csrfmiddlewaretoken": token}
+    )
+    assert answer.status_code == 302
+    assert "elder" in switch.get(guide_url(implementation)).content.decode().split("<body", 1)[1][:40]
+
+
+def test_a_publication_shows_at_once_to_visitors_who_had_the_page_kept():
+    implementation = make_implementation()
+    visitor = Client()
+    assert "文三路 90 号" not in page_text(visitor.get(guide_url(implementation)))
+
+    publish_change(implementation, address="杭州市西湖区文三路 90 号")
+
+    assert "文三路 90 号" in page_text(visitor.get(guide_url(implementation)))
+
+
+def test_a_signed_in_citizen_gets_their_own_header_and_never_a_visitors_page_nor_gives_theirs():
+    implementation = make_implementation()
+    person = make_person(name="王五", level=2)
+    Client().get(guide_url(implementation))  # a visitor's page is kept
+    citizen = Client()
+    citizen.force_login(person.user)
+
+    mine = page_text(citizen.get(guide_url(implementation)))
+    visitor = page_text(Client().get(guide_url(implementation)))
+
+    assert "我的办件" in mine and "退出" in mine
+    assert "我的办件" not in visitor and "登录" in visitor
+
+
+def test_a_visitor_with_messages_waiting_gets_the_page_rendered_with_them():
+    implementation = make_implementation()
+    Client().get(guide_url(implementation))
+    visitor = Client()
+    storage = CookieStorage(None)
+    visitor.cookies[CookieStorage.cookie_name] = storage._encode([_message("已退出登录")])
+
+    assert "已退出登录" in page_text(visitor.get(guide_url(implementation)))
+
+
+def _message(text):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+
+    return Message(constants.INFO, text)
+
+
+def test_search_pages_are_kept_per_language_and_follow_a_publication():
+    implementation = make_implementation(name="食品经营许可")
+    visitor = Client()
+    url = reverse("portal:search") + "?q=食品经营许可"
+    assert implementation.implementation_code in visitor.get(url).content.decode()
+
+    english = visitor.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in english
+    assert '<html lang="zh-hans">' in visitor.get(url).content.decode()
+
+    publish(action=ChangeAction.CANCEL, target=ChangeTarget.IMPLEMENTATION, implementation=implementation)
+    assert implementation.implementation_code not in visitor.get(url).content.decode()
