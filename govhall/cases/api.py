@@ -11,11 +11,13 @@ keep their stable code (``CaseActionRefused.code``, ``UploadRefused.code``) in t
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Query, Router, Schema, Status
@@ -782,7 +784,25 @@ def _open_task(task: CaseTask, officer: Any) -> dict[str, Any]:
     }
 
 
-def _task(task: CaseTask) -> dict[str, Any]:
+class _Addresses:
+    """The API addresses of a list's tasks and cases: reversed once per list, not per row."""
+
+    CASE_MARK = "CaseNumberMark"
+    TASK_MARK = 987654321012345
+
+    def __init__(self) -> None:
+        self.case = reverse("api-v1:workbench_case_detail", kwargs={"number": self.CASE_MARK})
+        self.actions = reverse("api-v1:task_act", kwargs={"task_id": self.TASK_MARK})
+
+    def for_case(self, number: str | None) -> str:
+        # Quoted as reverse() quotes a path argument.
+        return self.case.replace(self.CASE_MARK, quote(str(number), safe=RFC3986_SUBDELIMS + "/~:@"))
+
+    def for_actions(self, task_id: int) -> str:
+        return self.actions.replace(str(self.TASK_MARK), str(task_id))
+
+
+def _task(task: CaseTask, addresses: _Addresses) -> dict[str, Any]:
     case = task.case
     return {
         "id": task.pk,
@@ -802,9 +822,9 @@ def _task(task: CaseTask) -> dict[str, Any]:
             "applicant_name": case.applicant_name,
             "state": _choice(CaseState, case.state),
             "promised_due_on": case.promised_due_on,
-            "api_url": reverse("api-v1:workbench_case_detail", kwargs={"number": case.number}),
+            "api_url": addresses.for_case(case.number),
         },
-        "actions_url": reverse("api-v1:task_act", kwargs={"task_id": task.pk}),
+        "actions_url": addresses.for_actions(task.pk),
     }
 
 
@@ -1166,6 +1186,7 @@ def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> d
     Open steps of the caller's departments and roles, unclaimed or claimed by the caller, oldest
     first, the 500 oldest at most; filters by step kind, item, time level, and the caller's own.
     """
+    addresses = _Addresses()
     total, tasks = selectors.task_page_for_officer(
         officer=_caller(request),
         page=filters.page,
@@ -1179,7 +1200,7 @@ def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> d
         "total": total,
         "page": filters.page,
         "page_size": filters.page_size,
-        "items": [_task(task) for task in tasks],
+        "items": [_task(task, addresses) for task in tasks],
     }
 
 

@@ -649,6 +649,10 @@ def test_task_list_pages_read_only_their_rows_and_count_the_whole_list(world, cl
 
     assert [page["total"] for page in pages] == [3, 3, 3]
     assert [[item["id"] for item in page["items"]] for page in pages] == [expected[:2], expected[2:], []]
+    first = pages[0]["items"][0]
+    assert first["actions_url"] == f"{API}/workbench/tasks/{expected[0]}/actions"
+    assert first["case"]["api_url"] == f"{API}/workbench/cases/{cases[0].number}"
+    assert first["case"]["item_name"] == cases[0].item_name and first["department"]["code"]
 
 
 def _queries_for(client, path: str, headers: dict) -> int:
