@@ -1694,10 +1694,12 @@ def _tasks_cancel(*, case: Case, now: Any) -> None:
 def _case_locked(case_id: int) -> Case:
     # Only the case row is locked: the joined rows are read (every action reads the definition
     # and the department, most tell the applicant), and PostgreSQL cannot lock the nullable
-    # side of an outer join (the company, the applicant's person).
+    # side of an outer join (the applicant's person). The company, which most cases have none
+    # of, is read when there is one rather than joined (planning the join took longer than
+    # reading it).
     return (
         Case.objects.select_for_update(of=("self",))
-        .select_related("implementation__entry", "company", "definition", "department", "applicant__person")
+        .select_related("implementation__entry", "definition", "department", "applicant__person")
         .get(pk=case_id)
     )
 
