@@ -132,6 +132,20 @@ def test_guide_views_are_written_together_once_the_flush_interval_has_passed(cli
     assert implementation_view_counts_flush() == 0
 
 
+def test_views_of_several_guides_are_written_in_one_flush_each_to_its_own_row(client):
+    first, second, unread = make_implementation(), make_implementation(), make_implementation()
+
+    with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+        for implementation in (first, second, first, first, second):
+            client.get(guide_url(implementation))
+        assert implementation_view_counts_flush() == 5
+
+    counts = dict(
+        Implementation.objects.filter(pk__in=[first.pk, second.pk, unread.pk]).values_list("pk", "view_count")
+    )
+    assert counts == {first.pk: 3, second.pk: 2, unread.pk: 0}
+
+
 def test_suspended_item_guide_carries_a_notice(client):
     implementation = make_implementation()
     publish(action=ChangeAction.SUSPEND, target=ChangeTarget.IMPLEMENTATION, implementation=implementation)
