@@ -15,6 +15,11 @@ with a token masked for each request as it is served (``frame_tags``).
 A page is not kept nor served from the cache for a signed-in user, for a visitor who has a
 session (which may hold messages to show, or a half-finished sign-in) or messages waiting in
 their cookie: they get the page rendered for them.
+
+Only addresses a visitor reaches by the portal's own links and forms are kept: the parameters
+the page knows, a query no longer than the search reads, the first ``VISITOR_PAGE_MAX_PAGE``
+pages of results. Anything else (a made-up parameter, page 400) is rendered and not kept, so
+that requests with endless distinct addresses cannot fill the shared cache with pages.
 """
 
 import hashlib
@@ -32,6 +37,8 @@ from govhall.catalog.search import catalogue_version
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
 
 VISITOR_PAGE_SECONDS = 300
+VISITOR_PAGE_MAX_PAGE = 10
+VISITOR_PAGE_MAX_VALUE = 100  # characters of one parameter (a query is cut to 100)
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,19 @@ def _filled(content: str, request: HttpRequest) -> str:
     return content.replace(CSRF_PLACEHOLDER, get_token(request))
 
 
-def visitor_page_key(request: HttpRequest, name: str) -> str | None:
+def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
+    for name, values in request.GET.lists():
+        if name not in parameters or len(values) != 1 or len(values[0]) > VISITOR_PAGE_MAX_VALUE:
+            return False
+    page = request.GET.get("page")
+    return page is None or (page.isdigit() and 1 <= int(page) <= VISITOR_PAGE_MAX_PAGE)
+
+
+def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[str] = frozenset()) -> str | None:
     """The cache key of this request's page, or None when the page is rendered for this
-    person alone (signed in, a session, messages waiting, or not a GET)."""
-    if request.method not in ("GET", "HEAD"):
+    person alone (signed in, a session, messages waiting, or not a GET) or its address is not
+    one the portal's links make (``parameters``: the query parameters the page knows)."""
+    if request.method not in ("GET", "HEAD") or not _address_kept(request, parameters):
         return None
     if settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES:
         return None

@@ -75,11 +75,15 @@ def _filters_cache_key(form: SearchForm) -> str:
     return f"{get_language()}:{catalogue_version()}:{hashlib.sha256(chosen.encode()).hexdigest()[:32]}"
 
 
+# The search page's query parameters: the form's fields and the page number.
+SEARCH_PARAMETERS = frozenset({*SearchForm.base_fields, "page"})
+
+
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """Words are searched (ranked, highlighted); filters alone list what meets them, as browsing does.
     Visitors who are not signed in get a page asked for lately from the cache (page_cache)."""
-    page_key = visitor_page_key(request, "search")
+    page_key = visitor_page_key(request, "search", parameters=SEARCH_PARAMETERS)
     kept = visitor_page_get(page_key)
     if kept is not None:
         return kept.response(request)

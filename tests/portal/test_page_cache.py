@@ -5,15 +5,18 @@ nor from a signed-in user's page, and never after the catalogue changed."""
 import re
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from govhall.catalog.models import ChangeAction, ChangeTarget
 from govhall.catalog.services import implementation_view_counts_flush
+from govhall.portal.page_cache import visitor_page_key
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER, NEXT_PLACEHOLDER
+from govhall.portal.views import SEARCH_PARAMETERS
 from tests.factories import make_implementation, make_person, publish
 from tests.portal.test_guide import guide_url, page_text, publish_change
 
@@ -106,3 +109,30 @@ def test_search_pages_are_kept_per_language_and_follow_a_publication():
 
     publish(action=ChangeAction.CANCEL, target=ChangeTarget.IMPLEMENTATION, implementation=implementation)
     assert implementation.implementation_code not in visitor.get(url).content.decode()
+
+
+def test_only_addresses_the_portal_makes_are_kept():
+    implementation = make_implementation(name="食品经营许可")
+    search = reverse("portal:search")
+    kept = [f"{search}?q=食品经营许可", f"{search}?q=食品经营许可&page=2", guide_url(implementation)]
+    not_kept = [
+        f"{search}?q=食品经营许可&page=11",
+        f"{search}?q=食品经营许可&utm=x",
+        f"{search}?q=食品经营许可&q=许可",
+        f"{search}?q={'许' * 101}",
+        f"{guide_url(implementation)}?x=1",
+    ]
+    for address in kept + not_kept:
+        Client().get(address)
+
+    for address in kept:
+        with CaptureQueriesContext(connection) as queries, override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+            Client().get(address)
+        assert not queries.captured_queries, address
+    for address in not_kept:
+        assert Client().get(address).status_code == 200
+        request = RequestFactory().get(address)
+        request.user = AnonymousUser()
+        parameters = SEARCH_PARAMETERS if address.startswith(search) else frozenset()
+        assert visitor_page_key(request, "page", parameters=parameters) is None, address
+    implementation_view_counts_flush()
