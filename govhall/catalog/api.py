@@ -35,6 +35,7 @@ from govhall.catalog.models import (
     SourceOfPower,
     Theme,
 )
+from govhall.catalog.search import SUMMARY_DEFERRED
 from govhall.catalog.selectors import (
     BADGE_AT_MOST_ONE_VISIT,
     BADGE_FULLY_ONLINE,
@@ -537,7 +538,9 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
         kind=filters.kind.value if filters.kind else None,
     )
     start = (filters.page - 1) * filters.page_size
-    page = list(implementations[start : start + filters.page_size])
+    # The summaries leave out the guide's long texts and forms: sorting a county's 1,700 rows
+    # with them by name took most of the statement.
+    page = list(implementations.defer(*SUMMARY_DEFERRED)[start : start + filters.page_size])
     return {
         "total": implementations.count(),
         "page": filters.page,

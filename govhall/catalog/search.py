@@ -729,9 +729,9 @@ def _search_answer(
     return tokens, total, ranked
 
 
-# What a list of hits never shows: the long texts and forms of the guide, the search tokens (a
-# page of 20 hits read and decoded some 160 KB of them).
-HIT_DEFERRED = (
+# What a list of implementations never shows: the long texts and forms of the guide (browsing
+# and search hits read from the same rows).
+SUMMARY_DEFERRED = (
     "acceptance_conditions",
     "office_hours",
     "fee_standard",
@@ -741,6 +741,10 @@ HIT_DEFERRED = (
     "process_definition",
     "entry__legal_basis",
     "entry__description",
+)
+# ... nor the search tokens (a page of 20 hits read and decoded some 160 KB of them).
+HIT_DEFERRED = (
+    *SUMMARY_DEFERRED,
     "search_document__name_tokens",
     "search_document__result_theme_tokens",
     "search_document__department_material_tokens",
