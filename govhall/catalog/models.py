@@ -412,8 +412,9 @@ class SearchDocument(models.Model):
     """The search index row of a published implementation: jieba tokens, space-joined, by weight.
 
     Written only by ``catalog.search``. The full-text index itself is vendor-specific and lives
-    beside this table: on PostgreSQL a generated ``vector`` tsvector column with a GIN index (added
-    by a migration, not declared here), on SQLite an FTS5 table ``catalog_searchdocument_fts``
+    beside this table (added by migrations, not declared here): on PostgreSQL a GIN index over the
+    weighted tsvector of the four token groups and a generated ``rank_vector`` of the name and
+    result groups (see ``catalog.search``), on SQLite an FTS5 table ``catalog_searchdocument_fts``
     whose rowid is the implementation id.
     """
 
@@ -430,6 +431,11 @@ class SearchDocument(models.Model):
     condition_basis_tokens = models.TextField(_("条件与依据分词"), blank=True)
     # The original text a result snippet is cut from, one passage per line.
     snippet_text = models.TextField(_("摘要原文"), blank=True)
+    # What orders otherwise equal hits, kept here so that ranking reads this table alone: the
+    # implementation's guide views (written with them, catalog.services) and the entry's name
+    # (written at each publication, which re-indexes).
+    popularity = models.PositiveIntegerField(_("热度"), default=0)
+    sort_name = models.CharField(_("排序名称"), max_length=128, blank=True)
     refreshed_at = models.DateTimeField(_("索引时间"), auto_now=True)
 
     class Meta:

@@ -3,13 +3,14 @@
 Text is cut into words by jieba (``cut_for_search``, which yields both the fine and the coarse
 words of a phrase) at index time and at query time alike, so a query and a document agree on
 their words. The words are stored space-joined in ``SearchDocument``, one row per published
-implementation, and indexed by the database: a weighted tsvector with a GIN index on PostgreSQL,
-an FTS5 table on SQLite. Colloquial words reach catalogue words through ``SearchSynonym``, read at
+implementation, and indexed by the database: a GIN index over their tsvector on PostgreSQL (the
+ranking reads only the row's small columns, ADR 9), an FTS5 table on SQLite. Colloquial words reach catalogue words through ``SearchSynonym``, read at
 query time, so a synonym edited in the admin takes effect at once, without reindexing.
 
 Ranking: items matching more query words in their name come first (a name match outranks any
 number of body matches), then items matching more query words anywhere, then the database's
-full-text rank, then popularity (guide views), then the name.
+full-text rank (on PostgreSQL over the name, result and themes only), then popularity (guide
+views), then the name.
 """
 
 import hashlib
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Lower, StrIndex
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -166,6 +167,8 @@ def _document_build(implementation: Implementation) -> SearchDocument:
             conditions, entry.legal_basis[:DETAIL_TEXT_MAX_LENGTH], entry.description[:DETAIL_TEXT_MAX_LENGTH]
         ),
         snippet_text="\n".join(line for line in snippet_lines if line),
+        popularity=implementation.view_count,
+        sort_name=entry.name,
     )
 
 
@@ -248,7 +251,9 @@ def _documents_refresh_batch(ids: list[int]) -> None:
             documents,
             update_conflicts=True,
             unique_fields=["implementation"],
-            update_fields=[*DOCUMENT_TEXT_FIELDS, "refreshed_at"],
+            # The popularity is the guide views' (search_popularity_add): set when the document
+            # is made, then moved only with the views, so a re-index never undoes a flush.
+            update_fields=[*DOCUMENT_TEXT_FIELDS, "sort_name", "refreshed_at"],
         )
         if connection.vendor == "sqlite":
             _sqlite_index_write(ids=ids, documents=documents)
@@ -293,6 +298,42 @@ def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
             )
     _forget_now_and_at_commit()
     return SearchDocument.objects.count()
+
+
+def search_popularity_add(*, views: Sequence[tuple[int, int]]) -> None:
+    """Add (implementation id, views) to the implementations' guide views and to their search
+    documents' popularity (what orders otherwise equal hits), in the caller's transaction, the
+    implementations locked in key order first so that two writers never wait on each other."""
+    rows = sorted(views)
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        # One statement for every implementation viewed (a busy worker has seen thousands in the
+        # interval; one UPDATE each held the rows it had locked for a second).
+        ids, counts = [pk for pk, _n in rows], [n for _pk, n in rows]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM catalog_implementation WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+            cursor.execute(
+                "WITH counted AS (UPDATE catalog_implementation AS implementation "
+                "SET view_count = implementation.view_count + viewed.n "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS viewed(id, n) WHERE implementation.id = viewed.id "
+                "RETURNING implementation.id, implementation.view_count) "
+                "UPDATE catalog_searchdocument AS document SET popularity = counted.view_count "
+                "FROM counted WHERE document.implementation_id = counted.id",
+                [ids, counts],
+            )
+        return
+    for pk, count in rows:
+        Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + count)
+        SearchDocument.objects.filter(implementation_id=pk).update(popularity=F("popularity") + count)
+
+
+def search_popularity_refresh() -> int:
+    """Copy every implementation's guide views to its search document where they differ (after
+    the views were set by other means than search_popularity_add, as the demo does)."""
+    return SearchDocument.objects.exclude(popularity=F("implementation__view_count")).update(
+        popularity=Subquery(Implementation.objects.filter(pk=OuterRef("implementation_id")).values("view_count")[:1])
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,11 +433,22 @@ class _Sql:
     params: list[Any]
 
 
+# The document's words, as the GIN index of migration catalog 0007 has them: a match through that
+# index needs no recheck, so it never reads the texts (nor computes this expression) per row.
+POSTGRESQL_WORDS = (
+    "to_tsvector('simple'::regconfig, document.name_tokens || ' ' || document.result_theme_tokens || ' ' "
+    "|| document.department_material_tokens || ' ' || document.condition_basis_tokens)"
+)
+
+
 class _PostgresqlQuery:
-    """tsvector @@ to_tsquery('simple', ...) over the GIN index; rank by ts_rank_cd."""
+    """The words' GIN index finds the matches; the ranking reads the index table's small columns
+    only: ``rank_vector`` (the name as weight A, the result and themes as B) for the name matches
+    and ts_rank_cd, ``popularity`` and ``sort_name``."""
 
     table = "catalog_searchdocument document"
     id_column = "document.implementation_id"
+    order_tail = "document.popularity DESC, document.sort_name, document.implementation_id"
 
     def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
@@ -404,22 +456,31 @@ class _PostgresqlQuery:
 
     def match(self) -> _Sql:
         if self.groups is None:
-            return _Sql("document.vector @@ to_tsquery('simple', %s)", [self._any()])
+            return _Sql(f"{POSTGRESQL_WORDS} @@ to_tsquery('simple', %s)", [self._any()])
         every = " | ".join("(" + " & ".join(_tsquery_lexeme(token) for token in group) + ")" for group in self.groups)
-        return _Sql("document.vector @@ to_tsquery('simple', %s)", [every])
+        return _Sql(f"{POSTGRESQL_WORDS} @@ to_tsquery('simple', %s)", [every])
 
     def columns(self) -> _Sql:
         """Score, number of tokens in the name, number of tokens anywhere."""
-        contains = "(CASE WHEN document.vector @@ to_tsquery('simple', %s) THEN 1 ELSE 0 END)"
-        counted = " + ".join([contains] * len(self.tokens))
-        return _Sql(
-            f"ts_rank_cd(document.vector, to_tsquery('simple', %s)), ({counted}), ({counted})",
-            [
-                self._any(),
-                *(_tsquery_lexeme(token, "A") for token in self.tokens),
-                *(_tsquery_lexeme(token) for token in self.tokens),
-            ],
-        )
+        in_name = "(CASE WHEN document.rank_vector @@ to_tsquery('simple', %s) THEN 1 ELSE 0 END)"
+        params = [self._any(), *(_tsquery_lexeme(token, "A") for token in self.tokens)]
+        if self.groups is not None and len(self.groups) == 1:
+            # Every match holds every word of the one group: the same count for all.
+            anywhere = "0"
+        else:
+            # Each word's matches through the index, once per query (a hashed subplan), never
+            # the texts row by row.
+            anywhere = " + ".join(
+                [
+                    "(CASE WHEN document.implementation_id IN (SELECT words.implementation_id FROM "  # noqa: S608
+                    f"catalog_searchdocument words WHERE {POSTGRESQL_WORDS.replace('document.', 'words.')} "
+                    "@@ to_tsquery('simple', %s)) THEN 1 ELSE 0 END)"
+                ]
+                * len(self.tokens)
+            )
+            params += [_tsquery_lexeme(token) for token in self.tokens]
+        counted = " + ".join([in_name] * len(self.tokens))
+        return _Sql(f"ts_rank_cd(document.rank_vector, to_tsquery('simple', %s)), ({counted}), ({anywhere})", params)
 
     def _any(self) -> str:
         return " | ".join(_tsquery_lexeme(token) for token in self.tokens)
@@ -428,10 +489,11 @@ class _PostgresqlQuery:
 class _SqliteQuery:
     """FTS5 MATCH; rank by bm25 with column weights (bm25 is lower for better, so negated)."""
 
-    table = FTS_TABLE
     # The unary plus keeps SQLite from handing rowid conditions to FTS5, which would then run the
     # whole full-text query once per filtered row; the MATCH drives the loop instead.
     id_column = f"+{FTS_TABLE}.rowid"
+    table = f"{FTS_TABLE} JOIN catalog_searchdocument document ON document.implementation_id = {id_column}"
+    order_tail = "document.popularity DESC, document.sort_name, document.implementation_id"
 
     def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
@@ -532,11 +594,8 @@ def _ranked_page(
     where = _where(vendor_query, filtered)
     columns = vendor_query.columns()
     sql = (
-        f"SELECT implementation.id, {columns.text} FROM {vendor_query.table} "  # noqa: S608
-        f"JOIN catalog_implementation implementation ON implementation.id = {vendor_query.id_column} "
-        f"JOIN catalog_catalogueentry entry ON entry.id = implementation.entry_id {where.text} "
-        "ORDER BY 3 DESC, 4 DESC, 2 DESC, implementation.view_count DESC, entry.name, implementation.id "
-        "LIMIT %s OFFSET %s"
+        f"SELECT document.implementation_id, {columns.text} FROM {vendor_query.table} {where.text} "  # noqa: S608
+        f"ORDER BY 3 DESC, 4 DESC, 2 DESC, {vendor_query.order_tail} LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*columns.params, *where.params, limit, offset])

@@ -15,8 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -932,24 +931,8 @@ def implementation_view_counts_flush() -> int:
         _VIEWS.since = time.monotonic()
     if not pending:
         return 0
-    rows = sorted(pending.items())  # one order: two workers never wait for each other in a cycle
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # One statement for every implementation viewed (a busy worker has seen thousands
-            # in the interval; one UPDATE each held the rows it had locked for a second), the
-            # rows locked first in key order.
-            ids, views = [pk for pk, _n in rows], [n for _pk, n in rows]
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT id FROM catalog_implementation WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-                cursor.execute(
-                    "UPDATE catalog_implementation AS implementation "
-                    "SET view_count = implementation.view_count + viewed.n "
-                    "FROM unnest(%s::bigint[], %s::bigint[]) AS viewed(id, n) WHERE implementation.id = viewed.id",
-                    [ids, views],
-                )
-        else:
-            for pk, count in rows:
-                Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + count)
+        search.search_popularity_add(views=list(pending.items()))
     return sum(pending.values())
 
 

@@ -298,6 +298,40 @@ def test_popularity_orders_otherwise_equal_hits():
     assert [hit.implementation.pk for hit in result.hits] == [yuhang.pk, xihu.pk]
 
 
+def test_guide_views_reach_the_search_document_and_a_reindex_keeps_them():
+    item = publish_item("残疾人证办理")
+    for _ in range(3):
+        services.implementation_view_count(implementation_id=item.pk)
+    services.implementation_view_counts_flush()
+
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 3
+    search.search_index_rebuild()
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 3
+
+
+def test_popularity_set_by_other_means_is_copied_to_the_documents():
+    item = publish_item("残疾人证办理")
+    Implementation.objects.filter(pk=item.pk).update(view_count=40)
+
+    assert search.search_popularity_refresh() == 1
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 40
+    assert search.search_popularity_refresh() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index of the words is PostgreSQL's")
+def test_the_match_is_the_expression_the_words_index_holds():
+    # Were the two to differ, every search would read and parse every document's texts.
+    publish_item("普通护照签发")
+    query = search._PostgresqlQuery(["护照"], [["护照"]])
+    match = query.match()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM {query.table} WHERE {match.text}", match.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "catalog_searchdocument_words_gin" in plan
+
+
 # --- Filters ----------------------------------------------------------------------------------
 
 

@@ -627,6 +627,7 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                 address="",
                 published_at=now.isoformat(),
             )
+            views = int(rng.paretovariate(1.2) * template.popular) if variant == 0 else int(rng.paretovariate(1.5))
             impl_rows.append(
                 (
                     implementation_id,
@@ -661,7 +662,7 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                     "active",
                     1,
                     now,
-                    int(rng.paretovariate(1.2) * template.popular) if variant == 0 else int(rng.paretovariate(1.5)),
+                    views,
                     department.pk,
                     entries[(template.entry.basic_code, variant)],
                     None,
@@ -686,6 +687,8 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                     template_document.condition_basis_tokens,
                     template_document.snippet_text,
                     now,
+                    views,
+                    name,
                 )
             )
             for material in template.materials:
@@ -769,6 +772,8 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                     "condition_basis_tokens",
                     "snippet_text",
                     "refreshed_at",
+                    "popularity",
+                    "sort_name",
                 ),
                 document_rows,
             )
