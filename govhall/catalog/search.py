@@ -4,8 +4,9 @@ Text is cut into words by jieba (``cut_for_search``, which yields both the fine 
 words of a phrase) at index time and at query time alike, so a query and a document agree on
 their words. The words are stored space-joined in ``SearchDocument``, one row per published
 implementation, and indexed by the database: a GIN index over their tsvector on PostgreSQL (the
-ranking reads only the row's small columns, ADR 9), an FTS5 table on SQLite. Colloquial words reach catalogue words through ``SearchSynonym``, read at
-query time, so a synonym edited in the admin takes effect at once, without reindexing.
+ranking reads only the row's small columns, ADR 9), an FTS5 table on SQLite. Colloquial words
+reach catalogue words through ``SearchSynonym``, read at query time, so a synonym edited in the
+admin takes effect at once, without reindexing.
 
 Ranking: items matching more query words in their name come first (a name match outranks any
 number of body matches), then items matching more query words anywhere, then the database's
@@ -448,7 +449,6 @@ class _PostgresqlQuery:
 
     table = "catalog_searchdocument document"
     id_column = "document.implementation_id"
-    order_tail = "document.popularity DESC, document.sort_name, document.implementation_id"
 
     def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
@@ -480,7 +480,11 @@ class _PostgresqlQuery:
             )
             params += [_tsquery_lexeme(token) for token in self.tokens]
         counted = " + ".join([in_name] * len(self.tokens))
-        return _Sql(f"ts_rank_cd(document.rank_vector, to_tsquery('simple', %s)), ({counted}), ({anywhere})", params)
+        return _Sql(
+            f"ts_rank_cd(document.rank_vector, to_tsquery('simple', %s)) AS score, ({counted}) AS in_name, "
+            f"({anywhere}) AS anywhere",
+            params,
+        )
 
     def _any(self) -> str:
         return " | ".join(_tsquery_lexeme(token) for token in self.tokens)
@@ -493,7 +497,6 @@ class _SqliteQuery:
     # whole full-text query once per filtered row; the MATCH drives the loop instead.
     id_column = f"+{FTS_TABLE}.rowid"
     table = f"{FTS_TABLE} JOIN catalog_searchdocument document ON document.implementation_id = {id_column}"
-    order_tail = "document.popularity DESC, document.sort_name, document.implementation_id"
 
     def __init__(self, tokens: list[str], groups: list[list[str]] | None = None) -> None:
         self.tokens = tokens
@@ -512,7 +515,7 @@ class _SqliteQuery:
         counted = " + ".join([contains] * len(self.tokens))
         weights = ", ".join(str(weight) for weight in FTS_COLUMN_WEIGHTS)
         return _Sql(
-            f"-bm25({FTS_TABLE}, {weights}), ({counted}), ({counted})",
+            f"-bm25({FTS_TABLE}, {weights}) AS score, ({counted}) AS in_name, ({counted}) AS anywhere",
             [
                 *(_fts_phrase(token, column="name_tokens") for token in self.tokens),
                 *(_fts_phrase(token) for token in self.tokens),
@@ -589,17 +592,41 @@ def _ranked_page(
     *,
     offset: int,
     limit: int,
-) -> list[tuple[int, float]]:
-    """(implementation id, full-text score) for one page, best first."""
+) -> tuple[list[tuple[int, float]], int | None]:
+    """(implementation id, full-text score) for one page, best first, and the number of matches
+    counted in the same pass (None when the page is empty: past the end, or nothing matched)."""
     where = _where(vendor_query, filtered)
     columns = vendor_query.columns()
+    # The matches are read once, with their ranking keys (a few dozen bytes each), then counted
+    # and cut to the page (a top-N sort). A window count instead made PostgreSQL sort every
+    # match in full; SQLite allows bm25() only in the query that holds the MATCH.
     sql = (
-        f"SELECT document.implementation_id, {columns.text} FROM {vendor_query.table} {where.text} "  # noqa: S608
-        f"ORDER BY 3 DESC, 4 DESC, 2 DESC, {vendor_query.order_tail} LIMIT %s OFFSET %s"
+        "WITH ranked AS MATERIALIZED ("  # noqa: S608
+        f"SELECT document.implementation_id AS id, {columns.text}, document.popularity AS popularity, "
+        f"document.sort_name AS sort_name FROM {vendor_query.table} {where.text}"
+        ") SELECT id, score, in_name, anywhere, (SELECT COUNT(*) FROM ranked) FROM ranked "
+        "ORDER BY in_name DESC, anywhere DESC, score DESC, popularity DESC, sort_name, id LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*columns.params, *where.params, limit, offset])
-        return [(int(row[0]), float(row[1] or 0.0)) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    ranked = [(int(row[0]), float(row[1] or 0.0)) for row in rows]
+    return ranked, (int(rows[0][-1]) if rows else None)
+
+
+def _ranked_answer(
+    vendor_query: _PostgresqlQuery | _SqliteQuery,
+    filtered: QuerySet[Implementation, Any] | None,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[int, float]], int]:
+    """One page and the number of matches: one statement, and a count of its own only for a
+    page that is empty although it is not the first."""
+    ranked, total = _ranked_page(vendor_query, filtered, offset=offset, limit=limit)
+    if total is None:
+        total = _count(vendor_query, filtered) if offset else 0
+    return ranked, total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,7 +749,8 @@ def implementation_search(
 
     Filters narrow as in ``implementation_list_public``: the region means the region and those
     above it; badge is an online-depth badge or a depth digit. The number of database queries is
-    the same whatever the number of hits: synonyms, count, one page of ids, the page's rows.
+    the same whatever the number of hits: synonyms, one page of ids with the number of matches,
+    the page's rows (and a count alone for a page past the end).
     """
     page = max(1, page)
     page_size = max(1, min(page_size, PAGE_SIZE_MAX))
@@ -774,15 +802,14 @@ def _search_answer(
     if vendor_query is None:
         return tokens, 0, []
     filtered = _filtered_implementations(**filters)
+    offset = (page - 1) * page_size
     try:
-        total = _count(vendor_query, filtered)
+        ranked, total = _ranked_answer(vendor_query, filtered, offset=offset, limit=page_size)
         if total == 0 and any(len(group) > 1 for group in groups):
             # Nothing holds all the words of any group: show what holds some of them.
             vendor_query = _vendor_query(tokens)
             assert vendor_query is not None
-            total = _count(vendor_query, filtered)
-        offset = (page - 1) * page_size
-        ranked = _ranked_page(vendor_query, filtered, offset=offset, limit=page_size) if offset < total else []
+            ranked, total = _ranked_answer(vendor_query, filtered, offset=offset, limit=page_size)
     except EmptyResultSet:  # a filter no implementation can meet, such as an unknown region
         return tokens, 0, []
     return tokens, total, ranked

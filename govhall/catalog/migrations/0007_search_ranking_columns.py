@@ -41,7 +41,9 @@ POSTGRESQL_FORWARD = [
     f"ALTER TABLE catalog_searchdocument ADD COLUMN rank_vector tsvector GENERATED ALWAYS AS ({RANK_VECTOR}) STORED",
     "ALTER TABLE catalog_searchdocument ALTER COLUMN rank_vector SET STORAGE PLAIN",
     "ALTER TABLE catalog_searchdocument ALTER COLUMN sort_name SET STORAGE PLAIN",
-    "ALTER TABLE catalog_searchdocument SET (toast_tuple_target = 128)",
+    # Rows of at most 128 bytes once their long texts are out of line, and room on each page for
+    # the new versions the guide-view flushes write (heap-only updates leave the index alone).
+    "ALTER TABLE catalog_searchdocument SET (toast_tuple_target = 128, fillfactor = 90)",
 ]
 POSTGRESQL_FORWARD_AFTER_FILL = [
     # The fill queued the deferred foreign-key checks of every row; an index cannot be built on
@@ -52,12 +54,13 @@ POSTGRESQL_FORWARD_AFTER_FILL = [
 POSTGRESQL_BACKWARD = [
     "DROP INDEX IF EXISTS catalog_searchdocument_words_gin",
     "ALTER TABLE catalog_searchdocument DROP COLUMN IF EXISTS rank_vector",
-    "ALTER TABLE catalog_searchdocument RESET (toast_tuple_target)",
+    "ALTER TABLE catalog_searchdocument RESET (toast_tuple_target, fillfactor)",
     f"ALTER TABLE catalog_searchdocument ADD COLUMN vector tsvector GENERATED ALWAYS AS ({OLD_VECTOR}) STORED",
     "CREATE INDEX catalog_searchdocument_vector_gin ON catalog_searchdocument USING gin (vector)",
 ]
-# Portable (correlated subqueries): every row is rewritten, which also moves its long texts out
-# of line under the new toast_tuple_target.
+# Portable (correlated subqueries). On PostgreSQL the long texts are written anew too: a value
+# kept from the old row stays compressed in line, and only a new one is moved out of line under
+# the new toast_tuple_target.
 FILL = (
     "UPDATE catalog_searchdocument SET "
     "popularity = (SELECT implementation.view_count FROM catalog_implementation implementation "
@@ -66,13 +69,18 @@ FILL = (
     "JOIN catalog_catalogueentry entry ON entry.id = implementation.entry_id "
     "WHERE implementation.id = catalog_searchdocument.implementation_id)"
 )
+POSTGRESQL_FILL_TEXTS = (
+    ", department_material_tokens = department_material_tokens || ''"
+    ", condition_basis_tokens = condition_basis_tokens || ''"
+    ", snippet_text = snippet_text || ''"
+)
 
 
 def forward(apps, schema_editor):
     postgresql = schema_editor.connection.vendor == "postgresql"
     for statement in POSTGRESQL_FORWARD if postgresql else []:
         schema_editor.execute(statement)
-    schema_editor.execute(FILL)
+    schema_editor.execute(FILL + (POSTGRESQL_FILL_TEXTS if postgresql else ""))
     for statement in POSTGRESQL_FORWARD_AFTER_FILL if postgresql else []:
         schema_editor.execute(statement)
 
