@@ -189,7 +189,8 @@ CACHES: dict[str, dict[str, Any]]
 if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, keeping its Redis client (govhall/redis_cache.py).
+            "BACKEND": "govhall.redis_cache.KeptClientRedisCache",
             "LOCATION": os.environ["CACHE_URL"],
             "KEY_PREFIX": "govhall",
         }
