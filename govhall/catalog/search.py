@@ -55,7 +55,7 @@ DETAIL_TEXT_MAX_LENGTH = 4000
 
 FTS_TABLE = "catalog_searchdocument_fts"
 # Relative weights of the four token groups: name, result/themes, department/materials, details.
-# PostgreSQL's ts_rank_cd defaults are the same ratios (A 1.0, B 0.4, C 0.2, D 0.1).
+# PostgreSQL's ts_rank defaults are the same ratios (A 1.0, B 0.4, C 0.2, D 0.1).
 FTS_COLUMN_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 
 # Words that say how someone asks rather than what for. Dropped from a query unless nothing
@@ -445,7 +445,7 @@ POSTGRESQL_WORDS = (
 class _PostgresqlQuery:
     """The words' GIN index finds the matches; the ranking reads the index table's small columns
     only: ``rank_vector`` (the name as weight A, the result and themes as B) for the name matches
-    and ts_rank_cd, ``popularity`` and ``sort_name``."""
+    and ts_rank, ``popularity`` and ``sort_name``."""
 
     table = "catalog_searchdocument document"
     id_column = "document.implementation_id"
@@ -481,7 +481,7 @@ class _PostgresqlQuery:
             params += [_tsquery_lexeme(token) for token in self.tokens]
         counted = " + ".join([in_name] * len(self.tokens))
         return _Sql(
-            f"ts_rank_cd(document.rank_vector, to_tsquery('simple', %s)) AS score, ({counted}) AS in_name, "
+            f"ts_rank(document.rank_vector, to_tsquery('simple', %s)) AS score, ({counted}) AS in_name, "
             f"({anywhere}) AS anywhere",
             params,
         )
