@@ -332,6 +332,21 @@ def test_the_match_is_the_expression_the_words_index_holds():
     assert "catalog_searchdocument_words_gin" in plan
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's tsquery")
+def test_words_written_into_the_sql_mean_what_a_parameter_would():
+    # The words are literals (a parameter gets PostgreSQL's slower generic plan once psycopg
+    # prepares the statement); quoting must not change what they say.
+    query = search._PostgresqlQuery(["护照", "签发"], [["护照"], ["普通", "护照"]])
+    assert query.match().params == []
+    assert query.columns().params == []
+    value = "'it''s' & ('100%' | '护照':A)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {search._tsquery_sql(value)}::text, to_tsquery('simple', %s)::text", [value])
+        literal, parameter = cursor.fetchone()
+
+    assert literal == parameter
+
+
 # --- Filters ----------------------------------------------------------------------------------
 
 
