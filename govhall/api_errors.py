@@ -11,7 +11,9 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
-from ninja import Field, Schema
+from ninja import Field
+
+from govhall.api_schema import ResponseSchema
 
 # The stable codes. Add new ones; never rename or reuse one.
 NOT_FOUND = "not_found"
@@ -23,7 +25,7 @@ RATE_LIMITED = "rate_limited"
 INTERNAL_ERROR = "internal_error"
 
 
-class ErrorDetailOut(Schema):
+class ErrorDetailOut(ResponseSchema):
     loc: list[str | int] = Field(
         ..., description='出错参数的位置，如 ["query", "page"] (where the error is, e.g. query parameter page)'
     )
@@ -33,7 +35,7 @@ class ErrorDetailOut(Schema):
     input: str | None = Field(None, description="提交的原值 (the value as sent)")
 
 
-class ErrorBodyOut(Schema):
+class ErrorBodyOut(ResponseSchema):
     code: str = Field(
         ...,
         description=(
@@ -47,12 +49,12 @@ class ErrorBodyOut(Schema):
     details: list[ErrorDetailOut] = Field(..., description="逐项说明 (one entry per invalid parameter)")
 
 
-class ErrorOut(Schema):
+class ErrorOut(ResponseSchema):
     error: ErrorBodyOut
 
 
 # The error responses every endpoint documents in the OpenAPI document.
-ERROR_RESPONSES: dict[int, type[Schema]] = {404: ErrorOut, 422: ErrorOut, 500: ErrorOut}
+ERROR_RESPONSES: dict[int, type[ResponseSchema]] = {404: ErrorOut, 422: ErrorOut, 500: ErrorOut}
 
 
 class ApiError(Exception):

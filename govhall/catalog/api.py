@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
+from govhall.api_schema import ResponseSchema
 from govhall.catalog.models import (
     AreaOfHandling,
     Audience,
@@ -108,32 +109,32 @@ class ThemeListQuery(Schema):
 # Output schemas
 
 
-class CodeLabelOut(Schema):
+class CodeLabelOut(ResponseSchema):
     code: str = Field(..., description="机器代码 (machine code)")
     label: str = Field(..., description="名称，随请求语言 (label in the request's language)")
 
 
-class DepthLevelOut(Schema):
+class DepthLevelOut(ResponseSchema):
     level: int = Field(..., description="网上办理深度 1–7 (online depth level)")
     label: str
 
 
-class TimeLimitOut(Schema):
+class TimeLimitOut(ResponseSchema):
     days: int
     unit: CodeLabelOut = Field(..., description="working 工作日 / calendar 自然日")
 
 
-class PlaceOut(Schema):
+class PlaceOut(ResponseSchema):
     code: str
     name: str
 
 
-class ThemeRefOut(Schema):
+class ThemeRefOut(ResponseSchema):
     code: str
     name: str
 
 
-class SearchMatchOut(Schema):
+class SearchMatchOut(ResponseSchema):
     name_highlighted: str = Field(
         ..., description="转义后的名称，命中处以 <mark> 标出 (escaped name, matches in <mark>)"
     )
@@ -143,7 +144,7 @@ class SearchMatchOut(Schema):
     score: float
 
 
-class ImplementationSummaryOut(Schema):
+class ImplementationSummaryOut(ResponseSchema):
     implementation_code: str = Field(..., description="实施编码 (implementation code)")
     name: str = Field(..., description="事项名称 (item name)")
     basic_code: str = Field(..., description="基本编码 (basic code of the catalogue entry)")
@@ -162,12 +163,12 @@ class ImplementationSummaryOut(Schema):
     match: SearchMatchOut | None = Field(None, description="检索时的命中信息 (search match, only with q)")
 
 
-class SearchInfoOut(Schema):
+class SearchInfoOut(ResponseSchema):
     tokens: list[str] = Field(..., description="分词结果 (the words the query was segmented into)")
     suggested_themes: list[ThemeRefOut]
 
 
-class ImplementationPageOut(Schema):
+class ImplementationPageOut(ResponseSchema):
     total: int = Field(..., description="符合条件的总数 (number of matching items)")
     page: int
     page_size: int
@@ -175,7 +176,7 @@ class ImplementationPageOut(Schema):
     search: SearchInfoOut | None = Field(None, description="仅在使用 q 时提供 (only with q)")
 
 
-class MaterialOut(Schema):
+class MaterialOut(ResponseSchema):
     order: int
     name: str
     requirement: CodeLabelOut = Field(..., description="required 必要 / conditional 容缺或情形必要")
@@ -189,32 +190,32 @@ class MaterialOut(Schema):
     example_file_url: str | None = Field(..., description="示例样表 (filled example)")
 
 
-class ProcessStepOut(Schema):
+class ProcessStepOut(ResponseSchema):
     order: int
     name: str
     description: str
     duration_days: int = Field(..., description="环节时限（工作日） (working days)")
 
 
-class FeeOut(Schema):
+class FeeOut(ResponseSchema):
     charges_fee: bool
     standard: str = Field(..., description="收费标准 (fee standard)")
     basis: str = Field(..., description="收费依据 (legal basis of the fee)")
 
 
-class HallOut(Schema):
+class HallOut(ResponseSchema):
     name: str
     address: str
     opening_hours: str
     phone: str
 
 
-class ContactOut(Schema):
+class ContactOut(ResponseSchema):
     consultation_phone: str
     supervision_phone: str
 
 
-class OnlineOut(Schema):
+class OnlineOut(ResponseSchema):
     available: bool = Field(..., description="是否网办 (can be applied for online)")
     depth: list[DepthLevelOut]
     assurance_level: int = Field(
@@ -225,13 +226,13 @@ class OnlineOut(Schema):
     appointment: bool = Field(..., description="支持预约办理 (appointments)")
 
 
-class ResultOut(Schema):
+class ResultOut(ResponseSchema):
     type: CodeLabelOut = Field(..., description="licence 证照 / document 批文 / other 其他")
     name: str
     licence_type_code: str
 
 
-class GuideOut(Schema):
+class GuideOut(ResponseSchema):
     implementation_code: str
     basic_code: str
     name: str
@@ -274,7 +275,7 @@ class GuideOut(Schema):
     versions_url: str
 
 
-class VersionOut(Schema):
+class VersionOut(ResponseSchema):
     number: int
     published_at: datetime
     is_current: bool
@@ -284,13 +285,13 @@ class VersionOut(Schema):
     api_url: str
 
 
-class VersionListOut(Schema):
+class VersionListOut(ResponseSchema):
     implementation_code: str
     current_version: int
     items: list[VersionOut]
 
 
-class ThemeOut(Schema):
+class ThemeOut(ResponseSchema):
     code: str
     name: str
     name_en: str
@@ -298,7 +299,7 @@ class ThemeOut(Schema):
     description: str
 
 
-class ThemeListOut(Schema):
+class ThemeListOut(ResponseSchema):
     total: int
     items: list[ThemeOut]
 

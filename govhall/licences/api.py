@@ -21,6 +21,7 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from govhall.accounts import privacy
 from govhall.accounts.models import Company, Person
 from govhall.api_errors import ApiError, ErrorOut
+from govhall.api_schema import ResponseSchema
 from govhall.audit.services import audit_record_add
 from govhall.licences.models import HolderKind, Licence, LicenceLookupClient
 from govhall.licences.verification import VerifyResult, licence_verify_identifier, licence_verify_pdf
@@ -30,7 +31,7 @@ router = Router(tags=["licences"])
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 
 
-class LicencePublicOut(Schema):
+class LicencePublicOut(ResponseSchema):
     type: str
     type_code: str
     number: str
@@ -47,7 +48,7 @@ class LicencePublicOut(Schema):
     current_identifier: str
 
 
-class VerifyOut(Schema):
+class VerifyOut(ResponseSchema):
     ok: bool
     code: str
     message: str
@@ -127,7 +128,7 @@ class DepartmentSystemToken(HttpBearer):
         return client
 
 
-class LookupItemOut(Schema):
+class LookupItemOut(ResponseSchema):
     identifier: str
     number: str
     type: str
@@ -140,7 +141,7 @@ class LookupItemOut(Schema):
     valid_until: date | None
 
 
-class LookupOut(Schema):
+class LookupOut(ResponseSchema):
     items: list[LookupItemOut]
 
 

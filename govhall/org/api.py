@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
+from govhall.api_schema import ResponseSchema
 from govhall.org.models import Department, Region, RegionLevel
 from govhall.org.selectors import department_list, region_get, region_list, region_with_ancestors
 
@@ -13,12 +14,12 @@ router = Router(tags=["regions"])
 REGION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,2}$"
 
 
-class RegionLevelOut(Schema):
+class RegionLevelOut(ResponseSchema):
     code: int = Field(..., description="层级：1 省级，2 市级，3 县级，4 乡镇级 (level: 1 province … 4 town)")
     label: str
 
 
-class RegionRefOut(Schema):
+class RegionRefOut(ResponseSchema):
     code: str = Field(..., description="区划代码 GB/T 2260 (region code)")
     name: str
     full_name: str
@@ -34,7 +35,7 @@ class RegionDetailOut(RegionOut):
     ancestors: list[RegionRefOut] = Field(..., description="上级区划，自省级起 (the regions above, province first)")
 
 
-class RegionListOut(Schema):
+class RegionListOut(ResponseSchema):
     total: int
     items: list[RegionOut]
 
@@ -46,7 +47,7 @@ class RegionListQuery(Schema):
     level: int | None = Field(None, ge=1, le=4, description="层级 1–4 (level 1 to 4)")
 
 
-class DepartmentOut(Schema):
+class DepartmentOut(ResponseSchema):
     code: str = Field(..., description="部门编码 (department code)")
     name: str
     short_name: str
@@ -55,7 +56,7 @@ class DepartmentOut(Schema):
     address: str
 
 
-class DepartmentListOut(Schema):
+class DepartmentListOut(ResponseSchema):
     total: int
     items: list[DepartmentOut]
 
