@@ -8,6 +8,7 @@ caller may not see; every write is one service of govhall/cases/services.py. Ser
 keep their stable code (``CaseActionRefused.code``, ``UploadRefused.code``) in the envelope.
 """
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
@@ -30,6 +31,7 @@ from govhall.accounts.models import Role
 from govhall.accounts.selectors import person_acting_capacities
 from govhall.accounts.totp import user_is_verified
 from govhall.api_errors import ApiError, ErrorDetailOut, ErrorOut, not_found
+from govhall.api_schema import ResponseSchema
 from govhall.cases import process, selectors, services
 from govhall.cases.models import (
     Case,
@@ -198,7 +200,7 @@ class CaseErrorDetailOut(ErrorDetailOut):
     )
 
 
-class CaseErrorBodyOut(Schema):
+class CaseErrorBodyOut(ResponseSchema):
     code: str = Field(
         ...,
         description=(
@@ -214,11 +216,11 @@ class CaseErrorBodyOut(Schema):
     details: list[CaseErrorDetailOut] = Field(..., description="逐项说明 (one entry per problem)")
 
 
-class CaseErrorOut(Schema):
+class CaseErrorOut(ResponseSchema):
     error: CaseErrorBodyOut
 
 
-ERRORS: dict[int, type[Schema]] = {
+ERRORS: dict[int, type[ResponseSchema]] = {
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
@@ -411,17 +413,17 @@ class TaskActionIn(Schema):
 # Output schemas
 
 
-class CompanyRefOut(Schema):
+class CompanyRefOut(ResponseSchema):
     credit_code: str = Field(..., description="统一社会信用代码 (unified social credit code)")
     name: str
 
 
-class StageOut(Schema):
+class StageOut(ResponseSchema):
     key: str = Field(..., description="环节标识 (step key)")
     name: str = Field(..., description="环节名称 (step name)")
 
 
-class ApplicationMaterialOut(Schema):
+class ApplicationMaterialOut(ResponseSchema):
     name: str
     requirement: CodeLabelOut = Field(..., description="required 必要 / conditional 情形必要 (as the guide lists it)")
     form: CodeLabelOut = Field(..., description="材料形式 (original, copy, electronic …)")
@@ -430,13 +432,13 @@ class ApplicationMaterialOut(Schema):
     uploaded: bool = Field(..., description="已上传 (a file is present)")
 
 
-class PrefilledOut(Schema):
+class PrefilledOut(ResponseSchema):
     values: dict[str, Any] = Field(..., description="系统自动填写的值 (values filled from what the platform knows)")
     sources: dict[str, str] = Field(..., description="各值的来源 (source of each value)")
     locked: list[str] = Field(..., description="不可修改的字段 (fields that cannot be changed)")
 
 
-class ApplicationOut(Schema):
+class ApplicationOut(ResponseSchema):
     reference: str = Field(..., description="草稿为 draft-<id>，提交后为办件编号 (draft-<id>, or the case number)")
     state: CodeLabelOut
     item_name: str
@@ -454,13 +456,13 @@ class ApplicationOut(Schema):
     submit_url: str
 
 
-class FieldProblemOut(Schema):
+class FieldProblemOut(ResponseSchema):
     field: str = Field(..., description="字段名或 material:<材料名称> (field name, or material:<name>)")
     message: str = Field(..., description="中文说明 (message in zh-hans)")
     message_en: str = Field(..., description="英文说明 (message in English)")
 
 
-class ApplicationSavedOut(Schema):
+class ApplicationSavedOut(ResponseSchema):
     reference: str
     saved: bool = Field(..., description="总是 true：有问题也会保存 (always true: kept even with problems)")
     problems: list[FieldProblemOut] = Field(
@@ -468,7 +470,7 @@ class ApplicationSavedOut(Schema):
     )
 
 
-class MaterialUploadedOut(Schema):
+class MaterialUploadedOut(ResponseSchema):
     id: int
     material_name: str
     original_name: str
@@ -478,7 +480,7 @@ class MaterialUploadedOut(Schema):
     uploaded_at: datetime
 
 
-class TimeStatusOut(Schema):
+class TimeStatusOut(ResponseSchema):
     promised_due_on: date | None = Field(..., description="承诺办结期限 (promised due date)")
     statutory_due_on: date | None = Field(..., description="法定办结期限 (statutory due date)")
     days_left: int | None = Field(..., description="剩余工作日，超期为负 (working days left; negative when overdue)")
@@ -486,7 +488,7 @@ class TimeStatusOut(Schema):
     paused: bool = Field(..., description="特别程序中，暂停计时 (clock stopped by a special procedure)")
 
 
-class CorrectionOut(Schema):
+class CorrectionOut(ResponseSchema):
     issued_at: datetime
     items: list[dict[str, str]] = Field(..., description="[{subject, problem}]，须补正的全部内容 (every item)")
     note: str
@@ -495,7 +497,7 @@ class CorrectionOut(Schema):
     answer_note: str
 
 
-class TimelineEventOut(Schema):
+class TimelineEventOut(ResponseSchema):
     at: datetime
     action: CodeLabelOut
     step_name: str
@@ -504,7 +506,7 @@ class TimelineEventOut(Schema):
     opinion: str
 
 
-class CaseMaterialOut(Schema):
+class CaseMaterialOut(ResponseSchema):
     id: int
     material_name: str
     original_name: str
@@ -514,7 +516,7 @@ class CaseMaterialOut(Schema):
     uploaded_at: datetime
 
 
-class CaseSummaryOut(Schema):
+class CaseSummaryOut(ResponseSchema):
     reference: str = Field(..., description="办件编号，草稿为 draft-<id> (case number; draft-<id> for drafts)")
     number: str | None
     item_name: str
@@ -528,7 +530,7 @@ class CaseSummaryOut(Schema):
     api_url: str
 
 
-class CasePageOut(Schema):
+class CasePageOut(ResponseSchema):
     total: int
     page: int
     page_size: int
@@ -562,7 +564,7 @@ class StaffTimelineEventOut(TimelineEventOut):
     data: dict[str, Any]
 
 
-class OpenTaskOut(Schema):
+class OpenTaskOut(ResponseSchema):
     id: int
     name: str
     kind: CodeLabelOut
@@ -583,7 +585,7 @@ class StaffCaseDetailOut(CaseDetailOut):
     open_tasks: list[OpenTaskOut]
 
 
-class TaskCaseOut(Schema):
+class TaskCaseOut(ResponseSchema):
     number: str
     item_name: str
     applicant_name: str
@@ -592,7 +594,7 @@ class TaskCaseOut(Schema):
     api_url: str
 
 
-class TaskOut(Schema):
+class TaskOut(ResponseSchema):
     id: int
     name: str
     kind: CodeLabelOut
@@ -608,7 +610,7 @@ class TaskOut(Schema):
     actions_url: str
 
 
-class TaskPageOut(Schema):
+class TaskPageOut(ResponseSchema):
     total: int
     page: int
     page_size: int
@@ -620,11 +622,17 @@ class TaskPageOut(Schema):
 
 
 def _choice(choices: type[models.Choices], value: Any) -> dict[str, str]:
+    return {"code": str(value), "label": _label(choices, value, translation.get_language())}
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(choices: type[models.Choices], value: Any, language: str | None) -> str:
+    """A choice's label in ``language`` (the active one, passed so that it keys the cache): a
+    list of 50 tasks asks for 150 labels, each a translation of a lazy string."""
     try:
-        label = str(choices(value).label)
+        return str(choices(value).label)
     except ValueError:
-        label = str(value)
-    return {"code": str(value), "label": label}
+        return str(value)
 
 
 def _choice_or_none(choices: type[models.Choices], value: str) -> dict[str, str] | None:
@@ -632,8 +640,13 @@ def _choice_or_none(choices: type[models.Choices], value: str) -> dict[str, str]
 
 
 def _step_kind(kind: str) -> dict[str, str]:
+    return {"code": kind, "label": _step_kind_label(kind, translation.get_language())}
+
+
+@functools.lru_cache(maxsize=256)
+def _step_kind_label(kind: str, language: str | None) -> str:
     step_kind = process.STEP_KINDS.get(kind)
-    return {"code": kind, "label": str(step_kind.label) if step_kind else kind}
+    return str(step_kind.label) if step_kind else kind
 
 
 def _person_name(user: Any) -> str | None:
@@ -802,29 +815,30 @@ class _Addresses:
         return self.actions.replace(str(self.TASK_MARK), str(task_id))
 
 
-def _task(task: CaseTask, addresses: _Addresses) -> dict[str, Any]:
-    case = task.case
+def _task(task: dict[str, Any], addresses: _Addresses) -> dict[str, Any]:
+    """A to-do list row from the selector's values (``selectors.TASK_PAGE_VALUES``)."""
+    username = task["assignee__username"]
     return {
-        "id": task.pk,
-        "name": task.name,
-        "kind": _step_kind(task.kind),
-        "step_key": task.step_key,
-        "branch_key": task.branch_key,
-        "department": _place(task.department),
-        "role": _choice(Role, task.role),
-        "lead": task.lead,
-        "assignee": _person_name(task.assignee),
-        "opened_at": task.opened_at,
-        "due_on": task.due_on,
+        "id": task["id"],
+        "name": task["name"],
+        "kind": _step_kind(task["kind"]),
+        "step_key": task["step_key"],
+        "branch_key": task["branch_key"],
+        "department": {"code": task["department__code"], "name": task["department__name"]},
+        "role": _choice(Role, task["role"]),
+        "lead": task["lead"],
+        "assignee": None if username is None else str(task["assignee__display_name"] or username),
+        "opened_at": task["opened_at"],
+        "due_on": task["due_on"],
         "case": {
-            "number": case.number,
-            "item_name": case.item_name,
-            "applicant_name": case.applicant_name,
-            "state": _choice(CaseState, case.state),
-            "promised_due_on": case.promised_due_on,
-            "api_url": addresses.for_case(case.number),
+            "number": task["case__number"],
+            "item_name": task["case__item_name"],
+            "applicant_name": task["case__applicant_name"],
+            "state": _choice(CaseState, task["case__state"]),
+            "promised_due_on": task["case__promised_due_on"],
+            "api_url": addresses.for_case(task["case__number"]),
         },
-        "actions_url": addresses.for_actions(task.pk),
+        "actions_url": addresses.for_actions(task["id"]),
     }
 
 

@@ -397,10 +397,15 @@ class CaseTask(models.Model):
             models.Index(fields=["case", "state"]),
             # The to-do lists: only open steps, in the order they are shown. With millions of
             # closed steps this index stays as small as the work waiting.
+            # The to-do list reads its ids from this index alone (an index-only scan): with the
+            # assignee included it need not visit each open task's row to see whether someone
+            # else has claimed it (2,567 open tasks of a county, 10 million cases: 7–10 ms
+            # against 1 ms).
             models.Index(
                 fields=["department", "role", "opened_at", "id"],
+                include=["assignee"],
                 condition=Q(state="open"),
-                name="casetask_open_todo",
+                name="casetask_open_todo_assignee",
             ),
         ]
 

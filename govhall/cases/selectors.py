@@ -170,19 +170,17 @@ def task_count_for_officer(*, officer: Any) -> int:
 
 TODO_LIST_MAX = 500
 
-# What a page of the to-do list shows of each task, its case, department and assignee.
-TASK_PAGE_FIELDS = (
+# What a page of the to-do list shows of each task, its case, department and assignee, read as
+# values: building the page's 50 tasks, cases, departments and assignees as model instances took
+# 3.2 of the 4.0 ms the page's rows cost (10 million cases, in-process; the statement 0.8 ms).
+TASK_PAGE_VALUES = (
     "id",
-    "case",
     "step_key",
     "branch_key",
     "kind",
     "name",
-    "department",
     "role",
     "lead",
-    "assignee",
-    "state",
     "opened_at",
     "due_on",
     "case__number",
@@ -248,8 +246,9 @@ def task_page_for_officer(
     basic_code: str = "",
     level: str = "",
     mine_only: bool = False,
-) -> tuple[int, list[CaseTask]]:
-    """One page of the to-do list (of its ``TODO_LIST_MAX`` oldest) and the list's length.
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the to-do list (of its ``TODO_LIST_MAX`` oldest) and the list's length; each
+    task of the page is a dict of ``TASK_PAGE_VALUES``.
 
     Without a time-level filter only the page's rows are read (the level is computed from the
     calendar, not stored, so that filter reads the whole list).
@@ -259,23 +258,19 @@ def task_page_for_officer(
         rows = task_list_for_officer(
             officer=officer, kind=kind, basic_code=basic_code, level=level, mine_only=mine_only
         )
-        return len(rows), rows[start : start + page_size]
-    tasks = _officer_tasks_filtered(
-        officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=None
-    )
-    # The list's ids in one statement, from the open-tasks index without joins: the page is a
-    # slice of them and the list's length their number. Then only the page's rows, by primary
-    # key, with what the page shows (joining thousands of open tasks to their cases only to
-    # keep 50 cost 50 ms).
-    ids = _open_task_ids(tasks.values_list("id", flat=True)[:TODO_LIST_MAX])
-    page_ids = ids[start : start + page_size]
-    found = {
-        task.pk: task
-        for task in CaseTask.objects.filter(pk__in=page_ids)
-        .select_related("case", "department", "assignee")
-        .only(*TASK_PAGE_FIELDS)
-    }
-    return len(ids), [found[pk] for pk in page_ids if pk in found]
+        total, page_ids = len(rows), [task.pk for task in rows[start : start + page_size]]
+    else:
+        tasks = _officer_tasks_filtered(
+            officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=None
+        )
+        # The list's ids in one statement, from the open-tasks index without joins: the page is
+        # a slice of them and the list's length their number. Then only the page's rows, by
+        # primary key, with what the page shows (joining thousands of open tasks to their cases
+        # only to keep 50 cost 50 ms).
+        ids = _open_task_ids(tasks.values_list("id", flat=True)[:TODO_LIST_MAX])
+        total, page_ids = len(ids), ids[start : start + page_size]
+    found = {row["id"]: row for row in CaseTask.objects.filter(pk__in=page_ids).values(*TASK_PAGE_VALUES)}
+    return total, [found[pk] for pk in page_ids if pk in found]
 
 
 def _open_task_ids(ids: QuerySet[CaseTask, int]) -> list[int]:

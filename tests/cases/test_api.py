@@ -655,6 +655,29 @@ def test_task_list_pages_read_only_their_rows_and_count_the_whole_list(world, cl
     assert first["case"]["item_name"] == cases[0].item_name and first["department"]["code"]
 
 
+def test_task_list_filtered_by_time_level_pages_and_counts_only_that_level(world, client):
+    on_time = [make_case(world=world, until="accepted") for _ in range(2)]
+    overdue = [make_case(world=world, until="accepted", person=world.other_applicant) for _ in range(3)]
+    # Their promised dates passed a month ago (the time level is computed from the calendar).
+    Case.objects.filter(pk__in=[case.pk for case in overdue]).update(
+        promised_due_on=timezone.localdate() - timedelta(days=30)
+    )
+    reviewer = bearer(world.reviewer)
+
+    red = [
+        client.get(f"{API}/workbench/tasks", {"level": "red", "page_size": 2, "page": number}, headers=reviewer).json()
+        for number in (1, 2)
+    ]
+    green = client.get(f"{API}/workbench/tasks", {"level": "green"}, headers=reviewer).json()
+
+    assert [page["total"] for page in red] == [3, 3]
+    assert [item["case"]["number"] for page in red for item in page["items"]] == [case.number for case in overdue]
+    assert {item["case"]["number"] for item in green["items"]} == {case.number for case in on_time}
+    first = red[0]["items"][0]
+    assert first["kind"]["code"] == "parallel" and first["role"] == {"code": "reviewer", "label": "审批人员"}
+    assert first["actions_url"] == f"{API}/workbench/tasks/{first['id']}/actions"
+
+
 def _queries_for(client, path: str, headers: dict) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path, headers=headers).status_code == 200
