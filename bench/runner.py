@@ -54,6 +54,7 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "guide_again": ("C_pk", 0.60, 50),
     "api_list": ("C_pk", None, None),
     "api_detail": ("C_pk", None, None),
+    "todo_list_unloaded": ("C_pk", None, 50),
     "todo_list": ("C_pk", None, 50),
     "case_page": ("C_pk", None, None),
     "dashboard_tiles_unloaded": ("C_pk", None, 100),
@@ -520,7 +521,18 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
         "api_detail": [
             Spec("api_detail", [f"/api/v1/implementations/{code}" for code in data["guides"]], '"materials": [')
         ],
-        "todo_list": [Spec("todo_list", ["/api/v1/workbench/tasks?page_size=50"], '"items": [{', headers=officer)],
+        # One officer opening the list (the answer time an officer sees), then 32 at once.
+        "todo_list": [
+            Spec(
+                "todo_list_unloaded",
+                ["/api/v1/workbench/tasks?page_size=50"],
+                '"items": [{',
+                headers=officer,
+                connections=1,
+                threads=1,
+            ),
+            Spec("todo_list", ["/api/v1/workbench/tasks?page_size=50"], '"items": [{', headers=officer),
+        ],
         "case_page": [
             Spec(
                 "case_page",
