@@ -32,7 +32,7 @@ from govhall.accounts.selectors import person_acting_capacities
 from govhall.accounts.totp import user_is_verified
 from govhall.api_errors import ApiError, ErrorDetailOut, ErrorOut, not_found
 from govhall.api_schema import ResponseSchema
-from govhall.cases import process, selectors, services
+from govhall.cases import calendar, process, selectors, services
 from govhall.cases.models import (
     Case,
     CaseEvent,
@@ -1258,11 +1258,13 @@ def task_act_endpoint(request: HttpRequest, task_id: int, payload: TaskActionIn)
     task = selectors.task_get_for_officer(task_id=task_id, officer=officer)
     if task is None:
         raise not_found(_("没有找到该办理环节，或您无权查看。"), "No such task, or you may not see it.", params=None)
-    case = _call(
-        services.case_task_act,
-        task=task,
-        officer=officer,
-        action=payload.action,
-        fields=payload.fields.model_dump(exclude_none=True) if payload.fields else {},
-    )
-    return _staff_detail(case, officer)
+    # The action's deadlines and the answer's days left come from one read of the calendar.
+    with calendar.calendar_read_once():
+        case = _call(
+            services.case_task_act,
+            task=task,
+            officer=officer,
+            action=payload.action,
+            fields=payload.fields.model_dump(exclude_none=True) if payload.fields else {},
+        )
+        return _staff_detail(case, officer)

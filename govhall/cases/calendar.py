@@ -6,11 +6,14 @@ public holidays are excluded and 调休 make-up working days are included. The t
 are entered by a system administrator once the State Council publishes them. A day the table
 does not hold counts Monday to Friday as working.
 
-Administrators edit the table while the platform runs, so nothing here is cached beyond one call.
-Each query loads the days it needs in one SELECT (a second one only when an unusually long run
-of non-working days outlasts the first window).
+Administrators edit the table while the platform runs, so nothing here is kept beyond one call,
+or beyond one block of ``calendar_read_once()`` (one case action and its answer, which compute
+several dates from the same days). Each query loads the days it needs in one SELECT (a second
+one only when an unusually long run of non-working days outlasts the first window).
 """
 
+import contextlib
+import contextvars
 import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -119,8 +122,62 @@ def calendar_seed(*, years: Iterable[int] | None = None) -> int:
 # Queries
 
 
+# Within ``calendar_read_once()``: the days read so far and the ranges they cover.
+KEPT_WINDOW_DAYS = FOLLOW_UP_WINDOW_DAYS
+
+
+@dataclass
+class _KeptDays:
+    known: dict[datetime.date, bool]
+    ranges: list[tuple[datetime.date, datetime.date]]
+
+
+_kept_days: contextvars.ContextVar[_KeptDays | None] = contextvars.ContextVar("calendar_kept_days", default=None)
+
+
+@contextlib.contextmanager
+def calendar_read_once() -> Iterator[None]:
+    """Inside the block, the table is read once for a year from the first day asked for, and
+    every later query of the block whose days fall in what was read is answered from it: a case
+    action computes up to five dates (the statutory and promised deadlines, the next step's due
+    date, deferred materials, the answer's days left) from the same few weeks. Keep the block to
+    one request: an administrator's edit is seen by the next block. A block inside another
+    shares the outer one's days."""
+    if _kept_days.get() is not None:
+        yield
+        return
+    token = _kept_days.set(_KeptDays(known={}, ranges=[]))
+    try:
+        yield
+    finally:
+        _kept_days.reset(token)
+
+
 def _working_by_date(*, first: datetime.date, last: datetime.date) -> dict[datetime.date, bool]:
-    """The table's answer for every day it holds from ``first`` to ``last``, in one SELECT."""
+    """The table's answer for every day it holds from ``first`` to ``last``, in one SELECT (none
+    inside ``calendar_read_once()`` when the days were read already)."""
+    kept = _kept_days.get()
+    if kept is None:
+        return _days_read(first=first, last=last)
+    if not _covered(kept.ranges, first=first, last=last):
+        end = max(last, first + datetime.timedelta(days=KEPT_WINDOW_DAYS - 1))
+        kept.known.update(_days_read(first=first, last=end))
+        kept.ranges.append((first, end))
+    # The callers look days up in the answer; days outside [first, last] would not be asked for.
+    return kept.known
+
+
+def _covered(ranges: list[tuple[datetime.date, datetime.date]], *, first: datetime.date, last: datetime.date) -> bool:
+    """Whether the ranges read so far hold every day from ``first`` to ``last``."""
+    reached = first - ONE_DAY
+    for start, end in sorted(ranges):
+        if start > reached + ONE_DAY:
+            break  # the day after ``reached`` was not read
+        reached = max(reached, end)
+    return reached >= last
+
+
+def _days_read(*, first: datetime.date, last: datetime.date) -> dict[datetime.date, bool]:
     return dict(CalendarDay.objects.filter(date__range=(first, last)).values_list("date", "working"))
 
 

@@ -1462,6 +1462,11 @@ def case_applicant_reveal(*, case: Case, officer: Any, reason: str) -> dict[str,
 
 def case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str, Any]) -> Case:
     """Dispatch a named action on a task to its service (the API and batch pages use this)."""
+    with calendar.calendar_read_once():
+        return _case_task_act(task=task, officer=officer, action=action, fields=fields)
+
+
+def _case_task_act(*, task: CaseTask, officer: Any, action: str, fields: dict[str, Any]) -> Case:
     text = lambda name: str(fields.get(name) or "")  # noqa: E731
     if action == "claim":
         case_task_claim(task=task, officer=officer)

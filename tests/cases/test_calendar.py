@@ -19,6 +19,7 @@ from govhall.cases.calendar import (
     calendar_day_check,
     calendar_day_set,
     calendar_days_list,
+    calendar_read_once,
     calendar_seed,
     is_working_day,
     limit_due,
@@ -182,6 +183,56 @@ def test_a_limit_longer_than_the_first_window_still_ends_right(seeded, system_ad
         calendar_day_set(actor=system_administrator, day=day, working=False, kind=DayKind.HOLIDAY, name="停办")
 
     assert working_day_add(start=D(2025, 2, 28), days=1) == D(2025, 4, 10)
+
+
+def test_an_action_s_dates_come_from_one_read_and_equal_those_read_one_by_one(seeded, django_assert_num_queries):
+    start = D(2025, 12, 24)
+    apart = (
+        working_day_add(start=start, days=20),
+        calendar_day_add(start=start, days=30),
+        working_day_add(start=D(2026, 1, 5), days=5),
+        working_days_between(start=start, end=D(2026, 2, 20)),
+    )
+
+    with django_assert_num_queries(1), calendar_read_once():
+        together = (
+            working_day_add(start=start, days=20),
+            calendar_day_add(start=start, days=30),
+            working_day_add(start=D(2026, 1, 5), days=5),
+            working_days_between(start=start, end=D(2026, 2, 20)),
+        )
+
+    assert together == apart
+
+
+def test_inside_one_read_days_before_or_beyond_what_was_read_are_read_and_counted_right(
+    seeded, system_administrator, django_assert_num_queries
+):
+    for offset in range(40):
+        day = D(2025, 3, 1) + datetime.timedelta(days=offset)
+        calendar_day_set(actor=system_administrator, day=day, working=False, kind=DayKind.HOLIDAY, name="停办")
+
+    used = working_days_between(start=D(2025, 2, 28), end=D(2025, 6, 4))
+
+    with django_assert_num_queries(2), calendar_read_once():
+        assert working_day_add(start=D(2025, 6, 2), days=2) == D(2025, 6, 4)
+        # Earlier than the year read first: read again, the closed month skipped.
+        assert working_day_add(start=D(2025, 2, 28), days=1) == D(2025, 4, 10)
+        # Within what both reads hold: no third read, the same count as outside the block.
+        assert working_days_between(start=D(2025, 2, 28), end=D(2025, 6, 4)) == used
+
+
+def test_an_administrator_s_edit_is_seen_by_the_next_read_once_block(seeded, system_administrator):
+    with calendar_read_once():
+        assert is_working_day(day=D(2026, 6, 3))
+        with calendar_read_once():  # an inner block shares the outer one's days
+            assert working_day_add(start=D(2026, 6, 2), days=1) == D(2026, 6, 3)
+
+    calendar_day_set(actor=system_administrator, day=D(2026, 6, 3), working=False, kind=DayKind.HOLIDAY, name="停办")
+
+    with calendar_read_once():
+        assert not is_working_day(day=D(2026, 6, 3))
+        assert working_day_add(start=D(2026, 6, 2), days=1) == D(2026, 6, 4)
 
 
 # --- calendar days --------------------------------------------------------------------------------
