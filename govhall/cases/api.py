@@ -36,7 +36,6 @@ from govhall.cases import calendar, process, selectors, services
 from govhall.cases.models import (
     Case,
     CaseEvent,
-    CaseMaterial,
     CaseState,
     CaseTask,
     Channel,
@@ -717,16 +716,8 @@ def _correction(notice: CorrectionNotice) -> dict[str, Any]:
     }
 
 
-def _material(material: CaseMaterial) -> dict[str, Any]:
-    return {
-        "id": material.pk,
-        "material_name": material.material_name,
-        "original_name": material.original_name,
-        "size": material.size,
-        "content_type": material.content_type,
-        "trust": _choice(Trust, material.trust),
-        "uploaded_at": material.uploaded_at,
-    }
+def _material(material: dict[str, Any]) -> dict[str, Any]:
+    return {**material, "trust": _choice(Trust, material["trust"])}
 
 
 def _detail(case: Case) -> dict[str, Any]:
@@ -764,7 +755,7 @@ def _detail_common(case: Case) -> dict[str, Any]:
         "completed_at": case.completed_at,
         "withdrawn_at": case.withdrawn_at,
         "corrections": [_correction(notice) for notice in case.corrections.all()],
-        "materials": [_material(material) for material in selectors.case_materials_current(case=case)],
+        "materials": [_material(material) for material in selectors.case_materials_listed(case=case)],
     }
 
 
@@ -845,7 +836,7 @@ def _task(task: dict[str, Any], addresses: _Addresses) -> dict[str, Any]:
 def _application(case: Case) -> dict[str, Any]:
     reference = selectors.case_reference(case)
     required = {material["name"] for material in services.case_materials_required(case=case)}
-    uploaded = {material.material_name for material in selectors.case_materials_current(case=case)}
+    uploaded = {material["material_name"] for material in selectors.case_materials_listed(case=case)}
     prefilled = case.prefilled or {}
     return {
         "reference": reference,

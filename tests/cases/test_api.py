@@ -127,6 +127,11 @@ def test_case_applied_for_with_a_bearer_token_goes_through_every_step_to_complet
     assert submitted.json()["channel"]["code"] == "api"
     assert submitted.json()["stage"] == {"key": "prereview", "name": "网上预审"}
     assert [material["material_name"] for material in submitted.json()["materials"]] == ["食品经营许可申请书"]
+    listed = submitted.json()["materials"][0]
+    assert listed["id"] == uploaded.json()["id"]
+    assert listed["content_type"] == "application/pdf"
+    assert listed["trust"] == {"code": "C", "label": "C 申请人上传"}
+    assert listed["size"] > 0 and listed["original_name"] and listed["uploaded_at"]
 
     clerk = staff_client(world.clerk)
     tasks = clerk.get(f"{API}/workbench/tasks").json()
