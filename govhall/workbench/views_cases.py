@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from govhall.accounts.models import Role, StaffAssignment
-from govhall.cases import application_form, guards, process, selectors, services
+from govhall.cases import application_form, calendar, guards, process, selectors, services
 from govhall.cases.models import (
     Case,
     CaseState,
@@ -878,14 +878,16 @@ def case_task_action(request: HttpRequest, number: str, task_id: int, action: st
     key = _task_prefix(task, action)
     handler = TASK_ACTIONS[action]
     form = handler.form(request.POST, case=case, task=task, officer=officer, prefix=key)
-    return _act(
-        request,
-        case,
-        key=key,
-        form=form,
-        perform=lambda: handler.perform(task, officer, form),
-        offered=lambda: action in selectors.task_actions_for_officer(task=task, officer=officer),
-    )
+    # The action's dates (and the page shown again after a refusal) from one read of the calendar.
+    with calendar.calendar_read_once():
+        return _act(
+            request,
+            case,
+            key=key,
+            form=form,
+            perform=lambda: handler.perform(task, officer, form),
+            offered=lambda: action in selectors.task_actions_for_officer(task=task, officer=officer),
+        )
 
 
 @login_required

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from govhall.cases import services
 from govhall.cases.models import (
@@ -135,11 +137,14 @@ def test_a_case_goes_from_prereview_to_completion_through_the_workbench(world):
     services.case_correction_answer(case=case, user=applicant, note="已补签字")
 
     accept = task_open(case, kind="accept")
-    response = act(clerk, accept, "accept", opinion="予以受理")
+    with CaptureQueriesContext(connection) as queries:
+        response = act(clerk, accept, "accept", opinion="予以受理")
     assert response.status_code == 302
     case = refreshed(case)
     assert case.state == CaseState.ACCEPTED
     assert case.promised_due_on is not None
+    # Both deadlines and the next step's due date from one read of the calendar.
+    assert sum('"cases_calendarday"' in query["sql"] for query in queries.captured_queries) == 1
 
     # Two departments give their opinions in parallel; the decision opens after both.
     market_branch = task_open(case, kind="parallel", department=world.market)
