@@ -651,7 +651,14 @@ def _step_kind_label(kind: str, language: str | None) -> str:
 def _person_name(user: Any) -> str | None:
     if user is None:
         return None
-    return str(user.display_name or user.username)
+    return _name_shown(display_name=user.display_name, username=user.username)
+
+
+def _name_shown(*, display_name: Any, username: str | None) -> str | None:
+    """How an account is named in answers: its display name, or else its username."""
+    if username is None:
+        return None
+    return str(display_name or username)
 
 
 def _place(department: Any) -> dict[str, str]:
@@ -808,7 +815,6 @@ class _Addresses:
 
 def _task(task: dict[str, Any], addresses: _Addresses) -> dict[str, Any]:
     """A to-do list row from the selector's values (``selectors.TASK_PAGE_VALUES``)."""
-    username = task["assignee__username"]
     return {
         "id": task["id"],
         "name": task["name"],
@@ -818,7 +824,7 @@ def _task(task: dict[str, Any], addresses: _Addresses) -> dict[str, Any]:
         "department": {"code": task["department__code"], "name": task["department__name"]},
         "role": _choice(Role, task["role"]),
         "lead": task["lead"],
-        "assignee": None if username is None else str(task["assignee__display_name"] or username),
+        "assignee": _name_shown(display_name=task["assignee__display_name"], username=task["assignee__username"]),
         "opened_at": task["opened_at"],
         "due_on": task["due_on"],
         "case": {

@@ -325,12 +325,13 @@ def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:
     return list(events.order_by("at", "id"))
 
 
+def _materials_current(case: Case) -> QuerySet[CaseMaterial]:
+    """The case's materials not replaced by a later upload, by name and time of upload."""
+    return case.materials.filter(superseded_at__isnull=True).order_by("material_name", "uploaded_at")
+
+
 def case_materials_current(*, case: Case) -> list[CaseMaterial]:
-    return list(
-        case.materials.filter(superseded_at__isnull=True)
-        .select_related("licence_version__licence")
-        .order_by("material_name", "uploaded_at")
-    )
+    return list(_materials_current(case).select_related("licence_version__licence"))
 
 
 # What the API lists of each current material (no licence: its answer does not show one).
@@ -339,11 +340,7 @@ CASE_MATERIAL_LISTED = ("id", "material_name", "original_name", "size", "content
 
 def case_materials_listed(*, case: Case) -> list[dict[str, Any]]:
     """``case_materials_current`` as rows of ``CASE_MATERIAL_LISTED``, in the same order."""
-    return list(
-        case.materials.filter(superseded_at__isnull=True)
-        .order_by("material_name", "uploaded_at")
-        .values(*CASE_MATERIAL_LISTED)
-    )
+    return list(_materials_current(case).values(*CASE_MATERIAL_LISTED))
 
 
 def case_material_get(*, case: Case, material_id: int) -> CaseMaterial | None:
