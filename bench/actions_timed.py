@@ -1,10 +1,11 @@
-"""Accept or decide actions timed in one process, through the API with Django's test client,
-each statement timed: what one action costs before any load, to compare a change before and
-after on the same data. Consumes waiting tasks of the benchmark's pools (``make bench`` tops
-them up).
+"""Accept or decide actions, or whole submissions, timed in one process through the API with
+Django's test client, each statement timed: what one action or one submission's steps cost
+before any load, to compare a change before and after on the same data. Accept and decide
+consume waiting tasks of the benchmark's pools (``make bench`` tops them up); a submission
+files a case in the pools' region, as the load's submission scenario does.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
-    DEBUG=0 GOVHALL_BENCH=1 python -m bench.actions_timed accept --count 80 [--statements]
+    DEBUG=0 GOVHALL_BENCH=1 python -m bench.actions_timed accept|decide|submission --count 80 [--statements]
 """
 
 import argparse
@@ -12,22 +13,70 @@ import json
 import statistics
 import sys
 import time
+import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from bench.prepare import _django, _tokens
+from bench.prepare import MATERIAL_BYTES, _django, _submission_target, _tokens
 
 READY_REGION = "330106"
 WARM_UP = 5
+SUBMISSION_STEPS = ("draft", "form", "upload", "submit")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.actions_timed", description=__doc__)
-    parser.add_argument("kind", choices=("accept", "decide"))
-    parser.add_argument("--count", type=int, default=80)
-    parser.add_argument("--statements", action="store_true", help="list the middle action's statements")
-    arguments = parser.parse_args(argv)
-    _django()
-    from django.db import connection
+class Timer:
+    """Each request's time, its statements and their time, by step."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[float, str]] = []
+        self.times: dict[str, list[float]] = {}
+        self.kept: dict[str, list[list[tuple[float, str]]]] = {}
+
+    def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append(((time.perf_counter() - started) * 1000, sql))
+
+    def timed(self, step: str, call: Callable[[], Any]) -> Any:
+        from django.db import connection
+
+        self.statements.clear()
+        started = time.perf_counter()
+        with connection.execute_wrapper(self.wrapper):
+            answer = call()
+        self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
+        self.kept.setdefault(step, []).append(list(self.statements))
+        return answer
+
+    def report(self, *, statements: bool) -> None:
+        for step, times in self.times.items():
+            kept = self.kept[step]
+            counts = [len(request) for request in kept]
+            database = [sum(ms for ms, _sql in request) for request in kept]
+            print(
+                f"{step}: {len(times)} requests, p50 {statistics.median(times):.1f} ms, "
+                f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
+                f"database p50 {statistics.median(database):.1f} ms"
+            )
+            if statements:
+                for ms, sql in kept[len(kept) // 2]:
+                    print(f"    {ms:6.2f}  {sql[:160]}")
+
+
+def _untimed(_step: str, call: Callable[[], Any]) -> Any:
+    return call()
+
+
+def _checked(answer: Any, expect: int, what: str) -> dict[str, Any]:
+    if answer.status_code != expect:
+        raise SystemExit(f"{what}: {answer.status_code} {answer.content[:300]!r}")
+    return answer.json()
+
+
+def actions(kind: str, count: int, timer: Timer) -> int:
     from django.test import Client
 
     from govhall.accounts.models import User
@@ -35,55 +84,129 @@ def main(argv: list[str] | None = None) -> int:
 
     token = _tokens([User.objects.get(username="bench-clerk")])[0]
     ids = list(
-        ready_tasks(region_code=READY_REGION, kind=arguments.kind)
-        .order_by("id")
-        .values_list("id", flat=True)[: arguments.count + WARM_UP]
+        ready_tasks(region_code=READY_REGION, kind=kind).order_by("id").values_list("id", flat=True)[: count + WARM_UP]
     )
     if len(ids) <= WARM_UP:
-        print(f"no {arguments.kind} tasks waiting in {READY_REGION}: run make bench first", file=sys.stderr)
+        print(f"no {kind} tasks waiting in {READY_REGION}: run make bench first", file=sys.stderr)
         return 1
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
     body: dict[str, Any] = {"action": "accept"}
-    if arguments.kind == "decide":
+    if kind == "decide":
         body = {"action": "decide", "fields": {"decision": "approve"}}
-    statements: list[tuple[float, str]] = []
 
-    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            statements.append(((time.perf_counter() - started) * 1000, sql))
-
-    def act(task_id: int) -> None:
-        answer = client.post(
-            f"/api/v1/workbench/tasks/{task_id}/actions", data=json.dumps(body), content_type="application/json"
+    def act(task_id: int) -> Any:
+        return _checked(
+            client.post(
+                f"/api/v1/workbench/tasks/{task_id}/actions", data=json.dumps(body), content_type="application/json"
+            ),
+            200,
+            f"task {task_id}",
         )
-        if answer.status_code != 200:
-            raise SystemExit(f"task {task_id}: {answer.status_code} {answer.content[:300]!r}")
 
     for task_id in ids[:WARM_UP]:
         act(task_id)
-    times: list[float] = []
-    by_action: list[list[tuple[float, str]]] = []
     for task_id in ids[WARM_UP:]:
-        statements.clear()
-        started = time.perf_counter()
-        with connection.execute_wrapper(timed):
-            act(task_id)
-        times.append((time.perf_counter() - started) * 1000)
-        by_action.append(list(statements))
-    counts = [len(action) for action in by_action]
-    database = [sum(ms for ms, _sql in action) for action in by_action]
-    print(
-        f"{arguments.kind}: {len(times)} actions, p50 {statistics.median(times):.1f} ms, "
-        f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
-        f"database p50 {statistics.median(database):.1f} ms"
-    )
-    if arguments.statements:
-        for ms, sql in by_action[len(by_action) // 2]:
-            print(f"{ms:6.2f}  {sql[:160]}")
+        timer.timed(kind, partial(act, task_id))
     return 0
+
+
+def submissions(count: int, timer: Timer) -> int:
+    """The load's submission chain (``bench.flows.Submission``) for ``count`` applicants."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from govhall.accounts.models import User
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX, sample_pdf_bytes
+
+    people = list(User.objects.filter(username__startswith=APPLICANT_PREFIX).order_by("id")[: count + WARM_UP])
+    if len(people) <= WARM_UP:
+        print("no generated applicants: run make bench first", file=sys.stderr)
+        return 1
+    target = _submission_target(person=people[0].person, region_code=READY_REGION)
+    if target is None:
+        print(f"no implementation in {READY_REGION} fits the submission", file=sys.stderr)
+        return 1
+    pdf = sample_pdf_bytes(size=MATERIAL_BYTES, variant=99)
+    tokens = _tokens(people)
+
+    # One client for all: a new one loads the middleware again on its first request.
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def submit(number: int, token: str) -> None:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        record = timer.timed if number >= WARM_UP else _untimed
+        draft = _checked(
+            record(
+                "draft",
+                lambda: client.post(
+                    "/api/v1/applications",
+                    data=json.dumps({"implementation_code": target["implementation_code"]}),
+                    content_type="application/json",
+                ),
+            ),
+            200,
+            "draft",
+        )
+        reference = draft["reference"]
+        data = {**(draft.get("data") or {}), **target["data"]}
+        _checked(
+            record(
+                "form",
+                lambda: client.put(
+                    f"/api/v1/applications/{reference}",
+                    data=json.dumps({"data": data}),
+                    content_type="application/json",
+                ),
+            ),
+            200,
+            "form",
+        )
+        for name in target["materials"]:
+            upload = SimpleUploadedFile("材料扫描件.pdf", pdf, content_type="application/pdf")
+            _checked(
+                record(
+                    "upload",
+                    partial(
+                        client.post,
+                        f"/api/v1/applications/{reference}/materials",
+                        data={"material_name": name, "file": upload},
+                    ),
+                ),
+                201,
+                "upload",
+            )
+        case = _checked(
+            record(
+                "submit",
+                lambda: client.post(f"/api/v1/applications/{reference}/submit", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex),
+            ),
+            200,
+            "submit",
+        )
+        if case["state"]["code"] != "submitted":
+            raise SystemExit(f"submit: unexpected answer {str(case)[:200]}")
+
+    for number, token in enumerate(tokens):
+        submit(number, token)
+    print(f"{len(target['materials'])} material(s) of {len(pdf) // 1024} KB; {target['implementation_code']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.actions_timed", description=__doc__)
+    parser.add_argument("kind", choices=("accept", "decide", "submission"))
+    parser.add_argument("--count", type=int, default=80)
+    parser.add_argument("--statements", action="store_true", help="list the middle request's statements")
+    arguments = parser.parse_args(argv)
+    _django()
+    timer = Timer()
+    if arguments.kind == "submission":
+        failed = submissions(arguments.count, timer)
+    else:
+        failed = actions(arguments.kind, arguments.count, timer)
+    if not failed:
+        timer.report(statements=arguments.statements)
+    return failed
 
 
 if __name__ == "__main__":

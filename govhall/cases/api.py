@@ -915,11 +915,6 @@ def _applicant_case(request: HttpRequest, reference: str) -> Case:
     return case
 
 
-def _case_filed_with_key(user: Any, key: str) -> Case | None:
-    """The case ``user`` already filed with this idempotency key: a retry answers with it."""
-    return selectors.case_list_for_applicant(user=user).filter(applicant=user, submit_key=key).first()
-
-
 IdempotencyKey = HeaderEx[
     str,
     P(
@@ -1060,7 +1055,7 @@ def application_submit_endpoint(
     with the same Idempotency-Key answers with the same case, even after the draft's address is gone.
     """
     user = _caller(request)
-    earlier = _case_filed_with_key(user, idempotency_key)
+    earlier = services.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
         return _detail(earlier)
     case = _applicant_case(request, reference)
@@ -1087,7 +1082,7 @@ def case_file_endpoint(
     same key goes on from there.
     """
     user = _caller(request)
-    earlier = _case_filed_with_key(user, idempotency_key)
+    earlier = services.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
         return Status(200, _detail(earlier))
     case = _call(

@@ -449,12 +449,26 @@ def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
     unchanged (a second click, a retry after a timeout), and so does a key already used: two
     concurrent requests with one key cannot both make a case (the unique constraint decides)."""
     try:
-        return _case_submit(case=case, user=user, submit_key=submit_key)
+        # The deadlines of the receipt and of the first step are counted from one read.
+        with calendar.calendar_read_once():
+            return _case_submit(case=case, user=user, submit_key=submit_key)
     except IntegrityError:
-        earlier = Case.objects.filter(applicant=case.applicant, submit_key=submit_key).first() if submit_key else None
+        earlier = case_filed_with_key(applicant=case.applicant, submit_key=submit_key)
         if earlier is None:
             raise
         return earlier
+
+
+def case_filed_with_key(*, applicant: Any, submit_key: str, exclude_pk: int | None = None) -> Case | None:
+    """The case ``applicant`` filed with this idempotency key, if any (none for an empty key).
+    Read through the unique index of keys, whose condition (a key is not empty) the query
+    states so that a prepared statement's generic plan uses it too."""
+    if not submit_key:
+        return None
+    cases = Case.objects.filter(applicant=applicant, submit_key=submit_key).exclude(submit_key="")
+    if exclude_pk is not None:
+        cases = cases.exclude(pk=exclude_pk)
+    return cases.first()
 
 
 def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
@@ -463,11 +477,11 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         _applicant_guard(user=user, case=case)
         if case.state != CaseState.DRAFT:
             return case
-        if submit_key:
-            earlier = Case.objects.filter(applicant=case.applicant, submit_key=submit_key).exclude(pk=case.pk).first()
-            if earlier is not None:
-                return earlier
-        cleaned = _application_check(case)
+        earlier = case_filed_with_key(applicant=case.applicant, submit_key=submit_key, exclude_pk=case.pk)
+        if earlier is not None:
+            return earlier
+        present = _material_names_present(case)
+        cleaned, materials = _application_check(case, present=present)
         now = timezone.now()
         today = timezone.localdate(now)
         case.data = cleaned
@@ -481,8 +495,8 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
         case.statutory_limit_unit = case.implementation.statutory_time_limit_unit
         case.promised_limit_days = case.implementation.promised_time_limit_days
         case.promised_limit_unit = case.implementation.promised_time_limit_unit
-        _deferred_materials_record(case)
-        _wallet_materials_record(case=case, user=user, now=now)
+        _deferred_materials_record(case, present=present, materials=materials)
+        _wallet_materials_record(case=case, user=user, now=now, materials=materials)
         case.save()
         # The submission is on the timeline before whatever the first step does (an automatic
         # approval decides at once).
@@ -514,7 +528,7 @@ def case_file(
     and leave the draft with what was sent."""
     if not submit_key or len(submit_key) > 64:
         raise CaseActionRefused("submit_key_required", _("请提供不超过64个字符的幂等键（Idempotency-Key）。"))
-    earlier = Case.objects.filter(applicant=user, submit_key=submit_key).first()
+    earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
     if earlier is not None:
         return earlier
     case = case_draft_start(user=user, implementation=implementation, company=company, channel=channel)
@@ -522,8 +536,9 @@ def case_file(
     return case_submit(case=case, user=user, submit_key=submit_key)
 
 
-def _application_check(case: Case) -> dict[str, Any]:
-    present = _material_names_present(case)
+def _application_check(case: Case, *, present: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The cleaned form data and the case's materials as listed with it (``case_materials_listed``),
+    or ``CaseInvalid``; ``present`` are the materials given (``_material_names_present``)."""
     cleaned, errors = application_form.form_validate(
         definition=case.form_definition, data=case.data, prefilled=case.prefilled, materials_present=present
     )
@@ -531,7 +546,8 @@ def _application_check(case: Case) -> dict[str, Any]:
         data=case.data, prefilled=case.prefilled, prefill_hash=case.prefill_hash
     ):
         errors[name] = _("此项由系统根据登记信息自动填写，不能修改。")
-    for material in case_materials_required(case=case, data=cleaned):
+    materials = case_materials_listed(case=case, data=cleaned)
+    for material in _required(materials):
         if material["name"] in present:
             continue
         if application_form.form_material_options(definition=case.form_definition, material_name=material["name"])[
@@ -541,14 +557,13 @@ def _application_check(case: Case) -> dict[str, Any]:
         errors[f"{MATERIAL_ERROR_PREFIX}{material['name']}"] = _("请上传“%(name)s”。") % {"name": material["name"]}
     if errors:
         raise CaseInvalid(errors)
-    return cleaned
+    return cleaned, materials
 
 
-def _deferred_materials_record(case: Case) -> None:
+def _deferred_materials_record(case: Case, *, present: set[str], materials: list[dict[str, Any]]) -> None:
     """容缺受理: the deferrable materials still missing at submission are recorded; their due dates
-    are set at acceptance."""
-    present = _material_names_present(case)
-    for material in case_materials_required(case=case):
+    are set at acceptance. ``materials`` as ``case_materials_listed`` lists them."""
+    for material in _required(materials):
         days = application_form.form_material_options(definition=case.form_definition, material_name=material["name"])[
             "deferrable_days"
         ]
@@ -587,14 +602,18 @@ def case_materials_listed(*, case: Case, data: dict[str, Any] | None = None) -> 
 def case_materials_required(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The materials the applicant must give now: required (or required by the form's rule)
     and neither filled from the wallet nor shared by a government source."""
-    materials = case_materials_listed(case=case, data=data)
+    return _required(case_materials_listed(case=case, data=data))
+
+
+def _required(materials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [material for material in materials if material["required"] and not material.get("shared")]
 
 
-def _wallet_materials_record(*, case: Case, user: Any, now: Any) -> None:
+def _wallet_materials_record(*, case: Case, user: Any, now: Any, materials: list[dict[str, Any]]) -> None:
     """材料免提交: each material a licence in the wallet fills is recorded with the licence's
-    signed PDF, trust A (issued by government), pointing at the licence version."""
-    for material in case_materials_listed(case=case):
+    signed PDF, trust A (issued by government), pointing at the licence version. ``materials``
+    as ``case_materials_listed`` lists them."""
+    for material in materials:
         licence = material.get("from_wallet")
         if licence is None or not material["visible"]:
             continue
@@ -665,7 +684,7 @@ def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
         _applicant_guard(user=user, case=case)
         if case.state != CaseState.CORRECTION:
             raise CaseActionRefused("no_correction_pending", _("该办件没有待补正的内容。"))
-        case.data = _application_check(case)
+        case.data, _materials = _application_check(case, present=_material_names_present(case))
         notice = case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
         now = timezone.now()
         today = timezone.localdate(now)

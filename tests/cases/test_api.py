@@ -117,10 +117,13 @@ def test_case_applied_for_with_a_bearer_token_goes_through_every_step_to_complet
     assert uploaded.status_code == 201, uploaded.content
     assert uploaded.json()["content_type"] == "application/pdf"
 
-    submitted = client.post(
-        f"{API}/applications/{reference}/submit", headers={**applicant, "Idempotency-Key": "lifecycle-1"}
-    )
+    with CaptureQueriesContext(connection) as queries:
+        submitted = client.post(
+            f"{API}/applications/{reference}/submit", headers={**applicant, "Idempotency-Key": "lifecycle-1"}
+        )
     assert submitted.status_code == 200, submitted.content
+    # The correction notice's last day and the first step's due date from one read of the calendar.
+    assert sum('"cases_calendarday"' in query["sql"] for query in queries.captured_queries) == 1
     number = submitted.json()["number"]
     assert number.startswith("33010620260928")
     assert submitted.json()["state"]["code"] == "submitted"
@@ -265,6 +268,22 @@ def test_a_submit_retried_after_the_first_call_committed_answers_with_the_same_n
     assert (first.status_code, retry.status_code) == (200, 200)
     assert retry.json()["number"] == first.json()["number"] == Case.objects.get(pk=draft.pk).number
     assert Case.objects.filter(applicant=world.applicant.user).count() == 1
+
+def test_a_key_another_applicant_used_files_a_case_of_ones_own(world, client):
+    implementation = world.immediate_implementation
+    payload = {"implementation_code": implementation.implementation_code, "data": form_data_for(world, implementation)}
+    mine = post_json(client, "/cases", payload, **bearer(world.applicant.user), **{"Idempotency-Key": "shared-key"})
+    draft = make_draft(world=world, person=world.other_applicant, implementation=implementation)
+
+    theirs = client.post(
+        f"{API}/applications/draft-{draft.pk}/submit",
+        headers={**bearer(world.other_applicant.user), "Idempotency-Key": "shared-key"},
+    )
+
+    assert (mine.status_code, theirs.status_code) == (201, 200)
+    assert theirs.json()["number"] == Case.objects.get(pk=draft.pk).number != mine.json()["number"]
+    assert Case.objects.get(number=mine.json()["number"]).applicant == world.applicant.user
+
 
 
 def test_filing_without_an_idempotency_key_is_refused_on_the_header(world, client):
