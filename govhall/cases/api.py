@@ -48,7 +48,7 @@ from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.cases.uploads import UploadRefused
 from govhall.catalog.api import CodeLabelOut, PlaceOut
 from govhall.catalog.models import MaterialForm, MaterialRequirement
-from govhall.catalog.selectors import implementation_get_public
+from govhall.catalog.selectors import implementation_get_for_application
 
 router = Router()
 
@@ -880,7 +880,7 @@ def _application(case: Case) -> dict[str, Any]:
 
 
 def _implementation(implementation_code: str) -> Any:
-    implementation = implementation_get_public(implementation_code=implementation_code)
+    implementation = implementation_get_for_application(implementation_code=implementation_code)
     if implementation is None:
         raise not_found(
             _("没有实施编码为“%(code)s”的事项，或该事项已取消。"),

@@ -130,20 +130,28 @@ def implementation_most_used(*, limit: int = 8) -> list[Implementation]:
     return [rows[pk] for pk in chosen_ids if pk in rows]
 
 
+def _implementation_for_application_queryset() -> QuerySet[Implementation]:
+    return implementation_public_queryset().prefetch_related(
+        "process_steps", Prefetch("materials", queryset=Material.objects.order_by("order"))
+    )
+
+
 def implementation_get_public(*, implementation_code: str) -> Implementation | None:
     """One published implementation with everything its guide shows, or None (also when cancelled)."""
     return (
-        implementation_public_queryset()
+        _implementation_for_application_queryset()
         .select_related("hall")
-        .prefetch_related(
-            "windows",
-            "process_steps",
-            Prefetch("materials", queryset=Material.objects.order_by("order")),
-            "entry__themes",
-        )
+        .prefetch_related("windows", "entry__themes")
         .filter(implementation_code=implementation_code)
         .first()
     )
+
+
+def implementation_get_for_application(*, implementation_code: str) -> Implementation | None:
+    """One published implementation with what an application reads of it (its entry, region and
+    department, process steps, materials in order), or None (also when cancelled): the guide's
+    hall, windows and themes are not read."""
+    return _implementation_for_application_queryset().filter(implementation_code=implementation_code).first()
 
 
 def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:

@@ -91,10 +91,14 @@ def form_data_for(world, implementation) -> dict:
 @time_machine.travel(datetime(2026, 9, 28, 10, tzinfo=SHANGHAI), tick=False)
 def test_case_applied_for_with_a_bearer_token_goes_through_every_step_to_completed(world, client):
     applicant = bearer(world.applicant.user)
-    started = post_json(
-        client, "/applications", {"implementation_code": world.implementation.implementation_code}, **applicant
-    )
+    with CaptureQueriesContext(connection) as queries:
+        started = post_json(
+            client, "/applications", {"implementation_code": world.implementation.implementation_code}, **applicant
+        )
     assert started.status_code == 200, started.content
+    # A draft reads what the application needs of the item, not the guide's windows and themes.
+    assert not [query for query in queries.captured_queries if '"org_window"' in query["sql"]]
+    assert not [query for query in queries.captured_queries if '"catalog_theme"' in query["sql"]]
     draft = started.json()
     reference = draft["reference"]
     assert reference.startswith("draft-")
@@ -269,6 +273,7 @@ def test_a_submit_retried_after_the_first_call_committed_answers_with_the_same_n
     assert retry.json()["number"] == first.json()["number"] == Case.objects.get(pk=draft.pk).number
     assert Case.objects.filter(applicant=world.applicant.user).count() == 1
 
+
 def test_a_key_another_applicant_used_files_a_case_of_ones_own(world, client):
     implementation = world.immediate_implementation
     payload = {"implementation_code": implementation.implementation_code, "data": form_data_for(world, implementation)}
@@ -283,7 +288,6 @@ def test_a_key_another_applicant_used_files_a_case_of_ones_own(world, client):
     assert (mine.status_code, theirs.status_code) == (201, 200)
     assert theirs.json()["number"] == Case.objects.get(pk=draft.pk).number != mine.json()["number"]
     assert Case.objects.get(number=mine.json()["number"]).applicant == world.applicant.user
-
 
 
 def test_filing_without_an_idempotency_key_is_refused_on_the_header(world, client):
