@@ -18,6 +18,7 @@ from govhall.accounts.models import Role
 from govhall.accounts.selectors import agencies_active_query
 from govhall.cases import calendar, guards, process
 from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
+from govhall.queries import unique_or_none
 
 # Columns of a case that lists never show: its copies of the definitions and the form's data.
 CASE_HEAVY_FIELDS = ("data", "prefilled")
@@ -125,10 +126,10 @@ def _case_by_reference(reference: str) -> Case | None:
     # case starts here.
     cases = Case.objects.select_related("implementation__entry", "department", "region", "person", "definition")
     if reference.startswith("draft-") and reference[6:].isdigit():
-        return cases.filter(pk=int(reference[6:]), number__isnull=True).first()
+        return unique_or_none(cases.filter(pk=int(reference[6:]), number__isnull=True))
     if not reference.isdigit() or len(reference) > 32:
         return None
-    return cases.filter(number=reference).first()
+    return unique_or_none(cases.filter(number=reference))
 
 
 def case_reference(case: Case) -> str:

@@ -26,6 +26,7 @@ from govhall.catalog.models import (
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
+from govhall.queries import unique_or_none
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -138,12 +139,11 @@ def _implementation_for_application_queryset() -> QuerySet[Implementation]:
 
 def implementation_get_public(*, implementation_code: str) -> Implementation | None:
     """One published implementation with everything its guide shows, or None (also when cancelled)."""
-    return (
+    return unique_or_none(
         _implementation_for_application_queryset()
         .select_related("hall")
         .prefetch_related("windows", "entry__themes")
         .filter(implementation_code=implementation_code)
-        .first()
     )
 
 
@@ -151,14 +151,14 @@ def implementation_get_for_application(*, implementation_code: str) -> Implement
     """One published implementation with what an application reads of it (its entry, region and
     department, process steps, materials in order), or None (also when cancelled): the guide's
     hall, windows and themes are not read."""
-    return _implementation_for_application_queryset().filter(implementation_code=implementation_code).first()
+    return unique_or_none(_implementation_for_application_queryset().filter(implementation_code=implementation_code))
 
 
 def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:
     """One published implementation with only what the guide page reads besides the version's
     snapshot (its version and states, its region's name), or None (also when cancelled); the
     wide columns (forms, process, texts) stay in the database."""
-    return (
+    return unique_or_none(
         implementation_public_queryset()
         .select_related(None)
         .select_related("entry", "region")
@@ -174,7 +174,6 @@ def implementation_get_public_brief(*, implementation_code: str) -> Implementati
             "entry__version",
         )
         .filter(implementation_code=implementation_code)
-        .first()
     )
 
 
