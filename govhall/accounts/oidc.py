@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import AbstractAccessToken, get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import AuthorizationView, RPInitiatedLogoutView
 
@@ -31,6 +31,7 @@ from govhall.accounts import privacy
 from govhall.accounts.models import Person
 from govhall.accounts.selectors import person_acting_capacities
 from govhall.audit.services import audit_record_add
+from govhall.queries import unique_or_none
 
 Application = get_application_model()
 
@@ -80,6 +81,13 @@ class GovhallOAuth2Validator(OAuth2Validator):
         "assurance_level": "assurance",
         "companies": "company",
     }
+
+    def _load_access_token(self, token: str) -> AbstractAccessToken | None:
+        # As django-oauth-toolkit reads it (by the checksum, unique), without first()'s ORDER BY,
+        # which Django compiles against the joined user's and client's columns on every API call.
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        tokens = get_access_token_model().objects.select_related("application", "user")
+        return unique_or_none(tokens.filter(token_checksum=checksum))
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         user = request.user

@@ -140,11 +140,10 @@ def case_reference(case: Case) -> str:
 def task_get_for_officer(*, task_id: int, officer: Any) -> CaseTask | None:
     # The guard reads the case's department and region; an action locks and reads the case
     # again, whole, so its form data is not read here.
-    task = (
+    task = unique_or_none(
         CaseTask.objects.select_related("case", "department")
         .defer(*(f"case__{name}" for name in CASE_HEAVY_FIELDS))
         .filter(pk=task_id)
-        .first()
     )
     if task is None or not guards.staff_may_see_case(user=officer, case=task.case):
         return None

@@ -607,9 +607,13 @@ def test_case_endpoints_answer_401_without_credentials_or_with_an_unfit_token(wo
 
 
 def test_a_token_with_the_cases_scope_is_accepted(world, client):
-    response = client.get(f"{API}/cases", headers=bearer(world.applicant.user, scope="cases"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{API}/cases", headers=bearer(world.applicant.user, scope="cases"))
 
     assert response.status_code == 200
+    # The token is read by its checksum, with its user and client, once and without ordering.
+    reads = [query["sql"] for query in queries.captured_queries if 'FROM "oauth2_provider_accesstoken"' in query["sql"]]
+    assert len(reads) == 1 and "ORDER BY" not in reads[0]
 
 
 def test_staff_endpoints_need_a_session_verified_with_the_second_factor(world):
