@@ -59,6 +59,7 @@ from govhall.cases.uploads import upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
+from govhall.queries import unique_or_none
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -468,7 +469,7 @@ def case_filed_with_key(*, applicant: Any, submit_key: str, exclude_pk: int | No
     cases = Case.objects.filter(applicant=applicant, submit_key=submit_key).exclude(submit_key="")
     if exclude_pk is not None:
         cases = cases.exclude(pk=exclude_pk)
-    return cases.first()
+    return unique_or_none(cases)
 
 
 def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:

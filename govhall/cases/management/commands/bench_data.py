@@ -283,7 +283,11 @@ def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESS
                 cursor.execute(f"ANALYZE {table}")
         return time.monotonic() - started
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s) ORDER BY relpages DESC", [list(tables)])
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace ORDER BY relpages DESC",
+            [list(tables)],
+        )
         pending = [name for (name,) in cursor.fetchall()]
     lock = threading.Lock()
 
