@@ -22,7 +22,6 @@ from bench.prepare import MATERIAL_BYTES, _django, _submission_target, _tokens
 
 READY_REGION = "330106"
 WARM_UP = 5
-SUBMISSION_STEPS = ("draft", "form", "upload", "submit")
 
 
 class Timer:

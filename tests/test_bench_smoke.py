@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import RequestFactory, override_settings
 
-from bench import runner
+from bench import actions_timed, runner
 from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
@@ -212,6 +212,31 @@ def test_submission_client_files_cases_through_the_api(live_server) -> None:
     filed = Case.objects.filter(applicant=person.user, state=CaseState.SUBMITTED)
     assert filed.count() == len(timings.flows)
     assert all(case.materials.count() == len(target["materials"]) for case in filed)
+
+
+@pytest.mark.django_db
+def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
+    implementation = make_implementation(region_code=XIHU, kind="market")
+    people = [make_person(name="孙八", level=2) for _ in range(actions_timed.WARM_UP + 2)]
+    for number, person in enumerate(people):
+        person.user.username = f"{bench_data.APPLICANT_PREFIX}{number}"
+        person.user.save(update_fields=["username"])
+    timer = actions_timed.Timer()
+
+    assert actions_timed.submissions(2, timer) == 0
+    timer.report(statements=True)
+
+    materials = _submission_target(person=people[0], region_code=XIHU)["materials"]
+    assert {step: len(times) for step, times in timer.times.items()} == {
+        "draft": 2,
+        "form": 2,
+        "upload": 2 * len(materials),
+        "submit": 2,
+    }
+    filed = Case.objects.filter(implementation=implementation, state=CaseState.SUBMITTED)
+    assert filed.count() == len(people)
+    report = capsys.readouterr().out
+    assert "submit: 2 requests" in report and "INSERT INTO" in report
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
