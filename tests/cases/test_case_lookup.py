@@ -24,7 +24,7 @@ def test_a_case_by_number_and_a_draft_by_its_reference_are_read_without_ordering
         numbered_draft = selectors.case_get_for_applicant(number=f"draft-{case.pk}", user=world.applicant.user)
 
     assert (by_number, by_reference, missing, numbered_draft) == (case, draft, None, None)
-    assert by_number.implementation.entry.name and by_number.definition.form  # joined, no further read
+    assert by_number.implementation.entry.name and by_number.definition.form  # read with its item and definition
     reads = [query["sql"] for query in queries.captured_queries if 'FROM "cases_case"' in query["sql"]]
     assert len(reads) == 4
     assert not [sql for sql in reads if "ORDER BY" in sql]

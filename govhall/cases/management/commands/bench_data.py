@@ -31,13 +31,13 @@ import resource
 import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -66,6 +66,7 @@ from govhall.metrics.services import (
 from govhall.org.identifiers import identity_number_check_character, uscc_check_character
 from govhall.org.models import Department, Region, RegionLevel
 
+T = TypeVar("T")
 MARKER_TABLE = "govhall_bench_marker"
 LOCAL = ZoneInfo(settings.TIME_ZONE)
 CHUNK_CASES = 20_000
@@ -226,6 +227,33 @@ def _secondary_indexes_drop(log: Any) -> None:
     log(f"indexes: dropped {len(indexes)} secondary indexes for the load")
 
 
+def _on_sessions(
+    items: list[T], work: Callable[[Any, T], None], *, sessions: int, settings: Sequence[str] = ()
+) -> None:
+    """Run ``work(cursor, item)`` for every item, in order, on ``sessions`` connections at once
+    (each with a maintenance memory of 1 GB and ``settings``); ``items`` is emptied."""
+    lock = threading.Lock()
+
+    def session() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '1GB'")
+                for setting in settings:
+                    cursor.execute(setting)
+                while True:
+                    with lock:
+                        if not items:
+                            return
+                        item = items.pop(0)
+                    work(cursor, item)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        for future in [pool.submit(session) for _ in range(sessions)]:
+            future.result()
+
+
 def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
     """Build again the indexes a load dropped (also those of an interrupted earlier load), on
     ``sessions`` connections at once, largest tables first."""
@@ -244,29 +272,17 @@ def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
     if not indexes:
         return
     started = time.monotonic()
-    lock = threading.Lock()
 
-    def build() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '1GB'")
-                cursor.execute("SET max_parallel_maintenance_workers = 0")  # the sessions share the cores
-                while True:
-                    with lock:
-                        if not indexes:
-                            return
-                        name, definition = indexes.pop(0)
-                    cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
-                    if cursor.fetchone()[0]:
-                        cursor.execute(definition)
-                    cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
-        finally:
-            connection.close()
+    def build(cursor: Any, index: tuple[str, str]) -> None:
+        name, definition = index
+        cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
+        if cursor.fetchone()[0]:
+            cursor.execute(definition)
+        cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
 
     count = len(indexes)
-    with ThreadPoolExecutor(max_workers=sessions) as pool:
-        for future in [pool.submit(build) for _ in range(sessions)]:
-            future.result()
+    # The sessions share the cores: no parallel workers of their own.
+    _on_sessions(indexes, build, sessions=sessions, settings=("SET max_parallel_maintenance_workers = 0",))
     log(f"indexes: built {count} secondary indexes in {time.monotonic() - started:.0f} s")
 
 
@@ -289,24 +305,7 @@ def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESS
             [list(tables)],
         )
         pending = [name for (name,) in cursor.fetchall()]
-    lock = threading.Lock()
-
-    def vacuum() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '1GB'")
-                while True:
-                    with lock:
-                        if not pending:
-                            return
-                        table = pending.pop(0)
-                    cursor.execute(f"VACUUM (ANALYZE) {table}")
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=sessions) as pool:
-        for future in [pool.submit(vacuum) for _ in range(sessions)]:
-            future.result()
+    _on_sessions(pending, lambda cursor, table: cursor.execute(f"VACUUM (ANALYZE) {table}"), sessions=sessions)
     seconds = time.monotonic() - started
     log(f"vacuum: {len(tables)} tables vacuumed and analysed in {seconds:.0f} s")
     return seconds
