@@ -5,7 +5,7 @@ Scope follows the region of the department a role is held in: a role held in a c
 covers that city and every county and town below it.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
@@ -24,25 +24,45 @@ def _assignments_changed(**_kwargs: Any) -> None:
     _assignments_generation[0] += 1
 
 
-def staff_assignments(*, user: Any) -> list[StaffAssignment]:
+class RoleHeld(NamedTuple):
+    """One role a staff member holds: in which department, and that department's region."""
+
+    role: str
+    department_id: int
+    region: Region
+
+
+def staff_assignments(*, user: Any) -> list[RoleHeld]:
     """All roles ``user`` holds, with department and region, read once per user object.
 
     Every guard of a request asks this instead of querying again: an accept or decide action
-    checks the officer's roles several times.
+    checks the officer's roles several times. The rows are read as values, not as assignment
+    and department models: a window officer holds roles in dozens of departments, and building
+    those models took three times as long as the query.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_govhall_assignments", None)
     if cached is not None and cached[0] == _assignments_generation[0]:
         return cached[1]
-    assignments = list(StaffAssignment.objects.filter(user=user).select_related("department__region"))
+    region_fields = [field.attname for field in Region._meta.concrete_fields]
+    rows = StaffAssignment.objects.filter(user=user).values_list(
+        "role", "department_id", *(f"department__region__{name}" for name in region_fields)
+    )
+    regions: dict[str, Region] = {}
+    assignments = []
+    for role, department_id, *region_values in rows:
+        region = regions.get(region_values[0])
+        if region is None:
+            region = regions[region_values[0]] = Region.from_db(rows.db, region_fields, region_values)
+        assignments.append(RoleHeld(role, department_id, region))
     user._govhall_assignments = (_assignments_generation[0], assignments)
     return assignments
 
 
 def staff_regions_for_role(*, user: Any, role: Role) -> list[Region]:
     """The regions in which ``user`` holds ``role`` (each covers everything below it)."""
-    return [assignment.department.region for assignment in staff_assignments(user=user) if assignment.role == role]
+    return [assignment.region for assignment in staff_assignments(user=user) if assignment.role == role]
 
 
 def staff_has_role(*, user: Any, role: Role) -> bool:
