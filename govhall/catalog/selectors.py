@@ -197,10 +197,13 @@ class Guide:
 def implementation_guide(*, implementation: Implementation, version: int | None = None) -> Guide | None:
     """The guide of ``implementation`` in its current version, or an earlier ``version``."""
     number = version or implementation.version
-    stored = ImplementationVersion.objects.filter(implementation=implementation, number=number).first()
-    if stored is None:
+    snapshot = unique_or_none(
+        ImplementationVersion.objects.filter(implementation=implementation, number=number).values_list(
+            "snapshot", flat=True
+        )
+    )
+    if snapshot is None:
         return None
-    snapshot = stored.snapshot
     return Guide(
         implementation_code=implementation.implementation_code,
         version=number,
@@ -219,7 +222,7 @@ def implementation_version_list(*, implementation: Implementation) -> QuerySet[I
 
 
 def implementation_version_get(*, implementation: Implementation, number: int) -> ImplementationVersion | None:
-    return ImplementationVersion.objects.filter(implementation=implementation, number=number).first()
+    return unique_or_none(ImplementationVersion.objects.filter(implementation=implementation, number=number))
 
 
 def entry_version_list(*, entry: CatalogueEntry) -> QuerySet[CatalogueEntryVersion]:
