@@ -90,7 +90,9 @@ def audit_record_add(
         outcome=str(outcome),
         address=_address_normalised(address),
     )
-    with transaction.atomic():
+    # No savepoint inside the change's transaction: a record that cannot be written fails the
+    # change with it, so there is nothing to roll back to (a savepoint cost two statements).
+    with transaction.atomic(savepoint=False):
         _chain_lock()
         last = AuditRecord.objects.order_by("-id").values_list("record_hash", flat=True).first()
         record.previous_hash = last if last is not None else GENESIS_HASH
