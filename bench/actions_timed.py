@@ -1,11 +1,12 @@
-"""Accept or decide actions, or whole submissions, timed in one process through the API with
-Django's test client, each statement timed: what one action or one submission's steps cost
-before any load, to compare a change before and after on the same data. Accept and decide
-consume waiting tasks of the benchmark's pools (``make bench`` tops them up); a submission
-files a case in the pools' region, as the load's submission scenario does.
+"""Accept or decide actions, whole submissions, or the to-do list, timed in one process through
+the API with Django's test client, each statement timed: what one action, one submission's
+steps or one list costs before any load, to compare a change before and after on the same data.
+Accept and decide consume waiting tasks of the benchmark's pools (``make bench`` tops them up);
+a submission files a case in the pools' region, as the load's submission scenario does; the
+to-do list is the one the load reads (the benchmark's officer, 50 tasks a page).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
-    DEBUG=0 GOVHALL_BENCH=1 python -m bench.actions_timed accept|decide|submission --count 80 [--statements]
+    DEBUG=0 GOVHALL_BENCH=1 python -m bench.actions_timed accept|decide|submission|todo_list --count 80 [--statements]
 """
 
 import argparse
@@ -109,6 +110,31 @@ def actions(kind: str, count: int, timer: Timer) -> int:
     return 0
 
 
+def todo_lists(count: int, timer: Timer) -> int:
+    """The load's ``todo_list`` request, ``count`` times, as the benchmark's officer."""
+    from django.test import Client
+
+    from govhall.accounts.models import User
+
+    officer = User.objects.filter(username="bench-officer").first()
+    if officer is None:
+        print("no benchmark officer: run make bench first", file=sys.stderr)
+        return 1
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {_tokens([officer])[0]}", HTTP_HOST="127.0.0.1")
+
+    def read() -> Any:
+        answer = _checked(client.get("/api/v1/workbench/tasks?page_size=50"), 200, "to-do list")
+        if not answer["items"]:
+            raise SystemExit("to-do list: no tasks")
+        return answer
+
+    for _ in range(WARM_UP):
+        read()
+    for _ in range(count):
+        timer.timed("todo_list", read)
+    return 0
+
+
 def submissions(count: int, timer: Timer) -> int:
     """The load's submission chain (``bench.flows.Submission``) for ``count`` applicants."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -193,7 +219,7 @@ def submissions(count: int, timer: Timer) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.actions_timed", description=__doc__)
-    parser.add_argument("kind", choices=("accept", "decide", "submission"))
+    parser.add_argument("kind", choices=("accept", "decide", "submission", "todo_list"))
     parser.add_argument("--count", type=int, default=80)
     parser.add_argument("--statements", action="store_true", help="list the middle request's statements")
     arguments = parser.parse_args(argv)
@@ -201,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     timer = Timer()
     if arguments.kind == "submission":
         failed = submissions(arguments.count, timer)
+    elif arguments.kind == "todo_list":
+        failed = todo_lists(arguments.count, timer)
     else:
         failed = actions(arguments.kind, arguments.count, timer)
     if not failed:

@@ -20,6 +20,7 @@ from bench import actions_timed, runner
 from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
+from govhall.accounts.models import Role
 from govhall.cases import calendar
 from govhall.cases.management import bench_history
 from govhall.cases.management.commands import bench_data
@@ -29,6 +30,7 @@ from govhall.catalog.models import Implementation, ImplementationVersion, Search
 from govhall.catalog.search import implementation_search
 from govhall.metrics.models import COUNTERS
 from govhall.metrics.services import metrics_rebuild
+from tests.cases.factories import case_world, make_case
 from tests.factories import XIHU, make_implementation, make_person
 from tests.metrics.test_figures import counter_rows
 
@@ -237,6 +239,24 @@ def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
     assert filed.count() == len(people)
     report = capsys.readouterr().out
     assert "submit: 2 requests" in report and "INSERT INTO" in report
+
+
+@pytest.mark.django_db
+def test_timed_to_do_lists_read_the_officers_open_tasks(capsys) -> None:
+    world = case_world()
+    case = make_case(world=world, until="submitted")
+    bench_data.bench_staff_ensure(
+        region_code=XIHU, username="bench-officer", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    )
+    timer = actions_timed.Timer()
+
+    assert actions_timed.todo_lists(2, timer) == 0
+    timer.report(statements=True)
+
+    assert len(timer.times["todo_list"]) == 2
+    assert case.tasks.filter(state=TaskState.OPEN).exists()
+    report = capsys.readouterr().out
+    assert "todo_list: 2 requests" in report and 'FROM "cases_casetask"' in report
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
