@@ -177,39 +177,45 @@ def figures_breakdown(
 
 
 def breakdown_of(sources: list[QuerySet[Any]], *, region: str | None, by: str = "region") -> list[dict[str, Any]]:
+    """The sums of every counter per child region or department. As in ``tiles_of`` the ORM
+    selects the rows and the grouping is written around its SQL; the names are read after, by
+    key: grouping by the department's name as well sorted the province's 14,500 month rows by
+    text (27 ms against 7 ms grouped by the id alone)."""
     if by == "department" or (region and not region.endswith("00")):
-        key, label = "department_id", "department__name"
+        key = "department_id"
     elif region and region.endswith("0000"):
-        key, label = "city_code", ""
+        key = "city_code"
     elif region:
-        key, label = "region_code", ""
+        key = "region_code"
     else:
-        key, label = "city_code", ""
-    fields = [key] + ([label] if label else [])
-    merged: dict[Any, dict[str, Any]] = {}
-    for rows in sources:
-        for row in rows.values(*fields).annotate(**{name: Sum(name) for name in COUNTERS}).order_by(key):
-            into = merged.setdefault(row[key], {"label": row[label] if label else "", **dict.fromkeys(COUNTERS, 0)})
-            for name in COUNTERS:
-                into[name] += int(row[name] or 0)
-    names = {}
-    if not label:
+        key = "city_code"
+    merged: dict[Any, list[int]] = {}
+    with connection.cursor() as cursor:
+        for rows in sources:
+            sql, params = rows.order_by().values_list(key, *COUNTERS).query.sql_with_params()
+            cursor.execute(f"SELECT {key}, {_TOTALS} FROM ({sql}) AS figures GROUP BY {key}", params)  # noqa: S608 - the ORM's SQL
+            for value, *sums in cursor.fetchall():
+                into = merged.get(value)
+                merged[value] = sums if into is None else [a + b for a, b in zip(into, sums, strict=True)]
+    is_region = key != "department_id"
+    names: dict[Any, str]
+    if is_region:
         from govhall.org.models import Region
 
         names = dict(Region.objects.filter(code__in=list(merged)).values_list("code", "name"))
-    result = []
-    for value in sorted(merged):
-        row = merged[value]
-        tiles = Tiles({name: row[name] for name in COUNTERS})
-        result.append(
-            {
-                "key": value,
-                "name": row["label"] if label else names.get(value, value),
-                "is_region": not label,
-                **tiles.as_dict(),
-            }
-        )
-    return result
+    else:
+        from govhall.org.models import Department
+
+        names = dict(Department.objects.filter(pk__in=list(merged)).values_list("pk", "name"))
+    return [
+        {
+            "key": value,
+            "name": names.get(value, value),
+            "is_region": is_region,
+            **Tiles(dict(zip(COUNTERS, merged[value], strict=True))).as_dict(),
+        }
+        for value in sorted(merged)
+    ]
 
 
 def figures_items(

@@ -16,6 +16,7 @@ from govhall.evaluations.services import evaluation_submit
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
 from govhall.metrics.selectors import figures_breakdown, figures_items, figures_tiles, period_parts
 from govhall.metrics.services import metrics_rebuild
+from govhall.org.models import Department
 from tests.cases.factories import case_world, make_case, make_draft, task_open
 from tests.factories import force_login_verified, make_department
 
@@ -184,6 +185,17 @@ def test_figures_over_months_and_days_equal_the_days_alone(world):
     assert tiles.counts["received"] == direct > 0
     breakdown = figures_breakdown(user=world.supervisor, start=start, end=end, region="330100", by="department")
     assert sum(row["received"] for row in breakdown) == direct
+    # Each department once, under its own name, its month and day rows added together.
+    per_department = dict(
+        DepartmentDay.objects.filter(day__gte=start, day__lte=end)
+        .values("department_id")
+        .annotate(total=Sum("received"))
+        .values_list("department_id", "total")
+    )
+    names = dict(Department.objects.filter(pk__in=per_department).values_list("pk", "name"))
+    assert [(row["key"], row["name"], row["received"], row["is_region"]) for row in breakdown] == [
+        (pk, names[pk], per_department[pk], False) for pk in sorted(per_department)
+    ]
 
 
 def metrics_rebuild_months_from_days():
