@@ -138,6 +138,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _flag("
     # (ADR 0008). DATABASE_PREPARED=0 behind a pooler in transaction mode that cannot keep
     # prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parallel query off for the platform's own connections (ADR 0010): every request is one
+    # of many at once, and a statement that took two more processes to finish a little sooner
+    # left the other requests less of the machine (a broad search's ranking used three
+    # processes for 57 ms where one took 50-55 ms). DATABASE_PARALLEL_WORKERS=N allows N.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c max_parallel_workers_per_gather={int(os.environ.get('DATABASE_PARALLEL_WORKERS', '0'))}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _flag("DATABASE_POOL"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
