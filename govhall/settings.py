@@ -142,10 +142,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parallel query off for the platform's own connections (ADR 0010): every request is one
     # of many at once, and a statement that took two more processes to finish a little sooner
     # left the other requests less of the machine (a broad search's ranking used three
-    # processes for 57 ms where one took 50-55 ms). DATABASE_PARALLEL_WORKERS=N allows N.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c max_parallel_workers_per_gather={int(os.environ.get('DATABASE_PARALLEL_WORKERS', '0'))}"
-    )
+    # processes for 57 ms where one took 50-55 ms). DATABASE_PARALLEL_WORKERS=N allows N; options
+    # given in DATABASE_URL come after, so a setting there wins.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"-c max_parallel_workers_per_gather={int(os.environ.get('DATABASE_PARALLEL_WORKERS', '0'))} "
+        + _options.get("options", "")
+    ).strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _flag("DATABASE_POOL"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
