@@ -2,6 +2,7 @@
 departments), a period, and a breakdown by child region or by department."""
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,21 +147,30 @@ def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> lis
     return _sources(scope=Q(), start=start, end=end, region=region)
 
 
-_TOTALS = ", ".join(f"COALESCE(SUM({name}), 0)" for name in COUNTERS)
+def _sums(
+    rows: QuerySet[Any], counters: Sequence[str], *, key: str = "", rest: str = "", rest_params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """The sums of ``counters`` over ``rows``, grouped by ``key`` when given (then ``key`` first in
+    each row), with ``rest`` (ORDER BY, LIMIT) after. The ORM selects the rows and the sums are
+    written around its SQL: an ORM aggregate of eighteen sums cost more to build than PostgreSQL
+    took to answer it, and grouping by a name beside the key made PostgreSQL sort by text."""
+    sql, params = rows.order_by().values_list(*([key] if key else []), *counters).query.sql_with_params()
+    totals = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in counters)
+    grouped = f"{key}, {totals} FROM ({sql}) AS figures GROUP BY {key}" if key else f"{totals} FROM ({sql}) AS figures"
+    with connection.cursor() as cursor:
+        # Column names from COUNTERS and ITEM_COUNTERS, the rows the ORM's own SQL.
+        cursor.execute(f"SELECT {grouped} {rest}", [*params, *rest_params])
+        return cursor.fetchall()
 
 
 def tiles_of(sources: list[QuerySet[Any]]) -> Tiles:
-    """The sums of every counter over the sources' rows (month rows, day rows): the ORM selects
-    each source's rows and the sums are written around that SQL, since an ORM aggregate of
-    eighteen sums cost more to build than PostgreSQL took to answer it. One statement per
-    source: summed over a UNION ALL, PostgreSQL started parallel workers that took longer."""
+    """The sums of every counter over the sources' rows (month rows, day rows). One statement
+    per source: summed over a UNION ALL, PostgreSQL started parallel workers that took longer."""
     counts = dict.fromkeys(COUNTERS, 0)
-    with connection.cursor() as cursor:
-        for rows in sources:
-            sql, params = rows.order_by().values_list(*COUNTERS).query.sql_with_params()
-            cursor.execute(f"SELECT {_TOTALS} FROM ({sql}) AS figures", params)  # noqa: S608 - the ORM's SQL
-            for name, value in zip(COUNTERS, cursor.fetchone(), strict=True):
-                counts[name] += int(value)
+    for rows in sources:
+        [sums] = _sums(rows, COUNTERS)
+        for name, value in zip(COUNTERS, sums, strict=True):
+            counts[name] += int(value)
     return Tiles(counts)
 
 
@@ -177,8 +187,7 @@ def figures_breakdown(
 
 
 def breakdown_of(sources: list[QuerySet[Any]], *, region: str | None, by: str = "region") -> list[dict[str, Any]]:
-    """The sums of every counter per child region or department. As in ``tiles_of`` the ORM
-    selects the rows and the grouping is written around its SQL; the names are read after, by
+    """The sums of every counter per child region or department; the names are read after, by
     key: grouping by the department's name as well sorted the province's 14,500 month rows by
     text (27 ms against 7 ms grouped by the id alone)."""
     if by == "department" or (region and not region.endswith("00")):
@@ -190,13 +199,10 @@ def breakdown_of(sources: list[QuerySet[Any]], *, region: str | None, by: str = 
     else:
         key = "city_code"
     merged: dict[Any, list[int]] = {}
-    with connection.cursor() as cursor:
-        for rows in sources:
-            sql, params = rows.order_by().values_list(key, *COUNTERS).query.sql_with_params()
-            cursor.execute(f"SELECT {key}, {_TOTALS} FROM ({sql}) AS figures GROUP BY {key}", params)  # noqa: S608 - the ORM's SQL
-            for value, *sums in cursor.fetchall():
-                into = merged.get(value)
-                merged[value] = sums if into is None else [a + b for a, b in zip(into, sums, strict=True)]
+    for rows in sources:
+        for value, *sums in _sums(rows, COUNTERS, key=key):
+            into = merged.get(value)
+            merged[value] = sums if into is None else [a + b for a, b in zip(into, sums, strict=True)]
     is_region = key != "department_id"
     names: dict[Any, str]
     if is_region:
@@ -263,21 +269,13 @@ def region_item_rows(*, region: str, start: datetime.date, end: datetime.date) -
     return ItemMonth.objects.filter(region_code=region, **months)
 
 
-_ITEM_TOTALS = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
-
-
 def items_of(rows: QuerySet[Any], *, limit: int = 50) -> list[dict[str, Any]]:
-    """The ``limit`` entries with the most applications among ``rows``. Grouped by the entry's
-    id alone around the ORM's row SQL, the names read after: grouping by the name as well sorted
-    the province's year of entry rows (148,000) by text, on disk (151 ms against 60 ms)."""
-    sql, params = rows.order_by().values_list("entry_id", *ITEM_COUNTERS).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT entry_id, {_ITEM_TOTALS} FROM ({sql}) AS figures "  # noqa: S608 - the ORM's SQL
-            "GROUP BY entry_id ORDER BY received DESC, entry_id LIMIT %s",
-            [*params, limit],
-        )
-        grouped = cursor.fetchall()
+    """The ``limit`` entries with the most applications among ``rows``, grouped by the entry's id
+    alone and the names read after: grouping by the name as well sorted the province's year of
+    entry rows (148,000) by text, on disk (151 ms against 60 ms)."""
+    grouped = _sums(
+        rows, ITEM_COUNTERS, key="entry_id", rest="ORDER BY received DESC, entry_id LIMIT %s", rest_params=[limit]
+    )
     from govhall.catalog.models import CatalogueEntry
 
     names = dict(CatalogueEntry.objects.filter(pk__in=[row[0] for row in grouped]).values_list("pk", "name"))
