@@ -1055,7 +1055,7 @@ def application_submit_endpoint(
     with the same Idempotency-Key answers with the same case, even after the draft's address is gone.
     """
     user = _caller(request)
-    earlier = services.case_filed_with_key(applicant=user, submit_key=idempotency_key)
+    earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
         return _detail(earlier)
     case = _applicant_case(request, reference)
@@ -1082,7 +1082,7 @@ def case_file_endpoint(
     same key goes on from there.
     """
     user = _caller(request)
-    earlier = services.case_filed_with_key(applicant=user, submit_key=idempotency_key)
+    earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
         return Status(200, _detail(earlier))
     case = _call(

@@ -131,6 +131,18 @@ def _case_by_reference(reference: str) -> Case | None:
     return unique_or_none(cases.filter(number=reference))
 
 
+def case_filed_with_key(*, applicant: Any, submit_key: str, exclude_pk: int | None = None) -> Case | None:
+    """The case ``applicant`` filed with this idempotency key, if any (none for an empty key).
+    Read through the unique index of keys, whose condition (a key is not empty) the query
+    states so that a prepared statement's generic plan uses it too."""
+    if not submit_key:
+        return None
+    cases = Case.objects.filter(applicant=applicant, submit_key=submit_key).exclude(submit_key="")
+    if exclude_pk is not None:
+        cases = cases.exclude(pk=exclude_pk)
+    return unique_or_none(cases)
+
+
 def case_reference(case: Case) -> str:
     """The reference used in addresses: the number, or draft-<id> before submission."""
     return case.number or f"draft-{case.pk}"

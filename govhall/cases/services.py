@@ -54,12 +54,12 @@ from govhall.cases.models import (
     TaskState,
     Trust,
 )
+from govhall.cases.selectors import case_filed_with_key
 from govhall.cases.signals import case_event_recorded
 from govhall.cases.uploads import upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
-from govhall.queries import unique_or_none
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -458,18 +458,6 @@ def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
         if earlier is None:
             raise
         return earlier
-
-
-def case_filed_with_key(*, applicant: Any, submit_key: str, exclude_pk: int | None = None) -> Case | None:
-    """The case ``applicant`` filed with this idempotency key, if any (none for an empty key).
-    Read through the unique index of keys, whose condition (a key is not empty) the query
-    states so that a prepared statement's generic plan uses it too."""
-    if not submit_key:
-        return None
-    cases = Case.objects.filter(applicant=applicant, submit_key=submit_key).exclude(submit_key="")
-    if exclude_pk is not None:
-        cases = cases.exclude(pk=exclude_pk)
-    return unique_or_none(cases)
 
 
 def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
