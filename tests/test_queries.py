@@ -1,0 +1,75 @@
+"""govhall.queries: the lookups compiled once per process build what the ORM builds."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from govhall.accounts.models import User
+from govhall.accounts.oidc import GovhallOAuth2Validator, oidc_client_create
+from govhall.queries import unique_or_none, unique_or_none_compiled
+
+pytestmark = pytest.mark.django_db
+
+
+def _by_checksum(checksum):
+    return AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum)
+
+
+def _fields(instance):
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def _token(**values):
+    token = secrets.token_urlsafe(30)
+    AccessToken.objects.create(token=token, scope="cases", expires=timezone.now() + timedelta(minutes=10), **values)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_a_compiled_lookup_builds_the_models_the_orm_builds():
+    user = User.objects.create_user(username="clerk-compiled", password="a-long-test-password")
+    application, _secret = oidc_client_create(name="业务系统", redirect_uris=[])
+    _token_text, checksum = _token(user=user, application=application)
+    _other, client_only = _token(user=None, application=application)  # a client's own token
+
+    for wanted in (checksum, client_only):
+        expected = unique_or_none(_by_checksum(wanted))
+        found = unique_or_none_compiled("test_access_token", _by_checksum, wanted)
+        assert found is not None and expected is not None
+        assert _fields(found) == _fields(expected)
+        assert _fields(found.application) == _fields(expected.application)
+        assert found.expires.tzinfo is not None  # the backend's converters ran (SQLite stores text)
+        with CaptureQueriesContext(connection) as captured:
+            related_user = found.user
+            assert found.application.client_id == application.client_id
+        assert len(captured) == 0  # the related rows came with the token
+        if wanted == checksum:
+            assert _fields(related_user) == _fields(expected.user) and related_user.pk == user.pk
+        else:
+            assert related_user is None and expected.user is None
+    assert unique_or_none_compiled("test_access_token", _by_checksum, "0" * 64) is None
+
+
+def test_a_compiled_lookup_takes_exactly_one_parameter():
+    with pytest.raises(ValueError, match="one parameter"):
+        unique_or_none_compiled(
+            "test_two_parameters",
+            lambda value: AccessToken.objects.filter(token_checksum=value, scope="cases"),
+            "x",
+        )
+
+
+def test_the_api_token_check_reads_the_token_in_one_statement():
+    user = User.objects.create_user(username="clerk-token", password="a-long-test-password")
+    application, _secret = oidc_client_create(name="业务系统", redirect_uris=[])
+    token, _checksum = _token(user=user, application=application)
+    with CaptureQueriesContext(connection) as captured:
+        loaded = GovhallOAuth2Validator()._load_access_token(token)
+        assert loaded is not None and loaded.user == user and loaded.application == application
+    assert len(captured) == 1
+    assert GovhallOAuth2Validator()._load_access_token(token + "x") is None
