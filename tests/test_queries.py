@@ -73,3 +73,22 @@ def test_the_api_token_check_reads_the_token_in_one_statement():
         assert loaded is not None and loaded.user == user and loaded.application == application
     assert len(captured) == 1
     assert GovhallOAuth2Validator()._load_access_token(token + "x") is None
+
+
+def test_compiled_values_are_the_orms_values():
+    from govhall.accounts.guards import REGION_FIELDS, staff_assignments
+    from govhall.accounts.models import Role, StaffAssignment
+    from tests.factories import make_department
+
+    user = User.objects.create_user(username="clerk-roles", password="a-long-test-password")
+    for role, region_code in ((Role.WINDOW_CLERK, "330106"), (Role.SUPERVISOR, "330100")):
+        StaffAssignment.objects.create(user=user, department=make_department(region_code=region_code), role=role)
+    expected = StaffAssignment.objects.filter(user_id=user.pk).values_list(
+        "role", "department_id", *(f"department__region__{name}" for name in REGION_FIELDS)
+    )
+    held = staff_assignments(user=user)
+    assert sorted(
+        (held_role.role, held_role.department_id, *(getattr(held_role.region, name) for name in REGION_FIELDS))
+        for held_role in held
+    ) == sorted(expected)
+    assert {held_role.region.code for held_role in held} == {"330106", "330100"}

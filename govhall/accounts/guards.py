@@ -7,12 +7,14 @@ covers that city and every county and town below it.
 
 from typing import Any, NamedTuple
 
+from django.db import router
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from govhall.accounts.models import Role, StaffAssignment
 from govhall.org.models import Region, RegionLevel
+from govhall.queries import values_list_compiled
 
 # Bumped whenever any assignment changes in this process, so that a user object that has read
 # its assignments reads them again (a request's user lives for one request anyway).
@@ -32,6 +34,15 @@ class RoleHeld(NamedTuple):
     region: Region
 
 
+REGION_FIELDS = [field.attname for field in Region._meta.concrete_fields]
+
+
+def _assignment_rows(user_id: int) -> Any:
+    return StaffAssignment.objects.filter(user_id=user_id).values_list(
+        "role", "department_id", *(f"department__region__{name}" for name in REGION_FIELDS)
+    )
+
+
 def staff_assignments(*, user: Any) -> list[RoleHeld]:
     """All roles ``user`` holds, with department and region, read once per user object.
 
@@ -45,16 +56,15 @@ def staff_assignments(*, user: Any) -> list[RoleHeld]:
     cached = getattr(user, "_govhall_assignments", None)
     if cached is not None and cached[0] == _assignments_generation[0]:
         return cached[1]
-    region_fields = [field.attname for field in Region._meta.concrete_fields]
-    rows = StaffAssignment.objects.filter(user=user).values_list(
-        "role", "department_id", *(f"department__region__{name}" for name in region_fields)
-    )
+    # Compiled once per process: compiling took as long as running it.
+    rows = values_list_compiled("staff_assignments", _assignment_rows, user.pk)
     regions: dict[str, Region] = {}
     assignments = []
+    database = router.db_for_read(Region)
     for role, department_id, *region_values in rows:
         region = regions.get(region_values[0])
         if region is None:
-            region = regions[region_values[0]] = Region.from_db(rows.db, region_fields, region_values)
+            region = regions[region_values[0]] = Region.from_db(database, REGION_FIELDS, region_values)
         assignments.append(RoleHeld(role, department_id, region))
     user._govhall_assignments = (_assignments_generation[0], assignments)
     return assignments
