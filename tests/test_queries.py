@@ -55,13 +55,23 @@ def test_a_compiled_lookup_builds_the_models_the_orm_builds():
     assert unique_or_none_compiled("test_access_token", _by_checksum, "0" * 64) is None
 
 
-def test_a_compiled_lookup_takes_exactly_one_parameter():
-    with pytest.raises(ValueError, match="one parameter"):
-        unique_or_none_compiled(
-            "test_two_parameters",
-            lambda value: AccessToken.objects.filter(token_checksum=value, scope="cases"),
-            "x",
-        )
+def test_a_compiled_lookup_keeps_its_constants_and_places_each_value():
+    application, _secret = oidc_client_create(name="业务系统", redirect_uris=[])
+    _token_text, checksum = _token(user=None, application=application)
+
+    def tokens(scope, wanted):
+        return AccessToken.objects.filter(scope=scope, token_checksum=wanted, application__name="业务系统")
+
+    assert unique_or_none_compiled("test_two_values", tokens, "cases", checksum).token_checksum == checksum
+    assert unique_or_none_compiled("test_two_values", tokens, "openid", checksum) is None
+    assert unique_or_none_compiled("test_two_values", tokens, "cases", "0" * 64) is None
+    # A value equal to a constant of the statement: answered by the ORM, compiled at a later call.
+    assert unique_or_none_compiled("test_collision", tokens, "业务系统", checksum) is None
+    assert unique_or_none_compiled("test_collision", tokens, "cases", checksum).token_checksum == checksum
+    assert unique_or_none_compiled("test_collision", tokens, "业务系统", checksum) is None
+
+    with pytest.raises(ValueError, match="each looked-up value"):
+        unique_or_none_compiled("test_absent", lambda wanted: AccessToken.objects.filter(scope="cases"), checksum)
 
 
 def test_the_api_token_check_reads_the_token_in_one_statement():

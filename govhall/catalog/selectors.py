@@ -26,7 +26,7 @@ from govhall.catalog.models import (
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
-from govhall.queries import unique_or_none
+from govhall.queries import unique_or_none, unique_or_none_compiled, values_list_compiled
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -158,7 +158,12 @@ def implementation_get_public_brief(*, implementation_code: str) -> Implementati
     """One published implementation with only what the guide page reads besides the version's
     snapshot (its version and states, its region's name), or None (also when cancelled); the
     wide columns (forms, process, texts) stay in the database."""
-    return unique_or_none(
+    # Compiled once per process: every guide page reads it, and compiling took longer than the read.
+    return unique_or_none_compiled("implementation_public_brief", _implementation_brief_query, implementation_code)
+
+
+def _implementation_brief_query(implementation_code: str) -> QuerySet[Implementation]:
+    return (
         implementation_public_queryset()
         .select_related(None)
         .select_related("entry", "region")
@@ -197,13 +202,10 @@ class Guide:
 def implementation_guide(*, implementation: Implementation, version: int | None = None) -> Guide | None:
     """The guide of ``implementation`` in its current version, or an earlier ``version``."""
     number = version or implementation.version
-    snapshot = unique_or_none(
-        ImplementationVersion.objects.filter(implementation=implementation, number=number).values_list(
-            "snapshot", flat=True
-        )
-    )
-    if snapshot is None:
+    found = values_list_compiled("implementation_guide_snapshot", _snapshot_query, implementation.pk, number)
+    if not found:
         return None
+    snapshot = found[0][0]
     return Guide(
         implementation_code=implementation.implementation_code,
         version=number,
@@ -211,6 +213,12 @@ def implementation_guide(*, implementation: Implementation, version: int | None 
         data=snapshot,
         badges=badges_for(site_visits=snapshot["site_visits"], online_depth=snapshot["online_depth"]),
     )
+
+
+def _snapshot_query(implementation_id: int, number: int) -> QuerySet[ImplementationVersion, Any]:
+    # Unique by implementation and number; no ORDER BY (unique_or_none).
+    versions = ImplementationVersion.objects.filter(implementation_id=implementation_id, number=number)
+    return versions.order_by().values_list("snapshot")[:1]
 
 
 def implementation_version_list(*, implementation: Implementation) -> QuerySet[ImplementationVersion]:
