@@ -102,3 +102,33 @@ def test_compiled_values_are_the_orms_values():
         for held_role in held
     ) == sorted(expected)
     assert {held_role.region.code for held_role in held} == {"330106", "330100"}
+
+
+def test_a_case_read_by_its_compiled_statements_is_the_orms_case():
+    """Every page and action on a case reads it this way: the joined rows, the person's
+    encrypted fields decrypted by their converters, and the lock read of an action."""
+    from django.db import transaction
+
+    from govhall.cases import selectors
+    from govhall.cases.models import Case
+    from govhall.cases.services import _case_locked
+    from tests.cases.factories import case_world, make_case
+
+    case = make_case(world=case_world(), until="submitted")
+    related = ("implementation__entry", "department", "region", "person", "definition")
+    expected = Case.objects.select_related(*related).get(pk=case.pk)
+
+    found = selectors._case_by_reference(case.number)
+    assert found is not None and _fields(found) == _fields(expected)
+    for path in ("implementation", "implementation.entry", "department", "region", "person", "definition"):
+        mine, theirs = found, expected
+        for name in path.split("."):
+            mine, theirs = getattr(mine, name), getattr(theirs, name)
+        assert _fields(mine) == _fields(theirs), path
+    assert found.person.name == expected.person.name and found.person.name  # decrypted
+    assert selectors._case_by_reference(case.number + "9") is None
+
+    with transaction.atomic():
+        locked = _case_locked(case.pk)
+    assert _fields(locked) == _fields(expected)
+    assert _fields(locked.applicant.person) == _fields(expected.applicant.person)

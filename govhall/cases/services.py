@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,6 +60,7 @@ from govhall.cases.uploads import upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
+from govhall.queries import unique_or_none_compiled
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -1709,18 +1710,32 @@ def _case_locked(case_id: int) -> Case:
     # and the department, most tell the applicant), and PostgreSQL cannot lock the nullable
     # side of an outer join (the applicant's person). The company, which most cases have none
     # of, is read when there is one rather than joined (planning the join took longer than
-    # reading it).
+    # reading it). Compiled once per process, as every action's lock read.
+    case = unique_or_none_compiled("case_locked", _case_for_update, int(case_id))
+    if case is None:
+        raise Case.DoesNotExist(f"no case {case_id}")
+    return case
+
+
+def _case_for_update(pk: int) -> QuerySet[Case]:
     return (
         Case.objects.select_for_update(of=("self",))
         .select_related("implementation__entry", "definition", "department", "applicant__person")
-        .get(pk=case_id)
+        .filter(pk=pk)
     )
+
+
+def _task_for_update(pk: int) -> QuerySet[CaseTask]:
+    return CaseTask.objects.select_for_update().filter(pk=pk)
 
 
 def _task_locked(task: CaseTask) -> tuple[Case, CaseTask]:
     """The case, then the task, locked in that order (a task never moves to another case)."""
     case = _case_locked(task.case_id)
-    return case, CaseTask.objects.select_for_update().get(pk=task.pk)
+    locked = unique_or_none_compiled("task_locked", _task_for_update, int(task.pk))
+    if locked is None:
+        raise CaseTask.DoesNotExist(f"no task {task.pk}")
+    return case, locked
 
 
 def _task_for_action(*, task: CaseTask, officer: Any, action: str) -> tuple[Case, CaseTask]:
