@@ -63,6 +63,20 @@ def unique_or_none_compiled(name: str, queryset: Callable[..., QuerySet[M, M]], 
     return built
 
 
+def list_compiled(name: str, queryset: Callable[..., QuerySet[M, M]], *values: Any) -> list[M]:
+    """``list(queryset(*values))`` compiled once per process as in ``unique_or_none_compiled``
+    (a case's timeline and open tasks, which every case page and action answer lists)."""
+    compiled = _compiled.get(name)
+    if compiled is None:
+        probe = queryset(*values)
+        compiled = _compile(name, probe, values)
+        if compiled is None:
+            return list(probe)
+    assert compiled.klass_info is not None
+    info, attnames, alias = compiled.klass_info, compiled.attnames, compiled.alias
+    return [_built(row, info, attnames, alias) for row in _rows(compiled, values)]
+
+
 def values_list_compiled(name: str, queryset: Callable[..., QuerySet[Any, Any]], *values: Any) -> list[list[Any]]:
     """The rows of ``queryset(*values)``, a ``values_list`` query, compiled once per process as in
     ``unique_or_none_compiled`` (for the staff member's roles, which every staff request reads)."""

@@ -132,3 +132,29 @@ def test_a_case_read_by_its_compiled_statements_is_the_orms_case():
         locked = _case_locked(case.pk)
     assert _fields(locked) == _fields(expected)
     assert _fields(locked.applicant.person) == _fields(expected.applicant.person)
+
+
+def test_a_cases_timeline_and_open_tasks_read_by_compiled_statements_are_the_orms():
+    from govhall.cases import selectors
+    from govhall.cases.models import TaskState
+    from tests.cases.factories import case_world, make_case
+
+    case = make_case(world=case_world(), until="accepted")
+    events = list(case.events.select_related("department").order_by("at", "id"))
+    public = [event for event in events if event.public]
+    tasks = list(case.tasks.filter(state=TaskState.OPEN).select_related("department", "assignee"))
+    assert events and tasks and len(public) <= len(events)
+
+    with CaptureQueriesContext(connection) as captured:
+        everything = selectors.case_timeline(case=case, for_applicant=False)
+        shown = selectors.case_timeline(case=case, for_applicant=True)
+        open_tasks = selectors.task_list_open_for_case(case=case)
+        related = [(event.case, event.department) for event in everything] + [
+            (task.case, task.department, task.assignee) for task in open_tasks
+        ]
+    assert len(captured) == 3  # one statement each; the related rows came with them
+    assert all(row[0] is case for row in related)
+    assert [_fields(event) for event in everything] == [_fields(event) for event in events]
+    assert [_fields(event) for event in shown] == [_fields(event) for event in public]
+    assert [_fields(task) for task in open_tasks] == [_fields(task) for task in tasks]
+    assert [_fields(task.department) for task in open_tasks] == [_fields(task.department) for task in tasks]

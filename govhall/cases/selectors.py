@@ -17,7 +17,7 @@ from govhall.accounts.models import Role
 from govhall.accounts.selectors import agencies_active_query
 from govhall.cases import calendar, guards, process
 from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
-from govhall.queries import unique_or_none, unique_or_none_compiled
+from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled
 
 # Columns of a case that lists never show: its copies of the definitions and the form's data.
 CASE_HEAVY_FIELDS = ("data", "prefilled")
@@ -303,7 +303,16 @@ def task_page_for_officer(
 
 
 def task_list_open_for_case(*, case: Case) -> list[CaseTask]:
-    return list(case.tasks.filter(state=TaskState.OPEN).select_related("department", "assignee"))
+    # Compiled once per process (every case page and action answer lists them); each task's case
+    # is the one given, as a related manager would set it.
+    tasks = list_compiled("tasks_open_of_case", _tasks_open_of_case, case.pk)
+    for task in tasks:
+        task.case = case
+    return tasks
+
+
+def _tasks_open_of_case(case_id: int) -> QuerySet[CaseTask]:
+    return CaseTask.objects.filter(case_id=case_id, state=TaskState.OPEN).select_related("department", "assignee")
 
 
 def task_actions_for_officer(*, task: CaseTask, officer: Any) -> list[str]:
@@ -333,10 +342,22 @@ def case_return_targets(*, case: Case, task: CaseTask) -> list[dict[str, Any]]:
 
 
 def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:
-    events = case.events.select_related("department")
+    # Compiled once per process, as the open tasks are.
     if for_applicant:
-        events = events.filter(public=True)
-    return list(events.order_by("at", "id"))
+        events = list_compiled("case_timeline_public", _timeline_public, case.pk)
+    else:
+        events = list_compiled("case_timeline", _timeline, case.pk)
+    for event in events:
+        event.case = case
+    return events
+
+
+def _timeline(case_id: int) -> QuerySet[CaseEvent]:
+    return CaseEvent.objects.filter(case_id=case_id).select_related("department").order_by("at", "id")
+
+
+def _timeline_public(case_id: int) -> QuerySet[CaseEvent]:
+    return _timeline(case_id).filter(public=True)
 
 
 def _materials_current(case: Case) -> QuerySet[CaseMaterial]:
