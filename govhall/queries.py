@@ -49,44 +49,38 @@ def unique_or_none_compiled(name: str, queryset: Callable[..., QuerySet[M, M]], 
     ``queryset(*values)`` must depend on ``values`` and on constants only (never on today's date
     or a setting read per call): its other parameters are kept with the statement. ``name``
     names the lookup."""
-    compiled = _compiled.get(name)
-    if compiled is None:
-        probe = queryset(*values).order_by()[:1]
-        compiled = _compile(name, probe, values)
-        if compiled is None:  # a value equal to another parameter: which is which is unknown
-            return next(iter(probe), None)
-    rows = _rows(compiled, values)
-    if not rows:
-        return None
-    assert compiled.klass_info is not None
-    built: M | None = _built(rows[0], compiled.klass_info, compiled.attnames, compiled.alias)
-    return built
+    found = list_compiled(name, lambda *given: queryset(*given).order_by()[:1], *values)
+    return found[0] if found else None
 
 
 def list_compiled(name: str, queryset: Callable[..., QuerySet[M, M]], *values: Any) -> list[M]:
     """``list(queryset(*values))`` compiled once per process as in ``unique_or_none_compiled``
     (a case's timeline and open tasks, which every case page and action answer lists)."""
-    compiled = _compiled.get(name)
-    if compiled is None:
-        probe = queryset(*values)
-        compiled = _compile(name, probe, values)
-        if compiled is None:
-            return list(probe)
-    assert compiled.klass_info is not None
-    info, attnames, alias = compiled.klass_info, compiled.attnames, compiled.alias
-    return [_built(row, info, attnames, alias) for row in _rows(compiled, values)]
+    prepared = _prepared(name, queryset, values)
+    if isinstance(prepared, QuerySet):
+        return list(prepared)
+    assert prepared.klass_info is not None
+    info, attnames, alias = prepared.klass_info, prepared.attnames, prepared.alias
+    return [_built(row, info, attnames, alias) for row in _rows(prepared, values)]
 
 
 def values_list_compiled(name: str, queryset: Callable[..., QuerySet[Any, Any]], *values: Any) -> list[list[Any]]:
     """The rows of ``queryset(*values)``, a ``values_list`` query, compiled once per process as in
     ``unique_or_none_compiled`` (for the staff member's roles, which every staff request reads)."""
+    prepared = _prepared(name, queryset, values)
+    if isinstance(prepared, QuerySet):
+        return [list(row) for row in prepared]
+    return _rows(prepared, values)
+
+
+def _prepared(name: str, queryset: Callable[..., QuerySet[Any, Any]], values: tuple[Any, ...]) -> Any:
+    """The lookup's compiled statement, or, while it cannot be compiled (a value equal to another
+    parameter: which is which is unknown), ``queryset(*values)`` for the ORM to answer."""
     compiled = _compiled.get(name)
-    if compiled is None:
-        probe = queryset(*values)
-        compiled = _compile(name, probe, values)
-        if compiled is None:
-            return [list(row) for row in probe]
-    return _rows(compiled, values)
+    if compiled is not None:
+        return compiled
+    probe = queryset(*values)
+    return _compile(name, probe, values) or probe
 
 
 def _same(param: Any, value: Any) -> bool:
