@@ -158,3 +158,46 @@ def test_a_cases_timeline_and_open_tasks_read_by_compiled_statements_are_the_orm
     assert [_fields(event) for event in shown] == [_fields(event) for event in public]
     assert [_fields(task) for task in open_tasks] == [_fields(task) for task in tasks]
     assert [_fields(task.department) for task in open_tasks] == [_fields(task.department) for task in tasks]
+
+
+def test_a_cases_materials_and_corrections_read_by_compiled_statements_are_the_orms():
+    from govhall.cases import selectors, services
+    from govhall.cases.models import Case, CaseMaterial, CorrectionNotice
+    from tests.cases.factories import case_world, make_case, pdf_upload, task_open
+
+    world = case_world()
+    case = make_case(world=world, until="submitted")
+    # One notice answered, with a material replaced meanwhile, and one still open.
+    services.case_correction_notify(
+        task=task_open(case, kind="prereview"),
+        officer=world.clerk,
+        items=[{"subject": "申请表", "problem": "扫描件不清晰"}],
+        note="请重新上传",
+    )
+    first = CaseMaterial.objects.filter(case=case).order_by("id").first()
+    services.case_material_add(
+        case=case, user=world.applicant.user, material_name=first.material_name, file=pdf_upload(text="again")
+    )
+    services.case_correction_answer(case=case, user=world.applicant.user, note="已补正")
+    case = Case.objects.get(pk=case.pk)
+    services.case_correction_notify(
+        task=task_open(case, kind="prereview"), officer=world.clerk, items=[{"subject": "身份证", "problem": "缺页"}]
+    )
+    case = Case.objects.get(pk=case.pk)
+    notices = list(CorrectionNotice.objects.filter(case=case).order_by("issued_at", "id"))
+    listed = list(
+        CaseMaterial.objects.filter(case=case, superseded_at__isnull=True)
+        .order_by("material_name", "uploaded_at")
+        .values(*selectors.CASE_MATERIAL_LISTED)
+    )
+    assert len(notices) == 2 and notices[0].answered_at is not None and notices[1].answered_at is None
+    assert CaseMaterial.objects.filter(case=case, superseded_at__isnull=False).exists() and listed
+
+    for _round in range(2):  # compiled at the first call, run as compiled at the second
+        with CaptureQueriesContext(connection) as captured:
+            corrections = selectors.case_corrections(case=case)
+            materials = selectors.case_materials_listed(case=case)
+        assert len(captured) == 2
+        assert all(notice.case is case for notice in corrections)
+        assert [_fields(notice) for notice in corrections] == [_fields(notice) for notice in notices]
+        assert materials == listed

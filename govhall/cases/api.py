@@ -761,7 +761,7 @@ def _detail_common(case: Case) -> dict[str, Any]:
         "result_reference": case.result_reference,
         "completed_at": case.completed_at,
         "withdrawn_at": case.withdrawn_at,
-        "corrections": [_correction(notice) for notice in case.corrections.all()],
+        "corrections": [_correction(notice) for notice in selectors.case_corrections(case=case)],
         "materials": [_material(material) for material in selectors.case_materials_listed(case=case)],
     }
 

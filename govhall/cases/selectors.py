@@ -16,8 +16,17 @@ from govhall.accounts.guards import staff_assignments
 from govhall.accounts.models import Role
 from govhall.accounts.selectors import agencies_active_query
 from govhall.cases import calendar, guards, process
-from govhall.cases.models import Case, CaseEvent, CaseMaterial, CaseState, CaseTask, TaskState, Trust
-from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled
+from govhall.cases.models import (
+    Case,
+    CaseEvent,
+    CaseMaterial,
+    CaseState,
+    CaseTask,
+    CorrectionNotice,
+    TaskState,
+    Trust,
+)
+from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled, values_list_compiled
 
 # Columns of a case that lists never show: its copies of the definitions and the form's data.
 CASE_HEAVY_FIELDS = ("data", "prefilled")
@@ -374,8 +383,30 @@ CASE_MATERIAL_LISTED = ("id", "material_name", "original_name", "size", "content
 
 
 def case_materials_listed(*, case: Case) -> list[dict[str, Any]]:
-    """``case_materials_current`` as rows of ``CASE_MATERIAL_LISTED``, in the same order."""
-    return list(_materials_current(case).values(*CASE_MATERIAL_LISTED))
+    """``case_materials_current`` as rows of ``CASE_MATERIAL_LISTED``, in the same order.
+    Compiled once per process, as the timeline is: every case page and action answer lists them."""
+    rows = values_list_compiled("case_materials_listed", _materials_listed, case.pk)
+    return [dict(zip(CASE_MATERIAL_LISTED, row, strict=True)) for row in rows]
+
+
+def _materials_listed(case_id: int) -> QuerySet[CaseMaterial, tuple[Any, ...]]:
+    return (
+        CaseMaterial.objects.filter(case_id=case_id, superseded_at__isnull=True)
+        .order_by("material_name", "uploaded_at")
+        .values_list(*CASE_MATERIAL_LISTED)
+    )
+
+
+def case_corrections(*, case: Case) -> list[CorrectionNotice]:
+    """The case's correction notices, oldest first; compiled once per process, as the timeline."""
+    notices = list_compiled("case_corrections", _corrections, case.pk)
+    for notice in notices:
+        notice.case = case
+    return notices
+
+
+def _corrections(case_id: int) -> QuerySet[CorrectionNotice]:
+    return CorrectionNotice.objects.filter(case_id=case_id).order_by("issued_at", "id")
 
 
 def case_material_get(*, case: Case, material_id: int) -> CaseMaterial | None:
