@@ -114,6 +114,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "govhall.portal.context_processors.portal",
             ],
+            # Django's i18n library, with constant messages translated once per language.
+            "libraries": {"i18n": "govhall.portal.templatetags.kept_i18n"},
         },
     },
 ]
