@@ -40,3 +40,10 @@ def test_a_kept_message_sets_its_variable_at_every_rendering():
             context = Context({})
             template.template.render(context)
             assert context["free"] == expected.split("/")[0]
+
+
+def test_i18n_is_the_only_template_library_name_given_to_two_modules():
+    # Settings silence Django's warning (templates.W003) for the one name they map on purpose.
+    warnings = engines["django"]._check_for_template_tags_with_the_same_name()
+    assert [warning.id for warning in warnings] == ["templates.W003"]
+    assert warnings[0].msg.startswith("'i18n' is used for multiple template tag modules")
