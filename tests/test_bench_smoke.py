@@ -295,6 +295,36 @@ def test_table_compares_each_scenario_with_its_ceiling() -> None:
     assert "0.70 × C_pk" in printed
 
 
+def test_ratios_are_to_the_mean_of_the_ceilings_at_the_start_and_the_end() -> None:
+    rows = [
+        runner.Row("C_json", rps=2000),
+        runner.Row("C_pk", rps=1200),
+        runner.Row("C_ins", rps=500),
+        runner.Row("guide", rps=600, p95_ms=30),
+        runner.Row("accept", rps=250, p95_ms=90),
+        runner.Row("C_json_end", rps=1600),
+        runner.Row("C_pk_end", rps=800),
+        runner.Row("C_ins_end", errors=1),  # failed: the start alone is used
+    ]
+
+    runner.ratios(rows)
+    verdicts = {row.scenario: (row.ratio, row.met) for row in rows}
+
+    assert runner.ceilings_measured(rows) == {
+        "C_json": {"start": 2000, "end": 1600, "used": 1800.0},
+        "C_pk": {"start": 1200, "end": 800, "used": 1000.0},
+        "C_ins": {"start": 500, "end": None, "used": 500},
+    }
+    assert verdicts["guide"] == (0.6, True)
+    assert verdicts["accept"] == (0.5, True)
+    assert verdicts["C_pk_end"] == (round(800 / 1800, 3), None)
+    assert runner.ceilings_drift(rows) == (
+        "ceilings at the start and the end of the run: C_json 2,000 → 1,600 (-20%), C_pk 1,200 → 800 (-33%); "
+        "ratios are to their means"
+    )
+    assert "C_json_end" in runner.table(rows)
+
+
 @pytest.mark.django_db
 def test_dashboard_paths_answer_the_province_supervisor(client) -> None:
     import random
