@@ -4,6 +4,7 @@ A guide is rendered from a version snapshot (plain codes and strings), so the la
 choices are looked up here rather than through model instances.
 """
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -45,11 +46,16 @@ BADGE_LABELS = {
 }
 
 
+@functools.cache
+def _choice_labels(choices_name: str) -> dict[Any, Any]:
+    # The labels are lazy: translated into the active language when the page shows them.
+    return dict(CHOICES[choices_name].choices)
+
+
 @register.filter
 def choice_label(value: Any, choices_name: str) -> Any:
     """The display label of a stored choice code, e.g. ``{{ guide.kind|choice_label:"kind" }}``."""
-    labels = dict(CHOICES[choices_name].choices)
-    return labels.get(value, value)
+    return _choice_labels(choices_name).get(value, value)
 
 
 @register.filter
