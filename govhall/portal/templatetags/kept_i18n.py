@@ -4,11 +4,13 @@ translated once per language and process rather than at every rendering.
 Settings map the library name ``i18n`` to this module, so every template's ``{% load i18n %}``
 gets it. A guide's body holds 79 such tags: they took a third of its rendering, which went from
 3.4–3.7 to 2.5–2.8 ms with them kept (200 guides in one process, the same output in both
-languages; docs/performance.md). The translation of a
-constant message depends only on the active language: the message is a literal (safe, as every
-template literal), no filter applies to it, and its context, if any, is a literal too. Any
-other ``translate`` (a variable, a filter, a variable context) renders as Django renders it.
-The catalogues are read once per process anyway (a new translation needs a restart).
+languages; docs/performance.md, ADR 12).
+
+The translation of a constant message depends only on the active language: the message is a
+literal (safe, as every template literal), no filter applies to it, and its context, if any,
+is a literal too. Any other ``translate`` (a variable, a filter, a variable context, ``noop``)
+renders as Django renders it. The catalogues are read once per process anyway (a new
+translation needs a restart).
 """
 
 from typing import Any
