@@ -1,12 +1,17 @@
-"""Accept or decide actions, whole submissions, or the to-do list, timed in one process through
-the API with Django's test client, each statement timed: what one action, one submission's
-steps or one list costs before any load, to compare a change before and after on the same data.
+"""Accept or decide actions, whole submissions, the to-do list, guides' first readings or the
+supervisor's tiles, timed in one process through Django's test client, each statement timed:
+what one request costs before any load, to compare a change before and after on the same data.
 Accept and decide consume waiting tasks of the benchmark's pools (``make bench`` tops them up);
 a submission files a case in the pools' region, as the load's submission scenario does; the
-to-do list is the one the load reads (the benchmark's officer, 50 tasks a page).
+to-do list is the one the load reads (the benchmark's officer, 50 tasks a page); a guide is
+read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
+load's first readings are; the tiles are the load's 14 paths in turn (``--count`` rounds).
+Besides wall time, the process's own CPU time a request is reported: it leaves out the
+database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
-    DEBUG=0 GOVHALL_BENCH=1 python -m bench.actions_timed accept|decide|submission|todo_list --count 80 [--statements]
+    DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
+    python -m bench.actions_timed accept|decide|submission|todo_list|guide|tiles --count 80 [--statements]
 """
 
 import argparse
@@ -31,6 +36,7 @@ class Timer:
     def __init__(self) -> None:
         self.statements: list[tuple[float, str]] = []
         self.times: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
         self.kept: dict[str, list[list[tuple[float, str]]]] = {}
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -44,10 +50,11 @@ class Timer:
         from django.db import connection
 
         self.statements.clear()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with connection.execute_wrapper(self.wrapper):
             answer = call()
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
+        self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
         return answer
 
@@ -59,7 +66,8 @@ class Timer:
             print(
                 f"{step}: {len(times)} requests, p50 {statistics.median(times):.1f} ms, "
                 f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
-                f"database p50 {statistics.median(database):.1f} ms"
+                f"database p50 {statistics.median(database):.1f} ms; "
+                f"this process's CPU mean {statistics.mean(self.cpu[step]):.2f} ms"
             )
             if statements:
                 for ms, sql in kept[len(kept) // 2]:
@@ -132,6 +140,63 @@ def todo_lists(count: int, timer: Timer) -> int:
         read()
     for _ in range(count):
         timer.timed("todo_list", read)
+    return 0
+
+
+def guides(count: int, timer: Timer) -> int:
+    """First readings of ``count`` published guides (the load's guide scenario before its cache
+    holds them): the shared cache is emptied first, and each guide is read once."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from govhall.catalog.models import Implementation, ItemState
+
+    codes = list(
+        Implementation.objects.filter(state=ItemState.ACTIVE, entry__state=ItemState.ACTIVE)
+        .order_by("id")
+        .values_list("implementation_code", flat=True)[: count + WARM_UP]
+    )
+    if len(codes) <= WARM_UP:
+        print("not enough published guides: run make bench first", file=sys.stderr)
+        return 1
+    cache.clear()
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def read(code: str) -> Any:
+        answer = client.get(f"/services/{code}/")
+        if answer.status_code != 200 or b"section-materials" not in answer.content:
+            raise SystemExit(f"guide {code}: {answer.status_code}")
+        return answer
+
+    for code in codes[:WARM_UP]:
+        read(code)
+    for code in codes[WARM_UP:]:
+        timer.timed("guide", partial(read, code))
+    return 0
+
+
+def tiles(count: int, timer: Timer) -> int:
+    """The load's dashboard tiles (the province supervisor's 14 paths), ``count`` rounds."""
+    import random
+
+    from django.test import Client
+
+    from bench.prepare import _figures_paths, _province_supervisor
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {_tokens([_province_supervisor()])[0]}", HTTP_HOST="127.0.0.1")
+    paths = _figures_paths(random.Random(7))["tiles"]  # noqa: S311 - a fixed sample of paths
+
+    def read(path: str) -> Any:
+        answer = _checked(client.get(path), 200, path)
+        if "received" not in answer:
+            raise SystemExit(f"{path}: no figures")
+        return answer
+
+    for path in paths:
+        read(path)
+    for _ in range(count):
+        for path in paths:
+            timer.timed("tiles", partial(read, path))
     return 0
 
 
@@ -219,7 +284,7 @@ def submissions(count: int, timer: Timer) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.actions_timed", description=__doc__)
-    parser.add_argument("kind", choices=("accept", "decide", "submission", "todo_list"))
+    parser.add_argument("kind", choices=("accept", "decide", "submission", "todo_list", "guide", "tiles"))
     parser.add_argument("--count", type=int, default=80)
     parser.add_argument("--statements", action="store_true", help="list the middle request's statements")
     arguments = parser.parse_args(argv)
@@ -229,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         failed = submissions(arguments.count, timer)
     elif arguments.kind == "todo_list":
         failed = todo_lists(arguments.count, timer)
+    elif arguments.kind == "guide":
+        failed = guides(arguments.count, timer)
+    elif arguments.kind == "tiles":
+        failed = tiles(arguments.count, timer)
     else:
         failed = actions(arguments.kind, arguments.count, timer)
     if not failed:

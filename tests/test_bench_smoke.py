@@ -259,6 +259,34 @@ def test_timed_to_do_lists_read_the_officers_open_tasks(capsys) -> None:
     assert "todo_list: 2 requests" in report and 'FROM "cases_casetask"' in report
 
 
+@pytest.mark.django_db
+def test_timed_guides_are_first_readings_of_published_guides(capsys) -> None:
+    implementations = [make_implementation(region_code=XIHU, kind="market") for _ in range(actions_timed.WARM_UP + 2)]
+    timer = actions_timed.Timer()
+
+    assert actions_timed.guides(2, timer) == 0
+    timer.report(statements=False)
+
+    assert len(timer.times["guide"]) == 2 and all(cpu > 0 for cpu in timer.cpu["guide"])
+    assert all(len(statements) > 0 for statements in timer.kept["guide"])  # read, not served from a cache
+    assert len({implementation.implementation_code for implementation in implementations}) == len(implementations)
+    assert "guide: 2 requests" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_timed_tiles_read_the_province_supervisors_paths(capsys) -> None:
+    from tests.factories import make_department
+
+    make_department(region_code="330000", kind="market")
+    timer = actions_timed.Timer()
+
+    assert actions_timed.tiles(1, timer) == 0
+    timer.report(statements=False)
+
+    assert len(timer.times["tiles"]) == 14  # one round of the load's tile paths
+    assert "tiles: 14 requests" in capsys.readouterr().out
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
 def test_wrk_script_counts_answers_that_fail_their_check(live_server) -> None:
     port = urllib.parse.urlparse(live_server.url).port
