@@ -7,7 +7,7 @@ may not see the case, so numbers cannot be probed.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -311,13 +311,22 @@ def task_page_for_officer(
     return total, [found[pk] for pk in page_ids if pk in found]
 
 
+# The rows of a case that _of_case reads.
+R = TypeVar("R", CaseTask, CaseEvent, CorrectionNotice)
+
+
+def _of_case(name: str, queryset: Callable[[int], QuerySet[R]], case: Case) -> list[R]:
+    """A case's rows that every case page and action answer lists (its open tasks, timeline,
+    correction notices), through a statement compiled once per process; each row's case is the
+    one given, as a related manager would set it."""
+    rows = list_compiled(name, queryset, case.pk)
+    for row in rows:
+        row.case = case
+    return rows
+
+
 def task_list_open_for_case(*, case: Case) -> list[CaseTask]:
-    # Compiled once per process (every case page and action answer lists them); each task's case
-    # is the one given, as a related manager would set it.
-    tasks = list_compiled("tasks_open_of_case", _tasks_open_of_case, case.pk)
-    for task in tasks:
-        task.case = case
-    return tasks
+    return _of_case("tasks_open_of_case", _tasks_open_of_case, case)
 
 
 def _tasks_open_of_case(case_id: int) -> QuerySet[CaseTask]:
@@ -351,14 +360,9 @@ def case_return_targets(*, case: Case, task: CaseTask) -> list[dict[str, Any]]:
 
 
 def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:
-    # Compiled once per process, as the open tasks are.
     if for_applicant:
-        events = list_compiled("case_timeline_public", _timeline_public, case.pk)
-    else:
-        events = list_compiled("case_timeline", _timeline, case.pk)
-    for event in events:
-        event.case = case
-    return events
+        return _of_case("case_timeline_public", _timeline_public, case)
+    return _of_case("case_timeline", _timeline, case)
 
 
 def _timeline(case_id: int) -> QuerySet[CaseEvent]:
@@ -398,11 +402,8 @@ def _materials_listed(case_id: int) -> QuerySet[CaseMaterial, tuple[Any, ...]]:
 
 
 def case_corrections(*, case: Case) -> list[CorrectionNotice]:
-    """The case's correction notices, oldest first; compiled once per process, as the timeline."""
-    notices = list_compiled("case_corrections", _corrections, case.pk)
-    for notice in notices:
-        notice.case = case
-    return notices
+    """The case's correction notices, oldest first."""
+    return _of_case("case_corrections", _corrections, case)
 
 
 def _corrections(case_id: int) -> QuerySet[CorrectionNotice]:
