@@ -8,10 +8,12 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from govhall.accounts.guards import staff_assignments, staff_region_prefixes
 from govhall.accounts.models import Role
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
+from govhall.metrics.services import first_open_month
 from govhall.org.selectors import region_code_prefix
 
 DEPARTMENT_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER, Role.DEPARTMENT_ADMINISTRATOR)
@@ -100,13 +102,19 @@ def _region_filter(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
 
 
 def period_parts(
-    start: datetime.date, end: datetime.date
+    start: datetime.date, end: datetime.date, *, today: datetime.date | None = None
 ) -> tuple[tuple[datetime.date, datetime.date] | None, list[tuple[datetime.date, datetime.date]]]:
     """A period as its whole calendar months (first and last month, read from the month rows)
-    and the days before and after them (read from the day rows)."""
+    and the days before and after them (read from the day rows). Given ``today``, a period that
+    ends today or later takes its last month whole as well: every count is dated on the day of
+    the action that made it (ADR 0007), so no row holds a day after today, and the month row is
+    the sum of the days so far."""
     first_full = start if start.day == 1 else (start.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
     following = end + datetime.timedelta(days=1)
-    last_full_end = end if following.day == 1 else end.replace(day=1) - datetime.timedelta(days=1)
+    if following.day == 1 or (today is not None and end >= today):
+        last_full_end = end
+    else:
+        last_full_end = end.replace(day=1) - datetime.timedelta(days=1)
     if first_full > last_full_end:
         return None, [(start, end)]
     days = []
@@ -120,7 +128,16 @@ def period_parts(
 def _sources(*, scope: Q, start: datetime.date, end: datetime.date, region: str | None) -> list[QuerySet[Any]]:
     """The querysets whose sums are the period's figures: month rows for its whole months, day
     rows for the rest."""
-    months, days = period_parts(start, end)
+    return _parts_sources(scope=scope, parts=period_parts(start, end, today=timezone.localdate()), region=region)
+
+
+def _parts_sources(
+    *,
+    scope: Q,
+    parts: tuple[tuple[datetime.date, datetime.date] | None, list[tuple[datetime.date, datetime.date]]],
+    region: str | None,
+) -> list[QuerySet[Any]]:
+    months, days = parts
     sources: list[QuerySet[Any]] = []
     if months is not None:
         sources.append(
@@ -175,7 +192,113 @@ def tiles_of(sources: list[QuerySet[Any]]) -> Tiles:
 
 
 def figures_tiles(*, user: Any, start: datetime.date, end: datetime.date, region: str | None = None) -> Tiles:
+    whole = _region_whole(user=user, region=region)
+    if whole is not None:
+        return region_tiles(region=whole, start=start, end=end)
     return tiles_of(_rows(user=user, start=start, end=end, region=region))
+
+
+def _region_whole(*, user: Any, region: str | None) -> str | None:
+    """The code of the region (province, city or county) whose every row is the user's figures
+    for ``region``: ``region`` itself when a region the user supervises holds it, or, without
+    ``region``, the one region the user supervises when that is all the user's scope. None when
+    the scope is anything else (departments, several regions, part of the region)."""
+    prefixes = set(staff_region_prefixes(user=user, role=Role.SUPERVISOR))
+    if region:
+        wanted = region_code_prefix(region)
+        covered = any(wanted.startswith(prefix) for prefix in prefixes)
+        return region if covered and len(region) == 6 and region.isdigit() else None
+    if len(prefixes) != 1 or any(a.role in DEPARTMENT_ROLES for a in staff_assignments(user=user)):
+        return None
+    [prefix] = prefixes
+    return prefix.ljust(6, "0") if len(prefix) in (2, 4, 6) and prefix.isdigit() else None
+
+
+def region_tiles(*, region: str, start: datetime.date, end: datetime.date) -> Tiles:
+    """A whole region's figures: the sums of its closed months (``RegionMonth``), the department
+    rows for the months and days after them."""
+    today = timezone.localdate()
+    months, days = period_parts(start, end, today=today)
+    counts = dict.fromkeys(COUNTERS, 0)
+    first_open = first_open_month(today)
+    if months is not None and months[0] < first_open:
+        last_closed = min(months[1], (first_open - datetime.timedelta(days=1)).replace(day=1))
+        for name, value in closed_months(region=region, first=months[0], last=last_closed).items():
+            counts[name] += value
+        months = (first_open, months[1]) if months[1] >= first_open else None
+    for name, value in tiles_of(_parts_sources(scope=Q(), parts=(months, days), region=region)).counts.items():
+        counts[name] += value
+    return Tiles(counts)
+
+
+_GENERATION = "COALESCE((SELECT generation FROM metrics_figuresgeneration WHERE id = 1), 0)"
+
+
+def closed_months(*, region: str, first: datetime.date, last: datetime.date) -> dict[str, int]:
+    """The sums of every counter over the closed months ``first`` … ``last`` (first days) of a
+    region: its ``RegionMonth`` rows of the current generation, those missing summed from the
+    department month rows and kept. Each statement reads the generation with the rows, so sums
+    made while a closed month is being written carry the generation that write ends."""
+    wanted = _months(first, last)
+    columns = ", ".join(COUNTERS)
+    with connection.cursor() as cursor:
+        # Column names from COUNTERS.
+        cursor.execute(
+            f"SELECT month, {columns} FROM metrics_regionmonth "  # noqa: S608
+            f"WHERE region_code = %s AND month >= %s AND month <= %s AND generation = {_GENERATION}",
+            [region, first, last],
+        )
+        rows = cursor.fetchall()
+    if len(rows) < len(wanted):
+        rows = _closed_months_made(region=region, months=wanted)
+    totals = [0] * len(COUNTERS)
+    for _month, *sums in rows:
+        for index, value in enumerate(sums):
+            totals[index] += int(value)
+    return dict(zip(COUNTERS, totals, strict=True))
+
+
+def _closed_months_made(*, region: str, months: list[datetime.date]) -> list[tuple[Any, ...]]:
+    """Sum a region's department month rows for ``months`` and keep the sums (a month with no
+    rows as zeros), tagged with the generation read in the same statement."""
+    column = "province_code" if region.endswith("0000") else "city_code" if region.endswith("00") else "region_code"
+    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in COUNTERS)
+    with connection.cursor() as cursor:
+        # Column names from COUNTERS and the three code columns.
+        cursor.execute(
+            f"SELECT g.generation, f.* FROM (SELECT {_GENERATION} AS generation) AS g "  # noqa: S608
+            f"LEFT JOIN (SELECT month, {sums} FROM metrics_departmentmonth "
+            f"WHERE {column} = %s AND month >= %s AND month <= %s GROUP BY month) AS f ON 1 = 1",
+            [region, months[0], months[-1]],
+        )
+        found = cursor.fetchall()
+    generation = found[0][0]
+    by_month = {_as_date(month): list(values) for _generation, month, *values in found if month is not None}
+    rows = [(month, *by_month.get(month, [0] * len(COUNTERS))) for month in months]
+    columns = ", ".join(COUNTERS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in ("generation", *COUNTERS))
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * (3 + len(COUNTERS))) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO metrics_regionmonth (month, region_code, generation, {columns}) "  # noqa: S608
+            f"VALUES {placeholders} ON CONFLICT (region_code, month) DO UPDATE SET {updates} "
+            "WHERE metrics_regionmonth.generation < excluded.generation",
+            [value for month, *values in rows for value in (month, region, generation, *values)],
+        )
+    return rows
+
+
+def _months(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _as_date(value: Any) -> datetime.date:
+    """A date column's value as a date (SQLite's raw cursor gives text)."""
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])
 
 
 def figures_breakdown(

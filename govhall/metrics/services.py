@@ -44,6 +44,8 @@ def figures_add(
     # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
     # circle with one that recorded its audit first and counts next.
     audit_chain_lock()
+    if day < first_open_month(timezone.localdate()):
+        figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
     columns = ", ".join(COUNTERS)
     placeholders = ", ".join(["%s"] * len(COUNTERS))
     # A new row takes every counter (0 for the others); an existing one adds only these.
@@ -106,6 +108,24 @@ def figures_add(
             )
         )
     _statements_run(statements)
+
+
+def first_open_month(today: datetime.date) -> datetime.date:
+    """The first day of the earliest month that may still be counted into: last month, since an
+    action begun on its last evening may commit on the first of this one. Months before it are
+    closed (``RegionMonth``)."""
+    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def figures_generation_bump() -> None:
+    """Closed months' department rows were written (in this transaction): every region's sums of
+    closed months made before it no longer hold. The row lock taken here is held until commit, so
+    a dashboard summing in the meantime tags its sums with the generation before."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metrics_figuresgeneration (id, generation) VALUES (1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET generation = metrics_figuresgeneration.generation + 1"
+        )
 
 
 def _statements_run(statements: list[tuple[str, list[Any]]]) -> None:
@@ -380,6 +400,7 @@ def metrics_rebuild() -> int:
     department_rows, month_rows, item_rows = tally.department_rows(), tally.department_month_rows(), tally.item_rows()
     entry_rows = tally.entry_month_rows()
     with transaction.atomic():
+        figures_generation_bump()
         DepartmentDay.objects.all().delete()
         DepartmentMonth.objects.all().delete()
         ItemMonth.objects.all().delete()

@@ -157,6 +157,19 @@ def test_a_period_reads_whole_months_from_the_month_rows_and_the_rest_from_the_d
         (datetime.date(2026, 1, 1), datetime.date(2026, 11, 1)),
         [(datetime.date(2026, 12, 1), datetime.date(2026, 12, 3))],
     )
+    # Ending today: nothing is counted after today, so this month's row is the days so far.
+    assert period_parts(datetime.date(2026, 1, 1), datetime.date(2026, 12, 3), today=datetime.date(2026, 12, 3)) == (
+        (datetime.date(2026, 1, 1), datetime.date(2026, 12, 1)),
+        [],
+    )
+    assert period_parts(datetime.date(2026, 12, 2), datetime.date(2026, 12, 3), today=datetime.date(2026, 12, 3)) == (
+        None,
+        [(datetime.date(2026, 12, 2), datetime.date(2026, 12, 3))],
+    )
+    assert period_parts(datetime.date(2026, 1, 1), datetime.date(2026, 12, 3), today=datetime.date(2026, 12, 4)) == (
+        (datetime.date(2026, 1, 1), datetime.date(2026, 11, 1)),
+        [(datetime.date(2026, 12, 1), datetime.date(2026, 12, 3))],
+    )
     assert period_parts(datetime.date(2026, 1, 15), datetime.date(2026, 3, 31)) == (
         (datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)),
         [(datetime.date(2026, 1, 15), datetime.date(2026, 1, 31))],

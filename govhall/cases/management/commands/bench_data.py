@@ -1768,6 +1768,11 @@ class Command(BaseCommand):
             _marker_set("last_generation_peak_rss_mb", int(peak_rss_mb()))
             _marker_set("last_generation_cases_seconds", int(cases_seconds))
         vacuum_seconds = 0.0
+        if added["cases"]:
+            # Cases dated into closed months: the regions' sums of those months are made again.
+            from govhall.metrics.services import figures_generation_bump
+
+            figures_generation_bump()
         if any(added.values()):
             vacuum_seconds = _tables_vacuum(log, tables=(*LOADED_TABLES, "catalog_searchdocument", "org_department"))
         report = {

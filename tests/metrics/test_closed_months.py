@@ -1,0 +1,116 @@
+"""A whole region's closed months are read from their kept sums (``RegionMonth``), which equal
+the department rows they were summed from and are made again whenever a closed month is written."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from govhall.metrics.models import COUNTERS, DepartmentMonth, RegionMonth
+from govhall.metrics.selectors import figures_tiles, region_rows, tiles_of
+from govhall.metrics.services import figures_add, first_open_month, metrics_rebuild
+from tests.cases.factories import case_world, make_case
+from tests.factories import force_login_verified
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+YEAR_START = datetime.date(2026, 1, 1)
+
+
+def at(day: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(day).replace(hour=10, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def world():
+    """Cases of 西湖区 counted in March, May and July 2026 (read on 15 July: March and May closed)."""
+    world = case_world()
+    for day, untils in (("2026-03-10", ("completed", "submitted")), ("2026-05-12", ("accepted",))):
+        with time_machine.travel(at(day), tick=False):
+            for until in untils:
+                make_case(world=world, until=until)
+    with time_machine.travel(at("2026-07-14"), tick=False):
+        make_case(world=world, until="completed")
+    return world
+
+
+def _live(region: str, end: datetime.date) -> dict[str, int]:
+    return tiles_of(region_rows(region=region, start=YEAR_START, end=end)).counts
+
+
+def test_the_closed_months_sums_equal_the_department_rows_and_are_kept(world, client):
+    with time_machine.travel(at("2026-07-15"), tick=False):
+        today = datetime.date(2026, 7, 15)
+        assert first_open_month(today) == datetime.date(2026, 6, 1)
+        force_login_verified(client, world.supervisor)  # 杭州市
+        first = client.get("/api/v1/figures/tiles", {"start": str(YEAR_START), "end": str(today)})
+        assert first.status_code == 200
+        live = _live("330100", today)
+        assert {name: first.json()[name] for name in COUNTERS} == live
+        assert live["received"] == 4 and live["completed"] == 2  # March, May and July
+        # January to May of the city, a month without rows as zeros.
+        kept = dict(RegionMonth.objects.filter(region_code="330100").values_list("month", "received"))
+        assert kept == {datetime.date(2026, month, 1): {3: 2, 5: 1}.get(month, 0) for month in range(1, 6)}
+
+        with CaptureQueriesContext(connection) as captured:
+            again = client.get("/api/v1/figures/tiles", {"start": str(YEAR_START), "end": str(today)})
+        assert again.json() == first.json()
+        statements = [query["sql"] for query in captured.captured_queries]
+        assert not any("INSERT INTO metrics_regionmonth" in sql for sql in statements)
+        assert any("FROM metrics_regionmonth" in sql for sql in statements)
+
+
+def test_a_count_dated_into_a_closed_month_or_a_rebuild_makes_the_sums_again(world):
+    with time_machine.travel(at("2026-07-15"), tick=False):
+        today = datetime.date(2026, 7, 15)
+        before = figures_tiles(user=world.supervisor, start=YEAR_START, end=today).counts
+        department = DepartmentMonth.objects.filter(region_code="330106").values_list("department_id", flat=True)[0]
+        figures_add(
+            day=datetime.date(2026, 3, 20), department_id=department, region_code="330106", counts={"received": 5}
+        )
+        after = figures_tiles(user=world.supervisor, start=YEAR_START, end=today).counts
+        assert after["received"] == before["received"] + 5 == _live("330100", today)["received"]
+
+        metrics_rebuild()  # back to what the cases hold
+        assert figures_tiles(user=world.supervisor, start=YEAR_START, end=today).counts == before
+
+
+def test_sums_of_an_earlier_generation_are_not_read(world):
+    """Sums made while a closed month was being written carry the generation before that
+    write's; they are summed again rather than read."""
+    with time_machine.travel(at("2026-07-15"), tick=False):
+        today = datetime.date(2026, 7, 15)
+        before = figures_tiles(user=world.supervisor, start=YEAR_START, end=today).counts
+        figures_add(
+            day=datetime.date(2026, 4, 2),
+            department_id=DepartmentMonth.objects.values_list("department_id", flat=True)[0],
+            region_code="330106",
+            counts={"received": 1},
+        )
+        # As if a dashboard had summed April just before that write committed, after the bump.
+        RegionMonth.objects.filter(region_code="330100", month=datetime.date(2026, 4, 1)).update(received=0)
+        RegionMonth.objects.update(generation=0)
+        assert figures_tiles(user=world.supervisor, start=YEAR_START, end=today).counts["received"] == (
+            before["received"] + 1
+        )
+
+
+def test_only_a_region_the_user_supervises_whole_is_read_from_its_sums(world):
+    with time_machine.travel(at("2026-07-15"), tick=False):
+        today = datetime.date(2026, 7, 15)
+        # 杭州市's supervisor asking for the province sees 杭州市's part of it, from the rows.
+        province = figures_tiles(user=world.supervisor, start=YEAR_START, end=today, region="330000").counts
+        assert province == _live("330100", today)
+        # A reviewer sees the department's figures, from the rows.
+        assert figures_tiles(user=world.reviewer, start=YEAR_START, end=today).counts["received"] == 4
+        # Another city's supervisor sees none of them.
+        assert figures_tiles(user=world.other_city_supervisor, start=YEAR_START, end=today).counts["received"] == 0
+        assert not RegionMonth.objects.filter(region_code="330000").exists()
+        # The county, asked for by the city's supervisor, is read from its sums.
+        county = figures_tiles(user=world.supervisor, start=YEAR_START, end=today, region="330106").counts
+        assert county == _live("330106", today)
+        assert RegionMonth.objects.filter(region_code="330106").count() == 5
