@@ -38,6 +38,8 @@ class Timer:
         self.times: dict[str, list[float]] = {}
         self.cpu: dict[str, list[float]] = {}
         self.kept: dict[str, list[list[tuple[float, str]]]] = {}
+        self.locked: list[float] = []
+        self.held: dict[str, list[float]] = {}
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         started = time.perf_counter()
@@ -45,17 +47,34 @@ class Timer:
             return execute(sql, params, many, context)
         finally:
             self.statements.append(((time.perf_counter() - started) * 1000, sql))
+            if "pg_advisory_xact_lock" in sql:
+                self._lock_taken(time.perf_counter())
+
+    def _lock_taken(self, at: float) -> None:
+        """The audit chain's lock is held until the transaction ends: its commit is the end of
+        the part of the request that every other audited writer waits for."""
+        from django.db import transaction
+
+        self.locked.append(at)
+        transaction.on_commit(lambda: self.locked.append(-time.perf_counter()))
 
     def timed(self, step: str, call: Callable[[], Any]) -> Any:
         from django.db import connection
 
         self.statements.clear()
+        self.locked.clear()
         started, cpu = time.perf_counter(), time.process_time()
         with connection.execute_wrapper(self.wrapper):
             answer = call()
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
         self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
+        # Each lock taken with the commit that released it (a request may commit more than once).
+        taken = [at for at in self.locked if at > 0]
+        released = [-at for at in self.locked if at < 0]
+        if taken and released:
+            self.held.setdefault(step, []).append((max(released) - min(taken)) * 1000)
+        self.locked.clear()
         return answer
 
     def report(self, *, statements: bool) -> None:
@@ -68,6 +87,11 @@ class Timer:
                 f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
                 f"database p50 {statistics.median(database):.1f} ms; "
                 f"this process's CPU mean {statistics.mean(self.cpu[step]):.2f} ms"
+                + (
+                    f"; audit chain lock held p50 {statistics.median(self.held[step]):.1f} ms"
+                    if self.held.get(step)
+                    else ""
+                )
             )
             if statements:
                 for ms, sql in kept[len(kept) // 2]:
@@ -192,11 +216,21 @@ def tiles(count: int, timer: Timer) -> int:
             raise SystemExit(f"{path}: no figures")
         return answer
 
+    def kind(path: str) -> str:
+        """The path's region level and period: each is timed apart as well as all together."""
+        query = dict(part.split("=", 1) for part in path.split("?", 1)[1].split("&"))
+        region = query["region"]
+        level = "province" if region.endswith("0000") else "city" if region.endswith("00") else "county"
+        return f"tiles: {level}, {'year to date' if query['start'].endswith('-01-01') else 'last month'}"
+
     for path in paths:
         read(path)
     for _ in range(count):
         for path in paths:
             timer.timed("tiles", partial(read, path))
+            timer.times.setdefault(kind(path), []).append(timer.times["tiles"][-1])
+            timer.cpu.setdefault(kind(path), []).append(timer.cpu["tiles"][-1])
+            timer.kept.setdefault(kind(path), []).append(timer.kept["tiles"][-1])
     return 0
 
 
