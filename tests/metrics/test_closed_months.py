@@ -56,6 +56,16 @@ def test_the_closed_months_sums_equal_the_department_rows_and_are_kept(world, cl
         kept = dict(RegionMonth.objects.filter(region_code="330100").values_list("month", "received"))
         assert kept == {datetime.date(2026, month, 1): {3: 2, 5: 1}.get(month, 0) for month in range(1, 6)}
 
+        # Periods with days at either end (day rows) or within one month.
+        for start, end in (("2026-03-05", "2026-07-14"), ("2026-05-12", "2026-05-12"), ("2026-02-01", "2026-03-31")):
+            tiles = client.get("/api/v1/figures/tiles", {"start": start, "end": end}).json()
+            live = tiles_of(
+                region_rows(
+                    region="330100", start=datetime.date.fromisoformat(start), end=datetime.date.fromisoformat(end)
+                )
+            ).counts
+            assert {name: tiles[name] for name in COUNTERS} == live and live["received"] > 0, (start, end)
+
         with CaptureQueriesContext(connection) as captured:
             again = client.get("/api/v1/figures/tiles", {"start": str(YEAR_START), "end": str(today)})
         assert again.json() == first.json()
