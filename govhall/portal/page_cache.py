@@ -3,9 +3,10 @@
 Most of the portal's traffic is people reading guides and searching without signing in, and
 for them a guide or a page of search results is the same for everyone who asks in the same
 language and mode: it is built from published catalogue data only. Such a page is kept under
-the catalogue's version (``catalog.search.catalogue_version``: every publication, reindex or
-synonym change moves it, so no page from before the change is served after it is committed),
-the page's address, the language and elder mode, for ``VISITOR_PAGE_SECONDS`` at most (so that
+the page's address, the language and elder mode, with the catalogue's version read before it
+was rendered (``catalog.search.catalogue_version``: every publication, reindex or synonym change
+moves it, so no page from before the change is served after it is committed; the version and the
+page are read in one round trip), for ``VISITOR_PAGE_SECONDS`` at most (so that
 what is shown beside the catalogue, a region's name, follows a change within minutes).
 
 The only part of such a page that differs between visitors is the CSRF token of its forms
@@ -33,7 +34,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
-from govhall.catalog.search import catalogue_version
+from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
 
 VISITOR_PAGE_SECONDS = 300
@@ -63,10 +64,20 @@ def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
     return page is None or (page.isdigit() and 1 <= int(page) <= VISITOR_PAGE_MAX_PAGE)
 
 
-def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[str] = frozenset()) -> str | None:
-    """The cache key of this request's page, or None when the page is rendered for this
-    person alone (signed in, a session, messages waiting, or not a GET) or its address is not
-    one the portal's links make (``parameters``: the query parameters the page knows)."""
+@dataclass
+class PageSlot:
+    """Where a request's page is kept, and the catalogue's version when it was looked up: the
+    page rendered after a miss is kept with that version, so a page rendered while a
+    publication commits is not served after it."""
+
+    key: str
+    version: int | None = None
+
+
+def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[str] = frozenset()) -> PageSlot | None:
+    """Where this request's page is kept, or None when the page is rendered for this person
+    alone (signed in, a session, messages waiting, or not a GET) or its address is not one the
+    portal's links make (``parameters``: the query parameters the page knows)."""
     if request.method not in ("GET", "HEAD") or not _address_kept(request, parameters):
         return None
     if settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES:
@@ -76,31 +87,40 @@ def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[s
         return None
     address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
     elder = int(bool(getattr(request, "elder_mode", False)))
-    return f"visitor-page:{name}:{catalogue_version()}:{get_language()}:{elder}:{address}"
+    return PageSlot(f"visitor-page:{name}:{get_language()}:{elder}:{address}")
 
 
-def visitor_page_get(key: str | None) -> KeptPage | None:
-    if key is None:
+def visitor_page_get(slot: PageSlot | None) -> KeptPage | None:
+    """The kept page, if it was kept under the catalogue's current version. The version and the
+    page are read in one round trip to the cache (a kept page carries its version)."""
+    if slot is None:
         return None
-    kept = cache.get(key)
-    return KeptPage(**kept) if kept is not None else None
+    found = cache.get_many([SEARCH_VERSION_KEY, slot.key])
+    version = found.get(SEARCH_VERSION_KEY)
+    slot.version = int(version) if version is not None else catalogue_version()
+    kept = found.get(slot.key)
+    if kept is None or kept.get("version") != slot.version:
+        return None
+    return KeptPage(content=kept["content"], content_type=kept["content_type"], extra=kept["extra"])
 
 
-def visitor_page_context(key: str | None) -> dict[str, Any]:
+def visitor_page_context(slot: PageSlot | None) -> dict[str, Any]:
     """What the page's template needs so that it can be kept: its CSRF tokens as placeholders."""
-    return {"csrf_token": CSRF_PLACEHOLDER} if key is not None else {}
+    return {"csrf_token": CSRF_PLACEHOLDER} if slot is not None else {}
 
 
 def visitor_page_keep(
-    request: HttpRequest, key: str | None, response: HttpResponse, *, extra: dict[str, Any] | None = None
+    request: HttpRequest, slot: PageSlot | None, response: HttpResponse, *, extra: dict[str, Any] | None = None
 ) -> HttpResponse:
-    """Keep the page just rendered with ``visitor_page_context`` (when it may be kept) and fill
-    in this request's token."""
-    if key is None:
+    """Keep the page just rendered with ``visitor_page_context`` (when it may be kept), with the
+    catalogue's version ``visitor_page_get`` read before it was rendered, and fill in this
+    request's token."""
+    if slot is None:
         return response
     content = response.content.decode(response.charset)
     if response.status_code == 200 and not response.cookies:
-        kept = {"content": content, "content_type": response["Content-Type"], "extra": extra or {}}
-        cache.set(key, kept, timeout=VISITOR_PAGE_SECONDS)
+        version = slot.version if slot.version is not None else catalogue_version()
+        kept = {"version": version, "content": content, "content_type": response["Content-Type"], "extra": extra or {}}
+        cache.set(slot.key, kept, timeout=VISITOR_PAGE_SECONDS)
     response.content = _filled(content, request).encode(response.charset)
     return response

@@ -136,3 +136,29 @@ def test_only_addresses_the_portal_makes_are_kept():
         parameters = SEARCH_PARAMETERS if address.startswith(search) else frozenset()
         assert visitor_page_key(request, "page", parameters=parameters) is None, address
     implementation_view_counts_flush()
+
+
+def test_a_page_rendered_while_the_catalogue_changed_is_not_served_after_the_change():
+    """A page is kept with the catalogue's version read before it was rendered, which the
+    version and the page are read together with; a later version does not serve it."""
+    from django.http import HttpResponse
+
+    from govhall.catalog.search import catalogue_version, search_results_forget
+    from govhall.portal.page_cache import visitor_page_get, visitor_page_keep
+
+    def slot():
+        request = RequestFactory().get("/services/x/")
+        request.user = AnonymousUser()
+        return request, visitor_page_key(request, "guide")
+
+    request, rendering = slot()
+    assert visitor_page_get(rendering) is None and rendering.version == catalogue_version()
+    search_results_forget()  # a publication commits while the page renders from the data before it
+    visitor_page_keep(request, rendering, HttpResponse("before the publication"), extra={})
+    assert visitor_page_get(slot()[1]) is None
+
+    request, current = slot()
+    visitor_page_get(current)
+    visitor_page_keep(request, current, HttpResponse("after the publication"), extra={})
+    kept = visitor_page_get(slot()[1])
+    assert kept is not None and kept.content == "after the publication"
