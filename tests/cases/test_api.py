@@ -587,6 +587,25 @@ def test_task_list_filters_by_kind_and_claimed_by_the_caller(world, client):
     )
 
 
+def test_the_task_list_follows_a_change_of_the_officers_roles_at_once(world, client):
+    """The list's statement is kept per officer and roles held: a role given up is gone from the
+    next list, and given back, it is there again."""
+    from govhall.accounts.models import Role, StaffAssignment
+
+    case = make_case(world=world, until="submitted")
+    clerk = staff_client(world.clerk)
+    assert [task["case"]["number"] for task in clerk.get(f"{API}/workbench/tasks").json()["items"]] == [case.number]
+
+    held = StaffAssignment.objects.get(user=world.clerk, role=Role.WINDOW_CLERK)
+    held.role = Role.DECIDER
+    held.save()
+    assert clerk.get(f"{API}/workbench/tasks").json()["items"] == []
+
+    held.role = Role.WINDOW_CLERK
+    held.save()
+    assert [task["case"]["number"] for task in clerk.get(f"{API}/workbench/tasks").json()["items"]] == [case.number]
+
+
 # ---------------------------------------------------------------------------------------------
 # Authentication
 
