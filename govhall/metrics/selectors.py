@@ -92,13 +92,7 @@ def _prefix_filter(prefix: str) -> Q:
 
 
 def _region_filter(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
-    if region:
-        if region.endswith("0000"):
-            return rows.filter(province_code=region)
-        if region.endswith("00"):
-            return rows.filter(city_code=region)
-        return rows.filter(region_code=region)
-    return rows
+    return rows.filter(**{_code_column(region): region}) if region else rows
 
 
 def period_parts(
