@@ -5,13 +5,14 @@ Accept and decide consume waiting tasks of the benchmark's pools (``make bench``
 a submission files a case in the pools' region, as the load's submission scenario does; the
 to-do list is the one the load reads (the benchmark's officer, 50 tasks a page); a guide is
 read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
-load's first readings are; the tiles are the load's 14 paths in turn (``--count`` rounds).
+load's first readings are, and so are the uncached search pages (``search_broad`` …); the tiles
+are the load's 14 paths in turn (``--count`` rounds).
 Besides wall time, the process's own CPU time a request is reported: it leaves out the
 database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
-    python -m bench.actions_timed accept|decide|submission|todo_list|guide|tiles --count 80 [--statements]
+    python -m bench.actions_timed accept|decide|submission|todo_list|guide|tiles|search_broad --count 80 [--statements]
 """
 
 import argparse
@@ -84,7 +85,8 @@ class Timer:
             database = [sum(ms for ms, _sql in request) for request in kept]
             print(
                 f"{step}: {len(times)} requests, p50 {statistics.median(times):.1f} ms, "
-                f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
+                + (f"p95 {statistics.quantiles(times, n=20)[-1]:.1f} ms, " if len(times) > 1 else "")
+                + f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
                 f"database p50 {statistics.median(database):.1f} ms; "
                 f"this process's CPU mean {statistics.mean(self.cpu[step]):.2f} ms"
                 + (
@@ -234,6 +236,46 @@ def tiles(count: int, timer: Timer) -> int:
     return 0
 
 
+def searches(kind: str, count: int, timer: Timer) -> int:
+    """Uncached search pages, as the load's ``search_<kind>_uncached`` asks for them: each query's
+    pages from the second on, in turn, each read once after the shared cache is emptied."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from bench.prepare import SEARCH_BROAD, SEARCH_SPECIFIC, SEARCH_TWO_CHARACTERS
+    from bench.runner import PORTAL_PAGE_SIZE, UNCACHED_SEARCH_PAGES
+    from govhall.catalog.search import implementation_search
+
+    words = {"specific": SEARCH_SPECIFIC, "broad": SEARCH_BROAD, "two_characters": SEARCH_TWO_CHARACTERS}[kind]
+    hits = {word: implementation_search(query=word, page_size=1).total for word in words}
+    paths = [
+        f"/search/?q={word}&page={page}"
+        for page in range(2, UNCACHED_SEARCH_PAGES + 1)
+        for word in words
+        if page <= -(-hits[word] // PORTAL_PAGE_SIZE)
+    ][: count + WARM_UP]
+    cache.clear()
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def read(path: str) -> Any:
+        answer = client.get(path)
+        if answer.status_code != 200 or b"result-list" not in answer.content:
+            raise SystemExit(f"search {path}: {answer.status_code}")
+        return answer
+
+    for path in paths[:WARM_UP]:
+        read(path)
+    step = f"search {kind}"
+    for path in paths[WARM_UP:]:
+        timer.timed(step, partial(read, path))
+        # Each query's pages apart as well.
+        word = f"{step}: {path.split('=')[1].split('&')[0]}"
+        timer.times.setdefault(word, []).append(timer.times[step][-1])
+        timer.cpu.setdefault(word, []).append(timer.cpu[step][-1])
+        timer.kept.setdefault(word, []).append(timer.kept[step][-1])
+    return 0
+
+
 def submissions(count: int, timer: Timer) -> int:
     """The load's submission chain (``bench.flows.Submission``) for ``count`` applicants."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -318,7 +360,20 @@ def submissions(count: int, timer: Timer) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.actions_timed", description=__doc__)
-    parser.add_argument("kind", choices=("accept", "decide", "submission", "todo_list", "guide", "tiles"))
+    parser.add_argument(
+        "kind",
+        choices=(
+            "accept",
+            "decide",
+            "submission",
+            "todo_list",
+            "guide",
+            "tiles",
+            "search_specific",
+            "search_broad",
+            "search_two_characters",
+        ),
+    )
     parser.add_argument("--count", type=int, default=80)
     parser.add_argument("--statements", action="store_true", help="list the middle request's statements")
     arguments = parser.parse_args(argv)
@@ -332,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = guides(arguments.count, timer)
     elif arguments.kind == "tiles":
         failed = tiles(arguments.count, timer)
+    elif arguments.kind.startswith("search_"):
+        failed = searches(arguments.kind.removeprefix("search_"), arguments.count, timer)
     else:
         failed = actions(arguments.kind, arguments.count, timer)
     if not failed:

@@ -9,9 +9,10 @@ reach catalogue words through ``SearchSynonym``, read at query time, so a synony
 admin takes effect at once, without reindexing.
 
 Ranking: items matching more query words in their name come first (a name match outranks any
-number of body matches), then items matching more query words anywhere, then the database's
-full-text rank (on PostgreSQL over the name, result and themes only), then popularity (guide
-views), then the name.
+number of body matches), then items holding more of the query's longest words anywhere (a word
+inside a longer query word counts with it: 社会保险 is one word, not three with 社会 and 保险),
+then the database's full-text rank (on PostgreSQL over the name, result and themes only), then
+popularity (guide views), then the name.
 """
 
 import hashlib
@@ -419,6 +420,14 @@ def search_query_tokens(*, query: str) -> list[str]:
 # (_tsquery_sql); SQLite gets the words as parameters.
 
 
+def longest_words(tokens: list[str]) -> list[str]:
+    """The tokens that are not part of a longer one: what ranks a match by the words it holds.
+    jieba's search cut gives a compound with its parts (社会保险: 社会, 保险, 社会保险), and a text
+    holding the compound holds them all, so counting the parts would count one word three times
+    (and cost three lookups)."""
+    return [token for token in tokens if not any(token != other and token in other for other in tokens)]
+
+
 def _tsquery_lexeme(token: str, weights: str = "") -> str:
     escaped = token.replace("\\", "\\\\").replace("'", "''")
     return f"'{escaped}'" + (f":{weights}" if weights else "")
@@ -476,30 +485,49 @@ class _PostgresqlQuery:
         return " | ".join("(" + " & ".join(_tsquery_lexeme(token) for token in group) + ")" for group in self.groups)
 
     def columns(self) -> _Sql:
-        """Score, number of tokens in the name, number of tokens anywhere."""
+        """Score, number of tokens in the name, and a key ordered as the number of the query's
+        longest words held anywhere."""
         in_name = " + ".join(
             f"(CASE WHEN document.rank_vector @@ {_tsquery_sql(_tsquery_lexeme(token, 'A'))} THEN 1 ELSE 0 END)"
             for token in self.tokens
         )
-        if self.groups is not None and len(self.groups) == 1:
-            # Every match holds every word of the one group: the same count for all.
-            anywhere = "0"
-        else:
-            # Each word's matches through the index, once per query (a hashed subplan), never
-            # the texts row by row; the index answers "the word and a match" together, so a
-            # common word (社会 of 社会保险) costs no more rows than the matches themselves.
-            words = POSTGRESQL_WORDS.replace("document.", "words.")
-            matching = self._matching()
-            anywhere = " + ".join(
-                "(CASE WHEN document.implementation_id IN (SELECT words.implementation_id FROM "  # noqa: S608
-                f"catalog_searchdocument words WHERE {words} @@ "
-                f"{_tsquery_sql(f'{_tsquery_lexeme(token)} & ({matching})')}) THEN 1 ELSE 0 END)"
-                for token in self.tokens
-            )
         return _Sql(
             f"ts_rank(document.rank_vector, {_tsquery_sql(self._any())}) AS score, ({in_name}) AS in_name, "
-            f"({anywhere}) AS anywhere",
+            f"({self._anywhere()}) AS anywhere",
             [],
+        )
+
+    def _anywhere(self) -> str:
+        """Ordered as the number of the longest words a match holds anywhere, from the words'
+        matches through the index (hashed subplans, once per query), never from the texts row by
+        row; each subplan asks for its words and a match together, so a common word costs no more
+        rows than the matches themselves.
+
+        A match holds every word of one group. So when every group holds every longest word (a
+        query without synonyms), every match holds them all: the same number for all. When every
+        group holds at least one, the number is 1 with one longest word, and 1 + [both] with
+        two: one subplan over the two words' common matches, far fewer rows than either word's
+        (社保 and 社会保险).
+        """
+        longest = longest_words(self.tokens)
+        groups = self.groups if self.groups is not None else [[token] for token in self.tokens]
+        if all(set(longest) <= set(group) for group in groups):
+            return "0"
+        each_holds_one = all(any(token in longest for token in group) for group in groups)
+        if each_holds_one and len(longest) == 1:
+            return "0"
+        if each_holds_one and len(longest) == 2:
+            return self._holding(longest)
+        return " + ".join(self._holding([word]) for word in longest)
+
+    def _holding(self, words: list[str]) -> str:
+        """1 for a match holding every one of ``words``, else 0."""
+        table_words = POSTGRESQL_WORDS.replace("document.", "words.")
+        wanted = " & ".join(_tsquery_lexeme(word) for word in words)
+        return (
+            "(CASE WHEN document.implementation_id IN (SELECT words.implementation_id FROM "  # noqa: S608
+            f"catalog_searchdocument words WHERE {table_words} @@ "
+            f"{_tsquery_sql(f'{wanted} & ({self._matching()})')}) THEN 1 ELSE 0 END)"
         )
 
     def _any(self) -> str:
@@ -525,16 +553,17 @@ class _SqliteQuery:
         return _Sql(f"{FTS_TABLE} MATCH %s", [every])
 
     def columns(self) -> _Sql:
-        """Score, number of tokens in the name, number of tokens anywhere."""
+        """Score, number of tokens in the name, number of the query's longest words anywhere."""
         # Each IN (...) is uncorrelated: SQLite runs it once and probes the result per row.
         contains = f"({FTS_TABLE}.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))"  # noqa: S608
-        counted = " + ".join([contains] * len(self.tokens))
+        longest = longest_words(self.tokens)
         weights = ", ".join(str(weight) for weight in FTS_COLUMN_WEIGHTS)
         return _Sql(
-            f"-bm25({FTS_TABLE}, {weights}) AS score, ({counted}) AS in_name, ({counted}) AS anywhere",
+            f"-bm25({FTS_TABLE}, {weights}) AS score, ({' + '.join([contains] * len(self.tokens))}) AS in_name, "
+            f"({' + '.join([contains] * len(longest))}) AS anywhere",
             [
                 *(_fts_phrase(token, column="name_tokens") for token in self.tokens),
-                *(_fts_phrase(token) for token in self.tokens),
+                *(_fts_phrase(word) for word in longest),
             ],
         )
 

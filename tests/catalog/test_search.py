@@ -286,6 +286,30 @@ def test_an_item_must_hold_every_word_and_otherwise_more_words_rank_higher():
     assert set(names(partial)) == {"食品生产许可", "药品经营许可证核发", "食品经营许可"}
 
 
+def test_a_compound_counts_as_one_word_and_holding_more_of_the_words_ranks_higher():
+    # jieba gives 社会保险 with its parts 社会 and 保险: counted as three words, a text holding
+    # the synonym's compound outranked one holding the word the person typed.
+    search.search_synonym_upsert(term="社保", expansion="社会保险")
+    publish_item("缴费记录查询", conditions="凭社保缴费凭证查询，已参加社会保险的人员。")
+    publish_item("医疗费用报销", conditions="已参加社会保险的人员。")
+    publish_item("个人参保证明", conditions="凭社保缴费凭证打印。")
+
+    found = names(implementation_search(query="社保"))
+
+    assert found[0] == "缴费记录查询"  # holds both words
+    if connection.vendor == "postgresql":  # SQLite's bm25 then orders by the texts' words
+        assert found[1:] == ["个人参保证明", "医疗费用报销"]  # one word each: by name
+
+
+def test_words_held_are_counted_when_no_group_holds_the_longest_ones():
+    # 护照's own group holds neither 普通护照 nor any other longest word: each is looked up.
+    search.search_synonym_upsert(term="护照", expansion="普通护照")
+    publish_item("出入境证件照片采集", conditions="申请护照前采集。")
+    publish_item("因私出国证件办理", conditions="申领普通护照的公民。")
+
+    assert names(implementation_search(query="护照")) == ["因私出国证件办理", "出入境证件照片采集"]
+
+
 def test_popularity_orders_otherwise_equal_hits():
     entry = make_entry(name="残疾人证办理", for_persons=True, for_companies=False, themes=[], description="")
     xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
