@@ -18,6 +18,7 @@ popularity (guide views), then the name.
 import hashlib
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Lower, StrIndex
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -42,6 +42,7 @@ from govhall.catalog.models import (
 )
 from govhall.catalog.segmentation import segmenter
 from govhall.org.selectors import region_scope_codes
+from govhall.queries import list_compiled
 
 QUERY_MAX_LENGTH = 100
 QUERY_MAX_TOKENS = 24
@@ -359,19 +360,36 @@ def search_synonyms_changed(**_kwargs: Any) -> None:
     _forget_now_and_at_commit()
 
 
+# Every synonym, as this process last read them: (catalogue version, when read, (term, expansion)).
+_synonyms_kept: tuple[int, float, tuple[tuple[str, str], ...]] | None = None
+
+
+def _synonyms() -> tuple[tuple[str, str], ...]:
+    """Every synonym (term in lower case, expansion), read once per catalogue version: a change
+    moves the version (search_synonyms_changed), so the list is read again at once where the
+    cache is shared, and within SEARCH_CACHE_SECONDS where it is not. What a transaction reads
+    is not kept: it may hold a change of its own that is then rolled back."""
+    global _synonyms_kept
+    version, now = catalogue_version(), time.monotonic()
+    kept = _synonyms_kept
+    if kept is not None and kept[0] == version and now - kept[1] < SEARCH_CACHE_SECONDS:
+        return kept[2]
+    # lower(): terms typed in the admin are not folded by search_synonym_upsert.
+    synonyms = tuple(
+        (term.lower(), expansion)
+        for term, expansion in SearchSynonym.objects.exclude(term="").values_list("term", "expansion")
+    )
+    if not connection.in_atomic_block:
+        _synonyms_kept = (version, now, synonyms)
+    return synonyms
+
+
 def _synonym_expansions(folded_query: str) -> list[str]:
-    """Expansions of the synonym terms the query contains, in one query whatever the list's size.
+    """Expansions of the synonym terms the query contains.
 
     A term inside a longer matched term gives way to it (社保卡 wins over 社保).
     """
-    matched = list(
-        SearchSynonym.objects.exclude(term="")
-        # Lower(): terms typed in the admin are not folded by search_synonym_upsert.
-        .annotate(position=StrIndex(Value(folded_query), Lower(F("term"))))
-        .filter(position__gt=0)
-        .values_list("term", "expansion")
-    )
-    matched = [(term.lower(), expansion) for term, expansion in matched]
+    matched = [(term, expansion) for term, expansion in _synonyms() if term in folded_query]
     terms = [term for term, _expansion in matched]
     return [
         expansion for term, expansion in sorted(matched) if not any(term != other and term in other for other in terms)
@@ -749,13 +767,13 @@ def snippet_highlight(*, snippet_text: str, tokens: Sequence[str]) -> SafeString
     lines = [line for line in snippet_text.splitlines() if line.strip()]
     if not lines:
         return SafeString("")
-    best_line, best_spans, best_count = lines[0], [], 0
+    best_line, best_count = lines[0], 0
     for line in lines:
-        spans = _match_spans(line, tokens)
         folded = _fold(line)
         count = sum(1 for token in tokens if token in folded)
         if count > best_count:
-            best_line, best_spans, best_count = line, spans, count
+            best_line, best_count = line, count
+    best_spans = _match_spans(best_line, tokens) if best_count else []
     start = max(0, best_spans[0][0] - SNIPPET_LEAD) if best_spans else 0
     end = min(len(best_line), start + SNIPPET_LENGTH)
     start = max(0, min(start, end - SNIPPET_LENGTH))
@@ -885,12 +903,19 @@ HIT_DEFERRED = (
 )
 
 
-def _hits(ranked: list[tuple[int, float]], tokens: list[str]) -> list[SearchHit]:
-    implementations = (
+def _hits_query(*ids: int) -> QuerySet[Implementation, Implementation]:
+    return (
         Implementation.objects.select_related("entry", "region", "department", "search_document")
         .defer(*HIT_DEFERRED)
-        .in_bulk([implementation_id for implementation_id, _score in ranked])
+        .filter(pk__in=ids)
     )
+
+
+def _hits(ranked: list[tuple[int, float]], tokens: list[str]) -> list[SearchHit]:
+    # Compiled once per number of hits (at most PAGE_SIZE_MAX statements a process): building
+    # this five-model statement took the ORM about a millisecond a page.
+    ids = [implementation_id for implementation_id, _score in ranked]
+    implementations = {found.pk: found for found in list_compiled(f"search_hits_{len(ids)}", _hits_query, *ids)}
     hits = []
     for implementation_id, score in ranked:
         implementation = implementations.get(implementation_id)

@@ -460,6 +460,21 @@ def test_synonym_edited_takes_effect_without_reindexing():
     assert names(implementation_search(query="驾照")) == ["往来港澳通行证签发"]
 
 
+def test_synonyms_are_read_once_until_one_changes(transactional_db):
+    # Committed, as between requests: the synonyms a search reads are kept by the process.
+    publish_item("机动车驾驶证换证", kind="police")
+    publish_item("往来港澳通行证签发", kind="police")
+    search.search_synonym_upsert(term="驾照", expansion="机动车驾驶证")
+    assert names(implementation_search(query="驾照")) == ["机动车驾驶证换证"]
+
+    with CaptureQueriesContext(connection) as read:
+        assert names(implementation_search(query="我的驾照")) == ["机动车驾驶证换证"]
+    assert not [query for query in read.captured_queries if "catalog_searchsynonym" in query["sql"]]
+
+    search.search_synonym_upsert(term="驾照", expansion="港澳通行证")
+    assert names(implementation_search(query="驾照到期")) == ["往来港澳通行证签发"]
+
+
 def test_synonym_term_is_matched_in_half_width_lower_case():
     publish_item("道路运输经营许可")
     search.search_synonym_upsert(term="ＥＴＣ卡", expansion="道路运输")
