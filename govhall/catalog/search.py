@@ -814,8 +814,9 @@ def implementation_search(
 
     Filters narrow as in ``implementation_list_public``: the region means the region and those
     above it; badge is an online-depth badge or a depth digit. The number of database queries is
-    the same whatever the number of hits: synonyms, one page of ids with the number of matches,
-    the page's rows (and a count alone for a page past the end).
+    the same whatever the number of hits: the synonyms (once per catalogue version in a process,
+    on every search inside a transaction), one page of ids with the number of matches, the
+    page's rows (and a count alone for a page past the end).
     """
     page = max(1, page)
     page_size = max(1, min(page_size, PAGE_SIZE_MAX))

@@ -723,6 +723,6 @@ def test_a_repeated_query_is_answered_from_the_cache_until_a_publication():
     publish_item("食品经营许可变更")
     after = search_query_count()
 
-    assert first[0] == 3  # synonyms, one page of ids with the count, the page's rows
+    assert first[0] == 3  # synonyms (read in every transaction), one page of ids with the count, the rows
     assert again == (1, first[1])  # only the page's rows
     assert after == (3, 2)
