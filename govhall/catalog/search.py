@@ -522,19 +522,15 @@ class _PostgresqlQuery:
         rows than the matches themselves.
 
         A match holds every word of one group. So when every group holds every longest word (a
-        query without synonyms), every match holds them all: the same number for all. When every
-        group holds at least one, the number is 1 with one longest word, and 1 + [both] with
-        two: one subplan over the two words' common matches, far fewer rows than either word's
-        (社保 and 社会保险).
+        query without synonyms), every match holds them all: the same number for all. When
+        every group holds one of two longest words, the number is 1 + [both]: one subplan over
+        the two words' common matches, far fewer rows than either word's (社保 and 社会保险).
         """
         longest = longest_words(self.tokens)
         groups = self.groups if self.groups is not None else [[token] for token in self.tokens]
         if all(set(longest) <= set(group) for group in groups):
             return "0"
-        each_holds_one = all(any(token in longest for token in group) for group in groups)
-        if each_holds_one and len(longest) == 1:
-            return "0"
-        if each_holds_one and len(longest) == 2:
+        if len(longest) == 2 and all(any(token in longest for token in group) for group in groups):
             return self._holding(longest)
         return " + ".join(self._holding([word]) for word in longest)
 
