@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -907,6 +907,7 @@ class _ViewCounts:
         self.lock = threading.Lock()
         self.pending: Counter[int] = Counter()
         self.since = time.monotonic()
+        self.writer: threading.Thread | None = None  # the flush running in the background, if any
 
 
 _VIEWS = _ViewCounts()
@@ -916,27 +917,58 @@ def implementation_view_count(*, implementation_id: int) -> None:
     """Count a guide view. Views are added up in the worker and written together once
     ``GOVHALL_VIEW_COUNT_FLUSH_SECONDS`` have passed (one transaction for every implementation
     viewed meanwhile), so a page view commits no write of its own; a worker that dies loses at
-    most that many seconds of views of a popularity figure (one that stops writes them)."""
+    most that many seconds of views of a popularity figure (one that stops writes them).
+
+    The flush runs in a thread of its own, on its own connection: writing 2,000 implementations'
+    views took 180-330 ms, which the reader whose view fell due used to wait for. With an
+    interval of 0 (the tests) each view is written at once, in the caller's transaction."""
+    interval = settings.GOVHALL_VIEW_COUNT_FLUSH_SECONDS
     with _VIEWS.lock:
         _VIEWS.pending[implementation_id] += 1
-        due = time.monotonic() - _VIEWS.since >= settings.GOVHALL_VIEW_COUNT_FLUSH_SECONDS
-    if due:
-        implementation_view_counts_flush()
+        if time.monotonic() - _VIEWS.since < interval:
+            return
+        if interval > 0:
+            if _VIEWS.writer is None or not _VIEWS.writer.is_alive():
+                # A flush still running takes these views with the next one.
+                _VIEWS.writer = threading.Thread(target=_view_counts_write, name="guide-views", daemon=True)
+                _VIEWS.writer.start()
+            return
+    implementation_view_counts_flush()
 
 
 def implementation_view_counts_flush() -> int:
-    """Write the views counted in this process (no read-modify-write); returns how many."""
+    """Write the views counted in this process (no read-modify-write); returns how many. Views
+    that could not be written are counted again for the next flush."""
     with _VIEWS.lock:
         pending, _VIEWS.pending = _VIEWS.pending, Counter()
         _VIEWS.since = time.monotonic()
     if not pending:
         return 0
-    with transaction.atomic():
-        search.search_popularity_add(views=list(pending.items()))
+    try:
+        with transaction.atomic():
+            search.search_popularity_add(views=list(pending.items()))
+    except Exception:
+        with _VIEWS.lock:
+            _VIEWS.pending.update(pending)
+        raise
     return sum(pending.values())
 
 
+def _view_counts_write() -> None:
+    """The background flush: its failure is logged (the views wait for the next one), and the
+    thread's database connection is closed when it ends."""
+    try:
+        implementation_view_counts_flush()
+    except Exception:
+        logger.warning("guide views not written; they are kept for the next flush", exc_info=True)
+    finally:
+        connections.close_all()
+
+
 def _view_counts_flush_at_exit() -> None:
+    writer = _VIEWS.writer
+    if writer is not None:
+        writer.join(timeout=30)
     try:
         implementation_view_counts_flush()
     except Exception:  # the process is ending: say so, and let it end

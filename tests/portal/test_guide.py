@@ -1,11 +1,14 @@
 import html
 import re
+import threading
+import time
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.urls import reverse
 
-from govhall.catalog import services
+from govhall.catalog import search, services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation
 from govhall.catalog.services import implementation_view_counts_flush
 from tests.factories import make_implementation, publish
@@ -144,6 +147,49 @@ def test_views_of_several_guides_are_written_in_one_flush_each_to_its_own_row(cl
         Implementation.objects.filter(pk__in=[first.pk, second.pk, unread.pk]).values_list("pk", "view_count")
     )
     assert counts == {first.pk: 3, second.pk: 2, unread.pk: 0}
+
+
+def test_a_reader_whose_view_falls_due_does_not_wait_for_the_views_to_be_written(client, transactional_db, monkeypatch):
+    implementation = make_implementation()
+    writing, release = threading.Event(), threading.Event()
+    add = search.search_popularity_add
+
+    def slow_add(*, views):
+        writing.set()
+        assert release.wait(10)
+        add(views=views)
+
+    monkeypatch.setattr(search, "search_popularity_add", slow_add)
+    with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+        client.get(guide_url(implementation))
+        monkeypatch.setattr(services._VIEWS, "since", time.monotonic() - 3601)  # the interval has passed
+        response = client.get(guide_url(implementation))
+
+        assert response.status_code == 200  # answered while the flush is still writing
+        assert writing.wait(10)
+        assert Implementation.objects.get(pk=implementation.pk).view_count == 0
+        release.set()
+        services._VIEWS.writer.join(10)
+
+    assert Implementation.objects.get(pk=implementation.pk).view_count == 2
+
+
+def test_views_a_flush_could_not_write_wait_for_the_next_one(client, monkeypatch):
+    implementation = make_implementation()
+    add = search.search_popularity_add
+
+    def failing(*, views):
+        raise OperationalError("the database went away")
+
+    with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+        client.get(guide_url(implementation))
+        monkeypatch.setattr(search, "search_popularity_add", failing)
+        with pytest.raises(OperationalError):
+            implementation_view_counts_flush()
+        monkeypatch.setattr(search, "search_popularity_add", add)
+        assert implementation_view_counts_flush() == 1
+
+    assert Implementation.objects.get(pk=implementation.pk).view_count == 1
 
 
 def test_suspended_item_guide_carries_a_notice(client):
