@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -308,6 +309,30 @@ def test_words_held_are_counted_when_no_group_holds_the_longest_ones():
     publish_item("因私出国证件办理", conditions="申领普通护照的公民。")
 
     assert names(implementation_search(query="护照")) == ["因私出国证件办理", "出入境证件照片采集"]
+
+
+def test_a_group_is_asked_for_the_words_that_imply_the_others():
+    assert search.group_asked(["社会", "保险", "社会保险"]) == ["社会保险"]
+    assert search.group_asked(["机动", "动车", "车驾", "驾驶", "机动车", "驾驶证", "机动车驾驶证"]) == ["机动车驾驶证"]
+    # jieba's search cut gives no 4-gram, and no word that is not in its dictionary: kept.
+    assert search.group_asked(["社会保险", "社会保险金"]) == ["社会保险", "社会保险金"]
+    assert search.group_asked(["qx", "qxzw"]) == ["qx", "qxzw"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["食品经营许可", "个体工商户设立登记", "出生医学证明", "住房公积金提取", "开公司", "社保", "驾照", "生孩子"],
+)
+def test_asking_for_the_longest_words_finds_what_asking_for_every_word_finds(corpus, monkeypatch, query):
+    def found():
+        cache.clear()
+        return [hit.implementation.pk for hit in implementation_search(query=query, page_size=100).hits]
+
+    asked = found()
+    monkeypatch.setattr(search, "group_asked", lambda group: group)
+
+    assert asked
+    assert found() == asked
 
 
 def test_popularity_orders_otherwise_equal_hits():
