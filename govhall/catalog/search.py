@@ -232,8 +232,7 @@ def catalogue_version() -> int:
     return int(version)
 
 
-def _search_cache_key(**arguments: Any) -> str:
-    version = catalogue_version()
+def _search_cache_key(version: int, **arguments: Any) -> str:
     digest = hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
     return f"search:{version}:{digest}"
 
@@ -364,13 +363,14 @@ def search_synonyms_changed(**_kwargs: Any) -> None:
 _synonyms_kept: tuple[int, float, tuple[tuple[str, str], ...]] | None = None
 
 
-def _synonyms() -> tuple[tuple[str, str], ...]:
+def _synonyms(version: int | None = None) -> tuple[tuple[str, str], ...]:
     """Every synonym (term in lower case, expansion), read once per catalogue version: a change
     moves the version (search_synonyms_changed), so the list is read again at once where the
     cache is shared, and within SEARCH_CACHE_SECONDS where it is not. What a transaction reads
-    is not kept: it may hold a change of its own that is then rolled back."""
+    is not kept: it may hold a change of its own that is then rolled back. ``version``: the
+    catalogue's version, when the caller has read it already."""
     global _synonyms_kept
-    version, now = catalogue_version(), time.monotonic()
+    version, now = catalogue_version() if version is None else version, time.monotonic()
     kept = _synonyms_kept
     if kept is not None and kept[0] == version and now - kept[1] < SEARCH_CACHE_SECONDS:
         return kept[2]
@@ -384,16 +384,19 @@ def _synonyms() -> tuple[tuple[str, str], ...]:
     return synonyms
 
 
-def _synonym_expansions(folded_query: str) -> list[str]:
+def _synonym_expansions(folded_query: str, version: int | None = None) -> list[str]:
     """Expansions of the synonym terms the query contains.
 
     A term inside a longer matched term gives way to it (社保卡 wins over 社保).
     """
-    matched = [(term, expansion) for term, expansion in _synonyms() if term in folded_query]
+    matched = [(term, expansion) for term, expansion in _synonyms(version) if term in folded_query]
     terms = [term for term, _expansion in matched]
-    return [
-        expansion for term, expansion in sorted(matched) if not any(term != other and term in other for other in terms)
-    ]
+    return [expansion for term, expansion in sorted(matched) if not _part_of_another(term, terms)]
+
+
+def _part_of_another(word: str, words: Iterable[str]) -> bool:
+    """Whether ``word`` is inside another of ``words`` (社保 inside 社保卡, 社会 inside 社会保险)."""
+    return any(word != other and word in other for other in words)
 
 
 def _meaningful(words: list[str]) -> list[str]:
@@ -405,19 +408,18 @@ def _meaningful(words: list[str]) -> list[str]:
     return longer or meaningful
 
 
-def search_query_groups(*, query: str) -> list[list[str]]:
+def search_query_groups(*, query: str, version: int | None = None) -> list[list[str]]:
     """The query's own words, then the words of each matching synonym's expansion: a document
     matches when it holds every word of one group (食品经营许可 finds the food licences, not
     every 许可; 开公司 finds what holds 公司, or 企业 设立 登记 together). Capped so that a
-    pasted paragraph stays a cheap query."""
+    pasted paragraph stays a cheap query. ``version``: the catalogue's, when already read."""
     folded = _fold(query)[:QUERY_MAX_LENGTH].strip()
     if not WORD.search(folded):
         return []
     groups = [_meaningful(text_tokens(folded))]
     # Words an expansion separates by spaces are alternatives (生孩子 → 出生 生育).
-    groups += [
-        _meaningful(text_tokens(part)) for expansion in _synonym_expansions(folded) for part in expansion.split()
-    ]
+    expansions = _synonym_expansions(folded, version)
+    groups += [_meaningful(text_tokens(part)) for expansion in expansions for part in expansion.split()]
     budget, capped = QUERY_MAX_TOKENS, []
     for group in groups:
         if group and budget > 0:
@@ -443,7 +445,7 @@ def longest_words(tokens: list[str]) -> list[str]:
     jieba's search cut gives a compound with its parts (社会保险: 社会, 保险, 社会保险), and a text
     holding the compound holds them all, so counting the parts would count one word three times
     (and cost three lookups)."""
-    return [token for token in tokens if not any(token != other and token in other for other in tokens)]
+    return [token for token in tokens if not _part_of_another(token, tokens)]
 
 
 def group_asked(group: list[str]) -> list[str]:
@@ -457,11 +459,7 @@ def group_asked(group: list[str]) -> list[str]:
     return [
         token
         for token in group
-        if not (
-            len(token) in (2, 3)
-            and frequencies.get(token)
-            and any(token != other and token in other for other in group)
-        )
+        if not (len(token) in (2, 3) and frequencies.get(token) and _part_of_another(token, group))
     ]
 
 
@@ -839,7 +837,10 @@ def implementation_search(
     """
     page = max(1, page)
     page_size = max(1, min(page_size, PAGE_SIZE_MAX))
+    # Read once: the answer's key and the synonyms it is made with.
+    version = catalogue_version()
     key = _search_cache_key(
+        version,
         query=_fold(query)[:QUERY_MAX_LENGTH].strip(),
         region_code=region_code,
         department_code=department_code,
@@ -864,6 +865,7 @@ def implementation_search(
             },
             page=page,
             page_size=page_size,
+            version=version,
         )
         cache.set(key, answer, timeout=SEARCH_CACHE_SECONDS)
     tokens, total, ranked = answer
@@ -878,10 +880,10 @@ def implementation_search(
 
 
 def _search_answer(
-    *, query: str, filters: dict[str, Any], page: int, page_size: int
+    *, query: str, filters: dict[str, Any], page: int, page_size: int, version: int
 ) -> tuple[list[str], int, list[tuple[int, float]]]:
     """The query's words, the number of matches and one page of (implementation id, score)."""
-    groups = search_query_groups(query=query)
+    groups = search_query_groups(query=query, version=version)
     tokens = list(dict.fromkeys(token for group in groups for token in group))
     vendor_query = _vendor_query(tokens, groups) if tokens else None
     if vendor_query is None:
