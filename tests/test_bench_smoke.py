@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import RequestFactory, override_settings
@@ -26,7 +27,8 @@ from govhall.cases.management import bench_history
 from govhall.cases.management.commands import bench_data
 from govhall.cases.models import Case, CaseState, CaseTask, TaskState
 from govhall.cases.uploads import upload_check
-from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument
+from govhall.catalog import search
+from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument, SearchPosting
 from govhall.catalog.search import implementation_search
 from govhall.metrics.models import COUNTERS
 from govhall.metrics.services import metrics_rebuild
@@ -56,7 +58,7 @@ def test_sample_pdf_passes_the_upload_checks() -> None:
 
 @pytest.mark.django_db
 @postgresql_only
-def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
+def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: pytest.MonkeyPatch) -> None:
     make_implementation(region_code=XIHU, kind="market")
     # An immediate item promising 0 days, its statutory limit in calendar days.
     make_implementation(
@@ -73,6 +75,7 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     bench_data._marker_ensure()
 
     added = bench_data.implementations_generate(target=before + 40, rng=rng, log=_log)
+    postings = bench_data.postings_generate(log=_log)
     applicants = bench_data.applicants_generate(target=30, rng=rng, log=_log)
     bench_data.cases_generate(target=GENERATED, rng=rng, log=_log)
 
@@ -114,6 +117,19 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made() -> None:
     # A generated variant is found by its own name through the same index as real items.
     variant = generated.select_related("entry").first()
     assert implementation_search(query=variant.entry.name, page_size=100).total >= 1
+    # Its postings (ADR 14) are the ones the search writes: a word's page is the same from them.
+    assert postings == 40
+    assert set(SearchPosting.objects.values_list("document_id", flat=True)) >= set(
+        generated.values_list("pk", flat=True)
+    )
+    word = SearchPosting.objects.filter(document_id=variant.pk, in_name=True).values_list("word", flat=True).first()
+    from_postings = [(hit.implementation.pk, hit.score) for hit in implementation_search(query=word).hits]
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "_posting_word", lambda groups, filtered: None)
+        cache.clear()
+        assert [(hit.implementation.pk, hit.score) for hit in implementation_search(query=word).hits] == from_postings
+    assert variant.pk in [pk for pk, _score in from_postings]
+    assert bench_data.postings_generate(log=_log) == 0
 
     assert bench_data.implementations_generate(target=before + 40, rng=rng, log=_log) == 0
     assert bench_data.applicants_generate(target=30, rng=rng, log=_log) == 0

@@ -6,6 +6,8 @@ version; drafts live in ``CatalogueChange.payload`` until a reviewer approves th
 published version is kept as a snapshot so earlier versions stay readable.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -432,9 +434,10 @@ class SearchDocument(models.Model):
     # The original text a result snippet is cut from, one passage per line.
     snippet_text = models.TextField(_("摘要原文"), blank=True)
     # What orders otherwise equal hits, kept here so that ranking reads this table alone: the
-    # implementation's guide views (written with them, catalog.services) and the entry's name
-    # (written at each publication, which re-indexes).
-    popularity = models.PositiveIntegerField(_("热度"), default=0)
+    # implementation's guide views as their binary order of magnitude (written with them,
+    # catalog.services; search.popularity_level, ADR 14) and the entry's name (written at each
+    # publication, which re-indexes).
+    popularity = models.PositiveIntegerField(_("热度等级"), default=0)
     sort_name = models.CharField(_("排序名称"), max_length=128, blank=True)
     refreshed_at = models.DateTimeField(_("索引时间"), auto_now=True)
 
@@ -444,6 +447,61 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.implementation_id}"
+
+
+class RealField(models.FloatField):
+    """A single-precision float on PostgreSQL (``real``, what ts_rank returns), so a value kept
+    reads back exactly as the function gives it; double precision elsewhere."""
+
+    def db_type(self, connection: Any) -> str | None:
+        return "real" if connection.vendor == "postgresql" else super().db_type(connection)
+
+
+class SearchPosting(models.Model):
+    """One word of one search document, with what orders that word's matches (ADR 14): a query
+    of one word reads its page and its count from the index on these rows alone, in order,
+    instead of visiting every match's document.
+
+    PostgreSQL only (SQLite's FTS5 ranks the demo's few documents at once; the table stays empty
+    there). Written only by ``catalog.search``, in the statement after the document's own, for
+    the words a query can look up this way (``search.POSTING_WORD``); ``in_name``, ``score`` and
+    ``sort_name`` are the document's for that word, ``popularity`` the document's, moved with it.
+    """
+
+    pk = models.CompositePrimaryKey("document_id", "word")
+    document = models.ForeignKey(
+        SearchDocument,
+        on_delete=models.CASCADE,
+        related_name="postings",
+        db_column="implementation_id",
+        # The primary key starts with it.
+        db_index=False,
+        # Rows written only from their document, in the same transaction, and deleted with it
+        # (search.py, and Django's cascade); a checked constraint would queue a check per row,
+        # 14 million of them when a catalogue of 100,000 is indexed at once.
+        db_constraint=False,
+    )
+    word = models.TextField(_("词"))
+    in_name = models.BooleanField(_("名称含此词"))
+    # ts_rank of the document's rank_vector for the word alone, exactly as the query computes it.
+    score = RealField(_("相关度"))
+    popularity = models.PositiveIntegerField(_("热度等级"))
+    sort_name = models.CharField(_("排序名称"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("检索倒排项")
+        verbose_name_plural = _("检索倒排项")
+        indexes = [
+            # The ranking of search._ranked_page for one word, so a page is a range of this
+            # index and the count an index-only scan.
+            models.Index(
+                fields=["word", "-in_name", "-score", "-popularity", "sort_name", "document"],
+                name="catalog_posting_ranked",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} {self.document_id}"
 
 
 class Bundle(models.Model):

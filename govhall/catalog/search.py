@@ -12,7 +12,8 @@ Ranking: items matching more query words in their name come first (a name match 
 number of body matches), then items holding more of the query's longest words anywhere (a word
 inside a longer query word counts with it: 社会保险 is one word, not three with 社会 and 保险),
 then the database's full-text rank (on PostgreSQL over the name, result and themes only), then
-popularity (guide views), then the name.
+popularity (the guide views' binary order of magnitude), then the name. On PostgreSQL a query of
+one word and no filter reads that order from ``SearchPosting`` rows kept in advance (ADR 14).
 """
 
 import hashlib
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -37,6 +38,7 @@ from govhall.catalog.models import (
     Implementation,
     ItemState,
     SearchDocument,
+    SearchPosting,
     SearchSynonym,
     Theme,
 )
@@ -170,7 +172,7 @@ def _document_build(implementation: Implementation) -> SearchDocument:
             conditions, entry.legal_basis[:DETAIL_TEXT_MAX_LENGTH], entry.description[:DETAIL_TEXT_MAX_LENGTH]
         ),
         snippet_text="\n".join(line for line in snippet_lines if line),
-        popularity=implementation.view_count,
+        popularity=popularity_level(implementation.view_count),
         sort_name=entry.name,
     )
 
@@ -259,6 +261,10 @@ def _documents_refresh_batch(ids: list[int]) -> None:
         )
         if connection.vendor == "sqlite":
             _sqlite_index_write(ids=ids, documents=documents)
+        elif connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM catalog_searchposting WHERE implementation_id = ANY(%s)", [ids])
+                cursor.execute(postings_insert_sql("document.implementation_id = ANY(%s)"), [POSTING_WORD.pattern, ids])
 
 
 def _sqlite_index_write(*, ids: list[int], documents: list[SearchDocument]) -> None:
@@ -302,10 +308,25 @@ def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
     return SearchDocument.objects.count()
 
 
+def popularity_level(views: int) -> int:
+    """The popularity that orders otherwise equal hits: the guide views' binary order of
+    magnitude (0 for none, 1 for one, 2 for two or three, 3 for four to seven …). An item read
+    twice as often ranks above; one read 1,000 times and one read 1,900 times are equal and go
+    by name, and a hit's place does not move with every view. It changes a few dozen times in an
+    item's life, so the postings that carry it (ADR 14) are rewritten that often, not at every
+    flush of views."""
+    return max(0, int(views)).bit_length()
+
+
+# The same in SQL, for an integer of at most 32 bits.
+POPULARITY_LEVEL_SQL = "length(ltrim(({views})::bit(32)::text, '0'))"
+
+
 def search_popularity_add(*, views: Sequence[tuple[int, int]]) -> None:
-    """Add (implementation id, views) to the implementations' guide views and to their search
-    documents' popularity (what orders otherwise equal hits), in the caller's transaction, the
-    implementations locked in key order first so that two writers never wait on each other."""
+    """Add (implementation id, views) to the implementations' guide views and move their search
+    documents' popularity level where it changed (with the documents' postings), in the caller's
+    transaction, the implementations locked in key order first so that two writers never wait
+    on each other."""
     rows = sorted(views)
     if not rows:
         return
@@ -313,28 +334,68 @@ def search_popularity_add(*, views: Sequence[tuple[int, int]]) -> None:
         # One statement for every implementation viewed (a busy worker has seen thousands in the
         # interval; one UPDATE each held the rows it had locked for a second).
         ids, counts = [pk for pk, _n in rows], [n for _pk, n in rows]
+        level = POPULARITY_LEVEL_SQL.format(views="counted.view_count")
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM catalog_implementation WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
             cursor.execute(
-                "WITH counted AS (UPDATE catalog_implementation AS implementation "
+                "WITH counted AS (UPDATE catalog_implementation AS implementation "  # noqa: S608 - constants only
                 "SET view_count = implementation.view_count + viewed.n "
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS viewed(id, n) WHERE implementation.id = viewed.id "
-                "RETURNING implementation.id, implementation.view_count) "
-                "UPDATE catalog_searchdocument AS document SET popularity = counted.view_count "
-                "FROM counted WHERE document.implementation_id = counted.id",
+                "RETURNING implementation.id, implementation.view_count), "
+                f"moved AS (UPDATE catalog_searchdocument AS document SET popularity = {level} "
+                f"FROM counted WHERE document.implementation_id = counted.id AND document.popularity <> {level} "
+                "RETURNING document.implementation_id, document.popularity) "
+                "UPDATE catalog_searchposting AS posting SET popularity = moved.popularity "
+                "FROM moved WHERE posting.implementation_id = moved.implementation_id",
                 [ids, counts],
             )
         return
     for pk, count in rows:
         Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + count)
-        SearchDocument.objects.filter(implementation_id=pk).update(popularity=F("popularity") + count)
+        viewed = Implementation.objects.filter(pk=pk).values_list("view_count", flat=True).first() or 0
+        SearchDocument.objects.filter(implementation_id=pk).update(popularity=popularity_level(viewed))
 
 
 def search_popularity_refresh() -> int:
-    """Copy every implementation's guide views to its search document where they differ (after
-    the views were set by other means than search_popularity_add, as the demo does)."""
-    return SearchDocument.objects.exclude(popularity=F("implementation__view_count")).update(
-        popularity=Subquery(Implementation.objects.filter(pk=OuterRef("implementation_id")).values("view_count")[:1])
+    """Set every search document's popularity level from its implementation's guide views where
+    they differ (after the views were set by other means than search_popularity_add, as the demo
+    does); returns the number of documents changed."""
+    levels = {
+        pk: popularity_level(views)
+        for pk, views, level in SearchDocument.objects.values_list("pk", "implementation__view_count", "popularity")
+        if popularity_level(views) != level
+    }
+    with transaction.atomic():
+        for level in set(levels.values()):
+            ids = [pk for pk, moved in levels.items() if moved == level]
+            SearchDocument.objects.filter(pk__in=ids).update(popularity=level)
+            SearchPosting.objects.filter(document_id__in=ids).update(popularity=level)
+    return len(levels)
+
+
+# ---------------------------------------------------------------------------------------------
+# Postings (ADR 14, PostgreSQL): every word of a document a one-word query can look up, with
+# what orders that word's matches, so that a broad word's page is a range of one btree.
+
+# The words PostgreSQL's parser keeps whole, as one lexeme, in a document as in a query: a run of
+# Chinese characters, of Latin letters or of digits (a word mixing them, such as "a1b" or "3.5",
+# may be cut or typed otherwise, and stays with the words' GIN index).
+POSTING_WORD = re.compile(r"[\u3400-\u9fff]+|[a-z]+|[0-9]+")
+
+
+def postings_insert_sql(documents_where: str) -> str:
+    """The postings of the documents ``documents_where`` selects (as ``document``), made from
+    their words in SQL: per word, the name match and ts_rank exactly as ``_PostgresqlQuery``
+    computes them for a query of that word alone. Parameters: POSTING_WORD's pattern, then
+    those of ``documents_where``."""
+    query = "to_tsquery('simple', quote_literal(word.lexeme)"
+    return (
+        "INSERT INTO catalog_searchposting (implementation_id, word, in_name, score, popularity, sort_name) "  # noqa: S608
+        "SELECT document.implementation_id, word.lexeme, "
+        f"document.rank_vector @@ {query} || ':A'), ts_rank(document.rank_vector, {query})), "
+        "document.popularity, document.sort_name "
+        f"FROM catalog_searchdocument document CROSS JOIN LATERAL unnest({POSTGRESQL_WORDS}) AS word "
+        f"WHERE word.lexeme ~ ('^(?:' || %s || ')$') AND {documents_where}"
     )
 
 
@@ -711,6 +772,36 @@ def _ranked_answer(
     return ranked, total
 
 
+def _posting_word(groups: list[list[str]], filtered: QuerySet[Implementation, Any] | None) -> str | None:
+    """The word of a query its postings answer (ADR 14): on PostgreSQL, one word, no synonym
+    and no filter."""
+    if connection.vendor != "postgresql" or filtered is not None or len(groups) != 1 or len(groups[0]) != 1:
+        return None
+    word = groups[0][0]
+    return word if POSTING_WORD.fullmatch(word) else None
+
+
+def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
+    """One word's page and number of matches from its postings, in ``_ranked_page``'s order for
+    that word: the name match, then ts_rank, popularity, name and id (every match holds the one
+    longest word, so ``anywhere`` is the same for all). The page is a range of the postings'
+    index, the count an index-only scan of it: neither visits a document."""
+    count = "SELECT COUNT(*) FROM catalog_searchposting WHERE word = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT implementation_id, score, ({count}) FROM catalog_searchposting WHERE word = %s "  # noqa: S608
+            "ORDER BY in_name DESC, score DESC, popularity DESC, sort_name, implementation_id LIMIT %s OFFSET %s",
+            [word, word, limit, offset],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            return [(int(row[0]), float(row[1])) for row in rows], int(rows[0][2])
+        if not offset:
+            return [], 0
+        cursor.execute(count, [word])
+        return [], int(cursor.fetchone()[0])
+
+
 # ---------------------------------------------------------------------------------------------
 # Highlighting
 
@@ -890,6 +981,10 @@ def _search_answer(
         return tokens, 0, []
     filtered = _filtered_implementations(**filters)
     offset = (page - 1) * page_size
+    word = _posting_word(groups, filtered)
+    if word is not None:
+        ranked, total = _posting_answer(word, offset=offset, limit=page_size)
+        return tokens, total, ranked
     try:
         ranked, total = _ranked_answer(vendor_query, filtered, offset=offset, limit=page_size)
         if total == 0 and any(len(group) > 1 for group in groups):

@@ -4,6 +4,7 @@ Items are published through the real change workflow (tests/factories.py), which
 the way approval does in production.
 """
 
+import importlib
 import io
 import json
 
@@ -15,7 +16,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.safestring import SafeString
 
 from govhall.catalog import search, services
-from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation, SearchDocument, SearchSynonym
+from govhall.catalog.models import (
+    ChangeAction,
+    ChangeTarget,
+    Implementation,
+    SearchDocument,
+    SearchPosting,
+    SearchSynonym,
+)
 from govhall.catalog.search import implementation_search
 from govhall.demo import demo_load
 from tests.factories import (
@@ -347,24 +355,121 @@ def test_popularity_orders_otherwise_equal_hits():
     assert [hit.implementation.pk for hit in result.hits] == [yuhang.pk, xihu.pk]
 
 
+def test_popularity_is_the_views_binary_order_of_magnitude():
+    assert [search.popularity_level(views) for views in (0, 1, 2, 3, 4, 7, 8, 1000, 1900, 2100)] == [
+        0, 1, 2, 2, 3, 3, 4, 10, 11, 12
+    ]  # fmt: skip
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for views in (0, 1, 3, 4, 1023, 1024, 2**31 - 1):
+                cursor.execute(f"SELECT {search.POPULARITY_LEVEL_SQL.format(views='%s::integer')}", [views])
+                assert cursor.fetchone()[0] == search.popularity_level(views)
+
+
 def test_guide_views_reach_the_search_document_and_a_reindex_keeps_them():
     item = publish_item("残疾人证办理")
     for _ in range(3):
         services.implementation_view_count(implementation_id=item.pk)
     services.implementation_view_counts_flush()
 
-    assert SearchDocument.objects.get(pk=item.pk).popularity == 3
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 2  # three views
     search.search_index_rebuild()
-    assert SearchDocument.objects.get(pk=item.pk).popularity == 3
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 2
 
 
-def test_popularity_set_by_other_means_is_copied_to_the_documents():
+def test_popularity_set_by_other_means_is_moved_to_the_documents():
     item = publish_item("残疾人证办理")
     Implementation.objects.filter(pk=item.pk).update(view_count=40)
 
     assert search.search_popularity_refresh() == 1
-    assert SearchDocument.objects.get(pk=item.pk).popularity == 40
+    assert SearchDocument.objects.get(pk=item.pk).popularity == 6
     assert search.search_popularity_refresh() == 0
+    if connection.vendor == "postgresql":
+        assert set(SearchPosting.objects.filter(document_id=item.pk).values_list("popularity", flat=True)) == {6}
+
+
+# --- Postings (ADR 14) ------------------------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the postings are PostgreSQL's")
+
+
+def answer(query, **arguments):
+    """(implementation id, score) of every hit, and the total, read afresh."""
+    cache.clear()
+    result = implementation_search(query=query, **arguments)
+    return [(hit.implementation.pk, hit.score) for hit in result.hits], result.total
+
+
+@postgresql_only
+def test_a_word_read_from_its_postings_is_ranked_and_counted_as_the_words_index_does(corpus, monkeypatch):
+    # Equal names, scores and popularity in several regions, and popularity that differs.
+    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "户口迁移")]
+    for region_code in (HANGZHOU, YUHANG, NINGBO, HAISHU):
+        for entry in entries:
+            publish_item("", entry=entry, region_code=region_code)
+    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
+        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
+    search.search_popularity_refresh()
+    words = sorted(set(SearchPosting.objects.values_list("word", flat=True)))
+    from_postings = {word: (answer(word, page_size=100), answer(word, page=2, page_size=3)) for word in words}
+    read_postings = [word for word in words if search._posting_word([[word]], None) and from_postings[word][0][1]]
+
+    monkeypatch.setattr(search, "_posting_word", lambda groups, filtered: None)
+    from_index = {word: (answer(word, page_size=100), answer(word, page=2, page_size=3)) for word in words}
+
+    assert len(read_postings) > 200
+    assert from_postings == from_index
+    assert from_postings["登记"][0][1] > 10
+
+
+@postgresql_only
+def test_a_word_alone_is_read_from_its_postings_and_a_filtered_one_from_the_words_index(corpus):
+    def statements(**arguments):
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            total = implementation_search(query="登记", **arguments).total
+        return total, " ".join(query["sql"] for query in queries.captured_queries)
+
+    total, alone = statements()
+    filtered_total, filtered = statements(region_code=XIHU)
+
+    assert "catalog_searchposting" in alone and "catalog_searchdocument_" not in alone
+    assert "catalog_searchposting" not in filtered
+    assert total == filtered_total > 10  # every item of the corpus is in 西湖区
+
+
+@postgresql_only
+def test_views_that_move_a_popularity_level_move_the_postings_and_the_order():
+    entry = make_entry(name="残疾人证办理", for_persons=True, for_companies=False, themes=[], description="")
+    xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
+    yuhang = publish_item("", entry=entry, kind="disabled", region_code=YUHANG)
+
+    def viewed(implementation, times):
+        for _ in range(times):
+            services.implementation_view_count(implementation_id=implementation.pk)
+        services.implementation_view_counts_flush()
+        return [pk for pk, _score in answer("残疾")[0]]
+
+    assert viewed(yuhang, 3) == [yuhang.pk, xihu.pk]  # levels 2 and 0
+    assert viewed(xihu, 3) == [xihu.pk, yuhang.pk]  # equal levels: by id
+    assert viewed(xihu, 2) == [xihu.pk, yuhang.pk]  # five views: level 3
+    assert set(SearchPosting.objects.filter(document_id=xihu.pk).values_list("popularity", flat=True)) == {3}
+    assert set(SearchPosting.objects.filter(document_id=yuhang.pk).values_list("popularity", flat=True)) == {2}
+
+
+@postgresql_only
+def test_the_migration_writes_the_postings_the_search_writes(corpus):
+    migration = importlib.import_module("govhall.catalog.migrations.0008_search_postings")
+    columns = ("document_id", "word", "in_name", "score", "popularity", "sort_name")
+    written = set(SearchPosting.objects.values_list(*columns))
+    SearchPosting.objects.all().delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.POSTINGS, [migration.POSTING_WORD])
+
+    assert migration.POSTING_WORD == search.POSTING_WORD.pattern
+    assert len(written) > 1000
+    assert set(SearchPosting.objects.values_list(*columns)) == written
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index of the words is PostgreSQL's")

@@ -53,7 +53,7 @@ from govhall.cases.management import bench_history
 from govhall.cases.models import CaseState, CaseTask, TaskState
 from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, material_list_for, process_definition_for
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
-from govhall.catalog.search import text_tokens
+from govhall.catalog.search import POSTING_WORD, popularity_level, postings_insert_sql, text_tokens
 from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
 from govhall.metrics.services import (
@@ -208,14 +208,14 @@ FIGURES_VERSION = 1
 INDEX_TABLE = "govhall_bench_dropped_index"
 
 
-def _secondary_indexes_drop(log: Any) -> None:
+def _secondary_indexes_drop(log: Any, tables: Sequence[str] = LOADED_TABLES) -> None:
     """Drop the non-unique secondary indexes of the loaded tables, remembering their definitions
     in a table first, so that an interrupted load still gets them back (``_indexes_restore``)."""
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (name text PRIMARY KEY, definition text NOT NULL)")
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexdef NOT LIKE %s",
-            [list(LOADED_TABLES), "CREATE UNIQUE INDEX%"],
+            [list(tables), "CREATE UNIQUE INDEX%"],
         )
         indexes = cursor.fetchall()
         cursor.executemany(
@@ -261,7 +261,7 @@ def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
         cursor.execute(f"SELECT to_regclass('{INDEX_TABLE}') IS NOT NULL")
         if not cursor.fetchone()[0]:
             return
-        for table in LOADED_TABLES:  # the planner's statistics, and the sizes that order the builds
+        for table in (*LOADED_TABLES, POSTINGS_TABLE):  # the planner's statistics, and the sizes that order the builds
             cursor.execute(f"ANALYZE {table}")
         cursor.execute(
             f"SELECT d.name, d.definition FROM {INDEX_TABLE} d "  # noqa: S608
@@ -728,7 +728,7 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                     template_document.condition_basis_tokens,
                     template_document.snippet_text,
                     now,
-                    views,
+                    popularity_level(views),
                     name,
                 )
             )
@@ -843,6 +843,53 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
             )
     log(f"implementations: +{len(chosen)} (variants up to {variants}, {len(templates)} templates)")
     return len(chosen)
+
+
+POSTINGS_TABLE = "catalog_searchposting"
+# Documents to index at once before the postings' ranking index is dropped and built after.
+POSTINGS_REBUILD_THRESHOLD = 10_000
+POSTINGS_RANGES = 16
+
+
+def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
+    """Write the search postings (ADR 14) of every document that has none, in SQL as the search
+    writes them (``postings_insert_sql``), in id ranges on ``sessions`` connections, one
+    transaction a range, so an interrupted run leaves whole documents; returns how many
+    documents were indexed."""
+    without = (
+        "NOT EXISTS (SELECT 1 FROM catalog_searchposting posting "
+        "WHERE posting.implementation_id = document.implementation_id)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), MIN(implementation_id), MAX(implementation_id) FROM catalog_searchdocument document "  # noqa: S608
+            f"WHERE {without}"
+        )
+        count, low, high = cursor.fetchone()
+    if not count:
+        return 0
+    started = time.monotonic()
+    if count >= POSTINGS_REBUILD_THRESHOLD:
+        _secondary_indexes_drop(log, tables=(POSTINGS_TABLE,))
+    step = -(-(high - low + 1) // POSTINGS_RANGES)
+    ranges = [(start, min(start + step - 1, high)) for start in range(low, high + 1, step)]
+    insert = postings_insert_sql(f"document.implementation_id BETWEEN %s AND %s AND {without}")
+
+    def write(cursor: Any, bounds: tuple[int, int]) -> None:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute(insert, [POSTING_WORD.pattern, *bounds])
+
+    if connection.in_atomic_block:  # the tests: other sessions would not see the documents
+        with connection.cursor() as cursor:
+            for bounds in ranges:
+                write(cursor, bounds)
+    else:
+        _on_sessions(ranges, write, sessions=sessions)
+    log(f"postings: {count} documents in {time.monotonic() - started:.0f} s")
+    if count >= POSTINGS_REBUILD_THRESHOLD:
+        _indexes_restore(log, sessions=sessions)
+    return int(count)
 
 
 def _material_tokens(template: Template) -> str:
@@ -1740,6 +1787,7 @@ class Command(BaseCommand):
                 target=options["implementations"], rng=seeded_random(seed), log=log
             ),
             "applicants": applicants_generate(target=applicants, rng=seeded_random(seed + 1), log=log),
+            "postings": postings_generate(log=log),
         }
         if marker_get("cases") and marker_get("figures") < FIGURES_VERSION:
             # Cases an earlier generator wrote without counting them: count them all once.
@@ -1774,7 +1822,9 @@ class Command(BaseCommand):
 
             figures_generation_bump()
         if any(added.values()):
-            vacuum_seconds = _tables_vacuum(log, tables=(*LOADED_TABLES, "catalog_searchdocument", "org_department"))
+            vacuum_seconds = _tables_vacuum(
+                log, tables=(*LOADED_TABLES, "catalog_searchdocument", POSTINGS_TABLE, "org_department")
+            )
         report = {
             "added": added,
             "implementations": Implementation.objects.count(),
