@@ -248,6 +248,18 @@ def _documents_refresh_batch(ids: list[int]) -> None:
         )
         documents = [_document_build(item) for item in implementations if _is_searchable(item)]
         indexed = [document.implementation_id for document in documents]
+        postgresql = connection.vendor == "postgresql"
+        if postgresql:
+            # The postings go (before their documents, which would take them along uncounted)
+            # and come back with the documents, and each word's number of documents moves by as
+            # many. Two statements: a row deleted and inserted again in one would meet itself in
+            # the primary key, in an order PostgreSQL does not promise.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "WITH gone AS (DELETE FROM catalog_searchposting WHERE implementation_id = ANY(%s) RETURNING word) "  # noqa: S608 - constants only
+                    + WORDS_MOVED.format(sign="-", rows="gone"),
+                    [ids],
+                )
         SearchDocument.objects.filter(implementation_id__in=ids).exclude(implementation_id__in=indexed).delete()
         # An upsert, not delete-then-insert: an approval and a reindex refreshing the same row
         # at the same time must not collide on the primary key.
@@ -261,10 +273,13 @@ def _documents_refresh_batch(ids: list[int]) -> None:
         )
         if connection.vendor == "sqlite":
             _sqlite_index_write(ids=ids, documents=documents)
-        elif connection.vendor == "postgresql":
+        elif postgresql:
             with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM catalog_searchposting WHERE implementation_id = ANY(%s)", [ids])
-                cursor.execute(postings_insert_sql("document.implementation_id = ANY(%s)"), [POSTING_WORD.pattern, ids])
+                cursor.execute(
+                    f"WITH made AS ({postings_insert_sql('document.implementation_id = ANY(%s)')} RETURNING word) "
+                    + WORDS_MOVED.format(sign="", rows="made"),
+                    [POSTING_WORD.pattern, ids],
+                )
 
 
 def _sqlite_index_write(*, ids: list[int], documents: list[SearchDocument]) -> None:
@@ -304,6 +319,8 @@ def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
             cursor.execute(
                 f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT implementation_id FROM catalog_searchdocument)"  # noqa: S608
             )
+    elif connection.vendor == "postgresql":
+        search_words_recount()
     _forget_now_and_at_commit()
     return SearchDocument.objects.count()
 
@@ -381,6 +398,32 @@ def search_popularity_refresh() -> int:
 # Chinese characters, of Latin letters or of digits (a word mixing them, such as "a1b" or "3.5",
 # may be cut or typed otherwise, and stays with the words' GIN index).
 POSTING_WORD = re.compile(r"[\u3400-\u9fff]+|[a-z]+|[0-9]+")
+
+
+# Adds each word's postings made (sign "") or deleted ("-") to its number of documents, the words
+# locked in their order, so two publications never wait on each other's words.
+WORDS_MOVED = (
+    "INSERT INTO catalog_searchword AS kept (word, documents) "
+    "SELECT word, {sign}COUNT(*) FROM {rows} GROUP BY word ORDER BY word "
+    "ON CONFLICT (word) DO UPDATE SET documents = kept.documents + excluded.documents"
+)
+
+
+def search_words_recount() -> None:
+    """Count every word's documents afresh from the postings (PostgreSQL; after a bulk load, and
+    at the end of a re-index), publications held off meanwhile so that none moves a number
+    between the count and its write."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE catalog_searchword IN EXCLUSIVE MODE")
+        cursor.execute(
+            "INSERT INTO catalog_searchword AS kept (word, documents) "
+            "SELECT word, COUNT(*) FROM catalog_searchposting GROUP BY word ORDER BY word "
+            "ON CONFLICT (word) DO UPDATE SET documents = excluded.documents"
+        )
+        cursor.execute(
+            "DELETE FROM catalog_searchword kept WHERE NOT EXISTS "
+            "(SELECT 1 FROM catalog_searchposting posting WHERE posting.word = kept.word)"
+        )
 
 
 def postings_insert_sql(documents_where: str) -> str:
@@ -785,8 +828,9 @@ def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[i
     """One word's page and number of matches from its postings, in ``_ranked_page``'s order for
     that word: the name match, then ts_rank, popularity, name and id (every match holds the one
     longest word, so ``anywhere`` is the same for all). The page is a range of the postings'
-    index, the count an index-only scan of it: neither visits a document."""
-    count = "SELECT COUNT(*) FROM catalog_searchposting WHERE word = %s"
+    index, and the count the word's number of documents kept with them: neither visits a
+    document."""
+    count = "SELECT documents FROM catalog_searchword WHERE word = %s"
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT implementation_id, score, ({count}) FROM catalog_searchposting WHERE word = %s "  # noqa: S608
@@ -799,7 +843,8 @@ def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[i
         if not offset:
             return [], 0
         cursor.execute(count, [word])
-        return [], int(cursor.fetchone()[0])
+        kept = cursor.fetchone()
+        return [], int(kept[0]) if kept else 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from govhall.catalog.models import (
     SearchDocument,
     SearchPosting,
     SearchSynonym,
+    SearchWord,
 )
 from govhall.catalog.search import implementation_search
 from govhall.demo import demo_load
@@ -458,6 +459,34 @@ def test_views_that_move_a_popularity_level_move_the_postings_and_the_order():
 
 
 @postgresql_only
+def test_each_words_number_of_documents_moves_with_publications(corpus):
+    def kept():
+        return dict(SearchWord.objects.exclude(documents=0).values_list("word", "documents"))
+
+    food = Implementation.objects.get(entry__name="食品经营许可")
+    payload = services.implementation_payload(food)
+    payload["acceptance_conditions"] = "具有冷链运输设备。"
+    publish(action=ChangeAction.CHANGE, target=ChangeTarget.IMPLEMENTATION, implementation=food, payload=payload)
+    publish(
+        action=ChangeAction.CANCEL,
+        target=ChangeTarget.IMPLEMENTATION,
+        implementation=Implementation.objects.get(entry__name="结婚登记"),
+    )
+    moved = kept()
+
+    search.search_words_recount()
+
+    assert moved == kept()
+    assert moved["冷链"] == 1
+    documents = SearchDocument.objects.all()
+    words = [
+        " ".join([d.name_tokens, d.result_theme_tokens, d.department_material_tokens, d.condition_basis_tokens]).split()
+        for d in documents
+    ]
+    assert moved["登记"] == sum(1 for held in words if "登记" in held) > 10
+
+
+@postgresql_only
 def test_the_migration_writes_the_postings_the_search_writes(corpus):
     migration = importlib.import_module("govhall.catalog.migrations.0008_search_postings")
     columns = ("document_id", "word", "in_name", "score", "popularity", "sort_name")
@@ -470,6 +499,12 @@ def test_the_migration_writes_the_postings_the_search_writes(corpus):
     assert migration.POSTING_WORD == search.POSTING_WORD.pattern
     assert len(written) > 1000
     assert set(SearchPosting.objects.values_list(*columns)) == written
+    counted = importlib.import_module("govhall.catalog.migrations.0009_search_words")
+    kept = set(SearchWord.objects.values_list("word", "documents"))
+    SearchWord.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(counted.COUNT)
+    assert set(SearchWord.objects.values_list("word", "documents")) == kept
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index of the words is PostgreSQL's")

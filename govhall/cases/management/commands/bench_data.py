@@ -53,7 +53,13 @@ from govhall.cases.management import bench_history
 from govhall.cases.models import CaseState, CaseTask, TaskState
 from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, material_list_for, process_definition_for
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
-from govhall.catalog.search import POSTING_WORD, popularity_level, postings_insert_sql, text_tokens
+from govhall.catalog.search import (
+    POSTING_WORD,
+    popularity_level,
+    postings_insert_sql,
+    search_words_recount,
+    text_tokens,
+)
 from govhall.demo import CATALOGUE_JSON, POPULAR_ITEMS, PROVINCE, SERVICE_OFFICE_KIND, SERVICE_OFFICE_NAMES
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
 from govhall.metrics.services import (
@@ -886,6 +892,7 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
                 write(cursor, bounds)
     else:
         _on_sessions(ranges, write, sessions=sessions)
+    search_words_recount()
     log(f"postings: {count} documents in {time.monotonic() - started:.0f} s")
     if count >= POSTINGS_REBUILD_THRESHOLD:
         _indexes_restore(log, sessions=sessions)
