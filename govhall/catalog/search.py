@@ -762,11 +762,34 @@ def _where(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Imp
     return _Sql(sql, params)
 
 
-def _count(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None) -> int:
-    # The index table alone: counting needs neither the implementation nor the entry.
+def _counting(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None) -> _Sql:
+    """The statement counting the matches. The index table alone: counting needs neither the
+    implementation nor the entry. On PostgreSQL, when every group asks for one word that has
+    postings and nothing is filtered (社保 or 社会保险: a document holding either), the matches
+    are the documents with a posting of one of those words, counted from the postings' index
+    alone: 社保's 23,228 in 5 ms against 13 through the words' index and the documents."""
+    words = _posting_words(vendor_query, filtered)
+    if words is not None:
+        return _Sql("SELECT COUNT(DISTINCT implementation_id) FROM catalog_searchposting WHERE word = ANY(%s)", [words])
     where = _where(vendor_query, filtered)
+    return _Sql(f"SELECT COUNT(*) FROM {vendor_query.table} {where.text}", where.params)  # noqa: S608
+
+
+def _posting_words(
+    vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None
+) -> list[str] | None:
+    if not isinstance(vendor_query, _PostgresqlQuery) or vendor_query.groups is None or filtered is not None:
+        return None
+    asked = [group_asked(group) for group in vendor_query.groups]
+    if all(len(words) == 1 and POSTING_WORD.fullmatch(words[0]) for words in asked):
+        return sorted({words[0] for words in asked})
+    return None
+
+
+def _count(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None) -> int:
+    counting = _counting(vendor_query, filtered)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {vendor_query.table} {where.text}", where.params)  # noqa: S608
+        cursor.execute(counting.text, counting.params)
         return int(cursor.fetchone()[0])
 
 
@@ -781,6 +804,7 @@ def _ranked_page(
     counted in the same pass (None when the page is empty: past the end, or nothing matched)."""
     where = _where(vendor_query, filtered)
     columns = vendor_query.columns()
+    counting = _counting(vendor_query, filtered)
     # The page is a top-N sort straight over the matches, and the count a second pass of the
     # index in the same statement (run once). Reading the matches once into a materialised list
     # to count and sort it wrote that list to a temporary file for a broad word: 登记's 59,321
@@ -789,12 +813,12 @@ def _ranked_page(
     # query that holds the MATCH, which the outer query does.
     sql = (
         f"SELECT {vendor_query.id_column} AS id, {columns.text}, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM {vendor_query.table} {where.text}) FROM {vendor_query.table} {where.text} "
+        f"({counting.text}) FROM {vendor_query.table} {where.text} "
         "ORDER BY in_name DESC, anywhere DESC, score DESC, document.popularity DESC, document.sort_name, id "
         "LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*columns.params, *where.params, *where.params, limit, offset])
+        cursor.execute(sql, [*columns.params, *counting.params, *where.params, limit, offset])
         rows = cursor.fetchall()
     ranked = [(int(row[0]), float(row[1] or 0.0)) for row in rows]
     return ranked, (int(rows[0][-1]) if rows else None)

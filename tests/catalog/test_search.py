@@ -459,6 +459,27 @@ def test_views_that_move_a_popularity_level_move_the_postings_and_the_order():
 
 
 @postgresql_only
+def test_matches_counted_from_the_postings_are_those_the_words_index_counts(corpus, monkeypatch):
+    queries = [*QUALITY_QUERIES, "社保", "护照", "驾照", "生孩子", "登记 许可", "户口"]
+    counting = search._posting_words
+    counted = {query: answer(query, page_size=2) for query in queries}
+    counted_past_the_end = {query: answer(query, page=50, page_size=2)[1] for query in queries}
+    from_postings = [
+        query
+        for query in queries
+        if counting(
+            search._vendor_query(search.search_query_tokens(query=query), search.search_query_groups(query=query)), None
+        )
+    ]
+
+    monkeypatch.setattr(search, "_posting_words", lambda vendor_query, filtered: None)
+
+    assert len(from_postings) >= 4
+    assert counted == {query: answer(query, page_size=2) for query in queries}
+    assert counted_past_the_end == {query: answer(query, page=50, page_size=2)[1] for query in queries}
+
+
+@postgresql_only
 def test_each_words_number_of_documents_moves_with_publications(corpus):
     def kept():
         return dict(SearchWord.objects.exclude(documents=0).values_list("word", "documents"))
