@@ -604,7 +604,7 @@ def _definitions(
 def _popularity_seed() -> None:
     for rank, name in enumerate(POPULAR_ITEMS):
         Implementation.objects.filter(entry__name=name).update(view_count=F("view_count") + 1000 - rank * 100)
-    search.search_popularity_refresh()
+    search.search_popularity_move()
 
 
 def _totp_secret(username: str) -> str:

@@ -35,6 +35,12 @@ class Job:
 # Apps add their jobs here (one line each).
 JOBS: list[Job] = [
     Job(
+        name="search_popularity_move",
+        task="govhall.catalog.tasks.search_popularity_move_task",
+        every=timedelta(minutes=10),
+        description="search documents' popularity levels follow the guide views (ADR 14)",
+    ),
+    Job(
         name="licences_expire",
         task="govhall.licences.tasks.licences_expire_task",
         every=timedelta(hours=6),

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -38,7 +38,6 @@ from govhall.catalog.models import (
     Implementation,
     ItemState,
     SearchDocument,
-    SearchPosting,
     SearchSynonym,
     Theme,
 )
@@ -330,8 +329,8 @@ def popularity_level(views: int) -> int:
     magnitude (0 for none, 1 for one, 2 for two or three, 3 for four to seven …). An item read
     twice as often ranks above; one read 1,000 times and one read 1,900 times are equal and go
     by name, and a hit's place does not move with every view. It changes a few dozen times in an
-    item's life, so the postings that carry it (ADR 14) are rewritten that often, not at every
-    flush of views."""
+    item's life, so the postings that carry it (ADR 14) are rewritten that often
+    (``search_popularity_move``)."""
     return max(0, int(views)).bit_length()
 
 
@@ -339,44 +338,29 @@ def popularity_level(views: int) -> int:
 POPULARITY_LEVEL_SQL = "length(ltrim(({views})::bit(32)::text, '0'))"
 
 
-def search_popularity_add(*, views: Sequence[tuple[int, int]]) -> None:
-    """Add (implementation id, views) to the implementations' guide views and move their search
-    documents' popularity level where it changed (with the documents' postings), in the caller's
-    transaction, the implementations locked in key order first so that two writers never wait
-    on each other."""
-    rows = sorted(views)
-    if not rows:
-        return
+def search_popularity_move() -> int:
+    """Move each search document's popularity level, and its postings', to its implementation's
+    guide views where the level differs; returns the number of documents moved. The periodic job
+    ``search_popularity_move`` runs it (govhall/scheduling.py), so the guide-view flush writes
+    the implementations alone, and a burst of views rewrites a document's postings once per
+    run, not once per flush (2,000 guides read a dozen times each rewrote some 280,000
+    postings every few seconds). On PostgreSQL publications wait meanwhile: one refreshing a
+    document writes its postings with the document's level, and either sees the level moved or
+    is seen by the move."""
     if connection.vendor == "postgresql":
-        # One statement for every implementation viewed (a busy worker has seen thousands in the
-        # interval; one UPDATE each held the rows it had locked for a second).
-        ids, counts = [pk for pk, _n in rows], [n for _pk, n in rows]
-        level = POPULARITY_LEVEL_SQL.format(views="counted.view_count")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM catalog_implementation WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        level_sql = POPULARITY_LEVEL_SQL.format(views="implementation.view_count")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE catalog_searchword IN EXCLUSIVE MODE")
             cursor.execute(
-                "WITH counted AS (UPDATE catalog_implementation AS implementation "  # noqa: S608 - constants only
-                "SET view_count = implementation.view_count + viewed.n "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS viewed(id, n) WHERE implementation.id = viewed.id "
-                "RETURNING implementation.id, implementation.view_count), "
-                f"moved AS (UPDATE catalog_searchdocument AS document SET popularity = {level} "
-                f"FROM counted WHERE document.implementation_id = counted.id AND document.popularity <> {level} "
-                "RETURNING document.implementation_id, document.popularity) "
-                "UPDATE catalog_searchposting AS posting SET popularity = moved.popularity "
-                "FROM moved WHERE posting.implementation_id = moved.implementation_id",
-                [ids, counts],
+                f"WITH moved AS (UPDATE catalog_searchdocument AS document SET popularity = {level_sql} "  # noqa: S608 - constants only
+                "FROM catalog_implementation AS implementation "
+                f"WHERE implementation.id = document.implementation_id AND document.popularity <> {level_sql} "
+                "RETURNING document.implementation_id, document.popularity), "
+                "posted AS (UPDATE catalog_searchposting AS posting SET popularity = moved.popularity "
+                "FROM moved WHERE posting.implementation_id = moved.implementation_id) "
+                "SELECT COUNT(*) FROM moved"
             )
-        return
-    for pk, count in rows:
-        Implementation.objects.filter(pk=pk).update(view_count=F("view_count") + count)
-        viewed = Implementation.objects.filter(pk=pk).values_list("view_count", flat=True).first() or 0
-        SearchDocument.objects.filter(implementation_id=pk).update(popularity=popularity_level(viewed))
-
-
-def search_popularity_refresh() -> int:
-    """Set every search document's popularity level from its implementation's guide views where
-    they differ (after the views were set by other means than search_popularity_add, as the demo
-    does); returns the number of documents changed."""
+            return int(cursor.fetchone()[0])
     levels = {
         pk: popularity_level(views)
         for pk, views, level in SearchDocument.objects.values_list("pk", "implementation__view_count", "popularity")
@@ -384,9 +368,9 @@ def search_popularity_refresh() -> int:
     }
     with transaction.atomic():
         for level in set(levels.values()):
-            ids = [pk for pk, moved in levels.items() if moved == level]
-            SearchDocument.objects.filter(pk__in=ids).update(popularity=level)
-            SearchPosting.objects.filter(document_id__in=ids).update(popularity=level)
+            SearchDocument.objects.filter(pk__in=[pk for pk, moved in levels.items() if moved == level]).update(
+                popularity=level
+            )
     return len(levels)
 
 

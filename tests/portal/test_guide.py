@@ -8,7 +8,7 @@ from django.db import OperationalError
 from django.test import override_settings
 from django.urls import reverse
 
-from govhall.catalog import search, services
+from govhall.catalog import services
 from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation
 from govhall.catalog.services import implementation_view_counts_flush
 from tests.factories import make_implementation, publish
@@ -152,14 +152,14 @@ def test_views_of_several_guides_are_written_in_one_flush_each_to_its_own_row(cl
 def test_a_reader_whose_view_falls_due_does_not_wait_for_the_views_to_be_written(client, transactional_db, monkeypatch):
     implementation = make_implementation()
     writing, release = threading.Event(), threading.Event()
-    add = search.search_popularity_add
+    add = services.implementation_views_add
 
     def slow_add(*, views):
         writing.set()
         assert release.wait(10)
         add(views=views)
 
-    monkeypatch.setattr(search, "search_popularity_add", slow_add)
+    monkeypatch.setattr(services, "implementation_views_add", slow_add)
     with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
         client.get(guide_url(implementation))
         monkeypatch.setattr(services._VIEWS, "since", time.monotonic() - 3601)  # the interval has passed
@@ -176,17 +176,17 @@ def test_a_reader_whose_view_falls_due_does_not_wait_for_the_views_to_be_written
 
 def test_views_a_flush_could_not_write_wait_for_the_next_one(client, monkeypatch):
     implementation = make_implementation()
-    add = search.search_popularity_add
+    add = services.implementation_views_add
 
     def failing(*, views):
         raise OperationalError("the database went away")
 
     with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
         client.get(guide_url(implementation))
-        monkeypatch.setattr(search, "search_popularity_add", failing)
+        monkeypatch.setattr(services, "implementation_views_add", failing)
         with pytest.raises(OperationalError):
             implementation_view_counts_flush()
-        monkeypatch.setattr(search, "search_popularity_add", add)
+        monkeypatch.setattr(services, "implementation_views_add", add)
         assert implementation_view_counts_flush() == 1
 
     assert Implementation.objects.get(pk=implementation.pk).view_count == 1
