@@ -47,3 +47,22 @@ def test_i18n_is_the_only_template_library_name_given_to_two_modules():
     warnings = engines["django"]._check_for_template_tags_with_the_same_name()
     assert [warning.id for warning in warnings] == ["templates.W003"]
     assert warnings[0].msg.startswith("'i18n' is used for multiple template tag modules")
+
+
+def test_badges_are_made_once_per_set_and_language():
+    template = engines["django"].from_string("{% load portal_tags %}{{ badges|badges_html }}")
+    badges = ["fully_online", "zero_visit", "at_most_one_visit"]
+    expected = {
+        "zh-hans": ("全程网办", "零跑动", "最多跑一次"),
+        "en": ("Fully online", "No visit needed", "At most one visit"),
+    }
+    for language in ("zh-hans", "en", "zh-hans"):
+        with translation.override(language):
+            rendered = template.render({"badges": badges})
+            assert template.render({"badges": badges[1:]}) != rendered
+            assert template.render({"badges": []}) == ""
+        labels = "".join(
+            f'<li class="badge badge-{badge}">{label}</li>'
+            for badge, label in zip(badges, expected[language], strict=True)
+        )
+        assert rendered == f'<ul class="badges">{labels}</ul>'

@@ -12,6 +12,8 @@ from django import template
 from django.core.files.storage import default_storage
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from govhall.catalog import models as catalog_models
@@ -61,6 +63,24 @@ def choice_label(value: Any, choices_name: str) -> Any:
 @register.filter
 def badge_label(badge: str) -> Any:
     return BADGE_LABELS.get(badge, badge)
+
+
+@functools.cache
+def _badges_markup(badges: tuple[str, ...], language: str | None) -> SafeString:
+    return format_html(
+        '<ul class="badges">{}</ul>',
+        format_html_join("", '<li class="badge badge-{}">{}</li>', ((badge, badge_label(badge)) for badge in badges)),
+    )
+
+
+@register.filter
+def badges_html(badges: Any) -> SafeString:
+    """The badges as the list pages and guides show them. Made once per set of badges and
+    language in a process: a search page shows 20 lists of one to three of the same three
+    badges, and an included template for each cost about a sixth of rendering the page."""
+    if not badges:
+        return SafeString("")
+    return _badges_markup(tuple(badges), translation.get_language())
 
 
 @register.filter
