@@ -45,6 +45,7 @@ from govhall.catalog.selectors import (
     badges_for,
     implementation_guide,
     implementation_list_public,
+    implementation_page,
     implementation_public_queryset,
     implementation_search,
     implementation_version_list,
@@ -539,9 +540,8 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
         kind=filters.kind.value if filters.kind else None,
     )
     start = (filters.page - 1) * filters.page_size
-    # The summaries leave out the guide's long texts and forms: sorting a county's 1,700 rows
-    # with them by name took most of the statement.
-    page = list(implementations.defer(*SUMMARY_DEFERRED)[start : start + filters.page_size])
+    # The summaries leave out the guide's long texts and forms.
+    page = implementation_page(implementations, start=start, size=filters.page_size, deferred=SUMMARY_DEFERRED)
     return {
         "total": implementations.count(),
         "page": filters.page,

@@ -846,13 +846,18 @@ def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[i
             [word, word, limit, offset],
         )
         rows = cursor.fetchall()
-        if rows:
-            return [(int(row[0]), float(row[1])) for row in rows], int(rows[0][2])
-        if not offset:
-            return [], 0
-        cursor.execute(count, [word])
-        kept = cursor.fetchone()
-        return [], int(kept[0]) if kept else 0
+        ranked = [(int(row[0]), float(row[1])) for row in rows]
+        total = rows[0][2] if rows else None
+        if total is None and offset:
+            cursor.execute(count, [word])
+            kept = cursor.fetchone()
+            total = kept[0] if kept else None
+        if total is None and (rows or offset):
+            # No number kept for the word (only if the words were not yet counted after a bulk
+            # load): count its postings.
+            cursor.execute("SELECT COUNT(*) FROM catalog_searchposting WHERE word = %s", [word])
+            total = cursor.fetchone()[0]
+        return ranked, int(total or 0)
 
 
 # ---------------------------------------------------------------------------------------------

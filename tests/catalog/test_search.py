@@ -514,6 +514,15 @@ def test_each_words_number_of_documents_moves_with_publications(corpus):
 
 
 @postgresql_only
+def test_a_word_whose_number_was_not_kept_is_counted_from_its_postings(corpus):
+    kept = answer("登记", page_size=5), answer("登记", page=200, page_size=5)
+    SearchWord.objects.all().delete()
+
+    assert (answer("登记", page_size=5), answer("登记", page=200, page_size=5)) == kept
+    assert kept[0][1] == kept[1][1] > 10
+
+
+@postgresql_only
 def test_the_migration_writes_the_postings_the_search_writes(corpus):
     migration = importlib.import_module("govhall.catalog.migrations.0008_search_postings")
     columns = ("document_id", "word", "in_name", "score", "popularity", "sort_name")
