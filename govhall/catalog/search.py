@@ -254,6 +254,11 @@ def _documents_refresh_batch(ids: list[int]) -> None:
             # many. Two statements: a row deleted and inserted again in one would meet itself in
             # the primary key, in an order PostgreSQL does not promise.
             with connection.cursor() as cursor:
+                # Publications take their turn at the words' numbers until they commit: each
+                # locks its words twice (as its postings go, then as they come back), and two
+                # locking different words the second time would wait on each other. Searches
+                # read on; the job moving popularity levels waits (search_popularity_move).
+                cursor.execute("LOCK TABLE catalog_searchword IN SHARE ROW EXCLUSIVE MODE")
                 cursor.execute(
                     "WITH gone AS (DELETE FROM catalog_searchposting WHERE implementation_id = ANY(%s) RETURNING word) "  # noqa: S608 - constants only
                     + WORDS_MOVED.format(sign="-", rows="gone"),
