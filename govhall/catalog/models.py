@@ -434,8 +434,8 @@ class SearchDocument(models.Model):
     # The original text a result snippet is cut from, one passage per line.
     snippet_text = models.TextField(_("摘要原文"), blank=True)
     # What orders otherwise equal hits, kept here so that ranking reads this table alone: the
-    # implementation's guide views as their binary order of magnitude (written with them,
-    # catalog.services; search.popularity_level, ADR 14) and the entry's name (written at each
+    # implementation's guide views as their binary order of magnitude (search.popularity_level,
+    # moved by the job search_popularity_move, ADR 14) and the entry's name (written at each
     # publication, which re-indexes).
     popularity = models.PositiveIntegerField(_("热度等级"), default=0)
     sort_name = models.CharField(_("排序名称"), max_length=128, blank=True)
@@ -493,7 +493,7 @@ class SearchPosting(models.Model):
         verbose_name_plural = _("检索倒排项")
         indexes = [
             # The ranking of search._ranked_page for one word, so a page is a range of this
-            # index and the count an index-only scan.
+            # index (and a synonym query's count an index-only scan of it).
             models.Index(
                 fields=["word", "-in_name", "-score", "-popularity", "sort_name", "document"],
                 name="catalog_posting_ranked",

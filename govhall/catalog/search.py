@@ -271,8 +271,8 @@ def _documents_refresh_batch(ids: list[int]) -> None:
             documents,
             update_conflicts=True,
             unique_fields=["implementation"],
-            # The popularity is the guide views' (search_popularity_add): set when the document
-            # is made, then moved only with the views, so a re-index never undoes a flush.
+            # The popularity is the guide views' level: set when the document is made, then moved
+            # only by search_popularity_move, so a re-index never undoes a move.
             update_fields=[*DOCUMENT_TEXT_FIELDS, "sort_name", "refreshed_at"],
         )
         if connection.vendor == "sqlite":
