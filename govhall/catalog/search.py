@@ -556,6 +556,16 @@ def group_asked(group: list[str]) -> list[str]:
     ]
 
 
+def ranking_words(tokens: list[str], groups: list[list[str]] | None) -> list[str]:
+    """The words that rank a match, each once: every group's asked words (``group_asked``), or
+    every token when there are no groups. A word a longer one of its group implies would only
+    count that longer word again (社会保险 holds 社会 and 保险), so the words the person typed
+    and their synonyms weigh alike: 社保 and 社会保险, not 社会保险 three times over."""
+    if groups is None:
+        return list(tokens)
+    return list(dict.fromkeys(token for group in groups for token in group_asked(group)))
+
+
 def _tsquery_lexeme(token: str, weights: str = "") -> str:
     escaped = token.replace("\\", "\\\\").replace("'", "''")
     return f"'{escaped}'" + (f":{weights}" if weights else "")
@@ -615,15 +625,24 @@ class _PostgresqlQuery:
         )
 
     def columns(self) -> _Sql:
-        """Score, number of tokens in the name, and a key ordered as the number of the query's
-        longest words held anywhere."""
+        """Score, number of ranking words in the name, and a key ordered as the number of the
+        query's longest words held anywhere.
+
+        The score is the mean of each ranking word's ts_rank: what ts_rank gives for the words
+        joined by OR (it averages its words' ranks), but summed in float8 from each word's
+        float4 rank, so that the postings, which keep each word's rank, give the same value to
+        the last bit (``_postings_ranked_answer``). Ranks lie between 0.06 and 1.7, so a sum of
+        up to QUERY_MAX_TOKENS of them is exact in float8, in any order."""
+        words = ranking_words(self.tokens, self.groups)
         in_name = " + ".join(
-            f"(CASE WHEN document.rank_vector @@ {_tsquery_sql(_tsquery_lexeme(token, 'A'))} THEN 1 ELSE 0 END)"
-            for token in self.tokens
+            f"(CASE WHEN document.rank_vector @@ {_tsquery_sql(_tsquery_lexeme(word, 'A'))} THEN 1 ELSE 0 END)"
+            for word in words
+        )
+        ranks = " + ".join(
+            f"ts_rank(document.rank_vector, {_tsquery_sql(_tsquery_lexeme(word))})::float8" for word in words
         )
         return _Sql(
-            f"ts_rank(document.rank_vector, {_tsquery_sql(self._any())}) AS score, ({in_name}) AS in_name, "
-            f"({self._anywhere()}) AS anywhere",
+            f"({ranks}) / {len(words)} AS score, ({in_name}) AS in_name, ({self._anywhere()}) AS anywhere",
             [],
         )
 
@@ -681,16 +700,18 @@ class _SqliteQuery:
         return _Sql(f"{FTS_TABLE} MATCH %s", [every])
 
     def columns(self) -> _Sql:
-        """Score, number of tokens in the name, number of the query's longest words anywhere."""
+        """Score, number of ranking words in the name, number of the query's longest words
+        anywhere."""
         # Each IN (...) is uncorrelated: SQLite runs it once and probes the result per row.
         contains = f"({FTS_TABLE}.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))"  # noqa: S608
+        words = ranking_words(self.tokens, self.groups)
         longest = longest_words(self.tokens)
         weights = ", ".join(str(weight) for weight in FTS_COLUMN_WEIGHTS)
         return _Sql(
-            f"-bm25({FTS_TABLE}, {weights}) AS score, ({' + '.join([contains] * len(self.tokens))}) AS in_name, "
+            f"-bm25({FTS_TABLE}, {weights}) AS score, ({' + '.join([contains] * len(words))}) AS in_name, "
             f"({' + '.join([contains] * len(longest))}) AS anywhere",
             [
-                *(_fts_phrase(token, column="name_tokens") for token in self.tokens),
+                *(_fts_phrase(word, column="name_tokens") for word in words),
                 *(_fts_phrase(word) for word in longest),
             ],
         )
@@ -767,6 +788,9 @@ def _counting(vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[
 def _posting_words(
     vendor_query: _PostgresqlQuery | _SqliteQuery, filtered: QuerySet[Implementation, Any] | None
 ) -> list[str] | None:
+    """The words whose postings count and rank the query's matches: on PostgreSQL, with no
+    filter, when every group asks one word that has postings (a word alone, or 社保 with its
+    synonym 社会保险); else None."""
     if not isinstance(vendor_query, _PostgresqlQuery) or vendor_query.groups is None or filtered is not None:
         return None
     asked = [group_asked(group) for group in vendor_query.groups]
@@ -828,6 +852,33 @@ def _ranked_answer(
     return ranked, total
 
 
+def _postings_ranked_answer(
+    vendor_query: _PostgresqlQuery, words: list[str], *, offset: int, limit: int
+) -> tuple[list[tuple[int, float]], int]:
+    """One page and the number of matches of a query whose every group asks one word (社保:
+    社保 or 社会保险; ``_posting_words``), from those words' postings alone: the same keys and
+    values ``_PostgresqlQuery`` computes from the documents. The words are then the ranking
+    words and hold the longest ones, so each match's name matches, longest words held and mean
+    rank are sums over its postings of them. The words' ranges of the postings' index are read
+    and their 23,228 matches grouped and sorted: 社保's page in 17 ms against 60 through the
+    words' index, which reads and ranks every match's document."""
+    longest = longest_words(vendor_query.tokens)
+    counting = _counting(vendor_query, None)
+    sql = (
+        f"SELECT implementation_id, SUM(score::float8) / %s AS score, ({counting.text}) "  # noqa: S608
+        "FROM catalog_searchposting WHERE word = ANY(%s) GROUP BY implementation_id "
+        "ORDER BY SUM(in_name::int) DESC, COUNT(*) FILTER (WHERE word = ANY(%s)) DESC, score DESC, "
+        "MAX(popularity) DESC, MAX(sort_name), implementation_id LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [len(words), *counting.params, words, longest, limit, offset])
+        rows = cursor.fetchall()
+    ranked = [(int(row[0]), float(row[1])) for row in rows]
+    if rows:
+        return ranked, int(rows[0][2])
+    return ranked, _count(vendor_query, None) if offset else 0
+
+
 def _posting_word(groups: list[list[str]], filtered: QuerySet[Implementation, Any] | None) -> str | None:
     """The word of a query its postings answer (ADR 14): on PostgreSQL, one word, no synonym
     and no filter."""
@@ -846,7 +897,7 @@ def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[i
     count = "SELECT documents FROM catalog_searchword WHERE word = %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT implementation_id, score, ({count}) FROM catalog_searchposting WHERE word = %s "  # noqa: S608
+            f"SELECT implementation_id, score::float8, ({count}) FROM catalog_searchposting WHERE word = %s "  # noqa: S608
             "ORDER BY in_name DESC, score DESC, popularity DESC, sort_name, implementation_id LIMIT %s OFFSET %s",
             [word, word, limit, offset],
         )
@@ -1049,7 +1100,12 @@ def _search_answer(
         ranked, total = _posting_answer(word, offset=offset, limit=page_size)
         return tokens, total, ranked
     try:
-        ranked, total = _ranked_answer(vendor_query, filtered, offset=offset, limit=page_size)
+        words = _posting_words(vendor_query, filtered)
+        if words is not None:
+            assert isinstance(vendor_query, _PostgresqlQuery)
+            ranked, total = _postings_ranked_answer(vendor_query, words, offset=offset, limit=page_size)
+        else:
+            ranked, total = _ranked_answer(vendor_query, filtered, offset=offset, limit=page_size)
         if total == 0 and any(len(group) > 1 for group in groups):
             # Nothing holds all the words of any group: show what holds some of them.
             vendor_query = _vendor_query(tokens)
