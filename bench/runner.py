@@ -422,7 +422,10 @@ def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> R
                 str(threads),
             ],
             capture_output=True,
-            text=True,
+            # The samples of failed answers are cut by bytes (scenario.lua), possibly inside a
+            # Chinese character: decoding must not fail where the checks already have.
+            encoding="utf-8",
+            errors="replace",
             timeout=(duration or options.duration) + 60,
             check=False,
         )
