@@ -897,7 +897,10 @@ def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[i
     count = "SELECT documents FROM catalog_searchword WHERE word = %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT implementation_id, score::float8, ({count}) FROM catalog_searchposting WHERE word = %s "  # noqa: S608
+            # The rank is read as float8 (the float4 exactly) under a name of its own: named
+            # ``score``, it would be what ORDER BY sorts, and the index could not give the order.
+            f"SELECT implementation_id, score::float8 AS exact_score, ({count}) "  # noqa: S608
+            "FROM catalog_searchposting WHERE word = %s "
             "ORDER BY in_name DESC, score DESC, popularity DESC, sort_name, implementation_id LIMIT %s OFFSET %s",
             [word, word, limit, offset],
         )

@@ -445,6 +445,22 @@ def test_a_word_alone_is_read_from_its_postings_and_a_filtered_one_from_the_word
 
 
 @postgresql_only
+def test_a_words_page_is_a_range_of_the_postings_index_without_a_sort(corpus):
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        implementation_search(query="登记", page=2)
+    page = next(query["sql"] for query in queries.captured_queries if "catalog_searchposting" in query["sql"])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # a sort it cannot do without still shows
+        cursor.execute(f"EXPLAIN {page}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "catalog_posting_ranked" in plan
+    assert "Sort" not in plan
+
+
+@postgresql_only
 def test_views_that_move_a_popularity_level_move_the_postings_and_the_order():
     entry = make_entry(name="残疾人证办理", for_persons=True, for_companies=False, themes=[], description="")
     xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
