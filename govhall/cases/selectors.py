@@ -356,8 +356,15 @@ def task_page_for_officer(
         # and assignee together (migration cases 0009); bitmap scans need not be turned off.
         ids = _officer_task_ids(officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only)
         total, page_ids = len(ids), ids[start : start + page_size]
-    found = {row["id"]: row for row in CaseTask.objects.filter(pk__in=page_ids).values(*TASK_PAGE_VALUES)}
+    # Compiled once per process for each length of page: compiling the 18 columns over three
+    # joins took about 0.7 ms of a 9 ms list in one process.
+    rows = values_list_compiled(f"task_page_rows:{len(page_ids)}", _task_page_rows, *page_ids) if page_ids else []
+    found = {row[0]: dict(zip(TASK_PAGE_VALUES, row, strict=True)) for row in rows}
     return total, [found[pk] for pk in page_ids if pk in found]
+
+
+def _task_page_rows(*ids: int) -> QuerySet[CaseTask, Any]:
+    return CaseTask.objects.filter(pk__in=ids).order_by().values_list(*TASK_PAGE_VALUES)
 
 
 # The rows of a case that _of_case reads.

@@ -587,6 +587,18 @@ def test_task_list_filters_by_kind_and_claimed_by_the_caller(world, client):
     )
 
 
+def test_task_list_labels_are_in_the_requests_language(world, client):
+    make_case(world=world, until="prereviewed")
+    clerk = staff_client(world.clerk)
+
+    def labels(**headers):
+        task = clerk.get(f"{API}/workbench/tasks", {"kind": "accept"}, **headers).json()["items"][0]
+        return task["kind"]["label"], task["role"]["label"], task["case"]["state"]["label"]
+
+    assert labels() == ("受理", "窗口人员", "已申报")
+    assert labels(HTTP_ACCEPT_LANGUAGE="en") == ("Accept", "Window officer", "Submitted")
+
+
 def test_the_task_list_follows_a_change_of_the_officers_roles_at_once(world, client):
     """The list's statement is kept per officer and roles held: a role given up is gone from the
     next list, and given back, it is there again."""
