@@ -4,8 +4,9 @@ The public sees published implementations that are not cancelled and whose entry
 cancelled; suspended ones stay visible with a notice, since people still look for them.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -116,6 +117,43 @@ def implementation_page(
     ids = list(implementations.values_list("pk", flat=True)[start : start + size])
     rows = implementation_public_queryset().defer(*deferred).in_bulk(ids)
     return [rows[pk] for pk in ids if pk in rows]
+
+
+class ImplementationPages:
+    """A list of implementations as Django's paginator reads it: its length counted, and a page
+    read by ``implementation_page`` (the portal's browsing pages, as the API's list)."""
+
+    def __init__(self, implementations: QuerySet[Implementation], *, deferred: tuple[str, ...] = ()) -> None:
+        self.implementations = implementations
+        self.deferred = deferred
+
+    def count(self) -> int:
+        return self.implementations.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Implementation]:
+        return iter(self.implementations.defer(*self.deferred))
+
+    @overload
+    def __getitem__(self, index: int) -> Implementation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Implementation]: ...
+
+    def __getitem__(self, index: int | slice) -> Implementation | list[Implementation]:
+        if isinstance(index, int):
+            found = implementation_page(self.implementations, start=index, size=1, deferred=self.deferred)
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        if index.step is not None or index.stop is None:
+            raise TypeError("a list of implementations is read by pages: a slice with an end and no step")
+        start = index.start or 0
+        return implementation_page(
+            self.implementations, start=start, size=max(0, index.stop - start), deferred=self.deferred
+        )
 
 
 def implementation_most_used(*, limit: int = 8) -> list[Implementation]:

@@ -3,6 +3,7 @@
 import hashlib
 import math
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from govhall.catalog import selectors as catalog
 from govhall.catalog import services as catalog_services
 from govhall.catalog.models import Implementation
-from govhall.catalog.search import catalogue_version
+from govhall.catalog.search import SUMMARY_DEFERRED, catalogue_version
 from govhall.org.models import RegionLevel
 from govhall.org.selectors import department_get, department_list, region_get, region_list, region_with_ancestors
 from govhall.portal.forms import CHOICES_CACHE_SECONDS, SearchForm
@@ -35,9 +36,18 @@ AUDIENCES = ("person", "company")
 GUIDE_BODY_CACHE_SECONDS = 24 * 3600
 
 
-def _page(request: HttpRequest, items: QuerySet, per_page: int = PAGE_SIZE) -> Page:
+def _page(request: HttpRequest, items: QuerySet | catalog.ImplementationPages, per_page: int = PAGE_SIZE) -> Page:
     """One page of a list; a page number out of range shows the nearest page rather than an error."""
     return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _implementations_page(request: HttpRequest, **filters: Any) -> Page:
+    """One page of the published implementations ``filters`` select: the page's ids are sorted
+    from narrow rows, then only its rows are read, without the guide's long texts
+    (``catalog.implementation_page``)."""
+    return _page(
+        request, catalog.ImplementationPages(catalog.implementation_list_public(**filters), deferred=SUMMARY_DEFERRED)
+    )
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -95,7 +105,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if query:
         result = catalog.implementation_search(query=query, **filters, page=_page_number(request), page_size=PAGE_SIZE)
     elif any(filters.values()):
-        browse_page = _page(request, catalog.implementation_list_public(**filters))
+        browse_page = _implementations_page(request, **filters)
     suggested_themes = list(result.suggested_themes) if result is not None else []
     if result is not None and not result.total and not suggested_themes:
         suggested_themes = list(catalog.theme_list()[:8])
@@ -134,7 +144,7 @@ def theme(request: HttpRequest, code: str) -> HttpResponse:
     found = catalog.theme_get(code=code)
     if found is None:
         raise Http404
-    page = _page(request, catalog.implementation_list_public(theme_code=code))
+    page = _implementations_page(request, theme_code=code)
     return render(request, "portal/theme.html", {"theme": found, "page_obj": page})
 
 
@@ -149,7 +159,7 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
     found = department_get(code=code)
     if found is None:
         raise Http404
-    page = _page(request, catalog.implementation_list_public(department_code=code))
+    page = _implementations_page(request, department_code=code)
     return render(request, "portal/department.html", {"department": found, "page_obj": page})
 
 
@@ -171,7 +181,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
     found = region_get(code=code)
     if found is None:
         raise Http404
-    page = _page(request, catalog.implementation_list_public(region_code=code))
+    page = _implementations_page(request, region_code=code)
     return render(
         request,
         "portal/region.html",
@@ -188,7 +198,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 def audience(request: HttpRequest, audience: str) -> HttpResponse:
     if audience not in AUDIENCES:
         raise Http404
-    page = _page(request, catalog.implementation_list_public(audience=audience))
+    page = _implementations_page(request, audience=audience)
     return render(
         request,
         "portal/audience.html",

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -157,6 +159,21 @@ def test_list_pages_are_paginated_and_keep_other_parameters(client):
     assert 'href="?page=2"' in first.content.decode()
     assert second.content.decode().count('class="service-item"') == 1
     assert "第 2 页，共 2 页" in page_text(second)
+
+
+def test_list_pages_show_every_item_once_in_order_without_reading_the_guides_texts(client, theme):
+    names = [f"事项{index:02d}" for index in range(23)]
+    for name in reversed(names):
+        make_implementation(entry=make_entry(name=name, themes=["birth"]))
+
+    with CaptureQueriesContext(connection) as queries:
+        pages = [client.get(reverse("portal:theme", args=["birth"]) + f"?page={number}") for number in (1, 2)]
+    shown = [
+        name for page in pages for name in re.findall(r'class="service-name"[^>]*>([^<]+)<', page.content.decode())
+    ]
+
+    assert shown == names
+    assert not [query["sql"] for query in queries.captured_queries if "acceptance_conditions" in query["sql"]]
 
 
 def test_page_number_out_of_range_shows_the_last_page(client):
