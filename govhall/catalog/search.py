@@ -860,8 +860,9 @@ def _postings_ranked_answer(
     values ``_PostgresqlQuery`` computes from the documents. The words are then the ranking
     words and hold the longest ones, so each match's name matches, longest words held and mean
     rank are sums over its postings of them. The words' ranges of the postings' index are read
-    and their 23,228 matches grouped and sorted: 社保's page in 17 ms against 60 through the
-    words' index, which reads and ranks every match's document."""
+    and their matches grouped and sorted: 社保's 26,003 postings, 23,228 matches, in about
+    17 ms of PostgreSQL with the count, against 35–45 through the words' index, which reads
+    and ranks every match's document."""
     longest = longest_words(vendor_query.tokens)
     counting = _counting(vendor_query, None)
     sql = (
