@@ -620,8 +620,12 @@ class TaskPageOut(ResponseSchema):
 # Building the answers
 
 
-def _choice(choices: type[models.Choices], value: Any) -> dict[str, str]:
-    return {"code": str(value), "label": _label(choices, value, translation.get_language())}
+def _choice(choices: type[models.Choices], value: Any, language: str | None = None) -> dict[str, str]:
+    """A choice's code and label, in ``language`` when given (a list reads it once), else in
+    the active one."""
+    if language is None:
+        language = translation.get_language()
+    return {"code": str(value), "label": _label(choices, value, language)}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -638,8 +642,10 @@ def _choice_or_none(choices: type[models.Choices], value: str) -> dict[str, str]
     return _choice(choices, value) if value else None
 
 
-def _step_kind(kind: str) -> dict[str, str]:
-    return {"code": kind, "label": _step_kind_label(kind, translation.get_language())}
+def _step_kind(kind: str, language: str | None = None) -> dict[str, str]:
+    if language is None:
+        language = translation.get_language()
+    return {"code": kind, "label": _step_kind_label(kind, language)}
 
 
 @functools.lru_cache(maxsize=256)
@@ -817,15 +823,14 @@ def _task(task: dict[str, Any], addresses: _Addresses, language: str | None) -> 
     """A to-do list row from the selector's values (``selectors.TASK_PAGE_VALUES``), its labels
     in ``language`` (the active one, read once per list: each read is a thread-local lookup,
     and a page of 50 asked 150 times, about a tenth of the list's time in one process)."""
-    state = task["case__state"]
     return {
         "id": task["id"],
         "name": task["name"],
-        "kind": {"code": task["kind"], "label": _step_kind_label(task["kind"], language)},
+        "kind": _step_kind(task["kind"], language),
         "step_key": task["step_key"],
         "branch_key": task["branch_key"],
         "department": {"code": task["department__code"], "name": task["department__name"]},
-        "role": {"code": str(task["role"]), "label": _label(Role, task["role"], language)},
+        "role": _choice(Role, task["role"], language),
         "lead": task["lead"],
         "assignee": _name_shown(display_name=task["assignee__display_name"], username=task["assignee__username"]),
         "opened_at": task["opened_at"],
@@ -834,7 +839,7 @@ def _task(task: dict[str, Any], addresses: _Addresses, language: str | None) -> 
             "number": task["case__number"],
             "item_name": task["case__item_name"],
             "applicant_name": task["case__applicant_name"],
-            "state": {"code": str(state), "label": _label(CaseState, state, language)},
+            "state": _choice(CaseState, task["case__state"], language),
             "promised_due_on": task["case__promised_due_on"],
             "api_url": addresses.for_case(task["case__number"]),
         },
