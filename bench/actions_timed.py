@@ -2,7 +2,8 @@
 supervisor's tiles, timed in one process through Django's test client, each statement timed:
 what one request costs before any load, to compare a change before and after on the same data.
 Accept and decide consume waiting tasks of the benchmark's pools (``make bench`` tops them up);
-a submission files a case in the pools' region, as the load's submission scenario does; the
+a submission files a case in the pools' region, as the load's submission scenario does (in one
+call; ``submission_steps`` step by step); the
 to-do list is the one the load reads (the benchmark's officer, 50 tasks a page); a guide is
 read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
 load's first readings are, and so are the uncached search pages (``search_broad`` …); the tiles
@@ -276,8 +277,9 @@ def searches(kind: str, count: int, timer: Timer) -> int:
     return 0
 
 
-def submissions(count: int, timer: Timer) -> int:
-    """The load's submission chain (``bench.flows.Submission``) for ``count`` applicants."""
+def submissions(count: int, timer: Timer, *, steps: bool = False) -> int:
+    """The load's submission for ``count`` applicants: in one call (``bench.flows.Submission``)
+    or, with ``steps``, step by step (``bench.flows.SubmissionSteps``)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
@@ -297,6 +299,29 @@ def submissions(count: int, timer: Timer) -> int:
 
     # One client for all: a new one loads the middleware again on its first request.
     client = Client(HTTP_HOST="127.0.0.1")
+
+    def file(number: int, token: str) -> None:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        record = timer.timed if number >= WARM_UP else _untimed
+        uploads = [
+            SimpleUploadedFile("材料扫描件.pdf", pdf, content_type="application/pdf") for _ in target["materials"]
+        ]
+        fields = {
+            "implementation_code": target["implementation_code"],
+            "data": json.dumps(target["data"], ensure_ascii=False),
+            "material_name": list(target["materials"]),
+            "file": uploads,
+        }
+        case = _checked(
+            record(
+                "file",
+                partial(client.post, "/api/v1/cases/with-materials", fields, HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex),
+            ),
+            201,
+            "file",
+        )
+        if case["state"]["code"] != "submitted" or len(case["materials"]) != len(uploads):
+            raise SystemExit(f"file: unexpected answer {str(case)[:200]}")
 
     def submit(number: int, token: str) -> None:
         client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
@@ -353,7 +378,7 @@ def submissions(count: int, timer: Timer) -> int:
             raise SystemExit(f"submit: unexpected answer {str(case)[:200]}")
 
     for number, token in enumerate(tokens):
-        submit(number, token)
+        (submit if steps else file)(number, token)
     print(f"{len(target['materials'])} material(s) of {len(pdf) // 1024} KB; {target['implementation_code']}")
     return 0
 
@@ -366,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             "accept",
             "decide",
             "submission",
+            "submission_steps",
             "todo_list",
             "guide",
             "tiles",
@@ -379,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     _django()
     timer = Timer()
-    if arguments.kind == "submission":
-        failed = submissions(arguments.count, timer)
+    if arguments.kind.startswith("submission"):
+        failed = submissions(arguments.count, timer, steps=arguments.kind == "submission_steps")
     elif arguments.kind == "todo_list":
         failed = todo_lists(arguments.count, timer)
     elif arguments.kind == "guide":

@@ -1,6 +1,7 @@
-"""A small HTTP/1.1 load client on asyncio streams, for the scenarios that are a sequence of
-dependent requests (the case submission: draft, form, upload, submit). The single-request
-scenarios use wrk, which costs the machine far less CPU per request.
+"""A small HTTP/1.1 load client on asyncio streams, for the case submission: one request with
+files (the case and its materials in one call) or a sequence of dependent requests (draft, form,
+upload, submit). The single-request scenarios use wrk, which costs the machine far less CPU per
+request.
 
 Only loopback addresses are accepted. Every answer is checked (status and content); a flow
 that fails a check stops there and counts as one error.
@@ -74,26 +75,30 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-def _multipart(fields: dict[str, str], file_field: str, file_name: str, content: bytes) -> tuple[str, bytes]:
+def _multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]]) -> tuple[str, bytes]:
+    """A multipart/form-data body: ``fields`` as (name, value), ``files`` as (field, file name,
+    PDF bytes); a name may repeat (the one-call filing pairs each material_name with a file)."""
     boundary = uuid.uuid4().hex
     parts: list[bytes] = []
-    for name, value in fields.items():
+    for name, value in fields:
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    parts.append(
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        + content
-        + b"\r\n"
-    )
+    for file_field, file_name, content in files:
+        parts.append(
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + content
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return f"multipart/form-data; boundary={boundary}", b"".join(parts)
 
 
-class Submission:
-    """One applicant's whole submission: draft, form, materials (each about 150 KB), submit with
-    an Idempotency-Key, each answer checked."""
+class SubmissionSteps:
+    """One applicant's whole submission step by step through the API, as an app that saves while
+    the applicant goes on makes it: draft, form, materials (each about 150 KB), submit with an
+    Idempotency-Key, each answer checked."""
 
     def __init__(self, *, host: str, port: int, target: dict[str, Any], pdf: bytes, timings: Timings) -> None:
         if host not in LOOPBACK_HOSTS:
@@ -139,7 +144,7 @@ class Submission:
         if saved.get("saved") is not True:
             raise CheckFailed(f"form: not saved {str(saved)[:200]}")
         for name in self.target["materials"]:
-            multipart = _multipart({"material_name": name}, "file", "材料扫描件.pdf", self.pdf)
+            multipart = _multipart([("material_name", name)], [("file", "材料扫描件.pdf", self.pdf)])
             uploaded = await self._call(
                 "upload", "POST", f"/api/v1/applications/{reference}/materials", token, expect=201, multipart=multipart
             )
@@ -158,6 +163,39 @@ class Submission:
         self.timings.flows.append(time.perf_counter() - started)
 
 
+class Submission(SubmissionSteps):
+    """One applicant's whole submission in one call, as a department system or an app files it:
+    ``POST /api/v1/cases/with-materials`` with the form, every material (each about 150 KB) and
+    an Idempotency-Key; the answer is checked to be the submitted case with those materials."""
+
+    async def run(self, token: str) -> None:
+        started = time.perf_counter()
+        materials = self.target["materials"]
+        multipart = _multipart(
+            [
+                ("implementation_code", self.target["implementation_code"]),
+                ("data", json.dumps(self.target["data"], ensure_ascii=False)),
+                *(("material_name", name) for name in materials),
+            ],
+            [("file", "材料扫描件.pdf", self.pdf) for _name in materials],
+        )
+        case = await self._call(
+            "file",
+            "POST",
+            "/api/v1/cases/with-materials",
+            token,
+            expect=201,
+            multipart=multipart,
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        given = sorted((m.get("material_name"), m.get("size")) for m in case.get("materials") or [])
+        if (case.get("state") or {}).get("code") != "submitted" or not case.get("number"):
+            raise CheckFailed(f"file: unexpected answer {str(case)[:200]}")
+        if given != sorted((name, len(self.pdf)) for name in materials):
+            raise CheckFailed(f"file: materials {given} are not those sent")
+        self.timings.flows.append(time.perf_counter() - started)
+
+
 async def submissions_run(
     *,
     host: str,
@@ -167,11 +205,14 @@ async def submissions_run(
     pdf: bytes,
     connections: int,
     duration: float,
+    steps: bool = False,
 ) -> tuple[Timings, float]:
     """Run ``connections`` applicants' submissions back to back for ``duration`` seconds (a flow
-    under way then is finished, within a bounded grace); returns timings and the seconds taken."""
+    under way then is finished, within a bounded grace), in one call each or, with ``steps``,
+    step by step; returns timings and the seconds taken."""
     timings = Timings()
-    submission = Submission(host=host, port=port, target=target, pdf=pdf, timings=timings)
+    flow = SubmissionSteps if steps else Submission
+    submission = flow(host=host, port=port, target=target, pdf=pdf, timings=timings)
     deadline = time.perf_counter() + duration
 
     async def worker(index: int) -> None:

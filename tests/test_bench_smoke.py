@@ -202,7 +202,8 @@ def test_ceiling_views_answer_and_exist_only_with_the_flag() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_submission_client_files_cases_through_the_api(live_server) -> None:
+@pytest.mark.parametrize("steps", [False, True], ids=["one_call", "step_by_step"])
+def test_submission_client_files_cases_through_the_api(live_server, steps) -> None:
     implementation = make_implementation(region_code=XIHU, kind="market")
     person = make_person(name="钱七", level=2)
     target = _submission_target(person=person)
@@ -221,6 +222,7 @@ def test_submission_client_files_cases_through_the_api(live_server) -> None:
             pdf=pdf,
             connections=1,
             duration=0.5,
+            steps=steps,
         )
     )
 
@@ -230,6 +232,7 @@ def test_submission_client_files_cases_through_the_api(live_server) -> None:
     filed = Case.objects.filter(applicant=person.user, state=CaseState.SUBMITTED)
     assert filed.count() == len(timings.flows)
     assert all(case.materials.count() == len(target["materials"]) for case in filed)
+    assert set(timings.steps) == ({"draft", "form", "upload", "submit"} if steps else {"file"})
 
 
 @pytest.mark.django_db
@@ -241,6 +244,7 @@ def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
         person.user.save(update_fields=["username"])
     timer = actions_timed.Timer()
 
+    assert actions_timed.submissions(2, timer, steps=True) == 0
     assert actions_timed.submissions(2, timer) == 0
     timer.report(statements=True)
 
@@ -250,11 +254,13 @@ def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
         "form": 2,
         "upload": 2 * len(materials),
         "submit": 2,
+        "file": 2,
     }
     filed = Case.objects.filter(implementation=implementation, state=CaseState.SUBMITTED)
-    assert filed.count() == len(people)
+    # Each applicant once step by step and once in one call (the warm-up's too).
+    assert filed.count() == 2 * len(people)
     report = capsys.readouterr().out
-    assert "submit: 2 requests" in report and "INSERT INTO" in report
+    assert "submit: 2 requests" in report and "file: 2 requests" in report and "INSERT INTO" in report
 
 
 @pytest.mark.django_db

@@ -26,6 +26,7 @@ from ninja.files import UploadedFile
 from ninja.params import Form, HeaderEx, P
 from ninja.security import HttpBearer, SessionAuth
 from oauth2_provider.oauth2_backends import get_oauthlib_core
+from pydantic import Json
 
 from govhall.accounts.models import Role
 from govhall.accounts.selectors import person_acting_capacities
@@ -82,6 +83,9 @@ INPUT_CODES = frozenset(
     }
 )
 APPLICATION_INVALID = "application_invalid"
+# Files one filing call may carry: more than any item's list of materials, few enough that one
+# request stays a bounded amount of work (Django's DATA_UPLOAD_MAX_NUMBER_FILES is 100).
+MATERIALS_PER_CALL_MAX = 30
 MATERIAL_PREFIX = "material:"
 
 UPLOAD_MESSAGES_EN = {
@@ -204,7 +208,8 @@ class CaseErrorBodyOut(ResponseSchema):
         ...,
         description=(
             "稳定的错误代码 (stable error code): not_found, unauthorized, forbidden, validation_error, "
-            "application_invalid (申请表或材料有误，见 details), 上传被拒 (upload refused): empty, too_large, "
+            "application_invalid (申请表或材料有误，见 details), materials_unpaired (材料名称与文件数目不符), "
+            "上传被拒 (upload refused): empty, too_large, "
             "type_not_allowed, content_mismatch, damaged; 办件操作被拒 (refused actions), e.g. not_allowed, "
             "not_authorised, assurance_too_low, action_not_allowed, task_closed, case_closed, not_editable, "
             "not_withdrawable, no_correction_pending, reasons_required, decision_required"
@@ -254,11 +259,17 @@ def _refusal_error(refused: CaseActionRefused) -> ApiError:
     )
 
 
-def _field_error(field: str, message: str) -> dict[str, Any]:
+def _field_error(field: str, message: str, code: str | None = None) -> dict[str, Any]:
+    """One problem of an application; ``code`` where it is not the default (a refused file's)."""
     if field.startswith(MATERIAL_PREFIX):
         name = field[len(MATERIAL_PREFIX) :]
         loc: list[str | int] = ["materials", name]
-        code, fallback = "material_required", f"Material {name} is missing."
+        if code in UPLOAD_MESSAGES_EN:
+            fallback = f"Material {name}: {UPLOAD_MESSAGES_EN[code]}"
+        elif code == "unknown_material":
+            fallback = f"The item lists no material {name}."
+        else:
+            code, fallback = "material_required", f"Material {name} is missing."
     else:
         loc = ["data", *(int(part) if part.isdigit() else part for part in field.split("."))]
         code, fallback = "invalid", f"{field}: this value is not valid."
@@ -272,13 +283,13 @@ def _field_error(field: str, message: str) -> dict[str, Any]:
     }
 
 
-def _invalid_error(errors: dict[str, str]) -> ApiError:
+def _invalid_error(errors: dict[str, str], codes: dict[str, str] | None = None) -> ApiError:
     return ApiError(
         status=422,
         code=APPLICATION_INVALID,
         message=_("申请表或材料有误，请按 details 中的说明修改；已填写的内容均已保存。"),
         message_en="The application has problems; see details. Everything entered has been kept.",
-        details=[_field_error(field, message) for field, message in errors.items()],
+        details=[_field_error(field, message, (codes or {}).get(field)) for field, message in errors.items()],
     )
 
 
@@ -311,7 +322,7 @@ def _call(service: Callable[..., T], /, **kwargs: Any) -> T:
     except CaseActionRefused as refused:
         raise _refusal_error(refused) from refused
     except CaseInvalid as invalid:
-        raise _invalid_error(invalid.errors) from invalid
+        raise _invalid_error(invalid.errors, invalid.codes) from invalid
     except UploadRefused as refused:
         raise _upload_error(refused) from refused
 
@@ -345,6 +356,17 @@ class ApplicationSaveIn(Schema):
 
 class CaseFileIn(ApplicationStartIn):
     data: dict[str, Any] = Field(..., description="申请表内容，键为字段名 (form values by field name)")
+
+
+class CaseFileFormIn(ApplicationStartIn):
+    data: Json[dict[str, Any]] = Field(
+        ..., description="申请表内容，JSON 文本，键为字段名 (form values by field name, as JSON text)"
+    )
+    material_name: list[str] = Field(
+        default_factory=list,
+        max_length=MATERIALS_PER_CALL_MAX,
+        description="每个文件对应的材料名称，与 file 按顺序一一对应 (the material each file is, in the files' order)",
+    )
 
 
 class CaseListQuery(Schema):
@@ -1081,13 +1103,15 @@ def application_submit_endpoint(
 def case_file_endpoint(
     request: HttpRequest, payload: CaseFileIn, idempotency_key: IdempotencyKey
 ) -> Status[dict[str, Any]]:
-    """填写并提交申请，一次完成（适用于无须上传材料的事项）；首次返回 201，同一幂等键重试返回 200 和同一办件。
+    """填写并提交申请，一次完成（适用于无须上传材料的事项；须上传材料时用 /cases/with-materials）；
+    未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。
     申请表有误时返回 422，已填内容保存在草稿中，可改正后用同一幂等键重试。
 
-    Drafts and submits in one call (for items that need no uploaded material): 201 with the new
-    case, 200 with the same case for a retry with the same Idempotency-Key. Problems answer 422
-    with each field in details; what was sent is kept in the draft, so a corrected retry with the
-    same key goes on from there.
+    Drafts and submits in one call (for items that need no uploaded material; with materials, use
+    /cases/with-materials). A field not sent keeps what the platform filled in from its records.
+    201 with the new case, 200 with the same case for a retry with the same Idempotency-Key.
+    Problems answer 422 with each field in details; what was sent is kept in the draft, so a
+    corrected retry with the same key goes on from there.
     """
     user = _caller(request)
     earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
@@ -1100,6 +1124,63 @@ def case_file_endpoint(
         data=payload.data,
         submit_key=idempotency_key,
         company=_company_for(user, payload.company_credit_code),
+    )
+    return Status(201, _detail(case))
+
+
+@router.post(
+    "/cases/with-materials",
+    response={200: CaseDetailOut, 201: CaseDetailOut, **ERRORS},
+    auth=APPLICANT_AUTH,
+    url_name="case_file_with_materials",
+    summary="一次提交申请及材料 (file a case with its materials in one call)",
+    tags=["cases"],
+)
+def case_file_with_materials_endpoint(
+    request: HttpRequest,
+    payload: Form[CaseFileFormIn],
+    idempotency_key: IdempotencyKey,
+    file: File[list[UploadedFile]] = None,  # type: ignore[assignment]  # Ninja's optional file list
+) -> Status[dict[str, Any]]:
+    """multipart/form-data：implementation_code、data（申请表内容，JSON 文本）、可选的 company_credit_code，
+    以及每份材料一对 material_name 和 file（按顺序对应；PDF、JPEG、PNG 或 OFD，按内容判断）。
+    未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。有问题时返回 422，逐项列出（申请表字段、被拒的文件、缺少的材料）；
+    已填内容和通过检查的文件保存在草稿中，改正后用同一幂等键重试时只须再发有问题的部分。
+
+    multipart/form-data with ``implementation_code``, ``data`` (the form values as JSON text), an
+    optional ``company_credit_code``, and one ``material_name`` and one ``file`` per material, in
+    the same order (PDF, JPEG, PNG or OFD, judged by its bytes). 201 with the new case, 200 with
+    the same case for a retry with the same Idempotency-Key. A field not sent keeps what the
+    platform filled in from its records. Problems answer 422 listing each one (form fields, files
+    refused, materials missing); the values and every file that passed its check are kept in the
+    draft, so a retry with the same key need only send what was wrong.
+    """
+    files = file or []
+    if len(payload.material_name) != len(files):
+        raise ApiError(
+            status=422,
+            code="materials_unpaired",
+            message=_(
+                "每份材料须有一个 material_name 和一个 file，且按顺序对应；收到 %(names)s 个名称、%(files)s 个文件。"
+            )
+            % {"names": len(payload.material_name), "files": len(files)},
+            message_en=(
+                f"Each material needs one material_name and one file, in the same order; "
+                f"{len(payload.material_name)} names and {len(files)} files were sent."
+            ),
+        )
+    user = _caller(request)
+    earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
+    if earlier is not None:
+        return Status(200, _detail(earlier))
+    case = _call(
+        services.case_file,
+        user=user,
+        implementation=_implementation(payload.implementation_code),
+        data=payload.data,
+        submit_key=idempotency_key,
+        company=_company_for(user, payload.company_credit_code),
+        materials=list(zip(payload.material_name, files, strict=True)),
     )
     return Status(201, _detail(case))
 

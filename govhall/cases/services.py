@@ -17,6 +17,7 @@ The rules implemented here, by source:
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -56,7 +57,7 @@ from govhall.cases.models import (
 )
 from govhall.cases.selectors import case_filed_with_key
 from govhall.cases.signals import case_event_recorded
-from govhall.cases.uploads import upload_check
+from govhall.cases.uploads import UploadRefused, upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
@@ -86,9 +87,12 @@ class CaseInvalid(Exception):
     """The application (form or materials) has problems; ``errors`` maps each field or material
     to its message. Nothing the applicant entered is discarded."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], codes: dict[str, str] | None = None) -> None:
         super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
         self.errors = errors
+        # A problem's stable code where it is not the default one (an uploaded file refused by
+        # its bytes keeps the upload's code: damaged, type_not_allowed …).
+        self.codes = codes or {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,17 +516,41 @@ def case_file(
     submit_key: str,
     company: Any = None,
     channel: str = Channel.API,
+    materials: Sequence[tuple[str, File]] = (),
 ) -> Case:
-    """Draft and submit in one call (the API): the idempotency key makes a retry return the
-    case the first call made instead of a second case. Form problems raise ``CaseInvalid``
-    and leave the draft with what was sent."""
+    """Draft and submit in one call (the API), with the uploaded ``materials`` as (material
+    name, file) pairs: the idempotency key makes a retry return the case the first call made
+    instead of a second case. Problems raise ``CaseInvalid`` listing every one of them (the
+    form's, a file refused by its bytes, a material missing) and leave the draft with what was
+    sent: the values and every file that passed its check, so a retry need only send what was
+    wrong. A material given twice in one call takes the later file. A field not sent keeps the
+    value the draft has: what the platform filled in, or what an earlier attempt saved (the
+    caller need not send back what the state already holds)."""
     if not submit_key or len(submit_key) > 64:
         raise CaseActionRefused("submit_key_required", _("请提供不超过64个字符的幂等键（Idempotency-Key）。"))
     earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
     if earlier is not None:
         return earlier
     case = case_draft_start(user=user, implementation=implementation, company=company, channel=channel)
-    case_draft_save(case=case, user=user, data=data)
+    case_draft_save(case=case, user=user, data={**case.data, **data})
+    refused: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    for material_name, file in materials:
+        key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
+        try:
+            case_material_add(case=case, user=user, material_name=material_name, file=file)
+        except (UploadRefused, CaseActionRefused) as refusal:
+            if isinstance(refusal, CaseActionRefused) and refusal.code != "unknown_material":
+                raise
+            refused[key], codes[key] = refusal.message, refusal.code
+    if refused:
+        # A file refused is not submitted without: the applicant meant to give it. The answer
+        # lists the application's other problems too, so that one retry can fix them all.
+        try:
+            _application_check(Case.objects.get(pk=case.pk), present=_material_names_present(case))
+        except CaseInvalid as invalid:
+            refused = {**invalid.errors, **refused}
+        raise CaseInvalid(refused, codes)
     return case_submit(case=case, user=user, submit_key=submit_key)
 
 

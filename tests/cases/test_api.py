@@ -17,8 +17,9 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from govhall.accounts.oidc import oidc_client_create
+from govhall.audit.models import AuditRecord
 from govhall.cases import services
-from govhall.cases.models import Case, CaseState
+from govhall.cases.models import Case, CaseMaterial, CaseState
 from tests.cases.factories import (
     application_data,
     case_world,
@@ -299,6 +300,153 @@ def test_filing_without_an_idempotency_key_is_refused_on_the_header(world, clien
     assert error_of(response)["code"] == "validation_error"
     assert error_of(response)["details"][0]["loc"] == ["header", "Idempotency-Key"]
     assert not Case.objects.filter(applicant=world.applicant.user).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing with materials in one call
+
+MATERIAL = "食品经营许可申请书"
+
+
+def file_with_materials(client, world, data: dict, pairs: list[tuple[str, object]], key: str, **headers: str):
+    """POST /cases/with-materials as a department system or an app sends it (multipart)."""
+    fields: dict[str, object] = {
+        "implementation_code": world.implementation.implementation_code,
+        "data": json.dumps(data, ensure_ascii=False),
+    }
+    if pairs:
+        fields["material_name"] = [name for name, _file in pairs]
+        fields["file"] = [file for _name, file in pairs]
+    return client.post(
+        f"{API}/cases/with-materials",
+        fields,
+        headers={**bearer(world.applicant.user), "Idempotency-Key": key, **headers},
+    )
+
+
+def test_a_case_is_filed_with_its_material_in_one_call_and_a_retry_answers_the_same_case(world, client):
+    data = form_data_for(world, world.implementation)
+    upload = pdf_upload("申请书扫描件.pdf", text="one call")
+
+    first = file_with_materials(client, world, data, [(MATERIAL, upload)], "with-materials-1")
+    retry = file_with_materials(client, world, data, [(MATERIAL, pdf_upload())], "with-materials-1")
+
+    assert (first.status_code, retry.status_code) == (201, 200), first.content
+    case = Case.objects.get(number=first.json()["number"])
+    assert retry.json()["number"] == case.number
+    assert case.state == CaseState.SUBMITTED and case.submit_key == "with-materials-1"
+    assert [(m.material_name, m.original_name, m.size) for m in case.materials.all()] == [
+        (MATERIAL, "申请书扫描件.pdf", upload.size)
+    ]
+    assert [material["material_name"] for material in first.json()["materials"]] == [MATERIAL]
+    assert list(case.events.values_list("action", flat=True)) == ["submit"]
+    assert set(
+        AuditRecord.objects.filter(object_id__in=[str(case.pk), case.number]).values_list("action", flat=True)
+    ) >= {"case_draft_start", "case_material_add"}
+    assert Case.objects.filter(applicant=world.applicant.user).count() == 1
+
+
+def test_a_refused_file_and_a_form_problem_are_answered_together_and_a_retry_sends_only_those(world, client):
+    data = form_data_for(world, world.implementation)
+    del data["application_statement"]
+    damaged = SimpleUploadedFile("cut.pdf", b"%PDF-1.7\n1 0 obj\n", content_type="application/pdf")
+
+    response = file_with_materials(
+        client, world, data, [(MATERIAL, damaged)], "with-materials-2", **{"Accept-Language": "en"}
+    )
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "application_invalid"
+    assert {detail["field"]: (detail["code"], detail["loc"]) for detail in error["details"]} == {
+        "application_statement": ("invalid", ["data", "application_statement"]),
+        f"material:{MATERIAL}": ("damaged", ["materials", MATERIAL]),
+    }
+    material_problem = next(detail for detail in error["details"] if detail["field"].startswith("material:"))
+    assert material_problem["message_en"].startswith(f"Material {MATERIAL}: The file is damaged")
+    draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
+    assert not draft.materials.exists()
+
+    # The file fixed, the form still wrong: the file is kept in the draft.
+    second = file_with_materials(client, world, data, [(MATERIAL, pdf_upload())], "with-materials-2")
+    assert [detail["field"] for detail in error_of(second)["details"]] == ["application_statement"]
+    assert draft.materials.count() == 1
+
+    # The retry sends only the form: the file given before counts.
+    data["application_statement"] = "申请开办便利店"
+    fixed = file_with_materials(client, world, data, [], "with-materials-2")
+    assert fixed.status_code == 201, fixed.content
+    assert Case.objects.get(pk=draft.pk).number == fixed.json()["number"]
+
+
+def test_fields_the_platform_filled_in_need_not_be_sent_back(world, client):
+    data = form_data_for(world, world.implementation)
+    draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
+    filled = set(draft.prefilled["values"]) - set(draft.prefilled.get("locked") or [])
+    assert filled, "the test item's form must have a prefilled field the applicant may change"
+    sent = {name: value for name, value in data.items() if name not in draft.prefilled["values"]}
+
+    response = file_with_materials(client, world, sent, [(MATERIAL, pdf_upload())], "with-materials-7")
+
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(number=response.json()["number"])
+    assert {name: case.data[name] for name in filled} == {name: draft.prefilled["values"][name] for name in filled}
+
+
+def test_a_missing_material_and_a_material_the_item_does_not_list_are_named(world, client):
+    data = form_data_for(world, world.implementation)
+
+    response = file_with_materials(client, world, data, [("户口本", pdf_upload())], "with-materials-3")
+
+    assert response.status_code == 422
+    assert {detail["field"]: detail["code"] for detail in error_of(response)["details"]} == {
+        f"material:{MATERIAL}": "material_required",
+        "material:户口本": "unknown_material",
+    }
+    assert not Case.objects.exclude(state=CaseState.DRAFT).filter(applicant=world.applicant.user).exists()
+
+
+def test_names_and_files_that_do_not_pair_and_data_that_is_not_json_are_refused_before_anything_is_kept(world, client):
+    data = form_data_for(world, world.implementation)
+    unpaired = client.post(
+        f"{API}/cases/with-materials",
+        {
+            "implementation_code": world.implementation.implementation_code,
+            "data": json.dumps(data),
+            "material_name": [MATERIAL, "身份证"],
+            "file": [pdf_upload()],
+        },
+        headers={**bearer(world.applicant.user), "Idempotency-Key": "with-materials-4"},
+    )
+    not_json = client.post(
+        f"{API}/cases/with-materials",
+        {"implementation_code": world.implementation.implementation_code, "data": "{application_statement: 1"},
+        headers={**bearer(world.applicant.user), "Idempotency-Key": "with-materials-5"},
+    )
+
+    assert (unpaired.status_code, not_json.status_code) == (422, 422)
+    assert error_of(unpaired)["code"] == "materials_unpaired"
+    assert "2 个名称、1 个文件" in error_of(unpaired)["message"]
+    assert error_of(not_json)["code"] == "validation_error"
+    assert error_of(not_json)["details"][0]["loc"] == ["form", "data"]
+    assert not CaseMaterial.objects.filter(case__applicant=world.applicant.user).exists()
+
+
+def test_filing_with_materials_needs_an_applicants_credentials(world, client):
+    anonymous = client.post(
+        f"{API}/cases/with-materials",
+        {"implementation_code": world.implementation.implementation_code, "data": "{}"},
+        headers={"Idempotency-Key": "with-materials-6"},
+    )
+    staff = staff_client(world.clerk).post(
+        f"{API}/cases/with-materials",
+        {"implementation_code": world.implementation.implementation_code, "data": "{}"},
+        headers={"Idempotency-Key": "with-materials-6"},
+    )
+
+    assert anonymous.status_code == 401
+    assert (staff.status_code, error_of(staff)["code"]) == (403, "not_a_person")
+    assert not Case.objects.filter(implementation=world.implementation).exists()
 
 
 # ---------------------------------------------------------------------------------------------
