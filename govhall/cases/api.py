@@ -1144,8 +1144,9 @@ def case_file_with_materials_endpoint(
 ) -> Status[dict[str, Any]]:
     """multipart/form-data：implementation_code、data（申请表内容，JSON 文本）、可选的 company_credit_code，
     以及每份材料一对 material_name 和 file（按顺序对应；PDF、JPEG、PNG 或 OFD，按内容判断）。
-    未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。有问题时返回 422，逐项列出（申请表字段、被拒的文件、缺少的材料）；
-    已填内容和通过检查的文件保存在草稿中，改正后用同一幂等键重试时只须再发有问题的部分。
+    未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。
+    有问题时返回 422，逐项列出（申请表字段、被拒的文件、缺少的材料）；已填内容和通过检查的文件保存在草稿中，
+    改正后用同一幂等键重试时只须再发有问题的部分。
 
     multipart/form-data with ``implementation_code``, ``data`` (the form values as JSON text), an
     optional ``company_credit_code``, and one ``material_name`` and one ``file`` per material, in

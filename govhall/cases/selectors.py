@@ -28,7 +28,7 @@ from govhall.cases.models import (
     TaskState,
     Trust,
 )
-from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled, values_list_compiled
+from govhall.queries import list_compiled, unique_or_none_compiled, values_list_compiled
 
 # Columns of a case that lists never show: its copies of the definitions and the form's data.
 CASE_HEAVY_FIELDS = ("data", "prefilled")
@@ -161,10 +161,23 @@ def case_filed_with_key(*, applicant: Any, submit_key: str, exclude_pk: int | No
     states so that a prepared statement's generic plan uses it too."""
     if not submit_key:
         return None
-    cases = Case.objects.filter(applicant=applicant, submit_key=submit_key).exclude(submit_key="")
+    # Nearly every call finds none (a first attempt): the key's row is looked up by its id
+    # alone, compiled once per process, and the case read only when there is one.
+    applicant_id = getattr(applicant, "pk", applicant)
+    if exclude_pk is None:
+        found = values_list_compiled("case_filed_with_key", _filed_with_key, applicant_id, submit_key)
+    else:
+        found = values_list_compiled(
+            "case_filed_with_key_other", _filed_with_key, applicant_id, submit_key, int(exclude_pk)
+        )
+    return Case.objects.get(pk=found[0][0]) if found else None
+
+
+def _filed_with_key(applicant_id: int, submit_key: str, exclude_pk: int | None = None) -> QuerySet[Case, Any]:
+    cases = Case.objects.filter(applicant_id=applicant_id, submit_key=submit_key).exclude(submit_key="")
     if exclude_pk is not None:
         cases = cases.exclude(pk=exclude_pk)
-    return unique_or_none(cases)
+    return cases.order_by().values_list("pk")[:1]
 
 
 def case_reference(case: Case) -> str:

@@ -320,14 +320,7 @@ def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str,
     with transaction.atomic():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
-        if case.state not in (CaseState.DRAFT, CaseState.CORRECTION):
-            raise CaseActionRefused("not_editable", _("办件已提交，不能再修改申请表。"))
-        locked = set(case.prefilled.get("locked") or [])
-        values = case.prefilled.get("values") or {}
-        # Locked fields always take what the platform supplied (even when it supplied nothing).
-        supplied = {name: values[name] for name in locked if name in values}
-        case.data = {**{name: value for name, value in data.items() if name not in locked}, **supplied}
-        case.save(update_fields=["data", "updated_at"])
+        _data_store(case=case, data=data)
     _cleaned, errors = application_form.form_validate(
         definition=case.form_definition,
         data=case.data,
@@ -337,6 +330,18 @@ def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str,
     return errors
 
 
+def _data_store(*, case: Case, data: dict[str, Any]) -> None:
+    """Keep the form values sent, on the locked case; locked prefilled values stay as supplied."""
+    if case.state not in (CaseState.DRAFT, CaseState.CORRECTION):
+        raise CaseActionRefused("not_editable", _("办件已提交，不能再修改申请表。"))
+    locked = set(case.prefilled.get("locked") or [])
+    values = case.prefilled.get("values") or {}
+    # Locked fields always take what the platform supplied (even when it supplied nothing).
+    supplied = {name: values[name] for name in locked if name in values}
+    case.data = {**{name: value for name, value in data.items() if name not in locked}, **supplied}
+    case.save(update_fields=["data", "updated_at"])
+
+
 def case_material_add(*, case: Case, user: Any, material_name: str, file: File) -> CaseMaterial:
     """Store an uploaded file for one material of the case (checked by its bytes, named by its
     SHA-256); an earlier file for the same material is superseded, never deleted."""
@@ -344,20 +349,24 @@ def case_material_add(*, case: Case, user: Any, material_name: str, file: File) 
     with transaction.atomic():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
-        _material_editable_check(case=case, material_name=material_name)
-        now = timezone.now()
-        material = _material_store(
-            case=case, user=user, material_name=material_name, file=file, checked=checked, now=now
-        )
-        audit_record_add(
-            actor=user,
-            action="case_material_add",
-            object_type="case",
-            object_id=case.number or case.pk,
-            summary=material_name,
-            data={"sha256": checked.sha256, "size": checked.size},
-            acting_for=_acting_for(case),
-        )
+        return _material_add(case=case, user=user, material_name=material_name, file=file, checked=checked)
+
+
+def _material_add(*, case: Case, user: Any, material_name: str, file: File, checked: Any) -> CaseMaterial:
+    """``case_material_add`` on the locked case, its file already checked."""
+    _material_editable_check(case=case, material_name=material_name)
+    material = _material_store(
+        case=case, user=user, material_name=material_name, file=file, checked=checked, now=timezone.now()
+    )
+    audit_record_add(
+        actor=user,
+        action="case_material_add",
+        object_type="case",
+        object_id=case.number or case.pk,
+        summary=material_name,
+        data={"sha256": checked.sha256, "size": checked.size},
+        acting_for=_acting_for(case),
+    )
     return material
 
 
@@ -523,26 +532,16 @@ def case_file(
     instead of a second case. Problems raise ``CaseInvalid`` listing every one of them (the
     form's, a file refused by its bytes, a material missing) and leave the draft with what was
     sent: the values and every file that passed its check, so a retry need only send what was
-    wrong. A material given twice in one call takes the later file. A field not sent keeps the
-    value the draft has: what the platform filled in, or what an earlier attempt saved (the
-    caller need not send back what the state already holds)."""
+    wrong. Every file is checked; of a material given twice in one call the later file is kept.
+    A field not sent keeps the value the draft has: what the platform filled in, or what an
+    earlier attempt saved (the caller need not send back what the state already holds)."""
     if not submit_key or len(submit_key) > 64:
         raise CaseActionRefused("submit_key_required", _("请提供不超过64个字符的幂等键（Idempotency-Key）。"))
     earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
     if earlier is not None:
         return earlier
     case = case_draft_start(user=user, implementation=implementation, company=company, channel=channel)
-    case_draft_save(case=case, user=user, data={**case.data, **data})
-    refused: dict[str, str] = {}
-    codes: dict[str, str] = {}
-    for material_name, file in materials:
-        key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
-        try:
-            case_material_add(case=case, user=user, material_name=material_name, file=file)
-        except (UploadRefused, CaseActionRefused) as refusal:
-            if isinstance(refusal, CaseActionRefused) and refusal.code != "unknown_material":
-                raise
-            refused[key], codes[key] = refusal.message, refusal.code
+    refused, codes = _draft_fill(case=case, user=user, data={**case.data, **data}, materials=materials)
     if refused:
         # A file refused is not submitted without: the applicant meant to give it. The answer
         # lists the application's other problems too, so that one retry can fix them all.
@@ -552,6 +551,36 @@ def case_file(
             refused = {**invalid.errors, **refused}
         raise CaseInvalid(refused, codes)
     return case_submit(case=case, user=user, submit_key=submit_key)
+
+
+def _draft_fill(
+    *, case: Case, user: Any, data: dict[str, Any], materials: Sequence[tuple[str, File]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Keep the values and every material whose file passes its check, in one transaction on the
+    locked case (as ``case_draft_save`` and ``case_material_add`` each would); returns the files
+    refused (by their bytes, or naming a material the item does not list) and their codes."""
+    refused: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    checked = []
+    for material_name, file in materials:
+        try:
+            checked.append((material_name, file, upload_check(file=file)))
+        except UploadRefused as refusal:
+            key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
+            refused[key], codes[key] = refusal.message, refusal.code
+    with transaction.atomic():
+        case = _case_locked(case.pk)
+        _applicant_guard(user=user, case=case)
+        _data_store(case=case, data=data)
+        for material_name, file, upload in checked:
+            try:
+                _material_add(case=case, user=user, material_name=material_name, file=file, checked=upload)
+            except CaseActionRefused as refusal:
+                if refusal.code != "unknown_material":
+                    raise
+                key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
+                refused[key], codes[key] = refusal.message, refusal.code
+    return refused, codes
 
 
 def _application_check(case: Case, *, present: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
