@@ -40,7 +40,8 @@ class Timer:
         self.times: dict[str, list[float]] = {}
         self.cpu: dict[str, list[float]] = {}
         self.kept: dict[str, list[list[tuple[float, str]]]] = {}
-        self.locked: list[float] = []
+        self.locked: list[float] = []  # ms the lock was held, by transaction
+        self.taken: float | None = None  # when the current transaction took it
         self.held: dict[str, list[float]] = {}
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -54,29 +55,37 @@ class Timer:
 
     def _lock_taken(self, at: float) -> None:
         """The audit chain's lock is held until the transaction ends: its commit is the end of
-        the part of the request that every other audited writer waits for."""
+        the part of the request that every other audited writer waits for. A request may commit
+        more than once: each transaction's time from its first lock to its commit is added."""
         from django.db import transaction
 
-        self.locked.append(at)
-        transaction.on_commit(lambda: self.locked.append(-time.perf_counter()))
+        if self.taken is not None:
+            return  # taken again in the same transaction (the counters after the records)
+        self.taken = at
+
+        def released() -> None:
+            if self.taken is not None:
+                self.locked.append((time.perf_counter() - self.taken) * 1000)
+            self.taken = None
+
+        transaction.on_commit(released)
 
     def timed(self, step: str, call: Callable[[], Any]) -> Any:
         from django.db import connection
 
         self.statements.clear()
         self.locked.clear()
+        self.taken = None
         started, cpu = time.perf_counter(), time.process_time()
         with connection.execute_wrapper(self.wrapper):
             answer = call()
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
         self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
-        # Each lock taken with the commit that released it (a request may commit more than once).
-        taken = [at for at in self.locked if at > 0]
-        released = [-at for at in self.locked if at < 0]
-        if taken and released:
-            self.held.setdefault(step, []).append((max(released) - min(taken)) * 1000)
+        if self.locked:
+            self.held.setdefault(step, []).append(sum(self.locked))
         self.locked.clear()
+        self.taken = None
         return answer
 
     def report(self, *, statements: bool) -> None:

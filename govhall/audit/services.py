@@ -7,6 +7,9 @@ in selectors.py walks the chain.
 
 import ipaddress
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -58,6 +61,119 @@ def audit_chain_lock() -> None:
     _chain_lock()
 
 
+# ---------------------------------------------------------------------------------------------
+# Written at the end of the transaction
+#
+# The chain's lock is one for the whole platform and is held from the first record of a
+# transaction until it commits. Taken at the first record of a filing (three transactions, the
+# files stored and the first step opened after it), it was held 22 ms of a 35 ms filing, and
+# filings could not pass 1,000 / 22 a second whatever the machine (docs/adr/0015).
+
+
+@dataclass
+class _LateWrites:
+    depth: int  # the atomic block the writes belong to (len(connection.atomic_blocks))
+    records: list[AuditRecord] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _late_stack() -> list[_LateWrites]:
+    # The connection is the thread's own; the stack lives on it like its atomic blocks.
+    stack = connection.__dict__.get("govhall_late_writes")
+    if stack is None:
+        stack = connection.__dict__["govhall_late_writes"] = []
+    return stack
+
+
+def _late_target() -> _LateWrites | None:
+    """Where an audit record or a counter written now goes: the innermost ``audit_writes_at_end``
+    block when it is the transaction's current atomic block. A write in a block nested inside it
+    (a savepoint, which may roll back without the rest) is made at once, as without the block."""
+    stack = connection.__dict__.get("govhall_late_writes")
+    if stack and stack[-1].depth == len(connection.atomic_blocks):
+        return stack[-1]
+    return None
+
+
+@contextmanager
+def audit_writes_at_end() -> Iterator[None]:
+    """Inside ``transaction.atomic()``: the audit records added in the block, and the writes
+    handed to ``at_transaction_end`` (the figures' counters), are made when the block ends
+    without an error, in the order they were added, the records first; so the chain's lock and
+    the counters' rows are held only from then to the commit. The records are built (their time
+    and content) when added; what fails the block discards them with its changes.
+
+        with transaction.atomic(), audit_writes_at_end():
+            ...
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_writes_at_end() belongs inside transaction.atomic()")
+    late = _LateWrites(depth=len(connection.atomic_blocks))
+    stack = _late_stack()
+    stack.append(late)
+    try:
+        yield
+    finally:
+        stack.remove(late)
+    _late_write(late)
+
+
+@contextmanager
+def atomic_audited() -> Iterator[None]:
+    """``transaction.atomic()`` with ``audit_writes_at_end()``: a service's change whose audit
+    records and counters are written as it ends."""
+    with transaction.atomic(), audit_writes_at_end():
+        yield
+
+
+def at_transaction_end(write: Callable[[], None]) -> None:
+    """Run ``write`` (which takes row locks other transactions wait for) after the block's audit
+    records when inside ``audit_writes_at_end``, else now."""
+    late = _late_target()
+    if late is None:
+        write()
+    else:
+        late.after.append(write)
+
+
+def _late_write(late: _LateWrites) -> None:
+    if not late.records and not late.after:
+        return
+    with transaction.atomic(savepoint=False):
+        _chain_lock()  # before the counters' rows, as every writer takes them (audit_chain_lock)
+        if late.records:
+            previous = _last_hash()
+            for record in late.records:
+                previous = _hashed(record, previous)
+            AuditRecord.objects.bulk_create(late.records)
+        for write in late.after:
+            write()
+
+
+def _last_hash() -> str:
+    last = AuditRecord.objects.order_by("-id").values_list("record_hash", flat=True).first()
+    return last if last is not None else GENESIS_HASH
+
+
+def _hashed(record: AuditRecord, previous_hash: str) -> str:
+    """Chain ``record`` to ``previous_hash``; returns its own hash."""
+    record.previous_hash = previous_hash
+    record.record_hash = audit_record_hash(
+        created_at=record.created_at,
+        actor_id=record.actor_id,
+        acting_for=record.acting_for,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        summary=record.summary,
+        data=record.data,
+        outcome=record.outcome,
+        address=record.address,
+        previous_hash=record.previous_hash,
+    )
+    return record.record_hash
+
+
 def audit_record_add(
     *,
     actor: Any,
@@ -71,7 +187,8 @@ def audit_record_add(
     address: str | None = None,
 ) -> AuditRecord:
     """Add one audit record, chained to the last one; call it inside the transaction of the
-    change it records.
+    change it records. Inside ``audit_writes_at_end`` it is written when that block ends (the
+    record returned has no id until then).
 
     ``acting_for`` names whom the actor acted for (``company:<credit code>``), ``outcome`` is
     success, failure or refused, ``address`` the client's IP address.
@@ -90,24 +207,14 @@ def audit_record_add(
         outcome=str(outcome),
         address=_address_normalised(address),
     )
+    late = _late_target()
+    if late is not None:
+        late.records.append(record)
+        return record
     # No savepoint inside the change's transaction: a record that cannot be written fails the
     # change with it, so there is nothing to roll back to (a savepoint cost two statements).
     with transaction.atomic(savepoint=False):
         _chain_lock()
-        last = AuditRecord.objects.order_by("-id").values_list("record_hash", flat=True).first()
-        record.previous_hash = last if last is not None else GENESIS_HASH
-        record.record_hash = audit_record_hash(
-            created_at=record.created_at,
-            actor_id=record.actor_id,
-            acting_for=record.acting_for,
-            action=record.action,
-            object_type=record.object_type,
-            object_id=record.object_id,
-            summary=record.summary,
-            data=record.data,
-            outcome=record.outcome,
-            address=record.address,
-            previous_hash=record.previous_hash,
-        )
+        _hashed(record, _last_hash())
         record.save(force_insert=True)
     return record

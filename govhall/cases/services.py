@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from govhall.accounts.guards import person_may_act_for_company
 from govhall.accounts.models import Role
-from govhall.audit.services import audit_record_add
+from govhall.audit.services import atomic_audited, audit_record_add
 from govhall.cases import application_form, auto_rules, calendar, guards, process
 from govhall.cases.models import (
     CLOSED_STATES,
@@ -167,7 +167,7 @@ def case_draft_start(
         material_names=[material.name for material in implementation.materials.all()],
     )
     prefill = application_form.form_prefill(definition=definition, person=person, company=company)
-    with transaction.atomic():
+    with atomic_audited():
         case = Case.objects.create(
             implementation=implementation,
             implementation_version=implementation.version,
@@ -317,7 +317,7 @@ def _applicability_check(*, user: Any, person: Any, implementation: Any, company
 def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str, str]:
     """Keep what the applicant entered (always, even when it has problems) and return the
     problems found so far; locked prefilled values cannot be overwritten."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         _data_store(case=case, data=data)
@@ -346,7 +346,7 @@ def case_material_add(*, case: Case, user: Any, material_name: str, file: File) 
     """Store an uploaded file for one material of the case (checked by its bytes, named by its
     SHA-256); an earlier file for the same material is superseded, never deleted."""
     checked = upload_check(file=file)
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         return _material_add(case=case, user=user, material_name=material_name, file=file, checked=checked)
@@ -398,7 +398,7 @@ def _material_store(*, case: Case, user: Any, material_name: str, file: File, ch
 def case_material_reuse(*, case: Case, user: Any, material_name: str, source: CaseMaterial) -> CaseMaterial:
     """Use a file the applicant already gave in an earlier case instead of a new upload; the
     file is shared, its trust level carried over (B stays B once an officer checked it)."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         _material_editable_check(case=case, material_name=material_name)
@@ -475,7 +475,7 @@ def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
 
 
 def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         if case.state != CaseState.DRAFT:
@@ -568,7 +568,7 @@ def _draft_fill(
         except UploadRefused as refusal:
             key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
             refused[key], codes[key] = refusal.message, refusal.code
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         _data_store(case=case, data=data)
@@ -706,7 +706,7 @@ WITHDRAWABLE_STATES = (CaseState.SUBMITTED, CaseState.CORRECTION, CaseState.ACCE
 
 def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
     """The applicant withdraws the application; possible until a decision is made."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         # Only the applicant (or whoever may act for the company): not the clerk who took it in.
         if not guards.applicant_may_see_case(user=user, case=case):
@@ -726,7 +726,7 @@ def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
 def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
     """The applicant has corrected what the notice listed (new files, form changes saved with
     ``case_draft_save``) and resubmits; the step that issued the notice opens again."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         if case.state != CaseState.CORRECTION:
@@ -760,7 +760,7 @@ def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
 
 def case_task_claim(*, task: CaseTask, officer: Any) -> CaseTask:
     """Take an open, unclaimed task of one's department and role."""
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_locked(task)
         if not guards.staff_may_act_on_task(user=officer, task=task):
             raise CaseActionRefused("not_allowed", _("您不能办理此环节，或已由他人签收。"))
@@ -774,7 +774,7 @@ def case_task_claim(*, task: CaseTask, officer: Any) -> CaseTask:
 
 def case_task_transfer(*, task: CaseTask, officer: Any, to_officer: Any, note: str = "") -> CaseTask:
     """Hand a task to another officer who holds its role in its department."""
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_locked(task)
         if not guards.staff_may_reassign_task(user=officer, task=task):
             raise CaseActionRefused("not_allowed", _("只有经办人或部门管理员可以转办。"))
@@ -797,7 +797,7 @@ def case_task_transfer(*, task: CaseTask, officer: Any, to_officer: Any, note: s
 
 def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> Case:
     """预审通过: the application goes on to acceptance."""
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="pass")
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="pass", opinion=opinion)
@@ -810,7 +810,7 @@ def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> C
 def case_material_commit(*, case: Case, user: Any, material_name: str) -> CaseCommitment:
     """告知承诺: sign the item's commitment in place of a proof the catalogue lets be replaced;
     refused to an applicant excluded after a false commitment."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         _material_editable_check(case=case, material_name=material_name)
@@ -857,7 +857,7 @@ def case_deferred_material_add(*, case: Case, user: Any, material_name: str, fil
     """容缺: hand in a material accepted as missing; once every one has arrived the result may
     be issued."""
     checked = upload_check(file=file)
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         deferred = (
@@ -883,7 +883,7 @@ def case_commitment_verify(*, task: CaseTask, officer: Any, truthful: bool, note
     item's exclusion period."""
     if not note.strip():
         raise CaseActionRefused("opinion_required", _("请填写核查情况。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_locked(task)
         if task.state != TaskState.OPEN or task.kind != "verify":
             raise CaseActionRefused("task_closed", _("此环节已办理完毕，请刷新页面查看最新状态。"))
@@ -928,7 +928,7 @@ def case_commitment_verify(*, task: CaseTask, officer: Any, truthful: bool, note
 def case_forward(*, task: CaseTask, officer: Any, opinion: str = "") -> Case:
     """收受分离: the receiving office has checked identity and formal completeness and forwards the
     file to the competent department, whose own steps (and time limit) begin."""
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="forward")
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="forward", opinion=opinion)
@@ -959,7 +959,7 @@ def case_correction_notify(*, task: CaseTask, officer: Any, items: list[dict[str
         raise CaseActionRefused("correction_items_required", _("补正告知须列明需要补正的全部内容。"))
     if any(not item["subject"] or not item["problem"] for item in items):
         raise CaseActionRefused("correction_item_incomplete", _("每一项补正内容都须写明材料（或表单项）和问题。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="correct")
         now = timezone.now()
         today = timezone.localdate(now)
@@ -1003,7 +1003,7 @@ def case_refuse(*, task: CaseTask, officer: Any, reasons: str, legal_remedy: str
     """不予受理, with the reasons and the applicant's legal remedy."""
     if not reasons.strip():
         raise CaseActionRefused("reasons_required", _("不予受理须说明理由。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="refuse")
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="refuse", opinion=reasons)
@@ -1038,7 +1038,7 @@ def case_accept(
 ) -> Case:
     """受理: the time limits start. Counted from today, or from receipt when the 5 days for a
     correction notice have passed (art. 32). An immediate case (即办件) is decided here."""
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="accept")
         immediate = process.process_decides_at_acceptance(case.process_definition)
         if immediate:
@@ -1096,7 +1096,7 @@ def case_review(*, task: CaseTask, officer: Any, agree: bool, opinion: str) -> C
     only when every branch has given its opinion."""
     if not opinion.strip():
         raise CaseActionRefused("opinion_required", _("请填写审查意见。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="opinion")
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="agree" if agree else "disagree", opinion=opinion)
@@ -1119,7 +1119,7 @@ def case_review(*, task: CaseTask, officer: Any, agree: bool, opinion: str) -> C
 def case_decide(*, task: CaseTask, officer: Any, decision: str, reasons: str = "") -> Case:
     """决定: approve, or deny with reasons (and the legal remedy)."""
     _decision_check(decision=decision, reasons=reasons)
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="decide")
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome=decision, opinion=reasons)
@@ -1198,7 +1198,7 @@ def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
     active licence type), the licence is issued here, signed with the department's seal, and
     its number becomes the result reference; otherwise the officer gives the document's number.
     """
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="issue")
         if case.decision != Decision.APPROVE:
             raise CaseActionRefused("not_approved", _("未作出准予决定，不能制作结果。"))
@@ -1250,7 +1250,7 @@ def case_deliver(*, task: CaseTask, officer: Any, method: str, note: str = "") -
     """送达 the result (or the decision not to grant) and complete the case (办结)."""
     if method not in DeliveryMethod.values:
         raise CaseActionRefused("method_required", _("请选择送达方式。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="deliver")
         if not case.decision:
             raise CaseActionRefused("not_decided", _("尚未作出决定，不能送达。"))
@@ -1278,7 +1278,7 @@ def case_return(*, task: CaseTask, officer: Any, to_step: str, reason: str) -> C
     decision); the open steps are cancelled and a decision taken after that step is undone."""
     if not reason.strip():
         raise CaseActionRefused("reasons_required", _("退回须说明理由。"))
-    with transaction.atomic():
+    with atomic_audited():
         case, task = _task_for_action(task=task, officer=officer, action="return")
         definition = case.process_definition
         keys = [step["key"] for step in process.steps_of(definition)]
@@ -1328,7 +1328,7 @@ def case_special_procedure_start(
         raise CaseActionRefused("reasons_required", _("请说明启动特别程序的理由。"))
     if not 1 <= expected_days <= 365:
         raise CaseActionRefused("days_invalid", _("预计时长须为1到365个工作日。"))
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         if not guards.staff_may_handle_case(user=officer, case=case):
             raise CaseActionRefused("not_found", _("没有找到该办件。"))
@@ -1371,7 +1371,7 @@ def case_special_procedure_end(*, procedure: SpecialProcedure, officer: Any, res
     """End a special procedure; the deadlines move by the working days it took."""
     if not result.strip():
         raise CaseActionRefused("result_required", _("请填写特别程序的结果。"))
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(procedure.case_id)
         procedure = SpecialProcedure.objects.select_for_update().get(pk=procedure.pk)
         if not guards.staff_may_handle_case(user=officer, case=case):
@@ -1413,7 +1413,7 @@ def case_extension_request(*, case: Case, officer: Any, reason: str) -> Extensio
     """Ask for the one extension art. 42 allows; a decider of the department approves it."""
     if not reason.strip():
         raise CaseActionRefused("reasons_required", _("请说明延期理由。"))
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         if not guards.staff_may_handle_case(user=officer, case=case):
             raise CaseActionRefused("not_found", _("没有找到该办件。"))
@@ -1441,7 +1441,7 @@ def case_extension_request(*, case: Case, officer: Any, reason: str) -> Extensio
 def case_extension_answer(*, extension: Extension, officer: Any, approve: bool, note: str = "") -> Extension:
     """A decider of the case's department (not the one who asked) approves or rejects; an
     approved extension moves both deadlines."""
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(extension.case_id)
         extension = Extension.objects.select_for_update().get(pk=extension.pk)
         if not guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id):
@@ -1500,7 +1500,7 @@ def case_applicant_reveal(*, case: Case, officer: Any, reason: str) -> dict[str,
             "reason_required",
             _("请说明查看完整信息的理由（至少%(count)s个字）。") % {"count": REVEAL_REASON_MIN_LENGTH},
         )
-    with transaction.atomic():
+    with atomic_audited():
         case = _case_locked(case.pk)
         if not guards.staff_may_handle_case(user=officer, case=case):
             raise CaseActionRefused("not_allowed", _("只有承办本办件的工作人员可以查看完整的个人信息。"))

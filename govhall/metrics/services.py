@@ -5,12 +5,13 @@ cases that the incremental counts must equal."""
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from govhall.audit.services import audit_chain_lock
+from govhall.audit.services import at_transaction_end, audit_chain_lock
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
@@ -40,12 +41,6 @@ def figures_add(
     if unknown:
         raise ValueError(f"unknown counters {sorted(unknown)}")
     region, city, province = _codes(region_code)
-    # The audit chain's lock before the counter rows' locks, always: an action that counts first
-    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
-    # circle with one that recorded its audit first and counts next.
-    audit_chain_lock()
-    if day < first_open_month(timezone.localdate()):
-        figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
     columns = ", ".join(COUNTERS)
     placeholders = ", ".join(["%s"] * len(COUNTERS))
     # A new row takes every counter (0 for the others); an existing one adds only these.
@@ -107,6 +102,18 @@ def figures_add(
                 ],
             )
         )
+    # The counter rows are locked until the commit, and every action of a department that day
+    # adds to the same one: written at the end of the transaction where it says so.
+    at_transaction_end(partial(_figures_write, statements=statements, day=day))
+
+
+def _figures_write(*, statements: list[tuple[str, list[Any]]], day: datetime.date) -> None:
+    # The audit chain's lock before the counter rows' locks, always: an action that counts first
+    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
+    # circle with one that recorded its audit first and counts next.
+    audit_chain_lock()
+    if day < first_open_month(timezone.localdate()):
+        figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
     _statements_run(statements)
 
 

@@ -379,6 +379,32 @@ def test_a_refused_file_and_a_form_problem_are_answered_together_and_a_retry_sen
     assert Case.objects.get(pk=draft.pk).number == fixed.json()["number"]
 
 
+def test_a_filing_takes_the_audit_chains_lock_only_at_the_end_of_each_transaction(world, client):
+    if connection.vendor != "postgresql":
+        pytest.skip("the chain's lock is PostgreSQL's advisory lock")
+    data = form_data_for(world, world.implementation)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = file_with_materials(client, world, data, [(MATERIAL, pdf_upload())], "with-materials-8")
+
+    assert response.status_code == 201, response.content
+    # After the lock, until the transaction ends (a savepoint released: the test runs in one),
+    # only the audit records and the figures' counters: the platform-wide lock and the
+    # department's counter rows are held for as short a time as possible.
+    held_by = ("pg_advisory_xact_lock", '"audit_auditrecord"', "metrics_")
+    locked, transactions = False, 0
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if sql.startswith("RELEASE SAVEPOINT"):
+            transactions += locked
+            locked = False
+        elif "pg_advisory_xact_lock" in sql:
+            locked = True
+        elif locked:
+            assert any(part in sql for part in held_by), sql[:200]
+    assert transactions == 3  # the draft begun, its values and files, the submission
+
+
 def test_fields_the_platform_filled_in_need_not_be_sent_back(world, client):
     data = form_data_for(world, world.implementation)
     draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)

@@ -1,0 +1,69 @@
+"""Audit records and counters written at the end of a transaction (``atomic_audited``): the
+chain's lock and the counters' rows are held only from there to the commit."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from govhall.audit.models import AuditRecord
+from govhall.audit.selectors import audit_chain_verify
+from govhall.audit.services import at_transaction_end, atomic_audited, audit_record_add
+
+pytestmark = pytest.mark.django_db
+
+
+def _add(summary: str) -> AuditRecord:
+    return audit_record_add(actor=None, action="late", object_type="test", object_id=1, summary=summary)
+
+
+def test_records_are_written_when_the_block_ends_in_the_order_added_and_chained():
+    written_inside: list[int] = []
+    with atomic_audited():
+        first = _add("first")
+        at_transaction_end(lambda: written_inside.append(AuditRecord.objects.filter(action="late").count()))
+        _add("second")
+        assert first.pk is None
+        assert not AuditRecord.objects.filter(action="late").exists()
+
+    assert list(AuditRecord.objects.filter(action="late").order_by("id").values_list("summary", flat=True)) == [
+        "first",
+        "second",
+    ]
+    assert written_inside == [2], "a write handed over runs after the block's records"
+    assert audit_chain_verify().is_intact
+
+
+def test_a_block_that_fails_writes_none_of_its_records():
+    with pytest.raises(RuntimeError), atomic_audited():
+        _add("lost")
+        raise RuntimeError("the change fails")
+
+    assert not AuditRecord.objects.filter(action="late").exists()
+
+
+def test_a_record_of_a_savepoint_rolled_back_inside_the_block_is_gone_and_the_rest_kept():
+    with atomic_audited():
+        _add("kept")
+        try:
+            with transaction.atomic():
+                _add("rolled back")
+                raise ValueError("the nested change fails")
+        except ValueError:
+            pass
+        _add("kept too")
+
+    assert sorted(AuditRecord.objects.filter(action="late").values_list("summary", flat=True)) == ["kept", "kept too"]
+    assert audit_chain_verify().is_intact
+
+
+def test_the_chains_lock_is_taken_only_when_the_block_ends():
+    if connection.vendor != "postgresql":
+        pytest.skip("the chain's lock is PostgreSQL's advisory lock")
+    with CaptureQueriesContext(connection) as captured, atomic_audited():
+        _add("one")
+        AuditRecord.objects.filter(action="nothing").exists()  # the change's own statements
+        _add("two")
+    statements = [query["sql"] for query in captured.captured_queries]
+    lock = next(number for number, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
+    assert lock > next(number for number, sql in enumerate(statements) if "EXISTS" in sql or "LIMIT 1" in sql)
+    assert sum('INSERT INTO "audit_auditrecord"' in sql for sql in statements) == 1  # both in one statement
