@@ -355,44 +355,58 @@ def case_material_add(*, case: Case, user: Any, material_name: str, file: File) 
 def _material_add(*, case: Case, user: Any, material_name: str, file: File, checked: Any) -> CaseMaterial:
     """``case_material_add`` on the locked case, its file already checked."""
     _material_editable_check(case=case, material_name=material_name)
-    material = _material_store(
-        case=case, user=user, material_name=material_name, file=file, checked=checked, now=timezone.now()
-    )
-    audit_record_add(
-        actor=user,
-        action="case_material_add",
-        object_type="case",
-        object_id=case.number or case.pk,
-        summary=material_name,
-        data={"sha256": checked.sha256, "size": checked.size},
-        acting_for=_acting_for(case),
-    )
-    return material
+    return _materials_add(case=case, user=user, files={material_name: (file, checked)})[0]
+
+
+def _materials_add(*, case: Case, user: Any, files: dict[str, tuple[File, Any]]) -> list[CaseMaterial]:
+    """Store checked files, one per material named (``_material_editable_check`` passed), on the
+    locked case, each with its audit record."""
+    materials = _materials_store(case=case, user=user, files=files, now=timezone.now())
+    for material in materials:
+        audit_record_add(
+            actor=user,
+            action="case_material_add",
+            object_type="case",
+            object_id=case.number or case.pk,
+            summary=material.material_name,
+            data={"sha256": material.sha256, "size": material.size},
+            acting_for=_acting_for(case),
+        )
+    return materials
 
 
 def _material_store(*, case: Case, user: Any, material_name: str, file: File, checked: Any, now: Any) -> CaseMaterial:
     """Store a checked file for a material; the earlier file (or commitment) for it is superseded."""
-    CaseMaterial.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+    return _materials_store(case=case, user=user, files={material_name: (file, checked)}, now=now)[0]
+
+
+def _materials_store(*, case: Case, user: Any, files: dict[str, tuple[File, Any]], now: Any) -> list[CaseMaterial]:
+    """Store checked files, one per material named; the earlier file (or commitment) of each is
+    superseded. One statement per table, whatever the number of files."""
+    names = list(files)
+    CaseMaterial.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
         superseded_at=now
     )
-    CaseCommitment.objects.filter(case=case, material_name=material_name, superseded_at__isnull=True).update(
+    CaseCommitment.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
         superseded_at=now
     )
-    material = CaseMaterial(
-        case=case,
-        material_name=material_name,
-        sha256=checked.sha256,
-        size=checked.size,
-        content_type=checked.content_type,
-        extension=checked.extension,
-        original_name=checked.original_name,
-        trust=Trust.C,
-        uploaded_by=user,
-        uploaded_at=now,
-    )
-    material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
-    material.save()
-    return material
+    materials = []
+    for material_name, (file, checked) in files.items():
+        material = CaseMaterial(
+            case=case,
+            material_name=material_name,
+            sha256=checked.sha256,
+            size=checked.size,
+            content_type=checked.content_type,
+            extension=checked.extension,
+            original_name=checked.original_name,
+            trust=Trust.C,
+            uploaded_by=user,
+            uploaded_at=now,
+        )
+        material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
+        materials.append(material)
+    return CaseMaterial.objects.bulk_create(materials)
 
 
 def case_material_reuse(*, case: Case, user: Any, material_name: str, source: CaseMaterial) -> CaseMaterial:
@@ -572,14 +586,20 @@ def _draft_fill(
         case = _case_locked(case.pk)
         _applicant_guard(user=user, case=case)
         _data_store(case=case, data=data)
+        files: dict[str, tuple[File, Any]] = {}
         for material_name, file, upload in checked:
             try:
-                _material_add(case=case, user=user, material_name=material_name, file=file, checked=upload)
+                _material_editable_check(case=case, material_name=material_name)
             except CaseActionRefused as refusal:
                 if refusal.code != "unknown_material":
                     raise
                 key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
                 refused[key], codes[key] = refusal.message, refusal.code
+                continue
+            files.pop(material_name, None)  # given twice: the later file is kept
+            files[material_name] = (file, upload)
+        if files:
+            _materials_add(case=case, user=user, files=files)
     return refused, codes
 
 

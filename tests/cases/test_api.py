@@ -405,6 +405,17 @@ def test_a_filing_takes_the_audit_chains_lock_only_at_the_end_of_each_transactio
     assert transactions == 3  # the draft begun, its values and files, the submission
 
 
+def test_a_material_given_twice_in_one_call_keeps_the_later_file(world, client):
+    data = form_data_for(world, world.implementation)
+    earlier, later = pdf_upload("第一份.pdf", text="earlier"), pdf_upload("第二份.pdf", text="later")
+
+    response = file_with_materials(client, world, data, [(MATERIAL, earlier), (MATERIAL, later)], "with-materials-9")
+
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(number=response.json()["number"])
+    assert [(m.material_name, m.original_name) for m in case.materials.all()] == [(MATERIAL, "第二份.pdf")]
+
+
 def test_fields_the_platform_filled_in_need_not_be_sent_back(world, client):
     data = form_data_for(world, world.implementation)
     draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
