@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from govhall.audit.chain import GENESIS_HASH, audit_record_hash
@@ -78,10 +78,12 @@ class _LateWrites:
 
 
 def _late_stack() -> list[_LateWrites]:
-    # The connection is the thread's own; the stack lives on it like its atomic blocks.
-    stack = connection.__dict__.get("govhall_late_writes")
+    # On the thread's own connection, beside its atomic blocks. Not on ``connection``: that is
+    # a proxy shared by every thread, whose own attributes every thread would see.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    stack = wrapper.__dict__.get("govhall_late_writes")
     if stack is None:
-        stack = connection.__dict__["govhall_late_writes"] = []
+        stack = wrapper.__dict__["govhall_late_writes"] = []
     return stack
 
 
@@ -89,7 +91,7 @@ def _late_target() -> _LateWrites | None:
     """Where an audit record or a counter written now goes: the innermost ``audit_writes_at_end``
     block when it is the transaction's current atomic block. A write in a block nested inside it
     (a savepoint, which may roll back without the rest) is made at once, as without the block."""
-    stack = connection.__dict__.get("govhall_late_writes")
+    stack = connections[DEFAULT_DB_ALIAS].__dict__.get("govhall_late_writes")
     if stack and stack[-1].depth == len(connection.atomic_blocks):
         return stack[-1]
     return None

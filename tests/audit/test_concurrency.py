@@ -50,3 +50,47 @@ def test_concurrent_writers_keep_one_unbroken_chain(regions_kept):
     report = audit_chain_verify()
     assert report.is_intact
     assert report.checked == AuditRecord.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_writes_its_own_records_at_the_end_of_its_own_transaction(regions_kept):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite allows one writer at a time; two open transactions are PostgreSQL's case")
+    first_open, second_open, first_done = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with atomic_audited():
+                first_open.set()
+                second_open.wait(5)
+                audit_record_add(actor=None, action="own", object_type="thread", object_id=1, summary="first")
+            seen["first"] = AuditRecord.objects.filter(action="own", summary="first").exists()
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            first_done.set()
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_open.wait(5)
+            with atomic_audited():
+                second_open.set()
+                first_done.wait(5)  # still open while the first thread ends its block
+                audit_record_add(actor=None, action="own", object_type="thread", object_id=2, summary="second")
+        except BaseException as failure:  # noqa: BLE001
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert seen == {"first": True}, "the first thread's record was written by its own transaction"
+    assert audit_chain_verify().is_intact
