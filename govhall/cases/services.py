@@ -61,7 +61,7 @@ from govhall.cases.uploads import UploadRefused, upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
-from govhall.queries import unique_or_none_compiled
+from govhall.queries import unique_or_none_compiled, values_list_compiled
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -148,14 +148,13 @@ def case_draft_start(
     elsewhere = _intake_check(
         implementation=implementation, received_by=received_by, receiving_department=receiving_department
     )
-    existing = Case.objects.filter(
-        applicant=user,
+    existing = _draft_existing(
+        user=user,
         implementation=implementation,
         company=company,
-        state=CaseState.DRAFT,
         received_by=received_by,
         bundle_application=bundle_application,
-    ).first()
+    )
     if existing is not None:
         return existing
     entry = implementation.entry
@@ -206,6 +205,28 @@ def case_draft_start(
             acting_for=_acting_for(case),
         )
     return case
+
+
+def _draft_existing(
+    *, user: Any, implementation: Any, company: Any, received_by: Any, bundle_application: Any
+) -> Case | None:
+    """The draft ``case_draft_start`` would open, if there is one: its id read through a statement
+    compiled once per process (for each combination of the optional parts given), the case only
+    when there is one, which a first application has not."""
+    optional = {"company": company, "received_by": received_by, "bundle_application": bundle_application}
+    given = {name: related.pk for name, related in optional.items() if related is not None}
+    name = "draft_existing:" + ",".join(given)
+
+    def query(user_id: int, implementation_id: int, *ids: int) -> QuerySet[Case, Any]:
+        absent = {f"{part}__isnull": True for part in optional if part not in given}
+        present = {f"{part}_id": value for part, value in zip(given, ids, strict=True)}
+        drafts = Case.objects.filter(
+            applicant_id=user_id, implementation_id=implementation_id, state=CaseState.DRAFT, **absent, **present
+        )
+        return drafts.order_by("pk").values_list("pk")[:1]
+
+    found = values_list_compiled(name, query, user.pk, implementation.pk, *given.values())
+    return Case.objects.get(pk=found[0][0]) if found else None
 
 
 def case_definition_get(
@@ -465,11 +486,18 @@ def _form_file_fields(case: Case) -> set[str]:
 
 def _material_names_present(case: Case) -> set[str]:
     """Materials given as a file, or replaced by a signed commitment (trust D)."""
-    files = CaseMaterial.objects.filter(case=case, superseded_at__isnull=True).values_list("material_name", flat=True)
-    commitments = CaseCommitment.objects.filter(case=case, superseded_at__isnull=True).values_list(
-        "material_name", flat=True
-    )
-    return set(files) | set(commitments)
+    # Read by every save and submission: compiled once per process.
+    files = values_list_compiled("materials_present", _materials_present, case.pk)
+    commitments = values_list_compiled("commitments_present", _commitments_present, case.pk)
+    return {row[0] for row in files} | {row[0] for row in commitments}
+
+
+def _materials_present(case_id: int) -> QuerySet[CaseMaterial, Any]:
+    return CaseMaterial.objects.filter(case_id=case_id, superseded_at__isnull=True).values_list("material_name")
+
+
+def _commitments_present(case_id: int) -> QuerySet[CaseCommitment, Any]:
+    return CaseCommitment.objects.filter(case_id=case_id, superseded_at__isnull=True).values_list("material_name")
 
 
 def case_submit(*, case: Case, user: Any, submit_key: str = "") -> Case:
