@@ -23,11 +23,12 @@ from govhall.catalog.models import (
     ItemState,
     Material,
     OnlineDepth,
+    ProcessStep,
     Theme,
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
-from govhall.queries import unique_or_none, unique_or_none_compiled, values_list_compiled
+from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled, values_list_compiled
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -200,8 +201,47 @@ def implementation_get_public(*, implementation_code: str) -> Implementation | N
 def implementation_get_for_application(*, implementation_code: str) -> Implementation | None:
     """One published implementation with what an application reads of it (its entry, region and
     department, process steps, materials in order), or None (also when cancelled): the guide's
-    hall, windows and themes are not read."""
-    return unique_or_none(_implementation_for_application_queryset().filter(implementation_code=implementation_code))
+    hall, windows and themes are not read.
+
+    Every draft and every filing in one call reads it: the three statements are compiled once
+    per process, and the steps and materials are left on it as ``prefetch_related`` leaves them
+    (``implementation.materials.all()`` reads nothing more)."""
+    implementation = unique_or_none_compiled(
+        "implementation_for_application", _implementation_application_query, implementation_code
+    )
+    if implementation is None:
+        return None
+    steps = list_compiled("implementation_steps", _implementation_steps_query, implementation.pk)
+    materials = list_compiled("implementation_materials", _implementation_materials_query, implementation.pk)
+    _prefetched_set(implementation, "process_steps", steps)
+    _prefetched_set(implementation, "materials", materials)
+    return implementation
+
+
+def _implementation_application_query(implementation_code: str) -> QuerySet[Implementation]:
+    return implementation_public_queryset().filter(implementation_code=implementation_code)
+
+
+def _implementation_steps_query(implementation_id: int) -> QuerySet[ProcessStep]:
+    return ProcessStep.objects.filter(implementation_id=implementation_id).order_by("order")
+
+
+def _implementation_materials_query(implementation_id: int) -> QuerySet[Material]:
+    return Material.objects.filter(implementation_id=implementation_id).order_by("order")
+
+
+def _prefetched_set(implementation: Implementation, name: str, rows: list[Any]) -> None:
+    """What ``prefetch_related(name)`` leaves on the implementation: the related manager's
+    queryset holding ``rows``, and each row's implementation set."""
+    for row in rows:
+        row.implementation = implementation
+    related = getattr(implementation, name).all()
+    related._result_cache = rows
+    related._prefetch_done = True
+    implementation._prefetched_objects_cache = {
+        **getattr(implementation, "_prefetched_objects_cache", {}),
+        name: related,
+    }
 
 
 def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:

@@ -427,3 +427,34 @@ def test_most_used_lists_each_catalogue_entry_once_however_many_regions_implemen
     most_used = selectors.implementation_most_used(limit=2)
 
     assert [implementation.entry.name for implementation in most_used] == ["居民身份证换领", "结婚登记"]
+
+
+def test_the_application_read_gives_what_the_orm_prefetch_gives_without_more_statements():
+    from django.db import connection
+    from django.db.models import Prefetch
+    from django.test.utils import CaptureQueriesContext
+
+    from govhall.catalog.models import Material
+
+    implementation = make_implementation()
+    code = implementation.implementation_code
+    assert implementation.materials.count() > 1 and implementation.process_steps.count() > 1
+    expected = (
+        selectors.implementation_public_queryset()
+        .prefetch_related("process_steps", Prefetch("materials", queryset=Material.objects.order_by("order")))
+        .get(implementation_code=code)
+    )
+
+    for _ in range(2):  # compiled at the first read, reused at the second
+        with CaptureQueriesContext(connection) as captured:
+            found = selectors.implementation_get_for_application(implementation_code=code)
+            steps, materials = list(found.process_steps.all()), list(found.materials.all())
+            assert all(step.implementation is found for step in steps)
+            names = (found.entry.name, found.region.name, found.department.name)
+        assert len(captured) == 3
+        assert [(s.pk, s.order, s.name) for s in steps] == [
+            (s.pk, s.order, s.name) for s in expected.process_steps.all()
+        ]
+        assert [(m.pk, m.name) for m in materials] == [(m.pk, m.name) for m in expected.materials.all()]
+        assert names == (expected.entry.name, expected.region.name, expected.department.name)
+    assert selectors.implementation_get_for_application(implementation_code="no-such-code") is None
