@@ -238,10 +238,7 @@ def _prefetched_set(implementation: Implementation, name: str, rows: list[Any]) 
     related = getattr(implementation, name).all()
     related._result_cache = rows
     related._prefetch_done = True
-    implementation._prefetched_objects_cache = {
-        **getattr(implementation, "_prefetched_objects_cache", {}),
-        name: related,
-    }
+    vars(implementation).setdefault("_prefetched_objects_cache", {})[name] = related
 
 
 def implementation_get_public_brief(*, implementation_code: str) -> Implementation | None:
