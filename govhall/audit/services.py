@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from govhall.audit.chain import GENESIS_HASH, audit_record_hash
+from govhall.audit.chain import GENESIS_HASH, audit_record_hash_of
 from govhall.audit.models import AuditOutcome, AuditRecord
 
 # Any constant shared by every writer; names the one lock that orders the audit chain.
@@ -160,19 +160,7 @@ def _last_hash() -> str:
 def _hashed(record: AuditRecord, previous_hash: str) -> str:
     """Chain ``record`` to ``previous_hash``; returns its own hash."""
     record.previous_hash = previous_hash
-    record.record_hash = audit_record_hash(
-        created_at=record.created_at,
-        actor_id=record.actor_id,
-        acting_for=record.acting_for,
-        action=record.action,
-        object_type=record.object_type,
-        object_id=record.object_id,
-        summary=record.summary,
-        data=record.data,
-        outcome=record.outcome,
-        address=record.address,
-        previous_hash=record.previous_hash,
-    )
+    record.record_hash = audit_record_hash_of(record)
     return record.record_hash
 
 

@@ -1113,19 +1113,7 @@ def case_file_endpoint(
     Problems answer 422 with each field in details; what was sent is kept in the draft, so a
     corrected retry with the same key goes on from there.
     """
-    user = _caller(request)
-    earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
-    if earlier is not None:
-        return Status(200, _detail(earlier))
-    case = _call(
-        services.case_file,
-        user=user,
-        implementation=_implementation(payload.implementation_code),
-        data=payload.data,
-        submit_key=idempotency_key,
-        company=_company_for(user, payload.company_credit_code),
-    )
-    return Status(201, _detail(case))
+    return _case_filed(request, payload, idempotency_key)
 
 
 @router.post(
@@ -1170,6 +1158,18 @@ def case_file_with_materials_endpoint(
                 f"{len(payload.material_name)} names and {len(files)} files were sent."
             ),
         )
+    return _case_filed(
+        request, payload, idempotency_key, materials=list(zip(payload.material_name, files, strict=True))
+    )
+
+
+def _case_filed(
+    request: HttpRequest,
+    payload: CaseFileIn | CaseFileFormIn,
+    idempotency_key: str,
+    materials: list[tuple[str, UploadedFile]] | None = None,
+) -> Status[dict[str, Any]]:
+    """Both one-call filings: 200 with the case an earlier call with the key made, else 201."""
     user = _caller(request)
     earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
@@ -1181,7 +1181,7 @@ def case_file_with_materials_endpoint(
         data=payload.data,
         submit_key=idempotency_key,
         company=_company_for(user, payload.company_credit_code),
-        materials=list(zip(payload.material_name, files, strict=True)),
+        materials=materials or (),
     )
     return Status(201, _detail(case))
 
