@@ -22,6 +22,7 @@ BAD_REQUEST = "bad_request"
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 RATE_LIMITED = "rate_limited"
+REQUEST_TOO_LARGE = "request_too_large"
 INTERNAL_ERROR = "internal_error"
 
 
@@ -40,7 +41,7 @@ class ErrorBodyOut(ResponseSchema):
         ...,
         description=(
             "稳定的错误代码 (stable error code): not_found, validation_error, bad_request, unauthorized, "
-            "forbidden, rate_limited, internal_error"
+            "forbidden, rate_limited, request_too_large, internal_error"
         ),
         examples=[NOT_FOUND],
     )

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "govhall.request_limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -355,3 +356,6 @@ GOVHALL_VIEW_COUNT_FLUSH_SECONDS = float(
     os.environ.get("GOVHALL_VIEW_COUNT_FLUSH_SECONDS", "0" if _flag("GOVHALL_TESTING") else "10")
 )
 GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The most a request's body may declare (Content-Length), files included; above it the request is
+# refused before any of it is read (govhall.request_limits). A material is 20 MiB at most.
+GOVHALL_REQUEST_MAX_BYTES = int(os.environ.get("GOVHALL_REQUEST_MAX_BYTES", str(100 * 1024 * 1024)))

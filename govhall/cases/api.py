@@ -1134,7 +1134,8 @@ def case_file_with_materials_endpoint(
     以及每份材料一对 material_name 和 file（按顺序对应；PDF、JPEG、PNG 或 OFD，按内容判断）。
     未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。
     有问题时返回 422，逐项列出（申请表字段、被拒的文件、缺少的材料）；已填内容和通过检查的文件保存在草稿中，
-    改正后用同一幂等键重试时只须再发有问题的部分。
+    改正后用同一幂等键重试时只须再发有问题的部分。整个请求（默认）不得超过 100 MB，超过时不读取、返回 413
+    request_too_large，材料可先存草稿再逐份上传。
 
     multipart/form-data with ``implementation_code``, ``data`` (the form values as JSON text), an
     optional ``company_credit_code``, and one ``material_name`` and one ``file`` per material, in
@@ -1142,7 +1143,9 @@ def case_file_with_materials_endpoint(
     the same case for a retry with the same Idempotency-Key. A field not sent keeps what the
     platform filled in from its records. Problems answer 422 listing each one (form fields, files
     refused, materials missing); the values and every file that passed its check are kept in the
-    draft, so a retry with the same key need only send what was wrong.
+    draft, so a retry with the same key need only send what was wrong. A request declaring more
+    than 100 MB (the default of ``GOVHALL_REQUEST_MAX_BYTES``) is refused unread with 413
+    request_too_large: send the materials one by one to the draft instead.
     """
     files = file or []
     if len(payload.material_name) != len(files):

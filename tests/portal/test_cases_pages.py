@@ -641,3 +641,29 @@ def test_an_item_approved_in_seconds_shows_the_decision_right_after_submitting(c
     else:
         assert case.decision == ""
         assert "转人工审批" in page
+
+
+def test_an_upload_larger_than_the_cap_gets_a_page_saying_so_and_the_draft_is_untouched(client, world, settings):
+    settings.GOVHALL_REQUEST_MAX_BYTES = 32 * 1024
+    case = make_draft(world=world, materials=False)
+    as_citizen(client, world.applicant)
+    page = client.get(edit_url(case))
+    fields = filled_in(page_form(client, case), **{"f-application_statement": "改过的说明", "action": "upload"})
+    name = upload_input(page, APPLICATION_FORM)
+
+    def post(referer: str):
+        return client.post(
+            edit_url(case), {**fields, name: pdf_upload(text="z" * (40 * 1024))}, headers={"Referer": referer}
+        )
+
+    response = post(f"http://testserver{edit_url(case)}")
+    elsewhere = post("https://evil.example/")
+
+    assert response.status_code == elsewhere.status_code == 413
+    text = page_text(response)
+    assert "一次提交的文件合计不能超过 32 KB" in text and "may not exceed 32 KB in all" in text
+    assert f'href="http://testserver{edit_url(case)}"' in response.content.decode()
+    assert 'href="https://evil.example/"' not in elsewhere.content.decode()
+    case.refresh_from_db()
+    assert "改过的说明" not in str(case.data)
+    assert selectors.case_materials_current(case=case) == []
