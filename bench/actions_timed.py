@@ -6,14 +6,16 @@ a submission files a case in the pools' region, as the load's submission scenari
 call; ``submission_steps`` step by step); the
 to-do list is the one the load reads (the benchmark's officer, 50 tasks a page); a guide is
 read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
-load's first readings are, and so are the uncached search pages (``search_broad`` …); the tiles
-are the load's 14 paths in turn (``--count`` rounds).
+load's first readings are (its body read from the database once rendered; ``guide_rendered``
+deletes the kept bodies first, so each is rendered again), and so are the uncached search
+pages (``search_broad`` …); the tiles are the load's 14 paths in turn (``--count`` rounds).
 Besides wall time, the process's own CPU time a request is reported: it leaves out the
 database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
-    python -m bench.actions_timed accept|decide|submission|todo_list|guide|tiles|search_broad --count 80 [--statements]
+    python -m bench.actions_timed accept|decide|submission|todo_list|guide|guide_rendered|tiles|search_broad \\
+        --count 80 [--statements] [--profile]
 """
 
 import argparse
@@ -43,6 +45,7 @@ class Timer:
         self.locked: list[float] = []  # ms the lock was held, by transaction
         self.taken: float | None = None  # when the current transaction took it
         self.held: dict[str, list[float]] = {}
+        self.profiler: Any = None  # pyinstrument's, with --profile: only the timed requests
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         started = time.perf_counter()
@@ -77,8 +80,14 @@ class Timer:
         self.locked.clear()
         self.taken = None
         started, cpu = time.perf_counter(), time.process_time()
-        with connection.execute_wrapper(self.wrapper):
-            answer = call()
+        if self.profiler is not None:
+            self.profiler.start()
+        try:
+            with connection.execute_wrapper(self.wrapper):
+                answer = call()
+        finally:
+            if self.profiler is not None:
+                self.profiler.stop()
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
         self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
@@ -179,13 +188,15 @@ def todo_lists(count: int, timer: Timer) -> int:
     return 0
 
 
-def guides(count: int, timer: Timer) -> int:
+def guides(count: int, timer: Timer, *, rendered: bool = False) -> int:
     """First readings of ``count`` published guides (the load's guide scenario before its cache
-    holds them): the shared cache is emptied first, and each guide is read once."""
+    holds them): the shared cache is emptied first, and each guide is read once; its body comes
+    from the database (``GuideBody``) once it has been rendered, and with ``rendered``
+    (``guide_rendered``) the bodies kept are deleted first, so that each reading renders it."""
     from django.core.cache import cache
     from django.test import Client
 
-    from govhall.catalog.models import Implementation, ItemState
+    from govhall.catalog.models import GuideBody, Implementation, ItemState
 
     codes = list(
         Implementation.objects.filter(state=ItemState.ACTIVE, entry__state=ItemState.ACTIVE)
@@ -196,6 +207,8 @@ def guides(count: int, timer: Timer) -> int:
         print("not enough published guides: run make bench first", file=sys.stderr)
         return 1
     cache.clear()
+    if rendered:
+        GuideBody.objects.filter(implementation__implementation_code__in=codes).delete()
     client = Client(HTTP_HOST="127.0.0.1")
 
     def read(code: str) -> Any:
@@ -207,7 +220,7 @@ def guides(count: int, timer: Timer) -> int:
     for code in codes[:WARM_UP]:
         read(code)
     for code in codes[WARM_UP:]:
-        timer.timed("guide", partial(read, code))
+        timer.timed("guide_rendered" if rendered else "guide", partial(read, code))
     return 0
 
 
@@ -403,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             "submission_steps",
             "todo_list",
             "guide",
+            "guide_rendered",
             "tiles",
             "search_specific",
             "search_broad",
@@ -411,15 +425,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--count", type=int, default=80)
     parser.add_argument("--statements", action="store_true", help="list the middle request's statements")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the timed requests spent their time (needs pyinstrument)"
+    )
     arguments = parser.parse_args(argv)
     _django()
     timer = Timer()
+    if arguments.profile:
+        from pyinstrument import Profiler
+
+        timer.profiler = Profiler(interval=0.0002)
     if arguments.kind.startswith("submission"):
         failed = submissions(arguments.count, timer, steps=arguments.kind == "submission_steps")
     elif arguments.kind == "todo_list":
         failed = todo_lists(arguments.count, timer)
-    elif arguments.kind == "guide":
-        failed = guides(arguments.count, timer)
+    elif arguments.kind.startswith("guide"):
+        failed = guides(arguments.count, timer, rendered=arguments.kind == "guide_rendered")
     elif arguments.kind == "tiles":
         failed = tiles(arguments.count, timer)
     elif arguments.kind.startswith("search_"):
@@ -428,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = actions(arguments.kind, arguments.count, timer)
     if not failed:
         timer.report(statements=arguments.statements)
+        if timer.profiler is not None:
+            print(timer.profiler.output_text(unicode=True, show_all=False, short_mode=False))
     return failed
 
 

@@ -395,6 +395,25 @@ class ImplementationVersion(models.Model):
         return f"{self.implementation_id} v{self.number}"
 
 
+class GuideBody(models.Model):
+    """A guide's body as the portal rendered it for one version, language and layout (the
+    ``key``, ``portal.views.guide_body_key``): derived data, kept in the database so that a
+    reading after the shared cache was emptied or evicted is a read, not a rendering (which is
+    about 60 % of such a reading's time). Written the first time a body is rendered; a new
+    version, state or layout has a new key, and writing it removes the implementation's earlier
+    bodies in that language."""
+
+    implementation = models.ForeignKey(Implementation, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16)
+    key = models.CharField(max_length=255, unique=True)
+    name = models.TextField()
+    html = models.TextField()
+    rendered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class SearchSynonym(models.Model):
     """A colloquial term and the catalogue words it stands for (开公司 → 企业设立登记)."""
 

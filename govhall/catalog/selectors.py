@@ -18,6 +18,7 @@ from govhall.catalog.models import (
     CatalogueEntry,
     CatalogueEntryVersion,
     ChangeState,
+    GuideBody,
     Implementation,
     ImplementationVersion,
     ItemState,
@@ -267,6 +268,16 @@ def _implementation_brief_query(implementation_code: str) -> QuerySet[Implementa
         )
         .filter(implementation_code=implementation_code)
     )
+
+
+def guide_body_get(*, key: str) -> tuple[str, str] | None:
+    """The name and body kept under ``key`` (``GuideBody``), or None."""
+    found = values_list_compiled("guide_body", _guide_body_query, key)
+    return (found[0][0], found[0][1]) if found else None
+
+
+def _guide_body_query(key: str) -> QuerySet[GuideBody, Any]:
+    return GuideBody.objects.filter(key=key).order_by().values_list("name", "html")[:1]
 
 
 @dataclass

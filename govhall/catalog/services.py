@@ -32,6 +32,7 @@ from govhall.catalog.models import (
     ChangeAction,
     ChangeState,
     ChangeTarget,
+    GuideBody,
     Implementation,
     ImplementationVersion,
     ItemState,
@@ -913,6 +914,26 @@ class _ViewCounts:
 
 
 _VIEWS = _ViewCounts()
+
+
+def guide_body_keep(*, implementation_id: int, language: str, key: str, name: str, html: str) -> None:
+    """Keep a guide body the portal rendered (``GuideBody``), and drop the implementation's
+    bodies in that language under any other key (an earlier version, state or layout). Two
+    readers rendering the same body at once keep one row. Derived data: no audit record."""
+    GuideBody.objects.bulk_create(
+        [
+            GuideBody(
+                implementation_id=implementation_id,
+                language=language,
+                key=key,
+                name=name,
+                html=html,
+                rendered_at=timezone.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    GuideBody.objects.filter(implementation_id=implementation_id, language=language).exclude(key=key).delete()
 
 
 def implementation_view_count(*, implementation_id: int) -> None:

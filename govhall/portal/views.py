@@ -1,12 +1,13 @@
 """The public portal (门户): find a service, read its guide. Views parse, call selectors, render."""
 
+import functools
 import hashlib
 import math
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,8 +33,7 @@ PAGE_SIZE = 20
 DEPARTMENTS_PAGE_SIZE = 60
 ELDER_MODE_COOKIE_AGE = timedelta(days=365)
 AUDIENCES = ("person", "company")
-# A version's guide body never changes; the time only bounds how long an unused one is kept.
-GUIDE_BODY_CACHE_SECONDS = 24 * 3600
+GOVHALL_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def _page(request: HttpRequest, items: QuerySet | catalog.ImplementationPages, per_page: int = PAGE_SIZE) -> Page:
@@ -221,12 +221,44 @@ def _guide_or_404(implementation: Implementation, version: int | None = None) ->
     return guide
 
 
+# What a guide's body is rendered with besides its version's snapshot and the language: its
+# template, the template tags and filters it uses, the English catalogue and the hotline.
+_GUIDE_BODY_SOURCES = (
+    "templates/portal/_guide_body.html",
+    "portal/templatetags/portal_tags.py",
+    "portal/templatetags/cases_tags.py",
+    "portal/templatetags/kept_i18n.py",
+    "portal/context_processors.py",
+    "locale/en/LC_MESSAGES/django.mo",
+)
+
+
+@functools.cache
+def _guide_body_layout() -> str:
+    """A digest of what the body's rendering depends on besides the guide, read once per process:
+    a deployment that changes any of it has new keys, so no body kept from before is served."""
+    digest = hashlib.sha256()
+    for name in _GUIDE_BODY_SOURCES:
+        digest.update((GOVHALL_PACKAGE / name).read_bytes())
+    digest.update(reverse("cases_portal:apply", args=["CODE"]).encode())
+    return digest.hexdigest()[:16]
+
+
+def guide_body_key(implementation: Implementation, language: str) -> str:
+    """Where an implementation's current guide body is kept: its version, its and its entry's
+    state (a suspension shows on the page) and the entry's version, the language and the layout."""
+    return (
+        f"{implementation.pk}:{implementation.version}:{implementation.state}:{implementation.entry.state}:"
+        f"{implementation.entry.version}:{language}:{_guide_body_layout()}"
+    )
+
+
 @require_GET
 def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
     """The current guide. Its body is made from the published version's snapshot, which never
-    changes, so it is rendered once per version and language and kept in the cache; a new
-    version has a new key. Visitors who are not signed in get the whole page from the cache
-    while the catalogue has not changed (page_cache)."""
+    changes, so it is rendered once per version, language and layout and kept in the database
+    (``GuideBody``, under ``guide_body_key``); a new version has a new key. Visitors who are not
+    signed in get the whole page from the cache while the catalogue has not changed (page_cache)."""
     page_key = visitor_page_key(request, "guide")
     kept = visitor_page_get(page_key)
     if kept is not None:
@@ -235,19 +267,20 @@ def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
     implementation = catalog.implementation_get_public_brief(implementation_code=implementation_code)
     if implementation is None:
         raise Http404
-    key = (
-        f"guide-body:{implementation.pk}:{implementation.version}:{implementation.state}:"
-        f"{implementation.entry.state}:{implementation.entry.version}:{get_language()}"
-    )
-    cached = cache.get(key)
-    if cached is None:
+    language = get_language()
+    key = guide_body_key(implementation, language)
+    kept_body = catalog.guide_body_get(key=key)
+    if kept_body is None:
         current = _guide_or_404(implementation)
-        body = render_to_string("portal/_guide_body.html", {"guide": current, "show_apply": True}, request=request)
-        cached = {"name": current.name, "body": body}
-        cache.set(key, cached, timeout=GUIDE_BODY_CACHE_SECONDS)
+        rendered = render_to_string("portal/_guide_body.html", {"guide": current, "show_apply": True}, request=request)
+        catalog_services.guide_body_keep(
+            implementation_id=implementation.pk, language=language, key=key, name=current.name, html=rendered
+        )
+        kept_body = (current.name, rendered)
+    name, body = kept_body
     catalog_services.implementation_view_count(implementation_id=implementation.pk)
     summary = {
-        "name": cached["name"],
+        "name": name,
         "implementation_code": implementation.implementation_code,
         "version": implementation.version,
         "is_current": True,
@@ -258,7 +291,7 @@ def guide(request: HttpRequest, implementation_code: str) -> HttpResponse:
         "portal/guide.html",
         {
             "guide": summary,
-            "guide_body": mark_safe(cached["body"]),
+            "guide_body": mark_safe(body),
             "implementation": implementation,
             **visitor_page_context(page_key),
         },

@@ -4,13 +4,16 @@ import threading
 import time
 
 import pytest
-from django.db import OperationalError
+from django.core.cache import cache
+from django.db import OperationalError, connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from govhall.catalog import services
-from govhall.catalog.models import ChangeAction, ChangeTarget, Implementation
+from govhall.catalog.models import ChangeAction, ChangeTarget, GuideBody, Implementation
 from govhall.catalog.services import implementation_view_counts_flush
+from govhall.portal import views as portal_views
 from tests.factories import make_implementation, publish
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +27,12 @@ def page_text(response) -> str:
     """The page's text without tags and with collapsed whitespace, to assert on what a reader sees."""
     text = re.sub(r"<[^>]+>", " ", response.content.decode())
     return re.sub(r"\s+", " ", html.unescape(text))
+
+
+def article(response) -> str:
+    """The guide's body as the page shows it."""
+    found = re.search(r"<article class=\"guide\".*?</article>", response.content.decode(), re.S)
+    return found.group(0) if found else ""
 
 
 def publish_change(implementation, reason="调整承诺时限", **changes):
@@ -221,6 +230,51 @@ def test_a_guide_seen_before_a_suspension_or_a_new_version_shows_it_after(client
     publish_change(other, address="杭州市西湖区短一些的承诺时限说明路 1 号")
     assert "短一些的承诺时限说明" in page_text(client.get(guide_url(other)))
     assert "短一些的承诺时限说明" in page_text(client.get(guide_url(other), HTTP_ACCEPT_LANGUAGE="en"))
+
+
+def test_a_guide_body_is_rendered_once_and_read_from_the_database_after_the_cache_is_emptied(client):
+    implementation = make_implementation()
+    first = client.get(guide_url(implementation))
+    cache.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(guide_url(implementation))
+
+    assert article(again) == article(first) != ""
+    assert not [query for query in queries if "catalog_implementationversion" in query["sql"]]
+    kept = GuideBody.objects.get(implementation=implementation)
+    assert kept.language == "zh-hans" and kept.name == implementation.entry.name
+    assert "section-materials" in kept.html and "<html" not in kept.html
+
+
+def test_each_language_keeps_its_body_and_a_new_version_or_layout_replaces_the_old(client, monkeypatch):
+    implementation = make_implementation()
+    client.get(guide_url(implementation))
+    english = client.get(guide_url(implementation), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Acceptance conditions" in page_text(english)
+    assert sorted(GuideBody.objects.filter(implementation=implementation).values_list("language", flat=True)) == [
+        "en",
+        "zh-hans",
+    ]
+
+    publish_change(implementation, address="杭州市西湖区新地址路 9 号")
+    cache.clear()
+    assert "新地址路 9 号" in page_text(client.get(guide_url(implementation)))
+    bodies = GuideBody.objects.filter(implementation=implementation)
+    assert [(body.language, "新地址路 9 号" in body.html) for body in bodies.order_by("language")] == [
+        ("en", False),  # still the first version's: replaced when the English guide is next read
+        ("zh-hans", True),
+    ]
+
+    # A deployment that changes the template (or its tags, or the translations) renders anew.
+    body = bodies.get(language="zh-hans")
+    GuideBody.objects.filter(pk=body.pk).update(html=body.html.replace("新地址路 9 号", "旧的渲染结果"))
+    cache.clear()
+    assert "旧的渲染结果" in page_text(client.get(guide_url(implementation)))
+    monkeypatch.setattr(portal_views, "_guide_body_layout", lambda: "another-layout")
+    cache.clear()
+    assert "旧的渲染结果" not in page_text(client.get(guide_url(implementation)))
+    assert bodies.filter(language="zh-hans").count() == 1
 
 
 def test_active_item_guide_has_no_suspension_notice(client):
