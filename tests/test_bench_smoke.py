@@ -77,8 +77,15 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: 
     added = bench_data.implementations_generate(target=before + 40, rng=rng, log=_log)
     postings = bench_data.postings_generate(log=_log)
     applicants = bench_data.applicants_generate(target=30, rng=rng, log=_log)
-    bench_data.cases_generate(target=GENERATED, rng=rng, log=_log)
+    timer = bench_history.StatementTimes()
+    bench_data.cases_generate(target=GENERATED, rng=rng, log=_log, timer=timer)
 
+    # Where the load's time went, by the table each statement writes (--statement-times).
+    timed = {row["statement"]: row for row in timer.report()}
+    for table in ("cases_case", "cases_casetask", "cases_caseevent", "cases_casematerial"):
+        assert timed[f"INSERT INTO {table}"]["count"] >= 1
+    assert "CREATE TEMP TABLE g_visit" in timed
+    assert sum(row["share"] for row in timed.values()) == pytest.approx(1.0, abs=0.01)
     assert added == 40
     assert applicants == 30
     generated = Implementation.objects.exclude(versions__change__isnull=False)

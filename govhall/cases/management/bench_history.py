@@ -16,6 +16,10 @@ Nothing leaves the database but a few hundred bytes per chunk, so the load runs 
 of PostgreSQL, on ``bench_data.LOAD_SESSIONS`` connections at once (one per core here).
 """
 
+import re
+import threading
+import time
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -234,8 +238,51 @@ def static_tables_drop() -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def session_prepare() -> None:
-    """For a session that only loads (before it touches a temporary table)."""
+# What a statement of the load is called in ``StatementTimes``: the table it writes or creates.
+_STATEMENT_TARGET = re.compile(
+    r"\b(INSERT INTO|CREATE TEMP TABLE|CREATE INDEX ON|UPDATE|ANALYZE|DROP TABLE IF EXISTS)\s+(\w+)"
+)
+
+
+class StatementTimes:
+    """Seconds spent in the statements of a case load, summed over its sessions and named by the
+    table each writes (``bench_data --statement-times``): where a generation's time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            found = _STATEMENT_TARGET.search(sql)
+            name = f"{found.group(1)} {found.group(2)}" if found else " ".join(sql.split()[:4])
+            with self._lock:
+                self.seconds[name] += time.monotonic() - started
+                self.counts[name] += 1
+
+    def report(self) -> list[dict[str, Any]]:
+        """The statements by time spent, longest first, each with its share of the whole."""
+        whole = sum(self.seconds.values()) or 1.0
+        return [
+            {
+                "statement": name,
+                "seconds": round(seconds, 1),
+                "share": round(seconds / whole, 3),
+                "count": self.counts[name],
+            }
+            for name, seconds in sorted(self.seconds.items(), key=lambda item: -item[1])
+        ]
+
+
+def session_prepare(timer: StatementTimes | None = None) -> None:
+    """For a session that only loads (before it touches a temporary table); ``timer`` then times
+    each of its statements."""
+    if timer is not None:
+        connection.execute_wrappers.append(timer)
     with connection.cursor() as cursor:
         cursor.execute("SET temp_buffers = '256MB'")
         cursor.execute("SET work_mem = '256MB'")

@@ -33,7 +33,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -1599,10 +1599,18 @@ def _factory(rng: random.Random, places: list[Place], weights: list[float]) -> C
     )
 
 
-def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int = LOAD_SESSIONS) -> int:
+def cases_generate(
+    *,
+    target: int,
+    rng: random.Random,
+    log: Any,
+    sessions: int = LOAD_SESSIONS,
+    timer: bench_history.StatementTimes | None = None,
+) -> int:
     """Top up the generated historical cases to ``target``: PostgreSQL draws and writes them
     (``bench_history``), one transaction per chunk, on ``sessions`` connections at once (an
-    interrupted run keeps what it committed and the marker says how far it got)."""
+    interrupted run keeps what it committed and the marker says how far it got). ``timer``
+    times each statement that draws or writes the chunks."""
     bench_history.figures_fold()  # what an interrupted load set aside
     done = marker_get("cases")
     if done >= target:
@@ -1659,9 +1667,10 @@ def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int =
     # the chunks are written in line, in that transaction.
     threaded = not connection.in_atomic_block
     if not threaded:
-        for first, count in chunks:
-            chunk_generate(first=first, count=count)
-            _marker_add("cases", count)
+        with connection.execute_wrapper(timer) if timer is not None else nullcontext():
+            for first, count in chunks:
+                chunk_generate(first=first, count=count)
+                _marker_add("cases", count)
         bench_history.static_tables_drop()
         bench_history.figures_fold()
         return target
@@ -1675,7 +1684,7 @@ def cases_generate(*, target: int, rng: random.Random, log: Any, sessions: int =
 
     def session() -> None:
         try:
-            bench_history.session_prepare()
+            bench_history.session_prepare(timer)
             while True:
                 with lock:
                     if not chunks:
@@ -1772,6 +1781,11 @@ class Command(BaseCommand):
         parser.add_argument("--ready-accept", type=int, default=0, help="cases waiting for acceptance in the region")
         parser.add_argument("--ready-decide", type=int, default=0, help="cases waiting for a decision in the region")
         parser.add_argument("--seed", type=int, default=20260, help="random seed (the data is the same for a seed)")
+        parser.add_argument(
+            "--statement-times",
+            action="store_true",
+            help="time each statement that draws or writes the cases, and print the sums by table",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
@@ -1804,9 +1818,13 @@ class Command(BaseCommand):
             metrics_rebuild()
             _marker_set("figures", FIGURES_VERSION)
         cases_started = time.monotonic()
+        timer = bench_history.StatementTimes() if options["statement_times"] else None
         added["cases"] = cases_generate(
-            target=options["cases"], rng=seeded_random(seed + 2 + marker_get("cases")), log=log
+            target=options["cases"], rng=seeded_random(seed + 2 + marker_get("cases")), log=log, timer=timer
         )
+        if timer is not None:
+            for row in timer.report():
+                log(f"statements: {row['seconds']:8.1f} s {row['share']:6.1%} {row['count']:6,} × {row['statement']}")
         _indexes_restore(log)  # those an interrupted earlier load left dropped
         cases_seconds = time.monotonic() - cases_started
         for kind, option in (("accept", "ready_accept"), ("decide", "ready_decide")):
@@ -1844,4 +1862,6 @@ class Command(BaseCommand):
             "last_generation_peak_rss_mb": marker_get("last_generation_peak_rss_mb"),
             "last_generation_cases_seconds": marker_get("last_generation_cases_seconds"),
         }
+        if timer is not None:
+            report["statement_seconds"] = timer.report()
         self.stdout.write("BENCH_DATA_REPORT " + json.dumps(report))
