@@ -189,6 +189,27 @@ def test_figures_an_interrupted_earlier_load_set_aside_are_still_added() -> None
 
 
 @pytest.mark.django_db
+@postgresql_only
+def test_a_load_drops_secondary_indexes_but_keeps_unique_and_sparse_partial_ones() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_t (id bigint PRIMARY KEY, code text UNIQUE, dense bool, kind int)")
+        cursor.execute("INSERT INTO bench_t SELECT i, i::text, i % 40 <> 0, i % 7 FROM generate_series(1, 2000) i")
+        cursor.execute("CREATE INDEX bench_t_kind ON bench_t (kind)")
+        cursor.execute("CREATE INDEX bench_t_dense ON bench_t (kind) WHERE dense")  # 1,950 of 2,000 rows
+        cursor.execute("CREATE INDEX bench_t_sparse ON bench_t (kind) WHERE NOT dense")  # 50 rows: 2.5 %
+
+    bench_data._secondary_indexes_drop(_log, tables=("bench_t",))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'bench_t'")
+        assert {name for (name,) in cursor.fetchall()} == {"bench_t_pkey", "bench_t_code_key", "bench_t_sparse"}
+        cursor.execute(f"SELECT name, definition FROM {bench_data.INDEX_TABLE} WHERE name LIKE 'bench_t%'")
+        kept = dict(cursor.fetchall())
+    assert set(kept) == {"bench_t_kind", "bench_t_dense"}
+    assert kept["bench_t_dense"].endswith("WHERE dense")
+
+
+@pytest.mark.django_db
 def test_ceiling_views_answer_and_exist_only_with_the_flag() -> None:
     factory = RequestFactory()
     assert json.loads(bench_views.ceiling_json(factory.get("/")).content) == {"ceiling": "json", "ok": True}

@@ -24,14 +24,12 @@ class AuditRecord(models.Model):
         related_name="+",
     )
     acting_for = models.CharField(_("代表"), max_length=64, blank=True, default="")
-    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    action = models.CharField(_("操作"), max_length=64)
     object_type = models.CharField(_("对象类型"), max_length=64)
     object_id = models.CharField(_("对象标识"), max_length=64)
     summary = models.CharField(_("摘要"), max_length=255)
     data = models.JSONField(_("详情"), default=dict, blank=True)
-    outcome = models.CharField(
-        _("结果"), max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS, db_index=True
-    )
+    outcome = models.CharField(_("结果"), max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
     address = models.CharField(_("来源地址"), max_length=45, blank=True, default="")
     previous_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True, default="")
     record_hash = models.CharField(_("本条哈希"), max_length=64, blank=True, default="")
@@ -40,7 +38,13 @@ class AuditRecord(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        # Written under the chain's lock on every audited change: only the indexes lookups use
+        # (an indexed text field would also get a LIKE index no lookup uses; ADR 17).
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["action"], name="audit_record_action"),
+            models.Index(fields=["outcome"], name="audit_record_outcome"),
+        ]
         constraints = [
             # Two writers chaining to the same predecessor would fork the chain; the advisory lock
             # in audit_record_add prevents it, and this refuses it should the lock ever be bypassed.

@@ -121,17 +121,28 @@ class Case(models.Model):
     names the version it was filed under.
     """
 
-    number = models.CharField(_("办件编号"), max_length=32, unique=True, null=True, blank=True)
+    # Unique by a constraint (Meta): a unique field would also get a pattern index (LIKE 'x%')
+    # that no lookup uses, case numbers being matched whole.
+    number = models.CharField(_("办件编号"), max_length=32, null=True, blank=True)
+    # The implementation, definition, region and person are never deleted (the catalogue and
+    # the regions are read-only in the admin, definitions are shared by content, people's
+    # records are kept), and no page reads cases by them: no index of their own (ADR 17).
     implementation = models.ForeignKey(
-        "catalog.Implementation", verbose_name=_("实施清单"), on_delete=models.PROTECT, related_name="cases"
+        "catalog.Implementation",
+        verbose_name=_("实施清单"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     implementation_version = models.PositiveIntegerField(_("事项版本"))
     item_name = models.CharField(_("事项名称"), max_length=128)
     case_type = models.CharField(_("办件类型"), max_length=16)
     definition = models.ForeignKey(
-        CaseDefinition, verbose_name=_("办件定义"), on_delete=models.PROTECT, related_name="+"
+        CaseDefinition, verbose_name=_("办件定义"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    region = models.ForeignKey("org.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "org.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # Foreign keys that lead a composite index (Meta.indexes) or are mostly empty (a partial
     # index there) get no index of their own: every index is written on every insert.
     department = models.ForeignKey(
@@ -145,7 +156,13 @@ class Case(models.Model):
         db_index=False,
     )
     person = models.ForeignKey(
-        "accounts.Person", verbose_name=_("申请人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Person",
+        verbose_name=_("申请人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     company = models.ForeignKey(
         "accounts.Company",
@@ -235,6 +252,7 @@ class Case(models.Model):
         verbose_name_plural = _("办件")
         ordering = ["-submitted_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
             models.UniqueConstraint(
                 fields=["applicant", "submit_key"], condition=~Q(submit_key=""), name="case_submit_key_unique"
             ),
@@ -376,6 +394,8 @@ class CaseTask(models.Model):
     opened_at = models.DateTimeField(_("开始时间"))
     due_on = models.DateField(_("环节期限"), null=True, blank=True)
     closed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # Accounts are disabled, never deleted, and no page reads steps by who closed them: no index
+    # (ADR 17). The same for the other history rows' accounts below.
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("办理人"),
@@ -383,6 +403,7 @@ class CaseTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     outcome = models.CharField(_("办理结果"), max_length=32, blank=True)
     opinion = models.TextField(_("办理意见"), blank=True)
@@ -428,6 +449,7 @@ class CaseEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     actor_name = models.CharField(_("办理人名称"), max_length=128, blank=True)
     acting_for = models.CharField(_("代表"), max_length=64, blank=True)
@@ -477,7 +499,7 @@ class CaseMaterial(models.Model):
     original_name = models.CharField(_("原文件名"), max_length=255)
     trust = models.CharField(_("可信等级"), max_length=1, choices=Trust.choices, default=Trust.C)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     uploaded_at = models.DateTimeField(_("上传时间"))
     reused_from = models.ForeignKey(
@@ -608,7 +630,7 @@ class CorrectionNotice(models.Model):
     note = models.TextField(_("说明"), blank=True)
     issued_at = models.DateTimeField(_("告知时间"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("告知人"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("告知人"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     late = models.BooleanField(_("逾期告知"), default=False)
     answered_at = models.DateTimeField(_("补正时间"), null=True, blank=True)

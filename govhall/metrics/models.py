@@ -80,7 +80,10 @@ class Counters(ItemCounters):
 class DepartmentCounters(Counters):
     """Every counter of ``COUNTERS`` for one department, with its region codes copied on."""
 
-    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
+    # Indexed by the subclasses' (department, day or month), which a lookup by department uses.
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     region_code = models.CharField(_("区划代码"), max_length=12)
     city_code = models.CharField(_("市级区划代码"), max_length=12)
     province_code = models.CharField(_("省级区划代码"), max_length=12)
@@ -179,7 +182,10 @@ class ItemMonth(ItemCounters):
     entry = models.ForeignKey(
         "catalog.CatalogueEntry", verbose_name=_("事项"), on_delete=models.CASCADE, related_name="+"
     )
-    department = models.ForeignKey("org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+")
+    # Indexed by (department, month) below.
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     region_code = models.CharField(_("区划代码"), max_length=12)
     city_code = models.CharField(_("市级区划代码"), max_length=12)
     province_code = models.CharField(_("省级区划代码"), max_length=12)
