@@ -126,7 +126,8 @@ class Case(models.Model):
     number = models.CharField(_("办件编号"), max_length=32, null=True, blank=True)
     # The implementation, definition, region and person are never deleted (the catalogue and
     # the regions are read-only in the admin, definitions are shared by content, people's
-    # records are kept), and no page reads cases by them: no index of their own (ADR 17).
+    # records are kept), and no page reads cases by them but a draft by its implementation
+    # (a partial index of drafts, Meta): no index of their own (ADR 17).
     implementation = models.ForeignKey(
         "catalog.Implementation",
         verbose_name=_("实施清单"),
@@ -260,6 +261,11 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["department", "state"]),
             models.Index(fields=["applicant", "-created_at"]),
+            # The draft an application resumes (services._draft_existing): drafts only, a few of
+            # an applicant's cases (ADR 17).
+            models.Index(
+                fields=["applicant", "implementation"], condition=Q(state="draft"), name="case_draft_of_applicant"
+            ),
             models.Index(
                 fields=["company", "-created_at"], condition=Q(company__isnull=False), name="case_company_created"
             ),
