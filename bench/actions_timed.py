@@ -136,9 +136,9 @@ def actions(kind: str, count: int, timer: Timer) -> int:
     from govhall.cases.management.commands.bench_data import ready_tasks
 
     token = _tokens([User.objects.get(username="bench-clerk")])[0]
-    ids = list(
-        ready_tasks(region_code=READY_REGION, kind=kind).order_by("id").values_list("id", flat=True)[: count + WARM_UP]
-    )
+    # Sorted here: ordered by id, PostgreSQL walked the steps' primary key at 11 million cases.
+    ids = sorted(ready_tasks(region_code=READY_REGION, kind=kind).order_by().values_list("id", flat=True))
+    ids = ids[: count + WARM_UP]
     if len(ids) <= WARM_UP:
         print(f"no {kind} tasks waiting in {READY_REGION}: run make bench first", file=sys.stderr)
         return 1
