@@ -224,7 +224,7 @@ def _secondary_indexes_drop(log: Any, tables: Sequence[str] = LOADED_TABLES) -> 
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (name text PRIMARY KEY, definition text NOT NULL)")
         cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
             "WHERE t.relname = ANY(%s) AND t.relnamespace = 'public'::regnamespace AND NOT i.indisunique "
             "AND NOT (i.indpred IS NOT NULL AND greatest(c.reltuples, 0) < %s * greatest(t.reltuples, 1000))",
