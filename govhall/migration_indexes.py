@@ -8,6 +8,7 @@ back builds them again.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import migrations
 
@@ -22,20 +23,20 @@ def indexes_dropped(
     as ``varchar_pattern_ops`` marks a PostgreSQL-only index); then (forwards SQL, backwards SQL)
     pairs, ``postgresql`` on PostgreSQL and ``others`` elsewhere, in order (backwards in reverse)."""
 
-    def forwards(apps: object, schema_editor: object) -> None:
-        vendor = schema_editor.connection.vendor  # type: ignore[attr-defined]
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        vendor = schema_editor.connection.vendor
         for name, _table, _columns in indexes:
-            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')  # type: ignore[attr-defined]
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
         for sql, _reverse in postgresql if vendor == "postgresql" else others:
-            schema_editor.execute(sql)  # type: ignore[attr-defined]
+            schema_editor.execute(sql)
 
-    def backwards(apps: object, schema_editor: object) -> None:
-        vendor = schema_editor.connection.vendor  # type: ignore[attr-defined]
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        vendor = schema_editor.connection.vendor
         for _sql, reverse in reversed(postgresql if vendor == "postgresql" else others):
-            schema_editor.execute(reverse)  # type: ignore[attr-defined]
+            schema_editor.execute(reverse)
         for name, table, columns in indexes:
             if vendor != "postgresql" and "_ops" in columns:
                 continue  # an operator class: PostgreSQL's own pattern index
-            schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({columns})')  # type: ignore[attr-defined]
+            schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({columns})')
 
     return migrations.RunPython(forwards, backwards, elidable=False)
