@@ -523,6 +523,47 @@ class SearchPosting(models.Model):
         return f"{self.word} {self.document_id}"
 
 
+class SearchGroupPosting(models.Model):
+    """The postings of the words of a synonym query taken together, one row per document holding
+    any of them (ADR 18): 社保 searches 社保 or 社会保险, and its matches are ranked by what each
+    document holds of both, so a page is a range of this index instead of a grouping and sort of
+    both words' 26,000 postings.
+
+    PostgreSQL only, like ``SearchPosting``, from whose rows these are summed (``catalog.search``):
+    ``words`` is the query's key (``search.group_key``: its words, then the longest of them),
+    ``in_name`` how many of the words the name holds, ``held`` how many of the longest words the
+    document holds, ``score`` the words' mean ts_rank in float8, as the query sums it."""
+
+    pk = models.CompositePrimaryKey("document_id", "words")
+    document = models.ForeignKey(
+        SearchDocument,
+        on_delete=models.CASCADE,
+        related_name="group_postings",
+        db_column="implementation_id",
+        db_index=False,
+        db_constraint=False,  # as SearchPosting's: written and deleted with the document
+    )
+    words = models.TextField(_("词组"))
+    in_name = models.PositiveSmallIntegerField(_("名称所含词数"))
+    held = models.PositiveSmallIntegerField(_("所含最长词数"))
+    score = models.FloatField(_("相关度"))
+    popularity = models.PositiveIntegerField(_("热度等级"))
+    sort_name = models.CharField(_("排序名称"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("同义词组检索倒排项")
+        verbose_name_plural = _("同义词组检索倒排项")
+        indexes = [
+            models.Index(
+                fields=["words", "-in_name", "-held", "-score", "-popularity", "sort_name", "document"],
+                name="catalog_groupposting_ranked",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.words} {self.document_id}"
+
+
 class SearchWord(models.Model):
     """How many search documents hold a word that has postings (ADR 14): the number of matches
     of a one-word query, kept with the postings in the same transaction, so that a page of a

@@ -264,6 +264,11 @@ def _documents_refresh_batch(ids: list[int]) -> None:
                     + WORDS_MOVED.format(sign="-", rows="gone"),
                     [ids],
                 )
+                cursor.execute(
+                    "WITH gone AS (DELETE FROM catalog_searchgroupposting WHERE implementation_id = ANY(%s) "  # noqa: S608 - constants only
+                    "RETURNING words AS word) " + WORDS_MOVED.format(sign="-", rows="gone"),
+                    [ids],
+                )
         SearchDocument.objects.filter(implementation_id__in=ids).exclude(implementation_id__in=indexed).delete()
         # An upsert, not delete-then-insert: an approval and a reindex refreshing the same row
         # at the same time must not collide on the primary key.
@@ -283,6 +288,13 @@ def _documents_refresh_batch(ids: list[int]) -> None:
                     f"WITH made AS ({postings_insert_sql('document.implementation_id = ANY(%s)')} RETURNING word) "
                     + WORDS_MOVED.format(sign="", rows="made"),
                     [POSTING_WORD.pattern, ids],
+                )
+                # The synonyms' keys as this transaction sees them, read under the words' lock
+                # (group_postings_rebuild).
+                cursor.execute(
+                    f"WITH made AS ({group_postings_insert_sql('posting.implementation_id = ANY(%s)')} "
+                    "RETURNING words AS word) " + WORDS_MOVED.format(sign="", rows="made"),
+                    [group_keys_current(), ids],
                 )
 
 
@@ -324,6 +336,7 @@ def search_index_rebuild(*, batch_size: int = REFRESH_BATCH_SIZE) -> int:
                 f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT implementation_id FROM catalog_searchdocument)"  # noqa: S608
             )
     elif connection.vendor == "postgresql":
+        group_postings_rebuild()  # the keys of an earlier segmentation go
         search_words_recount()
     _forget_now_and_at_commit()
     return SearchDocument.objects.count()
@@ -362,6 +375,8 @@ def search_popularity_move() -> int:
                 f"WHERE implementation.id = document.implementation_id AND document.popularity <> {level_sql} "
                 "RETURNING document.implementation_id, document.popularity), "
                 "posted AS (UPDATE catalog_searchposting AS posting SET popularity = moved.popularity "
+                "FROM moved WHERE posting.implementation_id = moved.implementation_id), "
+                "grouped AS (UPDATE catalog_searchgroupposting AS posting SET popularity = moved.popularity "
                 "FROM moved WHERE posting.implementation_id = moved.implementation_id) "
                 "SELECT COUNT(*) FROM moved"
             )
@@ -406,12 +421,14 @@ def search_words_recount() -> None:
         cursor.execute("LOCK TABLE catalog_searchword IN EXCLUSIVE MODE")
         cursor.execute(
             "INSERT INTO catalog_searchword AS kept (word, documents) "
-            "SELECT word, COUNT(*) FROM catalog_searchposting GROUP BY word ORDER BY word "
+            "SELECT word, COUNT(*) FROM catalog_searchposting GROUP BY word "
+            "UNION ALL SELECT words, COUNT(*) FROM catalog_searchgroupposting GROUP BY words ORDER BY 1 "
             "ON CONFLICT (word) DO UPDATE SET documents = excluded.documents"
         )
         cursor.execute(
             "DELETE FROM catalog_searchword kept WHERE NOT EXISTS "
-            "(SELECT 1 FROM catalog_searchposting posting WHERE posting.word = kept.word)"
+            "(SELECT 1 FROM catalog_searchposting posting WHERE posting.word = kept.word) AND NOT EXISTS "
+            "(SELECT 1 FROM catalog_searchgroupposting posting WHERE posting.words = kept.word)"
         )
 
 
@@ -431,6 +448,93 @@ def postings_insert_sql(documents_where: str) -> str:
     )
 
 
+# Group postings (ADR 18, PostgreSQL): for each synonym whose query is answered from postings of
+# several words (社保: 社保 or 社会保险), those words' postings summed per document in advance, in
+# the order that ranks the query's matches, and counted in ``SearchWord`` under the group's key.
+# The keys are those of the synonyms' terms as queries; another query with the same words and
+# longest words (我的社保) has the same key and reads the same rows. A key that has no rows yet
+# (a synonym added by another process a moment ago, a new segmentation) is answered by grouping
+# the words' postings, as before.
+
+
+def group_key(words: Sequence[str], longest: Sequence[str]) -> str:
+    """The key of a query answered from the postings of ``words`` together: the words, then those
+    of them that are longest words of the query (which order the matches by how many they hold).
+    Neither separator can be in a posting word (``POSTING_WORD``)."""
+    return "|".join(sorted(set(words))) + "#" + "|".join(sorted(set(longest) & set(words)))
+
+
+def group_keys(synonyms: Sequence[tuple[str, str]]) -> list[str]:
+    """The keys of the synonyms' terms as queries, where a term's query is answered from the
+    postings of more than one word; each once, in order."""
+    keys = set()
+    for term, _expansion in synonyms:
+        groups = _query_groups(term, synonyms)
+        tokens = list(dict.fromkeys(token for group in groups for token in group))
+        if not tokens:
+            continue
+        words = _posting_words(_PostgresqlQuery(tokens, groups), None)
+        if words is not None and len(words) > 1:
+            keys.add(group_key(words, longest_words(tokens)))
+    return sorted(keys)
+
+
+def group_keys_current() -> list[str]:
+    """The keys of the synonyms as this transaction sees them (never a process's kept copy: a
+    writer must write the keys its own transaction commits)."""
+    synonyms = tuple(
+        (term.lower(), expansion)
+        for term, expansion in SearchSynonym.objects.exclude(term="").values_list("term", "expansion")
+    )
+    return group_keys(synonyms)
+
+
+def group_postings_insert_sql(postings_where: str) -> str:
+    """The group postings of the keys given (the first parameter, a list) for the postings
+    ``postings_where`` selects (as ``posting``; its parameters follow), summed as
+    ``_postings_ranked_answer`` sums them; a document's row already there stays (ON CONFLICT)."""
+    return (
+        "INSERT INTO catalog_searchgroupposting (implementation_id, words, in_name, held, score, popularity, "  # noqa: S608
+        "sort_name) "
+        "SELECT posting.implementation_id, k.key, SUM(posting.in_name::int), "
+        "COUNT(*) FILTER (WHERE posting.word = ANY(k.longest)), SUM(posting.score::float8) / cardinality(k.words), "
+        "MAX(posting.popularity), MAX(posting.sort_name) "
+        "FROM (SELECT key, string_to_array(split_part(key, '#', 1), '|') AS words, "
+        "string_to_array(nullif(split_part(key, '#', 2), ''), '|') AS longest FROM unnest(%s::text[]) AS key) k "
+        "JOIN catalog_searchposting posting ON posting.word = ANY(k.words) "
+        f"WHERE {postings_where} "
+        "GROUP BY posting.implementation_id, k.key, k.words, k.longest "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+def group_postings_rebuild() -> None:
+    """Bring the group postings to the synonyms as they are: the rows of keys no synonym gives
+    any more go, and a key that has no rows gets those of every document (PostgreSQL; on a
+    synonym's change, in its transaction, and at the end of a re-index). Publications take
+    their turn meanwhile, as they do at the words' numbers (``_documents_refresh_batch``), so a
+    key's rows are always whole: those of every document holding one of its words."""
+    if connection.vendor != "postgresql":
+        return
+    keys = group_keys_current()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE catalog_searchword IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            "WITH gone AS (DELETE FROM catalog_searchgroupposting WHERE NOT (words = ANY(%s)) "  # noqa: S608 - constants only
+            "RETURNING words AS word) " + WORDS_MOVED.format(sign="-", rows="gone"),
+            [keys],
+        )
+        cursor.execute("SELECT word FROM catalog_searchword WHERE word = ANY(%s) AND documents > 0", [keys])
+        whole = {word for (word,) in cursor.fetchall()}
+        missing = [key for key in keys if key not in whole]
+        if missing:
+            cursor.execute(
+                f"WITH made AS ({group_postings_insert_sql('true')} RETURNING words AS word) "
+                + WORDS_MOVED.format(sign="", rows="made"),
+                [missing],
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # Synonyms
 
@@ -448,7 +552,9 @@ def search_synonym_upsert(*, term: str, expansion: str) -> SearchSynonym:
 
 
 def search_synonyms_changed(**_kwargs: Any) -> None:
-    """Any change of a synonym (here, in the admin or by import) changes what queries find."""
+    """Any change of a synonym (here, in the admin or by import) changes what queries find, and
+    which words have group postings (in the change's transaction)."""
+    group_postings_rebuild()
     _forget_now_and_at_commit()
 
 
@@ -477,12 +583,12 @@ def _synonyms(version: int | None = None) -> tuple[tuple[str, str], ...]:
     return synonyms
 
 
-def _synonym_expansions(folded_query: str, version: int | None = None) -> list[str]:
+def _synonym_expansions(folded_query: str, synonyms: Sequence[tuple[str, str]]) -> list[str]:
     """Expansions of the synonym terms the query contains.
 
     A term inside a longer matched term gives way to it (社保卡 wins over 社保).
     """
-    matched = [(term, expansion) for term, expansion in _synonyms(version) if term in folded_query]
+    matched = [(term, expansion) for term, expansion in synonyms if term in folded_query]
     terms = [term for term, _expansion in matched]
     return [expansion for term, expansion in sorted(matched) if not _part_of_another(term, terms)]
 
@@ -506,12 +612,17 @@ def search_query_groups(*, query: str, version: int | None = None) -> list[list[
     matches when it holds every word of one group (食品经营许可 finds the food licences, not
     every 许可; 开公司 finds what holds 公司, or 企业 设立 登记 together). Capped so that a
     pasted paragraph stays a cheap query. ``version``: the catalogue's, when already read."""
+    return _query_groups(query, _synonyms(version))
+
+
+def _query_groups(query: str, synonyms: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """``search_query_groups`` with the synonyms given."""
     folded = _fold(query)[:QUERY_MAX_LENGTH].strip()
     if not WORD.search(folded):
         return []
     groups = [_meaningful(text_tokens(folded))]
     # Words an expansion separates by spaces are alternatives (生孩子 → 出生 生育).
-    expansions = _synonym_expansions(folded, version)
+    expansions = _synonym_expansions(folded, synonyms)
     groups += [_meaningful(text_tokens(part)) for expansion in expansions for part in expansion.split()]
     budget, capped = QUERY_MAX_TOKENS, []
     for group in groups:
@@ -868,6 +979,9 @@ def _postings_ranked_answer(
     17 ms of PostgreSQL with the count, against 35–45 through the words' index, which reads
     and ranks every match's document."""
     longest = longest_words(vendor_query.tokens)
+    kept = _group_postings_answer(group_key(words, longest), offset=offset, limit=limit)
+    if kept is not None:
+        return kept
     sql = (
         f"SELECT implementation_id, SUM(score::float8) / %s AS score, ({POSTINGS_COUNTING}) "  # noqa: S608
         "FROM catalog_searchposting WHERE word = ANY(%s) GROUP BY implementation_id "
@@ -883,6 +997,28 @@ def _postings_ranked_answer(
             return [], 0
         cursor.execute(POSTINGS_COUNTING, [words])
         return [], int(cursor.fetchone()[0])
+
+
+def _group_postings_answer(key: str, *, offset: int, limit: int) -> tuple[list[tuple[int, float]], int] | None:
+    """One page and the number of matches of a synonym query from its group postings (ADR 18):
+    a range of their index and the key's number of documents, in one statement; None when the
+    key has none (``group_postings_rebuild``)."""
+    count = "SELECT documents FROM catalog_searchword WHERE word = %s AND documents > 0"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT implementation_id, score, ({count}) FROM catalog_searchgroupposting WHERE words = %s "  # noqa: S608
+            "ORDER BY in_name DESC, held DESC, score DESC, popularity DESC, sort_name, implementation_id "
+            "LIMIT %s OFFSET %s",
+            [key, key, limit, offset],
+        )
+        rows = cursor.fetchall()
+        if rows and rows[0][2] is not None:
+            return [(int(row[0]), float(row[1])) for row in rows], int(rows[0][2])
+        if rows or not offset:
+            return None
+        cursor.execute(count, [key])
+        kept = cursor.fetchone()
+        return ([], int(kept[0])) if kept else None
 
 
 def _posting_word(groups: list[list[str]], filtered: QuerySet[Implementation, Any] | None) -> str | None:

@@ -21,6 +21,7 @@ from govhall.catalog.models import (
     ChangeTarget,
     Implementation,
     SearchDocument,
+    SearchGroupPosting,
     SearchPosting,
     SearchSynonym,
     SearchWord,
@@ -520,6 +521,138 @@ def test_matches_ranked_and_counted_from_the_postings_are_those_the_words_index_
     assert from_postings == answers()
 
 
+def group_postings():
+    """The group postings and the keys' numbers of documents, as kept."""
+    columns = ("document_id", "words", "in_name", "held", "score", "popularity", "sort_name")
+    return (
+        set(SearchGroupPosting.objects.values_list(*columns)),
+        set(SearchWord.objects.filter(word__contains="#").exclude(documents=0).values_list("word", "documents")),
+    )
+
+
+def group_postings_afresh():
+    """The group postings and numbers written from nothing, for the synonyms as they are."""
+    SearchGroupPosting.objects.all().delete()
+    SearchWord.objects.filter(word__contains="#").delete()
+    search.group_postings_rebuild()
+    return group_postings()
+
+
+@postgresql_only
+def test_a_synonym_query_is_read_from_its_group_postings_as_its_words_postings_rank_it(corpus, monkeypatch):
+    search.search_synonym_upsert(term="婚姻", expansion="结婚 离婚")
+    publish_item("家庭事务咨询", result_name="、".join(["婚姻", "结婚", "离婚"] * 8))
+    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "户口迁移")]
+    for region_code in (HANGZHOU, YUHANG, NINGBO):
+        for entry in entries:
+            publish_item("", entry=entry, region_code=region_code)
+    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
+        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
+    search.search_popularity_move()
+    queries = ["社保", "护照", "驾照", "低保", "婚姻", "我的社保", "身份证", "公积金", "失业金"]
+
+    def answers():
+        return {
+            query: (answer(query, page_size=100), answer(query, page=2, page_size=3), answer(query, page=50)[1])
+            for query in queries
+        }
+
+    def statements(query):
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            implementation_search(query=query, page=2, page_size=3)
+        return " ".join(statement["sql"] for statement in captured.captured_queries)
+
+    from_groups = answers()
+    read_from_groups = [
+        query
+        for query in queries
+        if "catalog_searchgroupposting" in (read := statements(query)) and "catalog_searchposting" not in read
+    ]
+    monkeypatch.setattr(search, "_group_postings_answer", lambda key, offset, limit: None)
+
+    assert {"社保", "驾照", "婚姻", "我的社保", "低保"} <= set(read_from_groups)
+    assert from_groups == answers()
+    assert from_groups["社保"][0][1] >= 2 and from_groups["婚姻"][0][1] >= 5
+
+
+@postgresql_only
+def test_a_synonym_querys_page_is_a_range_of_the_group_postings_index_without_a_sort(corpus):
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        implementation_search(query="社保", page=2, page_size=2)
+    page = next(query["sql"] for query in queries.captured_queries if "catalog_searchgroupposting" in query["sql"])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {page}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "catalog_groupposting_ranked" in plan
+    assert "Sort" not in plan
+
+
+@postgresql_only
+def test_group_postings_follow_publications_views_cancellations_and_synonym_changes(corpus):
+    kept = group_postings()
+    assert kept == group_postings_afresh()
+    assert any(key.startswith("社会保险|社保#") for key, _documents in kept[1])
+
+    food = Implementation.objects.get(entry__name="食品经营许可")
+    payload = services.implementation_payload(food)
+    payload["acceptance_conditions"] = "申请人应当参加社会保险。"
+    publish(action=ChangeAction.CHANGE, target=ChangeTarget.IMPLEMENTATION, implementation=food, payload=payload)
+    publish(
+        action=ChangeAction.CANCEL,
+        target=ChangeTarget.IMPLEMENTATION,
+        implementation=Implementation.objects.get(entry__name="社会保险登记"),
+    )
+    Implementation.objects.filter(pk=food.pk).update(view_count=70)
+    search.search_popularity_move()
+    search.search_synonym_upsert(term="养老", expansion="养老保险")
+    search.search_synonym_upsert(term="社保", expansion="社会保障")  # changed: the old key goes
+    SearchSynonym.objects.filter(term="驾照").delete()
+    moved = group_postings()
+
+    assert moved != kept
+    assert not any(key.startswith("社会保险|社保#") for key, _documents in moved[1])
+    assert not any(key.startswith("机动车驾驶证|驾照#") for key, _documents in moved[1])
+    assert any(key.startswith("养老|养老保险#") for key, _documents in moved[1])
+    assert {popularity for document, *_rest, popularity, _name in moved[0] if document == food.pk} == {7}
+    assert moved == group_postings_afresh()
+    search.search_words_recount()
+    assert group_postings() == moved
+
+
+@postgresql_only
+def test_a_reindex_drops_the_keys_no_synonym_gives(corpus):
+    with connection.cursor() as cursor:  # the rows of an earlier segmentation's key
+        cursor.execute(search.group_postings_insert_sql("true"), [["社保|社会#社保"]])
+    search.search_words_recount()
+    assert SearchWord.objects.filter(word="社保|社会#社保").exists()
+
+    search.search_index_rebuild()
+
+    assert not SearchGroupPosting.objects.filter(words="社保|社会#社保").exists()
+    assert not SearchWord.objects.filter(word="社保|社会#社保").exists()
+    assert group_postings() == group_postings_afresh()
+
+
+@postgresql_only
+def test_the_migration_writes_the_group_postings_the_search_writes(corpus):
+    migration = importlib.import_module("govhall.catalog.migrations.0011_search_group_postings")
+    kept = group_postings()
+    SearchGroupPosting.objects.all().delete()
+    SearchWord.objects.filter(word__contains="#").delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.INSERT, [search.group_keys_current()])
+        cursor.execute(migration.COUNT)
+
+    assert len(kept[0]) > 20
+    assert group_postings() == kept
+
+
 @postgresql_only
 def test_each_words_number_of_documents_moves_with_publications(corpus):
     def kept():
@@ -571,11 +704,12 @@ def test_the_migration_writes_the_postings_the_search_writes(corpus):
     assert len(written) > 1000
     assert set(SearchPosting.objects.values_list(*columns)) == written
     counted = importlib.import_module("govhall.catalog.migrations.0009_search_words")
-    kept = set(SearchWord.objects.values_list("word", "documents"))
+    words = SearchWord.objects.exclude(word__contains="#")  # the group postings' keys: ADR 18
+    kept = set(words.values_list("word", "documents"))
     SearchWord.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(counted.COUNT)
-    assert set(SearchWord.objects.values_list("word", "documents")) == kept
+    assert set(words.values_list("word", "documents")) == kept
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index of the words is PostgreSQL's")

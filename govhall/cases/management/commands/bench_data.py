@@ -55,6 +55,8 @@ from govhall.cases.services import LEGAL_REMEDY_DEFAULT, case_definition_get, ma
 from govhall.catalog.models import CaseType, CatalogueEntry, Implementation, ImplementationVersion, SearchDocument
 from govhall.catalog.search import (
     POSTING_WORD,
+    group_keys_current,
+    group_postings_insert_sql,
     popularity_level,
     postings_insert_sql,
     search_words_recount,
@@ -887,11 +889,15 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
     step = -(-(high - low + 1) // POSTINGS_RANGES)
     ranges = [(start, min(start + step - 1, high)) for start in range(low, high + 1, step)]
     insert = postings_insert_sql(f"document.implementation_id BETWEEN %s AND %s AND {without}")
+    # The synonyms' group postings (ADR 18) of the same documents, from the postings just written.
+    keys = group_keys_current()
+    grouped = group_postings_insert_sql("posting.implementation_id BETWEEN %s AND %s")
 
     def write(cursor: Any, bounds: tuple[int, int]) -> None:
         with transaction.atomic():
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(insert, [POSTING_WORD.pattern, *bounds])
+            cursor.execute(grouped, [keys, *bounds])
 
     if connection.in_atomic_block:  # the tests: other sessions would not see the documents
         with connection.cursor() as cursor:
