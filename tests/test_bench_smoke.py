@@ -28,7 +28,14 @@ from govhall.cases.management.commands import bench_data
 from govhall.cases.models import Case, CaseState, CaseTask, TaskState
 from govhall.cases.uploads import upload_check
 from govhall.catalog import search
-from govhall.catalog.models import Implementation, ImplementationVersion, SearchDocument, SearchPosting
+from govhall.catalog.models import (
+    Implementation,
+    ImplementationVersion,
+    SearchDocument,
+    SearchGroupPosting,
+    SearchPosting,
+    SearchWord,
+)
 from govhall.catalog.search import implementation_search
 from govhall.metrics.models import COUNTERS
 from govhall.metrics.services import metrics_rebuild
@@ -75,6 +82,16 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: 
     bench_data._marker_ensure()
 
     added = bench_data.implementations_generate(target=before + 40, rng=rng, log=_log)
+    # A synonym between two words of a generated name, so that its query has group postings.
+    tokens = [
+        token
+        for token in dict.fromkeys(
+            SearchDocument.objects.order_by("-pk").values_list("name_tokens", flat=True)[0].split()
+        )
+        if len(token) > 1 and search.POSTING_WORD.fullmatch(token)
+    ]
+    term, expansion = next((a, b) for a in tokens for b in tokens if a not in b and b not in a)
+    search.search_synonym_upsert(term=term, expansion=expansion)
     postings = bench_data.postings_generate(log=_log)
     applicants = bench_data.applicants_generate(target=30, rng=rng, log=_log)
     timer = bench_history.StatementTimes()
@@ -136,6 +153,14 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: 
         cache.clear()
         assert [(hit.implementation.pk, hit.score) for hit in implementation_search(query=word).hits] == from_postings
     assert variant.pk in [pk for pk, _score in from_postings]
+    # The synonyms' group postings (ADR 18) too: as a synonym change writes them afresh.
+    columns = ("document_id", "words", "in_name", "held", "score", "popularity", "sort_name")
+    grouped = set(SearchGroupPosting.objects.values_list(*columns))
+    assert {document for document, *_rest in grouped} & set(generated.values_list("pk", flat=True))
+    SearchGroupPosting.objects.all().delete()
+    SearchWord.objects.filter(word__contains="#").delete()
+    search.group_postings_rebuild()
+    assert set(SearchGroupPosting.objects.values_list(*columns)) == grouped
     assert bench_data.postings_generate(log=_log) == 0
 
     assert bench_data.implementations_generate(target=before + 40, rng=rng, log=_log) == 0

@@ -882,22 +882,21 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
         )
         count, low, high = cursor.fetchone()
     if not count:
+        if marker_get("postings_pending"):  # an interrupted run wrote postings and no group postings
+            _group_postings_write(log)
         return 0
+    _marker_set("postings_pending", 1)
     started = time.monotonic()
     if count >= POSTINGS_REBUILD_THRESHOLD:
         _secondary_indexes_drop(log, tables=(POSTINGS_TABLE,))
     step = -(-(high - low + 1) // POSTINGS_RANGES)
     ranges = [(start, min(start + step - 1, high)) for start in range(low, high + 1, step)]
     insert = postings_insert_sql(f"document.implementation_id BETWEEN %s AND %s AND {without}")
-    # The synonyms' group postings (ADR 18) of the same documents, from the postings just written.
-    keys = group_keys_current()
-    grouped = group_postings_insert_sql("posting.implementation_id BETWEEN %s AND %s")
 
     def write(cursor: Any, bounds: tuple[int, int]) -> None:
         with transaction.atomic():
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(insert, [POSTING_WORD.pattern, *bounds])
-            cursor.execute(grouped, [keys, *bounds])
 
     if connection.in_atomic_block:  # the tests: other sessions would not see the documents
         with connection.cursor() as cursor:
@@ -905,11 +904,23 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
                 write(cursor, bounds)
     else:
         _on_sessions(ranges, write, sessions=sessions)
-    search_words_recount()
     log(f"postings: {count} documents in {time.monotonic() - started:.0f} s")
     if count >= POSTINGS_REBUILD_THRESHOLD:
         _indexes_restore(log, sessions=sessions)
+    _group_postings_write(log)
     return int(count)
+
+
+def _group_postings_write(log: Any) -> None:
+    """The synonyms' group postings (ADR 18) of every document, summed from the postings through
+    their ranking index, each key's words in turn (a document's rows already there stay), then
+    the numbers of documents of the words and the keys."""
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(group_postings_insert_sql("true"), [group_keys_current()])
+    search_words_recount()
+    _marker_set("postings_pending", 0)
+    log(f"group postings: written, and the words counted, in {time.monotonic() - started:.0f} s")
 
 
 def _material_tokens(template: Template) -> str:
