@@ -979,7 +979,7 @@ def _postings_ranked_answer(
     17 ms of PostgreSQL with the count, against 35–45 through the words' index, which reads
     and ranks every match's document."""
     longest = longest_words(vendor_query.tokens)
-    kept = _group_postings_answer(group_key(words, longest), offset=offset, limit=limit)
+    kept = _group_postings_answer(group_key(words, longest), offset=offset, limit=limit) if len(words) > 1 else None
     if kept is not None:
         return kept
     sql = (
@@ -1022,12 +1022,21 @@ def _group_postings_answer(key: str, *, offset: int, limit: int) -> tuple[list[t
 
 
 def _posting_word(groups: list[list[str]], filtered: QuerySet[Implementation, Any] | None) -> str | None:
-    """The word of a query its postings answer (ADR 14): on PostgreSQL, one word, no synonym
-    and no filter."""
-    if connection.vendor != "postgresql" or filtered is not None or len(groups) != 1 or len(groups[0]) != 1:
+    """The word of a query its postings answer in their order (ADR 14): on PostgreSQL, with no
+    filter, when every group asks the same one word (``group_asked``). That is a word alone, or
+    an item's name that jieba also cuts into dictionary words inside it (食品经营许可: 食品, 经营,
+    许可 and itself), whose every match holds them all. Every token is then inside that word,
+    the query's one longest word, so the words' index ranks the matches as that word's postings
+    are ordered: the name match, then its ts_rank, popularity, name and id."""
+    if connection.vendor != "postgresql" or filtered is not None or not groups:
         return None
-    word = groups[0][0]
-    return word if POSTING_WORD.fullmatch(word) else None
+    asked = {tuple(group_asked(group)) for group in groups}
+    if len(asked) != 1:
+        return None
+    (words,) = asked
+    if len(words) != 1:
+        return None
+    return words[0] if POSTING_WORD.fullmatch(words[0]) else None
 
 
 def _posting_answer(word: str, *, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
@@ -1241,12 +1250,11 @@ def _search_answer(
     filtered = _filtered_implementations(**filters)
     offset = (page - 1) * page_size
     word = _posting_word(groups, filtered)
-    if word is not None:
-        ranked, total = _posting_answer(word, offset=offset, limit=page_size)
-        return tokens, total, ranked
     try:
-        words = _posting_words(vendor_query, filtered)
-        if words is not None:
+        words = None if word is not None else _posting_words(vendor_query, filtered)
+        if word is not None:
+            ranked, total = _posting_answer(word, offset=offset, limit=page_size)
+        elif words is not None:
             assert isinstance(vendor_query, _PostgresqlQuery)
             ranked, total = _postings_ranked_answer(vendor_query, words, offset=offset, limit=page_size)
         else:

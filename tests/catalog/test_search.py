@@ -521,6 +521,47 @@ def test_matches_ranked_and_counted_from_the_postings_are_those_the_words_index_
     assert from_postings == answers()
 
 
+@postgresql_only
+def test_a_name_cut_into_the_words_inside_it_is_read_from_its_postings_as_the_words_index_ranks_it(corpus, monkeypatch):
+    # 食品经营许可 is cut into 食品, 经营, 许可 and itself: every match holds them all, so the
+    # query is ranked as 食品经营许可 alone, from its postings in order.
+    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "食品经营许可")]
+    for region_code in (HANGZHOU, YUHANG, NINGBO):
+        for entry in entries:
+            publish_item("", entry=entry, region_code=region_code)
+    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
+        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
+    search.search_popularity_move()
+    item_names = [name for name, *_rest in CORPUS]
+    compounds = [
+        name
+        for name in item_names
+        if search._posting_word(groups := search.search_query_groups(query=name), None) and len(groups[0]) > 1
+    ]
+
+    def answers():
+        return {
+            name: (answer(name, page_size=100), answer(name, page=2, page_size=2), answer(name, page=50)[1])
+            for name in compounds
+        }
+
+    def statements(query):
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            implementation_search(query=query, page=2, page_size=2)
+        return " ".join(statement["sql"] for statement in captured.captured_queries)
+
+    from_postings = answers()
+    grouped = [name for name in compounds if "GROUP BY" in statements(name) or "@@" in statements(name)]
+    monkeypatch.setattr(search, "_posting_word", lambda groups, filtered: None)
+    monkeypatch.setattr(search, "_posting_words", lambda vendor_query, filtered: None)
+
+    assert {"食品经营许可", "结婚登记", "最低生活保障"} <= set(compounds)
+    assert grouped == []
+    assert from_postings == answers()
+    assert from_postings["结婚登记"][0][1] >= 4
+
+
 def group_postings():
     """The group postings and the keys' numbers of documents, as kept."""
     columns = ("document_id", "words", "in_name", "held", "score", "popularity", "sort_name")
