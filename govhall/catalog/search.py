@@ -516,9 +516,11 @@ def group_postings_rebuild() -> None:
     key's rows are always whole: those of every document holding one of its words."""
     if connection.vendor != "postgresql":
         return
-    keys = group_keys_current()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE catalog_searchword IN SHARE ROW EXCLUSIVE MODE")
+        # The keys are read under the lock: a synonym another transaction committed while this
+        # one waited is among them, and its rows stay.
+        keys = group_keys_current()
         cursor.execute(
             "WITH gone AS (DELETE FROM catalog_searchgroupposting WHERE NOT (words = ANY(%s)) "  # noqa: S608 - constants only
             "RETURNING words AS word) " + WORDS_MOVED.format(sign="-", rows="gone"),

@@ -7,11 +7,13 @@ the way approval does in production.
 import importlib
 import io
 import json
+import threading
+import time
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils.safestring import SafeString
 
@@ -663,6 +665,45 @@ def test_group_postings_follow_publications_views_cancellations_and_synonym_chan
     assert moved == group_postings_afresh()
     search.search_words_recount()
     assert group_postings() == moved
+
+
+@postgresql_only
+def test_a_synonym_committed_while_another_change_waits_keeps_its_group_postings(transactional_db, corpus):
+    """The second change reads the synonyms once the first has committed (under the words'
+    lock), so it does not take the first one's key for a key no synonym gives."""
+
+    failed = []
+
+    def other_change():
+        try:
+            search.search_synonym_upsert(term="养老", expansion="养老保险")
+        except Exception as error:  # noqa: BLE001 - reported by the test below
+            failed.append(error)
+        finally:
+            connection.close()
+
+    def waiting_on_a_lock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # read afresh within the transaction
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0] > 0
+
+    with transaction.atomic():
+        search.search_synonym_upsert(term="婚姻", expansion="结婚 离婚")  # holds the words' lock
+        other = threading.Thread(target=other_change)
+        other.start()
+        deadline = time.monotonic() + 20
+        while not waiting_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiting_on_a_lock(), failed
+    other.join(20)
+    assert not failed
+
+    kept = group_postings()
+    assert any(key.startswith("婚姻|离婚|结婚#") for key, _documents in kept[1])
+    assert kept == group_postings_afresh()
 
 
 @postgresql_only
