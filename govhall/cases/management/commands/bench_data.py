@@ -1871,8 +1871,18 @@ class Command(BaseCommand):
 
             figures_generation_bump()
         if any(added.values()):
+            # With the implementations (their region lists read a covering index alone) and the
+            # synonyms' group postings.
             vacuum_seconds = _tables_vacuum(
-                log, tables=(*LOADED_TABLES, "catalog_searchdocument", POSTINGS_TABLE, "org_department")
+                log,
+                tables=(
+                    *LOADED_TABLES,
+                    "catalog_implementation",
+                    "catalog_searchdocument",
+                    POSTINGS_TABLE,
+                    "catalog_searchgroupposting",
+                    "org_department",
+                ),
             )
         report = {
             "added": added,
