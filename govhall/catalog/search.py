@@ -482,11 +482,7 @@ def group_keys(synonyms: Sequence[tuple[str, str]]) -> list[str]:
 def group_keys_current() -> list[str]:
     """The keys of the synonyms as this transaction sees them (never a process's kept copy: a
     writer must write the keys its own transaction commits)."""
-    synonyms = tuple(
-        (term.lower(), expansion)
-        for term, expansion in SearchSynonym.objects.exclude(term="").values_list("term", "expansion")
-    )
-    return group_keys(synonyms)
+    return group_keys(_synonyms_read())
 
 
 def group_postings_insert_sql(postings_where: str) -> str:
@@ -575,14 +571,19 @@ def _synonyms(version: int | None = None) -> tuple[tuple[str, str], ...]:
     kept = _synonyms_kept
     if kept is not None and kept[0] == version and now - kept[1] < SEARCH_CACHE_SECONDS:
         return kept[2]
-    # lower(): terms typed in the admin are not folded by search_synonym_upsert.
-    synonyms = tuple(
-        (term.lower(), expansion)
-        for term, expansion in SearchSynonym.objects.exclude(term="").values_list("term", "expansion")
-    )
+    synonyms = _synonyms_read()
     if not connection.in_atomic_block:
         _synonyms_kept = (version, now, synonyms)
     return synonyms
+
+
+def _synonyms_read() -> tuple[tuple[str, str], ...]:
+    """Every synonym from the database, as this transaction sees it: (term in lower case, expansion).
+    lower(): terms typed in the admin are not folded by search_synonym_upsert."""
+    return tuple(
+        (term.lower(), expansion)
+        for term, expansion in SearchSynonym.objects.exclude(term="").values_list("term", "expansion")
+    )
 
 
 def _synonym_expansions(folded_query: str, synonyms: Sequence[tuple[str, str]]) -> list[str]:

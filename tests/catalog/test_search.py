@@ -409,16 +409,23 @@ def answer(query, **arguments):
     return [(hit.implementation.pk, hit.score) for hit in result.hits], result.total
 
 
-@postgresql_only
-def test_a_word_read_from_its_postings_is_ranked_and_counted_as_the_words_index_does(corpus, monkeypatch):
-    # Equal names, scores and popularity in several regions, and popularity that differs.
-    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "户口迁移")]
-    for region_code in (HANGZHOU, YUHANG, NINGBO, HAISHU):
+def published_again_and_viewed(names, *, regions):
+    """Equal names, scores and popularity in several regions, and popularity that differs: the
+    items named are published again in ``regions``, and the latest implementations viewed
+    1 to 200 times (their levels moved by the job), so every key of the order decides somewhere."""
+    entries = [Implementation.objects.get(entry__name=name).entry for name in names]
+    for region_code in regions:
         for entry in entries:
             publish_item("", entry=entry, region_code=region_code)
     for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
         Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
     search.search_popularity_move()
+
+
+@postgresql_only
+def test_a_word_read_from_its_postings_is_ranked_and_counted_as_the_words_index_does(corpus, monkeypatch):
+    # Equal names, scores and popularity in several regions, and popularity that differs.
+    published_again_and_viewed(("结婚登记", "户口迁移"), regions=(HANGZHOU, YUHANG, NINGBO, HAISHU))
     words = sorted(set(SearchPosting.objects.values_list("word", flat=True)))
     from_postings = {word: (answer(word, page_size=100), answer(word, page=2, page_size=3)) for word in words}
     read_postings = [word for word in words if search._posting_word([[word]], None) and from_postings[word][0][1]]
@@ -492,13 +499,7 @@ def test_matches_ranked_and_counted_from_the_postings_are_those_the_words_index_
     search.search_synonym_upsert(term="证件", expansion="证明 许可")
     # Its result holds the three words often enough to outscore 结婚登记, whose name holds 结婚.
     publish_item("家庭事务咨询", result_name="、".join(["婚姻", "结婚", "离婚"] * 8))
-    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "户口迁移")]
-    for region_code in (HANGZHOU, YUHANG, NINGBO):
-        for entry in entries:
-            publish_item("", entry=entry, region_code=region_code)
-    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
-        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
-    search.search_popularity_move()
+    published_again_and_viewed(("结婚登记", "户口迁移"), regions=(HANGZHOU, YUHANG, NINGBO))
     queries = [*QUALITY_QUERIES, "社保", "护照", "驾照", "生孩子", "登记 许可", "户口", "婚姻", "证件", "证明 护照"]
 
     def answers():
@@ -527,13 +528,7 @@ def test_matches_ranked_and_counted_from_the_postings_are_those_the_words_index_
 def test_a_name_cut_into_the_words_inside_it_is_read_from_its_postings_as_the_words_index_ranks_it(corpus, monkeypatch):
     # 食品经营许可 is cut into 食品, 经营, 许可 and itself: every match holds them all, so the
     # query is ranked as 食品经营许可 alone, from its postings in order.
-    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "食品经营许可")]
-    for region_code in (HANGZHOU, YUHANG, NINGBO):
-        for entry in entries:
-            publish_item("", entry=entry, region_code=region_code)
-    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
-        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
-    search.search_popularity_move()
+    published_again_and_viewed(("结婚登记", "食品经营许可"), regions=(HANGZHOU, YUHANG, NINGBO))
     item_names = [name for name, *_rest in CORPUS]
     compounds = [
         name
@@ -585,13 +580,7 @@ def group_postings_afresh():
 def test_a_synonym_query_is_read_from_its_group_postings_as_its_words_postings_rank_it(corpus, monkeypatch):
     search.search_synonym_upsert(term="婚姻", expansion="结婚 离婚")
     publish_item("家庭事务咨询", result_name="、".join(["婚姻", "结婚", "离婚"] * 8))
-    entries = [Implementation.objects.get(entry__name=name).entry for name in ("结婚登记", "户口迁移")]
-    for region_code in (HANGZHOU, YUHANG, NINGBO):
-        for entry in entries:
-            publish_item("", entry=entry, region_code=region_code)
-    for views, implementation in zip((1, 3, 9, 9, 40, 200), Implementation.objects.order_by("-pk"), strict=False):
-        Implementation.objects.filter(pk=implementation.pk).update(view_count=views)
-    search.search_popularity_move()
+    published_again_and_viewed(("结婚登记", "户口迁移"), regions=(HANGZHOU, YUHANG, NINGBO))
     queries = ["社保", "护照", "驾照", "低保", "婚姻", "我的社保", "身份证", "公积金", "失业金"]
 
     def answers():
