@@ -1,10 +1,13 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from govhall.catalog.models import ChangeAction, ChangeTarget
 from govhall.catalog.services import theme_upsert
-from tests.factories import HANGZHOU, NINGBO, XIHU, make_entry, make_implementation
+from tests.factories import HANGZHOU, NINGBO, XIHU, make_department, make_entry, make_implementation, publish
 from tests.portal.test_guide import page_text
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +165,34 @@ def test_filter_fields_follow_the_chosen_values_and_a_new_publication(client):
     assert f'<option value="{market.department.code}">' not in ningbo_page
     assert f'<option value="{health.department.code}">' not in xihu_page
     assert f'<option value="{health.department.code}">' in xihu_again
+
+
+def _listed_item(content: str, implementation) -> str:
+    """The list item of one implementation in a page's list of services, without its badges."""
+    items = [item for item in content.split('<li class="service-item">')[1:] if guide_link(implementation) in item]
+    assert len(items) == 1, "the implementation is not listed once"
+    return re.sub(r'<ul class="badges">.*?</ul>', "", items[0], flags=re.S).split("</li>")[0]
+
+
+def test_listed_services_escape_their_texts_and_say_when_one_is_suspended(client):
+    # Search hits and browsing lists share their items' markup (portal_tags._service_items).
+    make_department(region_code=XIHU, kind="health", name="西湖区<卫生>&健康局")
+    suspended = make_implementation(entry=make_entry(name="营业性演出许可"), kind="health")
+    active = make_implementation(entry=make_entry(name="营业性演出变更"), kind="health")
+    publish(action=ChangeAction.SUSPEND, target=ChangeTarget.IMPLEMENTATION, implementation=suspended)
+    pages = {
+        "search": lambda **headers: client.get(SEARCH, {"q": "营业性演出"}, **headers),
+        "region": lambda **headers: client.get(reverse("portal:region", args=[XIHU]), **headers),
+    }
+
+    for name, read in pages.items():
+        content = read().content.decode()
+        item = _listed_item(content, suspended)
+        assert "西湖区&lt;卫生&gt;&amp;健康局" in item, name
+        assert "<卫生>" not in content, name
+        assert '<p class="status status-suspended">暂停办理</p>' in item, name
+        assert "status-suspended" not in _listed_item(content, active), name
+        english = _listed_item(read(HTTP_ACCEPT_LANGUAGE="en").content.decode(), suspended)
+        assert '<p class="status status-suspended">Suspended</p>' in english, name
+    highlighted = _listed_item(pages["search"]().content.decode(), active)
+    assert "<mark>" in highlighted

