@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import time
+import unicodedata
 
 import pytest
 from django.core.cache import cache
@@ -1015,6 +1016,33 @@ def test_snippet_of_long_conditions_is_cut_around_the_match():
     snippet = implementation_search(query="冷链").hits[0].snippet_highlighted
 
     assert snippet == "…" + "甲" * 16 + "<mark>冷链</mark>" + "运输" + "乙" * 60 + "…"
+
+
+def test_full_width_words_are_found_and_marked_where_they_stand():
+    publish_item("ＩＣＰ经营许可（增值电信业务）")
+
+    hit = implementation_search(query="icp（增值").hits[0]
+
+    assert hit.name_highlighted == "<mark>ＩＣＰ</mark>经营许可（<mark>增值</mark>电信业务）"
+
+
+def _nfkc_lower(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def test_folding_is_nfkc_then_lower_case_for_every_character_and_mixed_text():
+    # search._fold skips the full normalisation where narrowing the full-width forms is enough.
+    characters = [chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
+    assert [search._fold(character) for character in characters] == [_nfkc_lower(c) for c in characters]
+    mixed = [
+        "申请人提交的营业执照复印件，经审查符合条件的（复印件）予以许可。",
+        "ＡＢＣ\u0301全角Ａ\u0301，ｶﾞ半角片假名",  # a full-width letter before a combining mark
+        "Ⅻ号楼①室，ﬁ　空格",  # compatibility characters beyond the full-width forms
+        "e\u0301\u3000ｅ\u0301",
+        "ＩＣＰ经营许可（增值电信业务）",
+    ]
+    for text in mixed:
+        assert search._fold(text) == _nfkc_lower(text), text
 
 
 # --- Odd queries ------------------------------------------------------------------------------
