@@ -22,6 +22,8 @@ from typing import Any
 import chinese_calendar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -178,7 +180,16 @@ def _covered(ranges: list[tuple[datetime.date, datetime.date]], *, first: dateti
 
 
 def _days_read(*, first: datetime.date, last: datetime.date) -> dict[datetime.date, bool]:
-    return dict(CalendarDay.objects.filter(date__range=(first, last)).values_list("date", "working"))
+    """The days from ``first`` to ``last`` that the table holds and that do not work as their
+    weekday does (holidays on weekdays, 调休 weekends): every other day, held or not, is counted
+    by its weekday (``_is_working``), so the answers are the same as from every row. A year holds
+    about 30 such days against 365 rows, which took about a third of a millisecond to read."""
+    return dict(
+        CalendarDay.objects.filter(date__range=(first, last))
+        .annotate(weekday=ExtractIsoWeekDay("date"))
+        .filter(Q(working=True, weekday__gte=6) | Q(working=False, weekday__lte=5))
+        .values_list("date", "working")
+    )
 
 
 def _is_working(day: datetime.date, known: dict[datetime.date, bool]) -> bool:

@@ -284,6 +284,17 @@ def test_a_year_not_in_the_calendar_counts_monday_to_friday(db):
     assert is_working_day(day=D(2030, 9, 28)) is False
 
 
+def test_every_day_of_the_seeded_years_works_as_its_row_says(seeded):
+    # The queries read only the rows that differ from the weekday (calendar._days_read).
+    rows = dict(CalendarDay.objects.values_list("date", "working"))  # every year the package knows
+    assert {D(2025, 1, 1), D(2026, 12, 31)} <= set(rows)
+    with calendar_read_once():
+        assert {day: is_working_day(day=day) for day in rows} == rows
+    spring_festival = [day for day in rows if D(2026, 2, 1) <= day <= D(2026, 3, 15)]
+    assert {day: is_working_day(day=day) for day in spring_festival} == {day: rows[day] for day in spring_festival}
+    assert sum(working != (day.weekday() < 5) for day, working in rows.items()) > 20  # holidays and 调休
+
+
 def test_a_seeded_year_is_known(seeded):
     assert year_is_known(year=2026) is True
 
