@@ -995,3 +995,14 @@ def test_a_filing_under_the_cap_is_received_as_before(world, client, settings):
     response = file_with_materials(client, world, data, [(MATERIAL, pdf_upload(text="y" * 1000))], "under-cap")
 
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("number", ["33010620261205000001", "None", "编号 1?#", "a&b=c;d", "x%y"])
+def test_a_listed_case_address_is_the_one_reverse_gives(number):
+    # cases.api._Addresses puts the number into a reversed address without quote() when it has
+    # nothing to quote; odd numbers (none is issued so) are quoted as reverse() would.
+    from django.urls import reverse
+
+    from govhall.cases.api import _Addresses
+
+    assert _Addresses().for_case(number) == reverse("api-v1:workbench_case_detail", kwargs={"number": number})
