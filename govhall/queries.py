@@ -1,5 +1,6 @@
 """Query helpers shared by the apps' selectors."""
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -85,9 +86,12 @@ def _prepared(name: str, queryset: Callable[..., QuerySet[Any, Any]], values: tu
 
 def _same(param: Any, value: Any) -> bool:
     """Whether a statement's parameter is ``value``, as given or as the backend adapted it
-    (psycopg's Int4 for a small integer column is an int)."""
+    (psycopg's Int4 for a small integer column is an int; SQLite's ISO text for a date, which
+    ``_adapted`` makes again with ``str``)."""
     if isinstance(param, bool) != isinstance(value, bool):
         return False
+    if isinstance(param, str) and type(value) is datetime.date:
+        return param == value.isoformat()
     return isinstance(param, type(value)) and param == value
 
 

@@ -12,13 +12,11 @@ import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
 
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Query, Router, Schema, Status
@@ -50,6 +48,7 @@ from govhall.cases.uploads import UploadRefused
 from govhall.catalog.api import CodeLabelOut, PlaceOut
 from govhall.catalog.models import MaterialForm, MaterialRequirement
 from govhall.catalog.selectors import implementation_get_for_application
+from govhall.paths import path_argument
 
 router = Router()
 
@@ -834,12 +833,7 @@ class _Addresses:
         self.actions = reverse("api-v1:task_act", kwargs={"task_id": self.TASK_MARK})
 
     def for_case(self, number: str | None) -> str:
-        # Quoted as reverse() quotes a path argument; a case number is ASCII digits, which quote()
-        # leaves as they are (and it took a twentieth of a to-do list's time).
-        text = str(number)
-        if not (text.isascii() and text.isalnum()):
-            text = quote(text, safe=RFC3986_SUBDELIMS + "/~:@")
-        return self.case.replace(self.CASE_MARK, text)
+        return self.case.replace(self.CASE_MARK, path_argument(number))
 
     def for_actions(self, task_id: int) -> str:
         return self.actions.replace(str(self.TASK_MARK), str(task_id))

@@ -21,7 +21,7 @@ from typing import Any
 
 import chinese_calendar
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
@@ -184,10 +184,7 @@ def _days_read(*, first: datetime.date, last: datetime.date) -> dict[datetime.da
     """The days from ``first`` to ``last`` that the table holds and that do not work as their
     weekday does (holidays on weekdays, 调休 weekends): every other day, held or not, is counted
     by its weekday (``_is_working``), so the answers are the same as from every row. A year holds
-    about 30 such days against 365 rows. The statement is compiled once per process (not on
-    SQLite, which passes dates as text: the compiled lookups cannot place them)."""
-    if connection.vendor == "sqlite":
-        return dict(_days_unlike_weekday(first, last))
+    about 30 such days against 365 rows. The statement is compiled once per process."""
     return {
         day: working
         for day, working in values_list_compiled("calendar_days_unlike_weekday", _days_unlike_weekday, first, last)

@@ -9,7 +9,6 @@ import html
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from django import template
 from django.core.files.storage import default_storage
@@ -28,6 +27,7 @@ from govhall.catalog.selectors import (
     BADGE_ZERO_VISIT,
     badges_for,
 )
+from govhall.paths import path_argument
 
 register = template.Library()
 
@@ -125,11 +125,6 @@ def theme_name(theme: Any) -> str:
     return theme.name
 
 
-# The characters reverse() leaves unquoted in a path argument (RFC 3986's sub-delimiters and
-# ":@~"); a code's "/" could not match the guide's <str:> converter, so it is quoted.
-_PATH_SAFE = "!$&'()*+,;=~:@"
-
-
 def _service_items(items: Iterable[tuple[Any, str, str]]) -> SafeString:
     """The list items of listed implementations, as _implementation_list.html used to loop over
     them: the name (a link to the guide), region, department and kind, an optional snippet, the
@@ -144,9 +139,7 @@ def _service_items(items: Iterable[tuple[Any, str, str]]) -> SafeString:
     parts = []
     for implementation, name_html, snippet_html in items:
         entry = implementation.entry
-        address = html.escape(
-            f"{guide_prefix}{quote(implementation.implementation_code, safe=_PATH_SAFE)}{guide_suffix}"
-        )
+        address = html.escape(f"{guide_prefix}{path_argument(implementation.implementation_code)}{guide_suffix}")
         parts.append(
             f'<li class="service-item"><a class="service-name" href="{address}">{conditional_escape(name_html)}</a>'
             f'<p class="service-meta">{html.escape(implementation.region.full_name)} · '
