@@ -1,8 +1,10 @@
 """The public HTTP API, version 1: each app contributes its router; errors share one envelope."""
 
+import json
 import logging
 from typing import Any
 
+import orjson
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +12,7 @@ from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from govhall.api_errors import (
     BAD_REQUEST,
@@ -55,9 +58,22 @@ never makes a second case. Every error answers `{"error": {"code", "message", "m
 
 
 class Utf8JsonRenderer(JSONRenderer):
-    """Chinese text as UTF-8, not \\u escapes: half the bytes, and readable in any log or shell."""
+    """JSON by orjson, the values it does not know as ninja's encoder writes them.
 
-    json_dumps_params = {"ensure_ascii": False}
+    Chinese text is UTF-8, not \\u escapes: half the bytes, and readable in any log or shell.
+    orjson wrote a to-do list of 50 rows (35 KB) in 0.22 ms where ``json`` with ninja's encoder
+    took 0.72 (docs/adr/0019). Dates and times go to ``_encoder.default`` too, so that they keep
+    Django's format (milliseconds, ``Z`` for UTC). What orjson refuses (a key that is not a
+    string, an integer beyond 64 bits) is written by ``json`` as before."""
+
+    _encoder = NinjaJSONEncoder()
+    _options = orjson.OPT_PASSTHROUGH_DATETIME
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
+        try:
+            return orjson.dumps(data, default=self._encoder.default, option=self._options)
+        except orjson.JSONEncodeError:
+            return json.dumps(data, cls=NinjaJSONEncoder, ensure_ascii=False).encode()
 
 
 api = NinjaAPI(
