@@ -544,4 +544,7 @@ def change_counts_for_staff(*, user: Any) -> dict[str, int]:
     return counts
 
 
-from govhall.catalog.search import implementation_search  # noqa: E402, F401 - re-exported for the channels
+from govhall.catalog.search import (  # noqa: E402, F401 - re-exported for the channels
+    implementation_search,
+    implementation_search_listed,
+)

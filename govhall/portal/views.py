@@ -103,7 +103,9 @@ def search(request: HttpRequest) -> HttpResponse:
     result = None
     browse_page = None
     if query:
-        result = catalog.implementation_search(query=query, **filters, page=_page_number(request), page_size=PAGE_SIZE)
+        result = catalog.implementation_search_listed(
+            query=query, **filters, page=_page_number(request), page_size=PAGE_SIZE
+        )
     elif any(filters.values()):
         browse_page = _implementations_page(request, **filters)
     suggested_themes = list(result.suggested_themes) if result is not None else []

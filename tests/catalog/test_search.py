@@ -349,6 +349,49 @@ def test_asking_for_the_longest_words_finds_what_asking_for_every_word_finds(cor
     assert found() == asked
 
 
+@pytest.mark.parametrize("query", ["食品经营许可", "出生医学证明", "开公司", "社保", "许可", "登记"])
+def test_listed_hits_show_what_the_models_hold(corpus, query):
+    """The portal's hits are read as values: the same hits, in the same order, with the same
+    texts and highlights as the models' hits the API and the workbench read."""
+    models = implementation_search(query=query, page_size=100)
+    listed = search.implementation_search_listed(query=query, page_size=100)
+
+    assert models.hits and (listed.total, listed.tokens) == (models.total, models.tokens)
+    assert len(listed.hits) == len(models.hits)
+    for model_hit, listed_hit in zip(models.hits, listed.hits, strict=True):
+        model, values = model_hit.implementation, listed_hit.implementation
+        assert (values.pk, values.implementation_code, values.state, values.site_visits, values.online_depth) == (
+            model.pk,
+            model.implementation_code,
+            model.state,
+            model.site_visits,
+            model.online_depth,
+        )
+        assert (values.entry.name, values.entry.kind, values.entry.state) == (
+            model.entry.name,
+            model.entry.kind,
+            model.entry.state,
+        )
+        assert (values.region.full_name, values.department.name) == (model.region.full_name, model.department.name)
+        assert (listed_hit.name_highlighted, listed_hit.snippet_highlighted, listed_hit.score) == (
+            model_hit.name_highlighted,
+            model_hit.snippet_highlighted,
+            model_hit.score,
+        )
+
+
+def test_a_hit_cancelled_after_its_page_was_ranked_is_left_out_of_both_readings(corpus):
+    ranked = [(hit.implementation.pk, hit.score) for hit in implementation_search(query="许可").hits]
+    gone = ranked[1][0]
+    SearchDocument.objects.filter(implementation_id=gone).delete()  # as a cancellation does
+    tokens = ["许可"]
+
+    assert [hit.implementation.pk for hit in search._hits(ranked, tokens)] == [pk for pk, _ in ranked if pk != gone]
+    assert [hit.implementation.pk for hit in search._listed_hits(ranked, tokens)] == [
+        pk for pk, _ in ranked if pk != gone
+    ]
+
+
 def test_popularity_orders_otherwise_equal_hits():
     entry = make_entry(name="残疾人证办理", for_persons=True, for_companies=False, themes=[], description="")
     xihu = publish_item("", entry=entry, kind="disabled", region_code=XIHU)
