@@ -440,10 +440,60 @@ def test_dashboard_paths_answer_the_province_supervisor(client) -> None:
     paths = _figures_paths(random.Random(1))
 
     assert len(paths["tiles"]) == len(paths["items"]) and len(paths["drilldown"]) == 2 * len(paths["tiles"])
-    for kind, expected in (("tiles", '"received": '), ("drilldown", "["), ("items", "[")):
+    for kind, expected in (("tiles", '"received":'), ("drilldown", "["), ("items", "[")):
         answer = client.get(paths[kind][0], headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.content
         assert expected in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client) -> None:
+    """The load counts an answer without its scenario's expected text as an error: each API
+    scenario's first request, made here through the test client, must pass its own check (the
+    API's JSON once gained compact separators, and every such check failed in a full run)."""
+    import random
+
+    from bench.prepare import _figures_paths, _province_supervisor
+    from tests.cases.factories import task_open
+
+    world = case_world()
+    roles = [Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    clerk = bench_data.bench_staff_ensure(region_code=XIHU, username="bench-clerk", roles=roles)
+    officer = bench_data.bench_staff_ensure(region_code=XIHU, username="bench-officer", roles=roles)
+    clerk_token, officer_token, supervisor_token = _tokens([clerk, officer, _province_supervisor()])
+    waiting = make_case(world=world, until="prereviewed")
+    reviewed = make_case(world=world, until="reviewed")
+    make_case(world=world, until="submitted")  # on the to-do list
+    data = {
+        "officer_token": officer_token,
+        "supervisor_token": supervisor_token,
+        "clerk_token": clerk_token,
+        "queries": {kind: [] for kind in ("specific", "broad", "two_characters")},
+        "counties": [XIHU],
+        "regions": [XIHU],
+        "guides": [world.implementation.implementation_code],
+        "case_numbers": [reviewed.number],
+        "figures": _figures_paths(random.Random(1)),
+        "ready": {
+            "accept": [task_open(waiting, kind="accept").pk],
+            "decide": [task_open(reviewed, kind="decide").pk],
+        },
+    }
+    specs = runner.specs(runner.Options(), data)
+    checked = []
+    for scenario in ("api_list", "api_detail", "todo_list", "case_page", "dashboard", "accept", "decide"):
+        for spec in specs[scenario]:
+            path = spec.paths[0]
+            headers = {name: value for name, value in spec.headers.items() if name != "Content-Type"}
+            if spec.method == "POST":
+                answer = client.post(path, data=spec.body, content_type="application/json", headers=headers)
+            else:
+                answer = client.get(path, headers=headers)
+            assert answer.status_code == spec.status, (spec.name, answer.content)
+            assert spec.expect_text in answer.content.decode(), (spec.name, spec.expect_text, answer.content[:300])
+            checked.append(spec.name)
+
+    assert len(checked) == 13
 
 
 @pytest.mark.django_db
