@@ -48,7 +48,8 @@ from govhall.cases.uploads import UploadRefused
 from govhall.catalog.api import CodeLabelOut, PlaceOut
 from govhall.catalog.models import MaterialForm, MaterialRequirement
 from govhall.catalog.selectors import implementation_get_for_application
-from govhall.paths import path_argument
+from govhall.labels import choice_answer as _choice
+from govhall.paths import Addresses
 
 router = Router()
 
@@ -641,24 +642,6 @@ class TaskPageOut(ResponseSchema):
 # Building the answers
 
 
-def _choice(choices: type[models.Choices], value: Any, language: str | None = None) -> dict[str, str]:
-    """A choice's code and label, in ``language`` when given (a list reads it once), else in
-    the active one."""
-    if language is None:
-        language = translation.get_language()
-    return {"code": str(value), "label": _label(choices, value, language)}
-
-
-@functools.lru_cache(maxsize=4096)
-def _label(choices: type[models.Choices], value: Any, language: str | None) -> str:
-    """A choice's label in ``language`` (the active one, passed so that it keys the cache): a
-    list of 50 tasks asks for 150 labels, each a translation of a lazy string."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(value)
-
-
 def _choice_or_none(choices: type[models.Choices], value: str) -> dict[str, str] | None:
     return _choice(choices, value) if value else None
 
@@ -825,18 +808,9 @@ def _open_task(task: CaseTask, officer: Any) -> dict[str, Any]:
 class _Addresses:
     """The API addresses of a list's tasks and cases: reversed once per list, not per row."""
 
-    CASE_MARK = "CaseNumberMark"
-    TASK_MARK = 987654321012345
-
     def __init__(self) -> None:
-        self.case = reverse("api-v1:workbench_case_detail", kwargs={"number": self.CASE_MARK})
-        self.actions = reverse("api-v1:task_act", kwargs={"task_id": self.TASK_MARK})
-
-    def for_case(self, number: str | None) -> str:
-        return self.case.replace(self.CASE_MARK, path_argument(number))
-
-    def for_actions(self, task_id: int) -> str:
-        return self.actions.replace(str(self.TASK_MARK), str(task_id))
+        self.for_case = Addresses("api-v1:workbench_case_detail", "number")
+        self.for_actions = Addresses("api-v1:task_act", "task_id", mark=987654321012345)
 
 
 def _task(task: dict[str, Any], addresses: _Addresses, language: str | None) -> dict[str, Any]:

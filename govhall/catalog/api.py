@@ -4,13 +4,14 @@ Everything here is public: the selectors exclude cancelled implementations and t
 entries, so such codes answer "not found" exactly like codes that never existed.
 """
 
+import functools
 from datetime import datetime
 from typing import Any, Literal
 
 from django.core.files.storage import default_storage
-from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
@@ -51,6 +52,9 @@ from govhall.catalog.selectors import (
     implementation_version_list,
     theme_list,
 )
+from govhall.labels import choice_answer as _choice
+from govhall.labels import label
+from govhall.paths import Addresses
 
 router = Router(tags=["catalogue"])
 
@@ -309,29 +313,26 @@ class ThemeListOut(ResponseSchema):
 # Building the answers
 
 
-def _choice(choices: type[models.Choices], value: Any) -> dict[str, str]:
-    """Code and label of a choice; a value an older version used and no longer known keeps its code."""
-    try:
-        label = str(choices(value).label)
-    except ValueError:
-        label = str(value)
-    return {"code": str(value), "label": label}
-
-
 def _depth_levels(online_depth: str) -> list[dict[str, Any]]:
+    return [{"level": level, "label": text} for level, text in _depth_labels(online_depth, translation.get_language())]
+
+
+@functools.lru_cache(maxsize=1024)
+def _depth_labels(online_depth: str, language: str | None) -> tuple[tuple[int, str], ...]:
+    """The known levels of ``online_depth`` with their labels in ``language``."""
     levels = []
     for digit in online_depth:
         try:
-            label = str(OnlineDepth(int(digit)).label)
+            levels.append((int(digit), str(OnlineDepth(int(digit)).label)))
         except ValueError:
             continue
-        levels.append({"level": int(digit), "label": label})
-    return levels
+    return tuple(levels)
 
 
 def _badges(*, site_visits: int, online_depth: str) -> list[dict[str, str]]:
+    language = translation.get_language()
     return [
-        {"code": badge, "label": str(BADGE_LABELS.get(badge, badge))}
+        {"code": badge, "label": label(BADGE_LABELS.get(badge, badge), language)}
         for badge in badges_for(site_visits=site_visits, online_depth=online_depth)
     ]
 
@@ -340,19 +341,21 @@ def _time_limit(days: int, unit: str) -> dict[str, Any]:
     return {"days": days, "unit": _choice(DayUnit, unit)}
 
 
-def _api_url(implementation_code: str) -> str:
-    return reverse("api-v1:implementation_detail", kwargs={"implementation_code": implementation_code})
+class _Addresses:
+    """An implementation's API and guide addresses: reversed once per answer, not per item."""
 
-
-def _guide_url(implementation_code: str) -> str:
-    return reverse("portal:guide", kwargs={"implementation_code": implementation_code})
+    def __init__(self) -> None:
+        self.api = Addresses("api-v1:implementation_detail", "implementation_code")
+        self.guide = Addresses("portal:guide", "implementation_code")
 
 
 def _file_url(name: str) -> str | None:
     return default_storage.url(name) if name else None
 
 
-def _summary(implementation: Implementation, match: dict[str, Any] | None = None) -> dict[str, Any]:
+def _summary(
+    implementation: Implementation, addresses: _Addresses, match: dict[str, Any] | None = None
+) -> dict[str, Any]:
     entry = implementation.entry
     return {
         "implementation_code": implementation.implementation_code,
@@ -372,8 +375,8 @@ def _summary(implementation: Implementation, match: dict[str, Any] | None = None
         "online_depth": _depth_levels(implementation.online_depth),
         "state": _choice(ItemState, implementation.state),
         "version": implementation.version,
-        "guide_url": _guide_url(implementation.implementation_code),
-        "api_url": _api_url(implementation.implementation_code),
+        "guide_url": addresses.guide(implementation.implementation_code),
+        "api_url": addresses.api(implementation.implementation_code),
         "match": match,
     }
 
@@ -398,6 +401,7 @@ def _guide(guide: Guide, *, current_version: int) -> dict[str, Any]:
     """Every element of the guide as published in ``guide.version`` (the version's snapshot)."""
     data = guide.data
     code = guide.implementation_code
+    addresses = _Addresses()
     return {
         "implementation_code": code,
         "basic_code": data["basic_code"],
@@ -453,13 +457,15 @@ def _guide(guide: Guide, *, current_version: int) -> dict[str, Any]:
             "name": data["result_name"],
             "licence_type_code": data["licence_type_code"],
         },
-        "guide_url": _guide_url(code),
-        "api_url": _api_url(code),
+        "guide_url": addresses.guide(code),
+        "api_url": addresses.api(code),
         "versions_url": reverse("api-v1:implementation_versions", kwargs={"implementation_code": code}),
     }
 
 
-def _version(version: ImplementationVersion, *, code: str, current_version: int) -> dict[str, Any]:
+def _version(
+    version: ImplementationVersion, *, code: str, current_version: int, addresses: _Addresses
+) -> dict[str, Any]:
     change = version.change
     return {
         "number": version.number,
@@ -468,7 +474,7 @@ def _version(version: ImplementationVersion, *, code: str, current_version: int)
         "action": _choice(ChangeAction, change.action) if change else None,
         "target": _choice(ChangeTarget, change.target) if change else None,
         "reason": change.reason if change else "",
-        "api_url": f"{_api_url(code)}?version={version.number}",
+        "api_url": f"{addresses.api(code)}?version={version.number}",
     }
 
 
@@ -507,9 +513,11 @@ def _search_page(filters: ImplementationListQuery, query: str) -> dict[str, Any]
         page=filters.page,
         page_size=filters.page_size,
     )
+    addresses = _Addresses()
     items = [
         _summary(
             hit.implementation,
+            addresses,
             match={
                 "name_highlighted": hit.name_highlighted,
                 "snippet_highlighted": hit.snippet_highlighted,
@@ -542,11 +550,12 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
     start = (filters.page - 1) * filters.page_size
     # The summaries leave out the guide's long texts and forms.
     page = implementation_page(implementations, start=start, size=filters.page_size, deferred=SUMMARY_DEFERRED)
+    addresses = _Addresses()
     return {
         "total": implementations.count(),
         "page": filters.page,
         "page_size": filters.page_size,
-        "items": [_summary(implementation) for implementation in page],
+        "items": [_summary(implementation, addresses) for implementation in page],
         "search": None,
     }
 
@@ -610,11 +619,17 @@ def implementation_versions_endpoint(request: HttpRequest, implementation_code: 
     """
     implementation = _public_implementation(implementation_code)
     versions = implementation_version_list(implementation=implementation)
+    addresses = _Addresses()
     return {
         "implementation_code": implementation.implementation_code,
         "current_version": implementation.version,
         "items": [
-            _version(version, code=implementation.implementation_code, current_version=implementation.version)
+            _version(
+                version,
+                code=implementation.implementation_code,
+                current_version=implementation.version,
+                addresses=addresses,
+            )
             for version in versions
         ],
     }

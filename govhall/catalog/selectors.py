@@ -6,6 +6,7 @@ cancelled; suspended ones stay visible with a notice, since people still look fo
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, overload
 
 from django.core.cache import cache
@@ -117,8 +118,23 @@ def implementation_page(
     their entry, region and department (without ``deferred``). Sorting a county's 1,733 whole
     rows joined to their regions and departments took 14 ms of PostgreSQL, the ids 4.5."""
     ids = list(implementations.values_list("pk", flat=True)[start : start + size])
-    rows = implementation_public_queryset().defer(*deferred).in_bulk(ids)
+    # Compiled once per length of page and fields left out: building the statement of the
+    # three joined models was about a tenth of a catalogue page's time in one process.
+    rows = (
+        {
+            row.pk: row
+            for row in list_compiled(
+                f"implementation_page:{len(ids)}:{','.join(deferred)}", partial(_page_rows, deferred), *ids
+            )
+        }
+        if ids
+        else {}
+    )
     return [rows[pk] for pk in ids if pk in rows]
+
+
+def _page_rows(deferred: tuple[str, ...], *ids: int) -> QuerySet[Implementation]:
+    return implementation_public_queryset().defer(*deferred).filter(pk__in=ids)
 
 
 class ImplementationPages:

@@ -12,7 +12,6 @@ from typing import Any
 
 from django import template
 from django.core.files.storage import default_storage
-from django.urls import reverse
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -27,7 +26,7 @@ from govhall.catalog.selectors import (
     BADGE_ZERO_VISIT,
     badges_for,
 )
-from govhall.paths import path_argument
+from govhall.paths import Addresses
 
 register = template.Library()
 
@@ -133,13 +132,13 @@ def _service_items(items: Iterable[tuple[Any, str, str]]) -> SafeString:
     the highlighted name and snippet are already safe markup. Texts are escaped as Django's
     ``escape`` does (``html.escape``), without its check for lazy strings on every call."""
     # The guide's address once per list, with the request's script prefix, then each code in it.
-    guide_prefix, guide_suffix = reverse("portal:guide", args=["0"]).rsplit("0", 1)
+    guide_address = Addresses("portal:guide", "implementation_code")
     kinds = _choice_labels("kind")
     suspended = None
     parts = []
     for implementation, name_html, snippet_html in items:
         entry = implementation.entry
-        address = html.escape(f"{guide_prefix}{path_argument(implementation.implementation_code)}{guide_suffix}")
+        address = html.escape(guide_address(implementation.implementation_code))
         parts.append(
             f'<li class="service-item"><a class="service-name" href="{address}">{conditional_escape(name_html)}</a>'
             f'<p class="service-meta">{html.escape(implementation.region.full_name)} · '
