@@ -25,9 +25,3 @@ def choice_label(choices: type[models.Choices], value: Any, language: str | None
         return str(choices(value).label)
     except ValueError:
         return str(value)
-
-
-@functools.lru_cache(maxsize=256)
-def label(text: Any, language: str | None) -> str:
-    """A lazy text in ``language`` (the active one, passed so that it keys the cache)."""
-    return str(text)

@@ -110,6 +110,28 @@ def test_list_item_carries_codes_places_limits_badges_and_links(client):
     }
 
 
+def test_list_labels_follow_the_language_asked_for_in_turn(client):
+    """Labels are kept once per language: asking in turn must not hand one language's to the other."""
+    make_implementation(
+        entry=make_entry(name="食品经营许可", kind="licensing"), region_code=XIHU, site_visits=0, online_depth="14"
+    )
+
+    def labels(language: str) -> tuple:
+        item = client.get(LIST_URL, headers={"accept-language": language}).json()["items"][0]
+        return (
+            item["kind"]["label"],
+            [badge["label"] for badge in item["badges"]],
+            [level["label"] for level in item["online_depth"]],
+        )
+
+    chinese = ("行政许可", ["零跑动", "最多跑一次"], ["网上咨询", "网上受理"])
+    for _ in range(2):
+        assert labels("zh-hans") == chinese
+        english = labels("en")
+        assert english[0] == "Administrative licensing" and english[1] == ["No visit needed", "At most one visit"]
+        assert len(english[2]) == 2 and not set(english[2]) & set(chinese[2])
+
+
 def test_region_filter_lists_the_region_and_the_regions_above_it(client):
     province = make_implementation(region_code=PROVINCE)
     xihu = make_implementation(region_code=XIHU)

@@ -53,7 +53,6 @@ from govhall.catalog.selectors import (
     theme_list,
 )
 from govhall.labels import choice_answer as _choice
-from govhall.labels import label
 from govhall.paths import Addresses
 
 router = Router(tags=["catalogue"])
@@ -332,9 +331,16 @@ def _depth_labels(online_depth: str, language: str | None) -> tuple[tuple[int, s
 def _badges(*, site_visits: int, online_depth: str) -> list[dict[str, str]]:
     language = translation.get_language()
     return [
-        {"code": badge, "label": label(BADGE_LABELS.get(badge, badge), language)}
+        {"code": badge, "label": _badge_label(badge, language)}
         for badge in badges_for(site_visits=site_visits, online_depth=online_depth)
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _badge_label(badge: str, language: str | None) -> str:
+    """A badge's label in ``language`` (keyed by the badge's code: a lazy text's hash is its
+    translation, made again on every call)."""
+    return str(BADGE_LABELS.get(badge, badge))
 
 
 def _time_limit(days: int, unit: str) -> dict[str, Any]:
