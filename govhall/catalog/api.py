@@ -312,8 +312,9 @@ class ThemeListOut(ResponseSchema):
 # Building the answers
 
 
-def _depth_levels(online_depth: str) -> list[dict[str, Any]]:
-    return [{"level": level, "label": text} for level, text in _depth_labels(online_depth, translation.get_language())]
+def _depth_levels(online_depth: str, language: str | None = None) -> list[dict[str, Any]]:
+    labels = _depth_labels(online_depth, language or translation.get_language())
+    return [{"level": level, "label": text} for level, text in labels]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -328,8 +329,8 @@ def _depth_labels(online_depth: str, language: str | None) -> tuple[tuple[int, s
     return tuple(levels)
 
 
-def _badges(*, site_visits: int, online_depth: str) -> list[dict[str, str]]:
-    language = translation.get_language()
+def _badges(*, site_visits: int, online_depth: str, language: str | None = None) -> list[dict[str, str]]:
+    language = language or translation.get_language()
     return [
         {"code": badge, "label": _badge_label(badge, language)}
         for badge in badges_for(site_visits=site_visits, online_depth=online_depth)
@@ -343,8 +344,8 @@ def _badge_label(badge: str, language: str | None) -> str:
     return str(BADGE_LABELS.get(badge, badge))
 
 
-def _time_limit(days: int, unit: str) -> dict[str, Any]:
-    return {"days": days, "unit": _choice(DayUnit, unit)}
+def _time_limit(days: int, unit: str, language: str | None = None) -> dict[str, Any]:
+    return {"days": days, "unit": _choice(DayUnit, unit, language)}
 
 
 class _Addresses:
@@ -360,26 +361,29 @@ def _file_url(name: str) -> str | None:
 
 
 def _summary(
-    implementation: Implementation, addresses: _Addresses, match: dict[str, Any] | None = None
+    implementation: Implementation, addresses: _Addresses, language: str | None, match: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """A listed implementation; ``language`` is the active one, read once per list."""
     entry = implementation.entry
     return {
         "implementation_code": implementation.implementation_code,
         "name": entry.name,
         "basic_code": entry.basic_code,
-        "kind": _choice(ItemKind, entry.kind),
+        "kind": _choice(ItemKind, entry.kind, language),
         "region": {"code": implementation.region.code, "name": implementation.region.full_name},
         "department": {"code": implementation.department.code, "name": implementation.department.name},
-        "badges": _badges(site_visits=implementation.site_visits, online_depth=implementation.online_depth),
+        "badges": _badges(
+            site_visits=implementation.site_visits, online_depth=implementation.online_depth, language=language
+        ),
         "statutory_time_limit": _time_limit(
-            implementation.statutory_time_limit_days, implementation.statutory_time_limit_unit
+            implementation.statutory_time_limit_days, implementation.statutory_time_limit_unit, language
         ),
         "promised_time_limit": _time_limit(
-            implementation.promised_time_limit_days, implementation.promised_time_limit_unit
+            implementation.promised_time_limit_days, implementation.promised_time_limit_unit, language
         ),
         "site_visits": implementation.site_visits,
-        "online_depth": _depth_levels(implementation.online_depth),
-        "state": _choice(ItemState, implementation.state),
+        "online_depth": _depth_levels(implementation.online_depth, language),
+        "state": _choice(ItemState, implementation.state, language),
         "version": implementation.version,
         "guide_url": addresses.guide(implementation.implementation_code),
         "api_url": addresses.api(implementation.implementation_code),
@@ -519,11 +523,12 @@ def _search_page(filters: ImplementationListQuery, query: str) -> dict[str, Any]
         page=filters.page,
         page_size=filters.page_size,
     )
-    addresses = _Addresses()
+    addresses, language = _Addresses(), translation.get_language()
     items = [
         _summary(
             hit.implementation,
             addresses,
+            language,
             match={
                 "name_highlighted": hit.name_highlighted,
                 "snippet_highlighted": hit.snippet_highlighted,
@@ -556,12 +561,12 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
     start = (filters.page - 1) * filters.page_size
     # The summaries leave out the guide's long texts and forms.
     page = implementation_page(implementations, start=start, size=filters.page_size, deferred=SUMMARY_DEFERRED)
-    addresses = _Addresses()
+    addresses, language = _Addresses(), translation.get_language()
     return {
         "total": implementations.count(),
         "page": filters.page,
         "page_size": filters.page_size,
-        "items": [_summary(implementation, addresses) for implementation in page],
+        "items": [_summary(implementation, addresses, language) for implementation in page],
         "search": None,
     }
 
