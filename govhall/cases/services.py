@@ -143,10 +143,13 @@ def case_draft_start(
     (全市通办 / 全省通办 / 跨省通办), and its receive-and-forward step comes first. A case of a
     life-event bundle (``bundle_application``) is always a draft of its own.
     """
-    person = _applicant_person(user)
-    _applicability_check(user=user, person=person, implementation=implementation, company=company, channel=channel)
-    elsewhere = _intake_check(
-        implementation=implementation, received_by=received_by, receiving_department=receiving_department
+    person, elsewhere = _draft_allowed(
+        user=user,
+        implementation=implementation,
+        company=company,
+        channel=channel,
+        received_by=received_by,
+        receiving_department=receiving_department,
     )
     existing = _draft_existing(
         user=user,
@@ -157,6 +160,48 @@ def case_draft_start(
     )
     if existing is not None:
         return existing
+    with atomic_audited():
+        return _draft_new(
+            user=user,
+            person=person,
+            implementation=implementation,
+            company=company,
+            channel=channel,
+            received_by=received_by,
+            receiving_department=receiving_department if elsewhere else None,
+            hall=hall,
+            bundle_application=bundle_application,
+        )
+
+
+def _draft_allowed(
+    *, user: Any, implementation: Any, company: Any, channel: str, received_by: Any, receiving_department: Any
+) -> tuple[Any, bool]:
+    """The applicant's person, and whether the application is received outside the competent
+    region; ``CaseActionRefused`` when this user may not apply for it here."""
+    person = _applicant_person(user)
+    _applicability_check(user=user, person=person, implementation=implementation, company=company, channel=channel)
+    elsewhere = _intake_check(
+        implementation=implementation, received_by=received_by, receiving_department=receiving_department
+    )
+    return person, elsewhere
+
+
+def _draft_new(
+    *,
+    user: Any,
+    person: Any,
+    implementation: Any,
+    company: Any,
+    channel: str,
+    received_by: Any,
+    receiving_department: Any,
+    hall: Any,
+    bundle_application: Any,
+) -> Case:
+    """A new draft with the form filled from what the platform already knows, and its audit
+    record; inside the caller's ``atomic_audited`` block. ``receiving_department`` is given
+    only when it is of another region than the competent one."""
     entry = implementation.entry
     definition = application_form.form_definition_effective(
         definition=implementation.application_form,
@@ -166,53 +211,66 @@ def case_draft_start(
         material_names=[material.name for material in implementation.materials.all()],
     )
     prefill = application_form.form_prefill(definition=definition, person=person, company=company)
-    with atomic_audited():
-        case = Case.objects.create(
-            implementation=implementation,
-            implementation_version=implementation.version,
-            item_name=entry.name,
-            case_type=implementation.case_type,
-            definition=case_definition_get(
-                form=definition,
-                materials=material_list_for(implementation),
-                process=process.process_for_intake(
-                    definition=process_definition_for(implementation=implementation),
-                    at_window=received_by is not None,
-                    receiving_elsewhere=elsewhere,
-                ),
+    case = Case.objects.create(
+        implementation=implementation,
+        implementation_version=implementation.version,
+        item_name=entry.name,
+        case_type=implementation.case_type,
+        definition=case_definition_get(
+            form=definition,
+            materials=material_list_for(implementation),
+            process=process.process_for_intake(
+                definition=process_definition_for(implementation=implementation),
+                at_window=received_by is not None,
+                receiving_elsewhere=receiving_department is not None,
             ),
-            region=implementation.region,
-            department=implementation.department,
-            applicant=user,
-            person=person,
-            company=company,
-            applicant_name=company.name if company is not None else person.name,
-            channel=channel,
-            received_by=received_by,
-            receiving_department=receiving_department if elsewhere else None,
-            hall=hall,
-            bundle_application=bundle_application,
-            data=dict(prefill.values),
-            prefilled=application_form.prefill_as_stored(prefill),
-            prefill_hash=prefill.hash,
-        )
-        audit_record_add(
-            actor=user,
-            action="case_draft_start",
-            object_type="case",
-            object_id=case.pk,
-            summary=f"{entry.name}",
-            acting_for=_acting_for(case),
-        )
+        ),
+        region=implementation.region,
+        department=implementation.department,
+        applicant=user,
+        person=person,
+        company=company,
+        applicant_name=company.name if company is not None else person.name,
+        channel=channel,
+        received_by=received_by,
+        receiving_department=receiving_department,
+        hall=hall,
+        bundle_application=bundle_application,
+        data=dict(prefill.values),
+        prefilled=application_form.prefill_as_stored(prefill),
+        prefill_hash=prefill.hash,
+    )
+    audit_record_add(
+        actor=user,
+        action="case_draft_start",
+        object_type="case",
+        object_id=case.pk,
+        summary=f"{entry.name}",
+        acting_for=_acting_for(case),
+    )
     return case
 
 
 def _draft_existing(
     *, user: Any, implementation: Any, company: Any, received_by: Any, bundle_application: Any
 ) -> Case | None:
-    """The draft ``case_draft_start`` would open, if there is one: its id read through a statement
-    compiled once per process (for each combination of the optional parts given), the case only
-    when there is one, which a first application has not."""
+    """The draft ``case_draft_start`` would open, if there is one; read only when there is one,
+    which a first application has not."""
+    found = _draft_existing_id(
+        user=user,
+        implementation=implementation,
+        company=company,
+        received_by=received_by,
+        bundle_application=bundle_application,
+    )
+    return Case.objects.get(pk=found) if found is not None else None
+
+
+def _draft_existing_id(
+    *, user: Any, implementation: Any, company: Any, received_by: Any, bundle_application: Any
+) -> int | None:
+    """The id of the draft ``case_draft_start`` would open, if there is one, through a statement
+    compiled once per process (for each combination of the optional parts given)."""
     optional = {"company": company, "received_by": received_by, "bundle_application": bundle_application}
     given = {name: related.pk for name, related in optional.items() if related is not None}
     name = "draft_existing:" + ",".join(given)
@@ -226,7 +284,7 @@ def _draft_existing(
         return drafts.order_by("pk").values_list("pk")[:1]
 
     found = values_list_compiled(name, query, user.pk, implementation.pk, *given.values())
-    return Case.objects.get(pk=found[0][0]) if found else None
+    return found[0][0] if found else None
 
 
 def case_definition_get(
@@ -351,8 +409,9 @@ def case_draft_save(*, case: Case, user: Any, data: dict[str, Any]) -> dict[str,
     return errors
 
 
-def _data_store(*, case: Case, data: dict[str, Any]) -> None:
-    """Keep the form values sent, on the locked case; locked prefilled values stay as supplied."""
+def _data_store(*, case: Case, data: dict[str, Any], save: bool = True) -> None:
+    """Keep the form values sent, on the locked case; locked prefilled values stay as supplied.
+    With ``save`` False the caller saves the case later in the same transaction."""
     if case.state not in (CaseState.DRAFT, CaseState.CORRECTION):
         raise CaseActionRefused("not_editable", _("办件已提交，不能再修改申请表。"))
     locked = set(case.prefilled.get("locked") or [])
@@ -360,7 +419,8 @@ def _data_store(*, case: Case, data: dict[str, Any]) -> None:
     # Locked fields always take what the platform supplied (even when it supplied nothing).
     supplied = {name: values[name] for name in locked if name in values}
     case.data = {**{name: value for name, value in data.items() if name not in locked}, **supplied}
-    case.save(update_fields=["data", "updated_at"])
+    if save:
+        case.save(update_fields=["data", "updated_at"])
 
 
 def case_material_add(*, case: Case, user: Any, material_name: str, file: File) -> CaseMaterial:
@@ -379,10 +439,13 @@ def _material_add(*, case: Case, user: Any, material_name: str, file: File, chec
     return _materials_add(case=case, user=user, files={material_name: (file, checked)})[0]
 
 
-def _materials_add(*, case: Case, user: Any, files: dict[str, tuple[File, Any]]) -> list[CaseMaterial]:
+def _materials_add(
+    *, case: Case, user: Any, files: dict[str, tuple[File, Any]], superseding: bool = True
+) -> list[CaseMaterial]:
     """Store checked files, one per material named (``_material_editable_check`` passed), on the
-    locked case, each with its audit record."""
-    materials = _materials_store(case=case, user=user, files=files, now=timezone.now())
+    locked case, each with its audit record; ``superseding`` False for a draft made in this
+    transaction, which has no earlier file to supersede."""
+    materials = _materials_store(case=case, user=user, files=files, now=timezone.now(), superseding=superseding)
     for material in materials:
         audit_record_add(
             actor=user,
@@ -401,16 +464,20 @@ def _material_store(*, case: Case, user: Any, material_name: str, file: File, ch
     return _materials_store(case=case, user=user, files={material_name: (file, checked)}, now=now)[0]
 
 
-def _materials_store(*, case: Case, user: Any, files: dict[str, tuple[File, Any]], now: Any) -> list[CaseMaterial]:
+def _materials_store(
+    *, case: Case, user: Any, files: dict[str, tuple[File, Any]], now: Any, superseding: bool = True
+) -> list[CaseMaterial]:
     """Store checked files, one per material named; the earlier file (or commitment) of each is
-    superseded. One statement per table, whatever the number of files."""
+    superseded, unless ``superseding`` is False (a draft made in this transaction). One
+    statement per table, whatever the number of files."""
     names = list(files)
-    CaseMaterial.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
-        superseded_at=now
-    )
-    CaseCommitment.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
-        superseded_at=now
-    )
+    if superseding:
+        CaseMaterial.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
+        CaseCommitment.objects.filter(case=case, material_name__in=names, superseded_at__isnull=True).update(
+            superseded_at=now
+        )
     materials = []
     for material_name, (file, checked) in files.items():
         material = CaseMaterial(
@@ -527,36 +594,53 @@ def _case_submit(*, case: Case, user: Any, submit_key: str) -> Case:
             return earlier
         present = _material_names_present(case)
         cleaned, materials = _application_check(case, present=present)
-        now = timezone.now()
-        today = timezone.localdate(now)
-        case.data = cleaned
-        case.number = _case_number(region_code=case.region_id, day=today)
-        case.submit_key = submit_key[:64]
-        case.state = CaseState.SUBMITTED
-        case.submitted_at = now
-        case.received_on = today
-        case.correction_due_on = calendar.working_day_add(start=today, days=CORRECTION_NOTICE_DAYS)
-        case.statutory_limit_days = case.implementation.statutory_time_limit_days
-        case.statutory_limit_unit = case.implementation.statutory_time_limit_unit
-        case.promised_limit_days = case.implementation.promised_time_limit_days
-        case.promised_limit_unit = case.implementation.promised_time_limit_unit
-        _deferred_materials_record(case, present=present, materials=materials)
-        _wallet_materials_record(case=case, user=user, now=now, materials=materials)
-        case.save()
-        # The submission is on the timeline before whatever the first step does (an automatic
-        # approval decides at once).
-        _event(case=case, action="submit", actor=user, now=now, step=None)
-        first = process.steps_of(case.process_definition)[0]
-        _step_enter(case=case, step=first, now=now)
-        case.save()
-        person_notify(
-            user=case.applicant,
-            subject=_("申请已提交"),
-            body=_("您申请的“%(item)s”已提交，办件编号%(number)s。") % {"item": case.item_name, "number": case.number},
-            link=f"/cases/{case.number}/",
-            purpose="case_submit",
+        _draft_submitted(
+            case=case, user=user, submit_key=submit_key, cleaned=cleaned, present=present, materials=materials
         )
     return case
+
+
+def _draft_submitted(
+    *,
+    case: Case,
+    user: Any,
+    submit_key: str,
+    cleaned: dict[str, Any],
+    present: set[str],
+    materials: list[dict[str, Any]],
+) -> None:
+    """Submit the locked draft whose application passed ``_application_check`` (``cleaned``,
+    ``materials``; ``present`` the materials given): its number, its clock of receipt, its first
+    step, the applicant told; inside the caller's ``atomic_audited`` block."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    case.data = cleaned
+    case.number = _case_number(region_code=case.region_id, day=today)
+    case.submit_key = submit_key[:64]
+    case.state = CaseState.SUBMITTED
+    case.submitted_at = now
+    case.received_on = today
+    case.correction_due_on = calendar.working_day_add(start=today, days=CORRECTION_NOTICE_DAYS)
+    case.statutory_limit_days = case.implementation.statutory_time_limit_days
+    case.statutory_limit_unit = case.implementation.statutory_time_limit_unit
+    case.promised_limit_days = case.implementation.promised_time_limit_days
+    case.promised_limit_unit = case.implementation.promised_time_limit_unit
+    _deferred_materials_record(case, present=present, materials=materials)
+    _wallet_materials_record(case=case, user=user, now=now, materials=materials)
+    case.save()
+    # The submission is on the timeline before whatever the first step does (an automatic
+    # approval decides at once).
+    _event(case=case, action="submit", actor=user, now=now, step=None)
+    first = process.steps_of(case.process_definition)[0]
+    _step_enter(case=case, step=first, now=now)
+    case.save()
+    person_notify(
+        user=case.applicant,
+        subject=_("申请已提交"),
+        body=_("您申请的“%(item)s”已提交，办件编号%(number)s。") % {"item": case.item_name, "number": case.number},
+        link=f"/cases/{case.number}/",
+        purpose="case_submit",
+    )
 
 
 def case_file(
@@ -582,53 +666,134 @@ def case_file(
     earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
     if earlier is not None:
         return earlier
-    case = case_draft_start(user=user, implementation=implementation, company=company, channel=channel)
-    refused, codes = _draft_fill(case=case, user=user, data={**case.data, **data}, materials=materials)
-    if refused:
-        # A file refused is not submitted without: the applicant meant to give it. The answer
-        # lists the application's other problems too, so that one retry can fix them all.
-        try:
-            _application_check(Case.objects.get(pk=case.pk), present=_material_names_present(case))
-        except CaseInvalid as invalid:
-            refused = {**invalid.errors, **refused}
-        raise CaseInvalid(refused, codes)
-    return case_submit(case=case, user=user, submit_key=submit_key)
+    person, _elsewhere = _draft_allowed(
+        user=user,
+        implementation=implementation,
+        company=company,
+        channel=channel,
+        received_by=None,
+        receiving_department=None,
+    )
+    checked, refused, codes = _uploads_checked(materials)
+    # One transaction, so one audit chain lock and one commit for the whole filing (three
+    # before: the draft begun, its values and files, the submission; docs/adr/0015). What has
+    # problems is kept all the same: the transaction ends normally with the draft, and the
+    # problems are raised after it.
+    try:
+        with calendar.calendar_read_once(), atomic_audited():
+            case, problems = _filed(
+                user=user,
+                person=person,
+                implementation=implementation,
+                company=company,
+                channel=channel,
+                data=data,
+                submit_key=submit_key,
+                checked=checked,
+                refused=refused,
+                codes=codes,
+            )
+    except IntegrityError:
+        # The same key used at the same moment by another request of this applicant: its case
+        # was committed first, and this request's draft is rolled back with the rest.
+        earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
+        if earlier is None:
+            raise
+        return earlier
+    if problems:
+        raise CaseInvalid(problems, codes)
+    return case
 
 
-def _draft_fill(
-    *, case: Case, user: Any, data: dict[str, Any], materials: Sequence[tuple[str, File]]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Keep the values and every material whose file passes its check, in one transaction on the
-    locked case (as ``case_draft_save`` and ``case_material_add`` each would); returns the files
-    refused (by their bytes, or naming a material the item does not list) and their codes."""
+def _uploads_checked(
+    materials: Sequence[tuple[str, File]],
+) -> tuple[list[tuple[str, File, Any]], dict[str, str], dict[str, str]]:
+    """Each (material name, file) checked by its bytes, before any transaction: those that pass
+    as (name, file, check), and the problems and codes of those refused, by field."""
+    checked: list[tuple[str, File, Any]] = []
     refused: dict[str, str] = {}
     codes: dict[str, str] = {}
-    checked = []
     for material_name, file in materials:
         try:
             checked.append((material_name, file, upload_check(file=file)))
         except UploadRefused as refusal:
             key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
             refused[key], codes[key] = refusal.message, refusal.code
-    with atomic_audited():
-        case = _case_locked(case.pk)
+    return checked, refused, codes
+
+
+def _filed(
+    *,
+    user: Any,
+    person: Any,
+    implementation: Any,
+    company: Any,
+    channel: str,
+    data: dict[str, Any],
+    submit_key: str,
+    checked: list[tuple[str, File, Any]],
+    refused: dict[str, str],
+    codes: dict[str, str],
+) -> tuple[Case, dict[str, str]]:
+    """``case_file`` inside its transaction: the draft (the applicant's open one, locked, or a
+    new one) with the values and every file that passed, then the submission when nothing has
+    problems. Returns the case and the problems (the application's, the files' in ``refused``;
+    ``codes`` takes the codes of materials the item does not list)."""
+    found = _draft_existing_id(
+        user=user, implementation=implementation, company=company, received_by=None, bundle_application=None
+    )
+    case = _case_locked(found) if found is not None else None
+    if case is not None and case.state != CaseState.DRAFT:
+        # Submitted since it was found, by a request with this key or another.
+        earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
+        if earlier is not None:
+            return earlier, {}
+        case = None
+    new = case is None
+    if case is None:
+        case = _draft_new(
+            user=user,
+            person=person,
+            implementation=implementation,
+            company=company,
+            channel=channel,
+            received_by=None,
+            receiving_department=None,
+            hall=None,
+            bundle_application=None,
+        )
+    else:
         _applicant_guard(user=user, case=case)
-        _data_store(case=case, data=data)
-        files: dict[str, tuple[File, Any]] = {}
-        for material_name, file, upload in checked:
-            try:
-                _material_editable_check(case=case, material_name=material_name)
-            except CaseActionRefused as refusal:
-                if refusal.code != "unknown_material":
-                    raise
-                key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
-                refused[key], codes[key] = refusal.message, refusal.code
-                continue
-            files.pop(material_name, None)  # given twice: the later file is kept
-            files[material_name] = (file, upload)
-        if files:
-            _materials_add(case=case, user=user, files=files)
-    return refused, codes
+    # Saved with the submission, or below when it does not happen.
+    _data_store(case=case, data={**case.data, **data}, save=False)
+    problems = dict(refused)
+    files: dict[str, tuple[File, Any]] = {}
+    for material_name, file, upload in checked:
+        try:
+            _material_editable_check(case=case, material_name=material_name)
+        except CaseActionRefused as refusal:
+            if refusal.code != "unknown_material":
+                raise
+            key = f"{MATERIAL_ERROR_PREFIX}{material_name}"
+            problems[key], codes[key] = refusal.message, refusal.code
+            continue
+        files.pop(material_name, None)  # given twice: the later file is kept
+        files[material_name] = (file, upload)
+    if files:
+        _materials_add(case=case, user=user, files=files, superseding=not new)
+    # A draft made here has no file or commitment but those just stored.
+    present = set(files) if new else _material_names_present(case)
+    try:
+        cleaned, listed = _application_check(case, present=present)
+    except CaseInvalid as invalid:
+        # A file refused is not submitted without: the applicant meant to give it. The answer
+        # lists the application's other problems too, so that one retry can fix them all.
+        problems = {**invalid.errors, **problems}
+    if problems:
+        case.save(update_fields=["data", "updated_at"])
+        return case, problems
+    _draft_submitted(case=case, user=user, submit_key=submit_key, cleaned=cleaned, present=present, materials=listed)
+    return case, {}
 
 
 def _application_check(case: Case, *, present: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

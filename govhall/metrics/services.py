@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from govhall.audit.services import at_transaction_end, audit_chain_lock
+from govhall.audit.services import at_transaction_end_summed, audit_chain_lock
 from govhall.cases import calendar
 from govhall.cases.models import Case, CaseEvent, CaseState, Channel, Decision, DeliveryMethod
 from govhall.metrics.models import COUNTERS, ITEM_COUNTERS, DepartmentDay, DepartmentMonth, EntryMonth, ItemMonth
@@ -40,6 +40,47 @@ def figures_add(
     unknown = set(counts) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown counters {sorted(unknown)}")
+    # The counter rows are locked until the commit, and every action of a department that day
+    # adds to the same one: written at the end of the transaction where it says so, the counts
+    # one transaction adds to the same rows summed into one write.
+    at_transaction_end_summed(
+        ("figures", day, department_id, region_code, implementation_id),
+        counts,
+        partial(
+            _figures_write,
+            day=day,
+            department_id=department_id,
+            region_code=region_code,
+            implementation_id=implementation_id,
+        ),
+    )
+
+
+def _figures_write(
+    counts: dict[str, int], *, day: datetime.date, department_id: int, region_code: str, implementation_id: int | None
+) -> None:
+    # The audit chain's lock before the counter rows' locks, always: an action that counts first
+    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
+    # circle with one that recorded its audit first and counts next.
+    audit_chain_lock()
+    if day < first_open_month(timezone.localdate()):
+        figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
+    _statements_run(
+        _figures_statements(
+            day=day,
+            department_id=department_id,
+            region_code=region_code,
+            counts=counts,
+            implementation_id=implementation_id,
+        )
+    )
+
+
+def _figures_statements(
+    *, day: datetime.date, department_id: int, region_code: str, counts: dict[str, int], implementation_id: int | None
+) -> list[tuple[str, list[Any]]]:
+    """The upserts adding ``counts`` to the day's and the month's rows of the department and,
+    given the implementation, to the month's rows of the item and the entry."""
     region, city, province = _codes(region_code)
     columns = ", ".join(COUNTERS)
     placeholders = ", ".join(["%s"] * len(COUNTERS))
@@ -102,19 +143,7 @@ def figures_add(
                 ],
             )
         )
-    # The counter rows are locked until the commit, and every action of a department that day
-    # adds to the same one: written at the end of the transaction where it says so.
-    at_transaction_end(partial(_figures_write, statements=statements, day=day))
-
-
-def _figures_write(*, statements: list[tuple[str, list[Any]]], day: datetime.date) -> None:
-    # The audit chain's lock before the counter rows' locks, always: an action that counts first
-    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
-    # circle with one that recorded its audit first and counts next.
-    audit_chain_lock()
-    if day < first_open_month(timezone.localdate()):
-        figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
-    _statements_run(statements)
+    return statements
 
 
 def first_open_month(today: datetime.date) -> datetime.date:

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from govhall.audit.models import AuditRecord
 from govhall.audit.selectors import audit_chain_verify
-from govhall.audit.services import at_transaction_end, atomic_audited, audit_record_add
+from govhall.audit.services import at_transaction_end, at_transaction_end_summed, atomic_audited, audit_record_add
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,42 @@ def test_the_chains_lock_is_taken_only_when_the_block_ends():
     lock = next(number for number, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
     assert lock > next(number for number, sql in enumerate(statements) if "EXISTS" in sql or "LIMIT 1" in sql)
     assert sum('INSERT INTO "audit_auditrecord"' in sql for sql in statements) == 1  # both in one statement
+
+
+def test_counts_added_to_one_key_in_a_block_are_written_once_summed_and_others_apart():
+    written: list[tuple[str, dict[str, int]]] = []
+
+    def writer(name: str):
+        return lambda counts: written.append((name, dict(counts)))
+
+    with atomic_audited():
+        at_transaction_end_summed(("day", 1), {"started": 1}, writer("first"))
+        at_transaction_end_summed(("day", 2), {"received": 1}, writer("other"))
+        at_transaction_end_summed(("day", 1), {"started": 1, "received": 1}, writer("second"))
+        with transaction.atomic():  # a savepoint, which may roll back alone: written at once
+            at_transaction_end_summed(("day", 1), {"accepted": 1}, writer("nested"))
+        assert written == [("nested", {"accepted": 1})]
+
+    assert written == [
+        ("nested", {"accepted": 1}),
+        ("first", {"started": 2, "received": 1}),
+        ("other", {"received": 1}),
+    ]
+    at_transaction_end_summed(("day", 1), {"started": 1}, writer("outside"))
+    assert written[-1] == ("outside", {"started": 1})
+
+
+def test_a_write_after_the_records_does_not_take_the_chains_lock_again():
+    if connection.vendor != "postgresql":
+        pytest.skip("the chain's lock is PostgreSQL's advisory lock")
+    from govhall.audit.services import audit_chain_lock
+
+    with CaptureQueriesContext(connection) as captured, atomic_audited():
+        _add("first")
+        at_transaction_end(audit_chain_lock)
+        at_transaction_end(audit_chain_lock)
+
+    assert sum("pg_advisory_xact_lock" in query["sql"] for query in captured.captured_queries) == 1
+    with CaptureQueriesContext(connection) as outside, transaction.atomic():
+        audit_chain_lock()
+    assert sum("pg_advisory_xact_lock" in query["sql"] for query in outside.captured_queries) == 1

@@ -379,22 +379,41 @@ def test_a_refused_file_and_a_form_problem_are_answered_together_and_a_retry_sen
     assert Case.objects.get(pk=draft.pk).number == fixed.json()["number"]
 
 
-def test_a_filing_takes_the_audit_chains_lock_only_at_the_end_of_each_transaction(world, client):
+def data_without_a_draft(world) -> dict:
+    """Valid form values, the draft read for them removed: a first filing, as a department
+    system files, makes its draft in the same call."""
+    data = form_data_for(world, world.implementation)
+    Case.objects.filter(applicant=world.applicant.user, state=CaseState.DRAFT).delete()
+    return data
+
+
+@pytest.mark.parametrize("draft_before", [True, False], ids=["draft-resumed", "draft-made"])
+def test_a_filing_is_one_transaction_taking_the_audit_chains_lock_once_at_its_end(world, client, draft_before):
     if connection.vendor != "postgresql":
         pytest.skip("the chain's lock is PostgreSQL's advisory lock")
-    data = form_data_for(world, world.implementation)
+    data = form_data_for(world, world.implementation) if draft_before else data_without_a_draft(world)
+    headers = bearer(world.applicant.user)  # its token (and that token's audit record) made before
 
     with CaptureQueriesContext(connection) as captured:
-        response = file_with_materials(client, world, data, [(MATERIAL, pdf_upload())], "with-materials-8")
+        response = client.post(
+            f"{API}/cases/with-materials",
+            {
+                "implementation_code": world.implementation.implementation_code,
+                "data": json.dumps(data, ensure_ascii=False),
+                "material_name": [MATERIAL],
+                "file": [pdf_upload()],
+            },
+            headers={**headers, "Idempotency-Key": "with-materials-8"},
+        )
 
     assert response.status_code == 201, response.content
     # After the lock, until the transaction ends (a savepoint released: the test runs in one),
     # only the audit records and the figures' counters: the platform-wide lock and the
     # department's counter rows are held for as short a time as possible.
     held_by = ("pg_advisory_xact_lock", '"audit_auditrecord"', "metrics_")
+    sqls = [query["sql"] for query in captured.captured_queries]
     locked, transactions = False, 0
-    for query in captured.captured_queries:
-        sql = query["sql"]
+    for sql in sqls:
         if sql.startswith("RELEASE SAVEPOINT"):
             transactions += locked
             locked = False
@@ -402,7 +421,58 @@ def test_a_filing_takes_the_audit_chains_lock_only_at_the_end_of_each_transactio
             locked = True
         elif locked:
             assert any(part in sql for part in held_by), sql[:200]
-    assert transactions == 3  # the draft begun, its values and files, the submission
+    # The draft begun or resumed, its values and files, and the submission: one transaction,
+    # one lock, whose figures (a draft begun, an application received) need not ask it again.
+    assert transactions == 1
+    assert sum("pg_advisory_xact_lock" in sql for sql in sqls) == 1
+    assert sum("INSERT INTO metrics_departmentday" in sql for sql in sqls) == 1
+    # A draft made in the call has no earlier file to supersede.
+    superseding = [sql for sql in sqls if '"superseded_at" = ' in sql and sql.startswith("UPDATE")]
+    assert len(superseding) == (2 if draft_before else 0)
+    case = Case.objects.get(number=response.json()["number"])
+    assert list(case.events.values_list("action", flat=True)) == ["submit"]
+    records = AuditRecord.objects.filter(object_id__in=[str(case.pk), case.number]).order_by("id")
+    assert list(records.values_list("action", flat=True)) == ["case_draft_start", "case_material_add", "case_submit"]
+
+
+def test_a_first_filing_with_problems_keeps_its_draft_values_and_files_for_the_retry(world, client):
+    data = data_without_a_draft(world)
+    statement = data.pop("application_statement")
+
+    response = file_with_materials(client, world, data, [(MATERIAL, pdf_upload("申请书.pdf"))], "with-materials-10")
+
+    assert response.status_code == 422, response.content
+    assert [detail["field"] for detail in error_of(response)["details"]] == ["application_statement"]
+    draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
+    assert {name: draft.data.get(name) for name in data} == data
+    assert [(m.material_name, m.original_name) for m in draft.materials.all()] == [(MATERIAL, "申请书.pdf")]
+    assert set(AuditRecord.objects.filter(object_id=str(draft.pk)).values_list("action", flat=True)) == {
+        "case_draft_start",
+        "case_material_add",
+    }
+
+    fixed = file_with_materials(client, world, {"application_statement": statement}, [], "with-materials-10")
+
+    assert fixed.status_code == 201, fixed.content
+    case = Case.objects.get(pk=draft.pk)
+    assert case.number == fixed.json()["number"] and case.state == CaseState.SUBMITTED
+    assert [m.original_name for m in case.materials.all()] == ["申请书.pdf"]
+    assert Case.objects.filter(applicant=world.applicant.user).count() == 1
+
+
+def test_a_first_filing_whose_only_file_is_refused_keeps_the_draft_without_it(world, client):
+    data = data_without_a_draft(world)
+    damaged = SimpleUploadedFile("cut.pdf", b"%PDF-1.7\n1 0 obj\n", content_type="application/pdf")
+
+    response = file_with_materials(client, world, data, [(MATERIAL, damaged)], "with-materials-11")
+
+    assert response.status_code == 422
+    assert {detail["field"]: detail["code"] for detail in error_of(response)["details"]} == {
+        f"material:{MATERIAL}": "damaged"
+    }
+    draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
+    assert not draft.materials.exists()
+    assert {name: draft.data.get(name) for name in data} == data
 
 
 def test_a_material_given_twice_in_one_call_keeps_the_later_file(world, client):

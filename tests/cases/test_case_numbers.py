@@ -86,3 +86,44 @@ def test_concurrent_submissions_with_one_idempotency_key_make_one_case(transacti
     assert failures == []
     assert len({case.pk for case in results}) == 1
     assert Case.objects.filter(submit_key="one-key").count() == 1
+
+
+@pytest.mark.parametrize("draft_before", [False, True], ids=["drafts-made", "draft-resumed"])
+def test_concurrent_filings_in_one_call_with_one_key_make_one_case_and_leave_no_draft(transactional_db, draft_before):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    world = case_world()
+    implementation = world.immediate_implementation
+    draft = make_draft(world=world, implementation=implementation)
+    data = dict(draft.data)
+    if not draft_before:
+        draft.delete()
+    callers = 4
+    start = threading.Barrier(callers)
+    results: list[Case] = []
+    failures: list[BaseException] = []
+
+    def file() -> None:
+        try:
+            start.wait()
+            results.append(
+                services.case_file(
+                    user=world.applicant.user, implementation=implementation, data=data, submit_key="one-call-key"
+                )
+            )
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=file) for _caller in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len({case.pk for case in results}) == 1
+    assert Case.objects.filter(submit_key="one-call-key").count() == 1
+    # The requests that lost the race made no draft of their own (their transaction rolled back).
+    assert Case.objects.filter(applicant=world.applicant.user).count() == 1
