@@ -1157,6 +1157,7 @@ def _case_filed(
         submit_key=idempotency_key,
         company=_company_for(user, payload.company_credit_code),
         materials=materials or (),
+        key_checked=True,
     )
     return Status(201, _detail(case))
 

@@ -652,6 +652,7 @@ def case_file(
     company: Any = None,
     channel: str = Channel.API,
     materials: Sequence[tuple[str, File]] = (),
+    key_checked: bool = False,
 ) -> Case:
     """Draft and submit in one call (the API), with the uploaded ``materials`` as (material
     name, file) pairs: the idempotency key makes a retry return the case the first call made
@@ -660,10 +661,13 @@ def case_file(
     sent: the values and every file that passed its check, so a retry need only send what was
     wrong. Every file is checked; of a material given twice in one call the later file is kept.
     A field not sent keeps the value the draft has: what the platform filled in, or what an
-    earlier attempt saved (the caller need not send back what the state already holds)."""
+    earlier attempt saved (the caller need not send back what the state already holds).
+    ``key_checked``: the caller has just looked the key up and found no case (the API, which
+    answers an earlier case with 200); a case filed with it since is found by the unique index
+    of keys all the same."""
     if not submit_key or len(submit_key) > 64:
         raise CaseActionRefused("submit_key_required", _("请提供不超过64个字符的幂等键（Idempotency-Key）。"))
-    earlier = case_filed_with_key(applicant=user, submit_key=submit_key)
+    earlier = None if key_checked else case_filed_with_key(applicant=user, submit_key=submit_key)
     if earlier is not None:
         return earlier
     person, _elsewhere = _draft_allowed(
