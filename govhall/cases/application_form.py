@@ -563,11 +563,21 @@ def form_commitment(*, definition: dict) -> dict | None:
 def form_material_options(*, definition: dict, material_name: str) -> dict[str, Any]:
     """Whether a material may be replaced by a commitment, and its deferral days (容缺), if any."""
     rule = (definition.get("materials") or {}).get(material_name) or {}
-    deferrable = rule.get("deferrable") if isinstance(rule, dict) else None
     return {
         "commitment": bool(rule.get("commitment")) and form_commitment(definition=definition) is not None,
-        "deferrable_days": deferrable.get("days") if isinstance(deferrable, dict) else None,
+        "deferrable_days": _deferrable_days(rule),
     }
+
+
+def form_deferrable(*, definition: dict) -> bool:
+    """Whether any material of the form may be deferred (容缺): a case filed with another form
+    has no deferred material to date or wait for, and its actions need not look."""
+    return any(_deferrable_days(rule) for rule in (definition.get("materials") or {}).values())
+
+
+def _deferrable_days(rule: Any) -> Any:
+    deferrable = rule.get("deferrable") if isinstance(rule, dict) else None
+    return deferrable.get("days") if isinstance(deferrable, dict) else None
 
 
 # --- the standard form -------------------------------------------------------------------------

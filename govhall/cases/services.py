@@ -1302,6 +1302,8 @@ def _acceptance_apply(*, case: Case, now: Any) -> bool:
         start=case.clock_start_on, days=case.promised_limit_days, unit=case.promised_limit_unit
     )
     case.state = CaseState.ACCEPTED
+    if not application_form.form_deferrable(definition=case.form_definition):
+        return late  # no material of its form may be deferred, so none was (_deferred_materials_record)
     for deferred in case.deferred_materials.filter(received_at__isnull=True):
         deferred.due_on = calendar.working_day_add(start=today, days=deferred.days)
         deferred.save(update_fields=["due_on"])
@@ -1389,6 +1391,8 @@ def _verification_open(*, case: Case, now: Any) -> None:
 
 
 def _deferred_outstanding_refuse(case: Case) -> None:
+    if not application_form.form_deferrable(definition=case.form_definition):
+        return  # no material of its form may be deferred, so none was (_deferred_materials_record)
     missing = list(case.deferred_materials.filter(received_at__isnull=True).values_list("material_name", flat=True))
     if missing:
         raise CaseActionRefused(

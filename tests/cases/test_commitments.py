@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from govhall.cases import services
-from govhall.cases.application_form import form_definition_check
+from govhall.cases.application_form import form_deferrable, form_definition_check
 from govhall.cases.models import CaseState, CommitmentExclusion, TaskState
-from tests.cases.factories import case_world, pdf_upload, task_open
+from tests.cases.factories import case_world, make_case, pdf_upload, task_open
 from tests.factories import make_implementation, material_example
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +142,19 @@ def test_a_missing_deferrable_material_is_accepted_and_the_result_waits_for_it(w
     )
     case = services.case_result_issue(task=task_open(case, kind="issue_result"), officer=world.clerk, reference="R1")
     assert case.result_reference == "R1"
+
+
+def test_only_a_form_with_a_deferrable_material_has_its_deferred_materials_read_by_the_actions(world):
+    assert form_deferrable(definition=FORM)
+    assert not form_deferrable(definition={**FORM, "materials": {"无违法犯罪记录证明": {"commitment": True}}})
+    assert not form_deferrable(definition={"version": 1})
+
+    # The test world's item defers nothing: its acceptance asks nothing about deferrals.
+    case = make_case(world=world, until="prereviewed")
+    assert not form_deferrable(definition=case.form_definition)
+    with CaptureQueriesContext(connection) as captured:
+        services.case_accept(task=task_open(case, kind="accept"), officer=world.clerk)
+    assert not [query for query in captured.captured_queries if "cases_deferredmaterial" in query["sql"]]
 
 
 def test_a_missing_material_that_is_not_deferrable_still_stops_the_submission(world, implementation):
