@@ -1,6 +1,8 @@
 """Case numbers stay unique when many applicants submit at the same moment (PostgreSQL)."""
 
 import threading
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -13,31 +15,44 @@ from tests.factories import make_person
 SUBMITTERS = 8
 
 
+def at_once(calls: list[Callable[[], Case]]) -> tuple[list[Case], list[BaseException]]:
+    """Run each call on its own thread and connection, all released together; returns the cases
+    they returned and what they raised."""
+    start = threading.Barrier(len(calls))
+    results: list[Case] = []
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], Case]) -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures
+
+
 def test_concurrent_submissions_get_distinct_consecutive_numbers(transactional_db):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers itself; the upsert under test matters on PostgreSQL")
     world = case_world()
     people = [world.applicant] + [make_person(name=f"申请人{index}", level=2) for index in range(SUBMITTERS - 1)]
     drafts = [make_draft(world=world, person=person) for person in people]
-    start = threading.Barrier(SUBMITTERS)
-    numbers: list[str] = []
-    failures: list[BaseException] = []
 
-    def submit(draft: Case) -> None:
-        try:
-            start.wait()
-            case = services.case_submit(case=draft, user=draft.applicant, submit_key=f"concurrent-{draft.pk}")
-            numbers.append(case.number)
-        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
-            failures.append(failure)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit, args=(draft,)) for draft in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    cases, failures = at_once(
+        [
+            partial(services.case_submit, case=draft, user=draft.applicant, submit_key=f"concurrent-{draft.pk}")
+            for draft in drafts
+        ]
+    )
+    numbers = [case.number for case in cases]
 
     assert failures == []
     assert len(set(numbers)) == SUBMITTERS
@@ -64,24 +79,9 @@ def test_concurrent_submissions_with_one_idempotency_key_make_one_case(transacti
     world = case_world()
     # Two drafts of the same applicant (two items) raced with one key, as two retries might.
     drafts = [make_draft(world=world), make_draft(world=world, implementation=world.immediate_implementation)]
-    start = threading.Barrier(2)
-    results: list[Case] = []
-    failures: list[BaseException] = []
-
-    def submit(draft: Case) -> None:
-        try:
-            start.wait()
-            results.append(services.case_submit(case=draft, user=draft.applicant, submit_key="one-key"))
-        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
-            failures.append(failure)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit, args=(draft,)) for draft in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = at_once(
+        [partial(services.case_submit, case=draft, user=draft.applicant, submit_key="one-key") for draft in drafts]
+    )
 
     assert failures == []
     assert len({case.pk for case in results}) == 1
@@ -98,29 +98,10 @@ def test_concurrent_filings_in_one_call_with_one_key_make_one_case_and_leave_no_
     data = dict(draft.data)
     if not draft_before:
         draft.delete()
-    callers = 4
-    start = threading.Barrier(callers)
-    results: list[Case] = []
-    failures: list[BaseException] = []
+    user = world.applicant.user
+    file = partial(services.case_file, user=user, implementation=implementation, data=data, submit_key="one-call-key")
 
-    def file() -> None:
-        try:
-            start.wait()
-            results.append(
-                services.case_file(
-                    user=world.applicant.user, implementation=implementation, data=data, submit_key="one-call-key"
-                )
-            )
-        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
-            failures.append(failure)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=file) for _caller in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = at_once([file] * 4)
 
     assert failures == []
     assert len({case.pk for case in results}) == 1
