@@ -125,8 +125,14 @@ def calendar_seed(*, years: Iterable[int] | None = None) -> int:
 # Queries
 
 
-# Within ``calendar_read_once()``: the days read so far and the ranges they cover.
+# Within ``calendar_read_once()``: the days read so far and the ranges they cover. A block's
+# first read reaches a year before the first day asked and two after it: an action asks for
+# days on both sides of the first (an acceptance asks first for a deadline of 60 calendar days,
+# then for a step's due date and the days used so far), and the three years are about 90 rows,
+# the days that do not work as their weekday does. Later reads reach a year after their first day.
 KEPT_WINDOW_DAYS = FOLLOW_UP_WINDOW_DAYS
+KEPT_FIRST_BEFORE_DAYS = 366
+KEPT_FIRST_AFTER_DAYS = 2 * 366
 
 
 @dataclass
@@ -140,9 +146,9 @@ _kept_days: contextvars.ContextVar[_KeptDays | None] = contextvars.ContextVar("c
 
 @contextlib.contextmanager
 def calendar_read_once() -> Iterator[None]:
-    """Inside the block, the table is read once for a year from the first day asked for, and
-    every later query of the block whose days fall in what was read is answered from it: a case
-    action computes up to five dates (the statutory and promised deadlines, the next step's due
+    """Inside the block, the table is read once for the three years around the first day asked
+    for (``KEPT_FIRST_BEFORE_DAYS``, ``KEPT_FIRST_AFTER_DAYS``), and every later query of the
+    block whose days fall in what was read is answered from it: a case action computes up to five dates (the statutory and promised deadlines, the next step's due
     date, deferred materials, the answer's days left) from the same few weeks. Keep the block to
     one request: an administrator's edit is seen by the next block. A block inside another
     shares the outer one's days."""
@@ -163,9 +169,13 @@ def _working_by_date(*, first: datetime.date, last: datetime.date) -> dict[datet
     if kept is None:
         return _days_read(first=first, last=last)
     if not _covered(kept.ranges, first=first, last=last):
-        end = max(last, first + datetime.timedelta(days=KEPT_WINDOW_DAYS - 1))
-        kept.known.update(_days_read(first=first, last=end))
-        kept.ranges.append((first, end))
+        if kept.ranges:
+            start, end = first, max(last, first + datetime.timedelta(days=KEPT_WINDOW_DAYS - 1))
+        else:
+            start = first - datetime.timedelta(days=KEPT_FIRST_BEFORE_DAYS)
+            end = max(last, first + datetime.timedelta(days=KEPT_FIRST_AFTER_DAYS))
+        kept.known.update(_days_read(first=start, last=end))
+        kept.ranges.append((start, end))
     # The callers look days up in the answer; days outside [first, last] would not be asked for.
     return kept.known
 

@@ -215,11 +215,29 @@ def test_inside_one_read_days_before_or_beyond_what_was_read_are_read_and_counte
     used = working_days_between(start=D(2025, 2, 28), end=D(2025, 6, 4))
 
     with django_assert_num_queries(2), calendar_read_once():
-        assert working_day_add(start=D(2025, 6, 2), days=2) == D(2025, 6, 4)
-        # Earlier than the year read first: read again, the closed month skipped.
+        assert working_day_add(start=D(2026, 6, 1), days=1) == D(2026, 6, 2)
+        # Earlier than the year before the first day asked: read again, the closed month skipped.
         assert working_day_add(start=D(2025, 2, 28), days=1) == D(2025, 4, 10)
         # Within what both reads hold: no third read, the same count as outside the block.
         assert working_days_between(start=D(2025, 2, 28), end=D(2025, 6, 4)) == used
+
+
+def test_an_acceptance_s_dates_asked_latest_first_come_from_one_read(seeded, django_assert_num_queries):
+    # The order an acceptance asks in: a deadline of 60 calendar days, one of 14, then the next
+    # step's due date and the days used so far, from the day of acceptance.
+    accepted = D(2025, 12, 5)
+    asks = (
+        lambda: calendar_day_add(start=accepted, days=60),
+        lambda: calendar_day_add(start=accepted, days=14),
+        lambda: working_day_add(start=accepted, days=20),
+        lambda: working_days_between(start=D(2025, 11, 3), end=accepted),
+    )
+    apart = [ask() for ask in asks]
+
+    with django_assert_num_queries(1), calendar_read_once():
+        together = [ask() for ask in asks]
+
+    assert together == apart
 
 
 def test_an_administrator_s_edit_is_seen_by_the_next_read_once_block(seeded, system_administrator):
