@@ -627,11 +627,14 @@ def _draft_submitted(
     case.promised_limit_unit = case.implementation.promised_time_limit_unit
     _deferred_materials_record(case, present=present, materials=materials)
     _wallet_materials_record(case=case, user=user, now=now, materials=materials)
-    case.save()
-    # The submission is on the timeline before whatever the first step does (an automatic
-    # approval decides at once).
-    _event(case=case, action="submit", actor=user, now=now, step=None)
     first = process.steps_of(case.process_definition)[0]
+    if process.step_kind(first).automatic:
+        # An automatic approval decides at once and goes on to what follows it (a licence
+        # issued by the system reads the case again): the submission is saved first. A step
+        # for an officer only adds its tasks, so the case is saved once, after them.
+        case.save()
+    # The submission is on the timeline before whatever the first step does.
+    _event(case=case, action="submit", actor=user, now=now, step=None)
     _step_enter(case=case, step=first, now=now)
     case.save()
     person_notify(
