@@ -429,6 +429,10 @@ def test_a_filing_is_one_transaction_taking_the_audit_chains_lock_once_at_its_en
     # A draft made in the call has no earlier file to supersede.
     superseding = [sql for sql in sqls if '"superseded_at" = ' in sql and sql.startswith("UPDATE")]
     assert len(superseding) == (2 if draft_before else 0)
+    # The submission writes the case once: its first step is an officer's, which only adds tasks.
+    assert sum(sql.startswith('UPDATE "cases_case"') for sql in sqls) == 1
+    # The applicant's person came with the access token.
+    assert not any(sql.startswith("SELECT") and 'FROM "accounts_person"' in sql for sql in sqls)
     case = Case.objects.get(number=response.json()["number"])
     assert list(case.events.values_list("action", flat=True)) == ["submit"]
     records = AuditRecord.objects.filter(object_id__in=[str(case.pk), case.number]).order_by("id")
