@@ -148,10 +148,11 @@ _kept_days: contextvars.ContextVar[_KeptDays | None] = contextvars.ContextVar("c
 def calendar_read_once() -> Iterator[None]:
     """Inside the block, the table is read once for the three years around the first day asked
     for (``KEPT_FIRST_BEFORE_DAYS``, ``KEPT_FIRST_AFTER_DAYS``), and every later query of the
-    block whose days fall in what was read is answered from it: a case action computes up to five dates (the statutory and promised deadlines, the next step's due
-    date, deferred materials, the answer's days left) from the same few weeks. Keep the block to
-    one request: an administrator's edit is seen by the next block. A block inside another
-    shares the outer one's days."""
+    block whose days fall in what was read is answered from it: a case action computes up to
+    five dates (the statutory and promised deadlines, the next step's due date, deferred
+    materials, the answer's days left) from the same few weeks. Keep the block to one request:
+    an administrator's edit is seen by the next block. A block inside another shares the outer
+    one's days."""
     if _kept_days.get() is not None:
         yield
         return
