@@ -430,6 +430,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     _django()
+    from django.core.management.base import CommandError
+
+    from govhall.cases.management.commands.bench_data import bench_keys_check
+
+    try:
+        bench_keys_check()
+    except CommandError as error:
+        raise SystemExit(f"python -m {__spec__.name}: {error}") from None
     timer = Timer()
     if arguments.profile:
         from pyinstrument import Profiler

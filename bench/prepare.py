@@ -305,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
     arguments = parser.parse_args(argv)
     _django()
+    from django.core.management.base import CommandError
+
+    from govhall.cases.management.commands.bench_data import bench_keys_check
+
+    try:
+        bench_keys_check()
+    except CommandError as error:
+        raise SystemExit(f"python -m {__spec__.name}: {error}") from None
     result = prepare(applicants=arguments.applicants, ready_region=arguments.ready_region, sample=arguments.sample)
     arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0

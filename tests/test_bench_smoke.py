@@ -3,6 +3,7 @@ writes with COPY), the ceiling views, the submission client and the wrk script a
 server, and the table's verdicts. The full benchmark is `make bench` (docs/performance.md)."""
 
 import asyncio
+import base64
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import RequestFactory, override_settings
 
@@ -21,6 +23,7 @@ from bench import actions_timed, runner
 from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
+from govhall.accounts import privacy
 from govhall.accounts.models import Role
 from govhall.cases import calendar
 from govhall.cases.management import bench_history
@@ -178,6 +181,27 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: 
     assert sum(row["received"] for row in generated_figures[0].values()) == Case.objects.count()
     metrics_rebuild()
     assert counter_rows() == generated_figures
+
+
+@pytest.mark.django_db
+def test_the_generator_and_the_harness_refuse_keys_that_cannot_open_the_generated_data(settings) -> None:
+    person = make_person()
+    person.user.username = f"{bench_data.APPLICANT_PREFIX}000001"
+    person.user.save(update_fields=["username"])
+    bench_data.bench_keys_check()  # the keys that sealed it
+
+    # Another checkout's var directory: a key of the same name, other bytes.
+    key_id = privacy.key_id_of(person.identity_number_encrypted)
+    settings.GOVHALL_DATA_KEYS = f"{key_id}:{base64.b64encode(b'o' * 32).decode()}"
+    settings.GOVHALL_DATA_KEY_ID = key_id
+    privacy.key_ring_reset()
+    try:
+        with pytest.raises(CommandError, match="sealed with other keys"):
+            bench_data.bench_keys_check()
+        with pytest.raises(SystemExit, match="sealed with other keys"):
+            actions_timed.main(["todo_list", "--count", "1"])
+    finally:
+        privacy.key_ring_reset()
 
 
 @pytest.mark.django_db

@@ -155,6 +155,38 @@ def peak_rss_mb() -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Keys
+
+
+def bench_keys_check() -> None:
+    """Refuse to go on when this process's keys cannot open what the generator sealed.
+
+    The applicants' identity numbers and phones are sealed with the data keys, and drafts'
+    prefills with ``SECRET_KEY``, of the ``GOVHALL_VAR_DIR`` that generated them (``var/bench``
+    of the checkout that ran ``make bench``). A server started with another directory's keys
+    answered 500 to every action and filing, and left drafts that the next run's filings
+    resumed and refused: one generated applicant's identity number is opened here first."""
+    from cryptography.exceptions import InvalidTag
+
+    from govhall.accounts.models import Person
+
+    sealed = (
+        Person.objects.filter(user__username__startswith=APPLICANT_PREFIX)
+        .order_by("pk")
+        .values_list("identity_number_encrypted", flat=True)[:1]
+    )
+    for token in sealed:
+        try:
+            privacy.decrypt(token, purpose="identity_number")
+        except (privacy.KeyRingError, InvalidTag, ValueError) as error:
+            raise CommandError(
+                f"the benchmark data in this database was sealed with other keys than those of "
+                f"{settings.VAR_DIR} ({type(error).__name__}): run from the checkout that generated "
+                f"it, or link that checkout's var directory (docs/performance.md)"
+            ) from error
+
+
+# ---------------------------------------------------------------------------------------------
 # Marker
 
 
@@ -1817,6 +1849,7 @@ class Command(BaseCommand):
         if not Implementation.objects.exists():
             raise CommandError("load the demo data first: python -m govhall.cli demo")
         started = time.monotonic()
+        bench_keys_check()
         _marker_ensure()
 
         def log(message: str) -> None:
