@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench.prepare import MATERIAL_BYTES, _django, _submission_target, _tokens
+from bench.prepare import MATERIAL_BYTES, _django, _keys_checked, _submission_target, _tokens
 
 READY_REGION = "330106"
 WARM_UP = 5
@@ -430,14 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     _django()
-    from django.core.management.base import CommandError
-
-    from govhall.cases.management.commands.bench_data import bench_keys_check
-
-    try:
-        bench_keys_check()
-    except CommandError as error:
-        raise SystemExit(f"python -m {__spec__.name}: {error}") from None
+    _keys_checked("bench.actions_timed")
     timer = Timer()
     if arguments.profile:
         from pyinstrument import Profiler

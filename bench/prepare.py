@@ -25,6 +25,19 @@ def _django() -> None:
     django.setup()
 
 
+def _keys_checked(program: str) -> None:
+    """Exit with the reason when this process's keys cannot open the generated data
+    (``bench_data.bench_keys_check``), before anything is read or written with them."""
+    from django.core.management.base import CommandError
+
+    from govhall.cases.management.commands.bench_data import bench_keys_check
+
+    try:
+        bench_keys_check()
+    except CommandError as error:
+        raise SystemExit(f"python -m {program}: {error}") from None
+
+
 # Queries people type (DESIGN.md: Chinese queries like 开公司 find 企业设立登记).
 SEARCH_SPECIFIC = ("食品经营许可", "出生医学证明", "住房公积金提取", "个体工商户设立登记", "结婚登记", "失业保险金申领")
 SEARCH_BROAD = ("登记", "许可", "证明", "申领")
@@ -305,14 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
     arguments = parser.parse_args(argv)
     _django()
-    from django.core.management.base import CommandError
-
-    from govhall.cases.management.commands.bench_data import bench_keys_check
-
-    try:
-        bench_keys_check()
-    except CommandError as error:
-        raise SystemExit(f"python -m {__spec__.name}: {error}") from None
+    _keys_checked("bench.prepare")
     result = prepare(applicants=arguments.applicants, ready_region=arguments.ready_region, sample=arguments.sample)
     arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0
