@@ -3,6 +3,7 @@ served without reading the database, each with its own CSRF token, never to a si
 nor from a signed-in user's page, and never after the catalogue changed."""
 
 import re
+import time
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -111,6 +112,26 @@ def test_search_pages_are_kept_per_language_and_follow_a_publication():
     assert implementation.implementation_code not in visitor.get(url).content.decode()
 
 
+def kept_page_state(address: str) -> dict:
+    """What the cache holds for a visitor's page at ``address`` (for a failing test's message): whether
+    it is kept, under which catalogue version, against the current one, and the clock."""
+    from django.core.cache import cache
+
+    from govhall.catalog.search import SEARCH_VERSION_KEY
+
+    request = RequestFactory().get(address)
+    request.user = AnonymousUser()
+    name = "search" if address.startswith(reverse("portal:search")) else "guide"
+    slot = visitor_page_key(request, name, parameters=SEARCH_PARAMETERS if name == "search" else frozenset())
+    page = cache.get(slot.key) if slot is not None else None
+    return {
+        "slot": slot.key if slot is not None else None,
+        "kept_version": page and page["version"],
+        "version": cache.get(SEARCH_VERSION_KEY),
+        "time": time.time(),
+    }
+
+
 def test_only_addresses_the_portal_makes_are_kept():
     implementation = make_implementation(name="食品经营许可")
     search = reverse("portal:search")
@@ -122,13 +143,15 @@ def test_only_addresses_the_portal_makes_are_kept():
         f"{search}?q={'许' * 101}",
         f"{guide_url(implementation)}?x=1",
     ]
+    rendered_at = time.time()
     for address in kept + not_kept:
         Client().get(address)
 
     for address in kept:
+        state = kept_page_state(address)
         with CaptureQueriesContext(connection) as queries, override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
             Client().get(address)
-        assert not queries.captured_queries, address
+        assert not queries.captured_queries, (address, rendered_at, state, [q["sql"][:120] for q in queries.captured_queries])
     for address in not_kept:
         assert Client().get(address).status_code == 200
         request = RequestFactory().get(address)
