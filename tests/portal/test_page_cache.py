@@ -151,7 +151,8 @@ def test_only_addresses_the_portal_makes_are_kept():
         state = kept_page_state(address)
         with CaptureQueriesContext(connection) as queries, override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
             Client().get(address)
-        assert not queries.captured_queries, (address, rendered_at, state, [q["sql"][:120] for q in queries.captured_queries])
+        statements = [query["sql"][:120] for query in queries.captured_queries]
+        assert not statements, (address, rendered_at, state, statements)
     for address in not_kept:
         assert Client().get(address).status_code == 200
         request = RequestFactory().get(address)
