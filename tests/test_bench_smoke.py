@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import shutil
+import threading
 import urllib.parse
 from collections import Counter
 from datetime import date
@@ -235,6 +236,76 @@ def test_figures_an_interrupted_earlier_load_set_aside_are_still_added() -> None
         cursor.execute("SELECT to_regclass(%s)", [bench_history.LEGACY_STAGE])
         assert cursor.fetchone()[0] is None
     assert bench_history.figures_fold() == 0
+
+
+def _catalogue_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [list(bench_data.CATALOGUE_LOADED_TABLES)]
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+@postgresql_only
+def test_a_large_implementations_load_writes_each_chunk_beside_the_next_and_builds_the_indexes_after(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the threshold the catalogue tables' secondary indexes are dropped and built again,
+    and each chunk is written by another thread on its own connection (committed data: the
+    writer could not see a test's transaction) without foreign-key triggers; every row still
+    points at what exists."""
+    make_implementation(region_code=XIHU, kind="market")
+    indexes = _catalogue_indexes()
+    monkeypatch.setattr(bench_data, "IMPLEMENTATIONS_REBUILD_THRESHOLD", 10)
+    monkeypatch.setattr(bench_data, "IMPLEMENTATION_CHUNK", 15)
+    writers = []
+    write = bench_data._implementations_write
+
+    def recorded(*rows: list) -> None:
+        writers.append((threading.current_thread() is threading.main_thread(), len(rows[0])))
+        write(*rows)
+
+    monkeypatch.setattr(bench_data, "_implementations_write", recorded)
+    before = Implementation.objects.count()
+
+    added = bench_data.implementations_generate(target=before + 40, rng=bench_data.seeded_random(1), log=_log)
+
+    assert added == 40
+    assert writers == [(False, 15), (False, 15), (False, 10)]
+    assert _catalogue_indexes() == indexes
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {bench_data.INDEX_TABLE}")
+        assert cursor.fetchone()[0] == 0
+        # What the foreign keys would have checked.
+        for table, column, target in (
+            ("catalog_implementation", "department_id", "org_department"),
+            ("catalog_implementation", "entry_id", "catalog_catalogueentry"),
+            ("catalog_implementation", "region_id", "org_region"),
+            ("catalog_implementationversion", "implementation_id", "catalog_implementation"),
+            ("catalog_searchdocument", "implementation_id", "catalog_implementation"),
+            ("catalog_material", "implementation_id", "catalog_implementation"),
+            ("catalog_processstep", "implementation_id", "catalog_implementation"),
+        ):
+            key = "code" if target == "org_region" else "id"
+            cursor.execute(
+                f"SELECT count(*) FROM {table} row WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {target} t WHERE t.{key} = row.{column})"
+            )
+            assert cursor.fetchone()[0] == 0, (table, column)
+    generated = Implementation.objects.exclude(versions__change__isnull=False)
+    assert generated.count() == 40
+    assert ImplementationVersion.objects.filter(implementation__in=generated).count() == 40
+    assert SearchDocument.objects.filter(implementation__in=generated).count() == 40
+    assert all(implementation.materials.exists() for implementation in generated)
+
+    # The application form and process definition, serialised once per template, are its own.
+    def definitions(implementations) -> set[str]:
+        return {
+            json.dumps([implementation.application_form, implementation.process_definition], sort_keys=True)
+            for implementation in implementations
+        }
+
+    assert definitions(generated) <= definitions(Implementation.objects.exclude(pk__in=generated))
 
 
 @pytest.mark.django_db
