@@ -417,15 +417,23 @@ def task_actions_for_officer(*, task: CaseTask, officer: Any) -> list[str]:
 
 
 def case_return_targets(*, case: Case, task: CaseTask) -> list[dict[str, Any]]:
-    keys = [step["key"] for step in process.steps_of(case.process_definition)]
-    done = set(case.tasks.filter(state=TaskState.DONE).values_list("step_key", flat=True))
-    return [
-        step
-        for step in process.steps_of(case.process_definition)
-        if step["kind"] in process.RETURNABLE_KINDS
-        and step["key"] in done
-        and keys.index(step["key"]) < keys.index(task.step_key)
-    ]
+    """The returnable steps before the task's that have been done, in order. The done steps are
+    read only when such a step exists, by a statement compiled once per process: every action's
+    answer asks this for each open task, and building the query took 0.6 ms of 0.8."""
+    steps = process.steps_of(case.process_definition)
+    keys = [step["key"] for step in steps]
+    if task.step_key not in keys:
+        return []
+    before = steps[: keys.index(task.step_key)]
+    returnable = [step for step in before if step["kind"] in process.RETURNABLE_KINDS]
+    if not returnable:
+        return []
+    done = {row[0] for row in values_list_compiled("done_step_keys", _done_step_keys, int(case.pk))}
+    return [step for step in returnable if step["key"] in done]
+
+
+def _done_step_keys(case_id: int) -> QuerySet[CaseTask, Any]:
+    return CaseTask.objects.filter(case_id=case_id, state=TaskState.DONE).order_by().values_list("step_key")
 
 
 def case_timeline(*, case: Case, for_applicant: bool) -> list[CaseEvent]:

@@ -796,6 +796,18 @@ def test_officer_sees_the_form_data_every_event_and_the_actions_open_to_them(wor
     ]
 
 
+def test_return_is_offered_only_on_a_step_after_a_returnable_step_that_was_done(world, client):
+    reviewing = make_case(world=world, until="accepted")
+    deciding = make_case(world=world, until="reviewed")
+
+    review = staff_client(world.reviewer).get(f"{API}/workbench/cases/{reviewing.number}").json()
+    decide = staff_client(world.decider).get(f"{API}/workbench/cases/{deciding.number}").json()
+
+    # Before the joint review only prereview and accept were done, which cannot be returned to.
+    assert [("return" in task["actions"]) for task in review["open_tasks"] if task["actions"]] == [False]
+    assert [(task["kind"]["code"], "return" in task["actions"]) for task in decide["open_tasks"]] == [("decide", True)]
+
+
 def test_an_action_the_step_does_not_offer_answers_409_with_its_code(world, client):
     case = make_case(world=world, until="prereviewed")
 
