@@ -15,6 +15,7 @@ The rules implemented here, by source:
 - art. 45: special procedures (hearing, inspection, testing, expert review) stop the clock.
 """
 
+import copy
 import hashlib
 import json
 from collections.abc import Sequence
@@ -632,11 +633,11 @@ def _draft_submitted(
         # An automatic approval decides at once and goes on to what follows it (a licence
         # issued by the system reads the case again): the submission is saved first. A step
         # for an officer only adds its tasks, so the case is saved once, after them.
-        case.save()
+        _case_save(case)
     # The submission is on the timeline before whatever the first step does.
     _event(case=case, action="submit", actor=user, now=now, step=None)
     _step_enter(case=case, step=first, now=now)
-    case.save()
+    _case_save(case)
     person_notify(
         user=case.applicant,
         subject=_("申请已提交"),
@@ -938,7 +939,7 @@ def case_withdraw(*, case: Case, user: Any, reason: str) -> Case:
         case.state = CaseState.WITHDRAWN
         case.stage = ""
         case.withdrawn_at = now
-        case.save()
+        _case_save(case)
         _event(case=case, action="withdraw", actor=user, now=now, opinion=reason.strip())
     return case
 
@@ -969,7 +970,7 @@ def case_correction_answer(*, case: Case, user: Any, note: str = "") -> Case:
         )
         assert step is not None
         _step_enter(case=case, step=step, now=now)
-        case.save()
+        _case_save(case)
         _event(case=case, action="correction_answer", actor=user, now=now, opinion=note.strip())
     return case
 
@@ -1022,7 +1023,7 @@ def case_prereview_pass(*, task: CaseTask, officer: Any, opinion: str = "") -> C
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="pass", opinion=opinion)
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(case=case, action="prereview_pass", actor=officer, now=now, task=task, opinion=opinion)
     return case
 
@@ -1125,7 +1126,7 @@ def case_commitment_verify(*, task: CaseTask, officer: Any, truthful: bool, note
                 case.state = CaseState.COMPLETED
                 case.stage = ""
                 case.completed_at = now
-            case.save()
+            _case_save(case)
         _event(
             case=case,
             action="commitment_verified" if truthful else "commitment_false",
@@ -1153,7 +1154,7 @@ def case_forward(*, task: CaseTask, officer: Any, opinion: str = "") -> Case:
         now = timezone.now()
         _task_close(task=task, officer=officer, now=now, outcome="forward", opinion=opinion)
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="forward",
@@ -1198,7 +1199,7 @@ def case_correction_notify(*, task: CaseTask, officer: Any, items: list[dict[str
         _task_close(task=task, officer=officer, now=now, outcome="correct", opinion=note)
         case.state = CaseState.CORRECTION
         case.stage = "correction"
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="correction_notify",
@@ -1233,7 +1234,7 @@ def case_refuse(*, task: CaseTask, officer: Any, reasons: str, legal_remedy: str
         case.refusal_reasons = reasons.strip()
         case.legal_remedy = legal_remedy.strip() or str(LEGAL_REMEDY_DEFAULT)
         case.completed_at = now
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="refuse",
@@ -1274,7 +1275,7 @@ def case_accept(
             _decision_apply(case=case, decision=decision, reasons=decision_reasons, now=now)
             data["decision"] = decision
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(case=case, action="accept", actor=officer, now=now, task=task, opinion=opinion, data=data)
         person_notify(
             user=case.applicant,
@@ -1325,7 +1326,7 @@ def case_review(*, task: CaseTask, officer: Any, agree: bool, opinion: str) -> C
         waiting = CaseTask.objects.filter(case=case, step_key=task.step_key, state=TaskState.OPEN).exists()
         if not waiting:
             _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="review",
@@ -1347,7 +1348,7 @@ def case_decide(*, task: CaseTask, officer: Any, decision: str, reasons: str = "
         _task_close(task=task, officer=officer, now=now, outcome=decision, opinion=reasons)
         _decision_apply(case=case, decision=decision, reasons=reasons, now=now)
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(
             case=case, action="decide", actor=officer, now=now, task=task, opinion=reasons, data={"decision": decision}
         )
@@ -1436,7 +1437,7 @@ def case_result_issue(*, task: CaseTask, officer: Any, reference: str) -> Case:
         case.result_reference = reference.strip()[:128]
         _task_close(task=task, officer=officer, now=now, outcome="issue", opinion=reference)
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="result_issue",
@@ -1484,7 +1485,7 @@ def case_deliver(*, task: CaseTask, officer: Any, method: str, note: str = "") -
         _task_close(task=task, officer=officer, now=now, outcome=method, opinion=note)
         case.delivery_method = method
         _advance(case=case, after_key=task.step_key, now=now)
-        case.save()
+        _case_save(case)
         _event(case=case, action="deliver", actor=officer, now=now, task=task, opinion=note, data={"method": method})
         person_notify(
             user=case.applicant,
@@ -1523,7 +1524,7 @@ def case_return(*, task: CaseTask, officer: Any, to_step: str, reason: str) -> C
             case.decided_at = None
             case.state = CaseState.ACCEPTED
         _step_enter(case=case, step=target, now=now)
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="return",
@@ -1571,7 +1572,7 @@ def case_special_procedure_start(
             started_by=officer,
         )
         case.paused_since = today
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="special_procedure_start",
@@ -1612,7 +1613,7 @@ def case_special_procedure_end(*, procedure: SpecialProcedure, officer: Any, res
         procedure.save()
         _deadlines_move(case=case, days=paused)
         case.paused_since = None
-        case.save()
+        _case_save(case)
         _event(
             case=case,
             action="special_procedure_end",
@@ -1685,7 +1686,7 @@ def case_extension_answer(*, extension: Extension, officer: Any, approve: bool, 
         if approve:
             _deadlines_move(case=case, days=extension.days)
             case.extension_days += extension.days
-            case.save()
+            _case_save(case)
         _event(
             case=case,
             action="extension_approve" if approve else "extension_reject",
@@ -1995,7 +1996,39 @@ def _case_locked(case_id: int) -> Case:
     case = unique_or_none_compiled("case_locked", _case_for_update, int(case_id))
     if case is None:
         raise Case.DoesNotExist(f"no case {case_id}")
+    _case_values_keep(case)
     return case
+
+
+# The columns an action may change, and those of them whose value (a dict) may be changed in
+# place, which are kept as copies.
+_CASE_SAVED = [field.attname for field in Case._meta.concrete_fields if not field.primary_key]
+_CASE_CHANGED_IN_PLACE = {
+    field.attname for field in Case._meta.concrete_fields if field.get_internal_type() == "JSONField"
+}
+
+
+def _case_values_keep(case: Case) -> None:
+    """Keep the values the locked case was read with, for ``_case_save``."""
+    values = {name: getattr(case, name) for name in _CASE_SAVED}
+    for name in _CASE_CHANGED_IN_PLACE:
+        values[name] = copy.deepcopy(values[name])
+    case._govhall_read = values  # type: ignore[attr-defined]
+
+
+def _case_save(case: Case) -> None:
+    """Save the case: only the columns changed since it was locked (and ``updated_at``) when
+    ``_case_locked`` read it, else every column. An action changes a handful of a case's 50
+    columns; writing them all cost about 0.15 ms more of Python and as much of PostgreSQL."""
+    read = getattr(case, "_govhall_read", None)
+    if read is None:
+        case.save()
+        return
+    changed = [name for name in _CASE_SAVED if getattr(case, name) != read[name]]
+    if "updated_at" not in changed:
+        changed.append("updated_at")
+    case.save(update_fields=changed)
+    _case_values_keep(case)
 
 
 def _case_for_update(pk: int) -> QuerySet[Case]:

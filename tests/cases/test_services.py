@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from govhall.audit.models import AuditRecord
 from govhall.cases import services
@@ -434,3 +436,34 @@ def test_reusing_a_material_from_an_earlier_case_shares_the_file(world):
             material_name="食品经营许可申请书",
             source=source,
         )
+
+
+def test_an_action_writes_only_the_columns_it_changed(world):
+    case = make_case(world=world, until="prereviewed")
+    task = task_open(case, kind="accept")
+
+    with CaptureQueriesContext(connection) as queries:
+        services.case_accept(task=task, officer=world.clerk)
+
+    updates = [query["sql"] for query in queries.captured_queries if query["sql"].startswith('UPDATE "cases_case"')]
+    assert len(updates) == 1
+    assert '"state"' in updates[0] and '"promised_due_on"' in updates[0] and '"updated_at"' in updates[0]
+    assert '"data"' not in updates[0] and '"applicant_name"' not in updates[0]
+    accepted = Case.objects.get(pk=case.pk)
+    assert accepted.state == CaseState.ACCEPTED and accepted.accepted_at is not None
+    assert accepted.data == case.data
+
+
+def test_a_locked_case_changed_in_place_is_saved_whole_and_saved_again_after(world):
+    case = make_case(world=world, until="submitted")
+    with transaction.atomic():
+        locked = services._case_locked(case.pk)
+        locked.data["note"] = "窗口补录"  # a dict changed in place, not assigned
+        services._case_save(locked)
+        locked.stage = "prereview-again"
+        services._case_save(locked)  # compared with what the first save wrote
+
+    saved = Case.objects.get(pk=case.pk)
+    assert saved.data["note"] == "窗口补录"
+    assert saved.stage == "prereview-again"
+    assert saved.updated_at > case.updated_at
