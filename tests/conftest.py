@@ -29,10 +29,14 @@ def _default_language_after_each_test():
 @pytest.fixture(autouse=True)
 def _empty_cache_before_each_test():
     """Rolled-back tests reuse primary keys: a cached guide body (keyed by implementation and
-    version) from one test must not answer for another test's implementation."""
+    version) from one test must not answer for another test's implementation; nor must the
+    steps and materials kept in the process (a test may run commit callbacks it rolls back)."""
     from django.core.cache import cache
 
+    from govhall.catalog.selectors import _application_parts_kept
+
     cache.clear()
+    _application_parts_kept.clear()
 
 
 # A live_server (or transactional_db) test's data is committed, and pytest-django's transactional_db empties every

@@ -4,12 +4,14 @@ The public sees published implementations that are not cancelled and whose entry
 cancelled; suspended ones stay visible with a notice, since people still look for them.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, overload
 
 from django.core.cache import cache
+from django.db import router, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from govhall.accounts.guards import staff_may_act_at_province_level, staff_region_prefixes, staff_regions_for_role
@@ -214,31 +216,70 @@ def implementation_get_for_application(*, implementation_code: str) -> Implement
     department, process steps, materials in order), or None (also when cancelled): the guide's
     hall, windows and themes are not read.
 
-    Every draft and every filing in one call reads it: the three statements are compiled once
-    per process, and the steps and materials are left on it as ``prefetch_related`` leaves them
-    (``implementation.materials.all()`` reads nothing more)."""
+    Every draft and every filing in one call reads it: its statement is compiled once per
+    process, and the steps and materials are left on it as ``prefetch_related`` leaves them
+    (``implementation.materials.all()`` reads nothing more). Those of a version are read once per
+    process (``_application_parts``)."""
     implementation = unique_or_none_compiled(
         "implementation_for_application", _implementation_application_query, implementation_code
     )
     if implementation is None:
         return None
-    steps = list_compiled("implementation_steps", _implementation_steps_query, implementation.pk)
-    materials = list_compiled("implementation_materials", _implementation_materials_query, implementation.pk)
+    steps, materials = _application_parts(implementation)
     _prefetched_set(implementation, "process_steps", steps)
     _prefetched_set(implementation, "materials", materials)
     return implementation
+
+
+# An implementation's process steps and materials, by (id, version), as the values of their
+# rows: a publication rewrites them and raises the version in one transaction (services
+# ``_implementation_write``), so a version's rows never change, and an implementation is never
+# deleted. Kept only once the transaction that read them has committed: rows read in a
+# transaction rolled back, whose id may be given again (SQLite), are never kept. The most
+# recently used are kept, up to APPLICATION_PARTS_KEPT (a few kilobytes each).
+APPLICATION_PARTS_KEPT = 256
+_application_parts_kept: OrderedDict[tuple[int, int], tuple[list[list[Any]], list[list[Any]]]] = OrderedDict()
+_STEP_FIELDS = [field.attname for field in ProcessStep._meta.concrete_fields]
+_MATERIAL_FIELDS = [field.attname for field in Material._meta.concrete_fields]
+
+
+def _application_parts(implementation: Implementation) -> tuple[list[ProcessStep], list[Material]]:
+    """The implementation's steps and materials in order, each a new model of the kept values
+    (two statements saved on every filing; models are built anew, so none is shared between
+    requests)."""
+    key = (implementation.pk, implementation.version)
+    kept = _application_parts_kept.get(key)
+    if kept is None:
+        kept = (
+            values_list_compiled("implementation_steps", _implementation_steps_query, implementation.pk),
+            values_list_compiled("implementation_materials", _implementation_materials_query, implementation.pk),
+        )
+        transaction.on_commit(partial(_application_parts_keep, key, kept))
+    else:
+        _application_parts_kept.move_to_end(key)
+    alias = router.db_for_read(Material)
+    return (
+        [ProcessStep.from_db(alias, _STEP_FIELDS, row) for row in kept[0]],
+        [Material.from_db(alias, _MATERIAL_FIELDS, row) for row in kept[1]],
+    )
+
+
+def _application_parts_keep(key: tuple[int, int], parts: tuple[list[list[Any]], list[list[Any]]]) -> None:
+    _application_parts_kept[key] = parts
+    while len(_application_parts_kept) > APPLICATION_PARTS_KEPT:
+        _application_parts_kept.popitem(last=False)
 
 
 def _implementation_application_query(implementation_code: str) -> QuerySet[Implementation]:
     return implementation_public_queryset().filter(implementation_code=implementation_code)
 
 
-def _implementation_steps_query(implementation_id: int) -> QuerySet[ProcessStep]:
-    return ProcessStep.objects.filter(implementation_id=implementation_id).order_by("order")
+def _implementation_steps_query(implementation_id: int) -> QuerySet[ProcessStep, Any]:
+    return ProcessStep.objects.filter(implementation_id=implementation_id).order_by("order").values_list(*_STEP_FIELDS)
 
 
-def _implementation_materials_query(implementation_id: int) -> QuerySet[Material]:
-    return Material.objects.filter(implementation_id=implementation_id).order_by("order")
+def _implementation_materials_query(implementation_id: int) -> QuerySet[Material, Any]:
+    return Material.objects.filter(implementation_id=implementation_id).order_by("order").values_list(*_MATERIAL_FIELDS)
 
 
 def _prefetched_set(implementation: Implementation, name: str, rows: list[Any]) -> None:

@@ -458,3 +458,49 @@ def test_the_application_read_gives_what_the_orm_prefetch_gives_without_more_sta
         assert [(m.pk, m.name) for m in materials] == [(m.pk, m.name) for m in expected.materials.all()]
         assert names == (expected.entry.name, expected.region.name, expected.department.name)
     assert selectors.implementation_get_for_application(implementation_code="no-such-code") is None
+
+
+# --- What an application reads of an implementation -----------------------------------------
+
+
+def test_an_application_reads_a_versions_steps_and_materials_once_and_a_new_version_afresh(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    implementation = make_implementation()
+    code = implementation.implementation_code
+    with django_capture_on_commit_callbacks(execute=True):
+        first = selectors.implementation_get_for_application(implementation_code=code)
+    assert [material.name for material in first.materials.all()] == ["食品经营许可申请书", "营业执照", "授权委托书"]
+
+    with django_assert_num_queries(1):  # the implementation; its version's steps and materials are kept
+        again = selectors.implementation_get_for_application(implementation_code=code)
+        again_materials = list(again.materials.all())
+        again_steps = list(again.process_steps.all())
+    assert [(m.pk, m.name, m.order, m.source) for m in again_materials] == [
+        (m.pk, m.name, m.order, m.source) for m in first.materials.all()
+    ]
+    assert [step.name for step in again_steps] == ["申请", "审查", "决定"]
+    assert again_materials[0] is not first.materials.all()[0]  # built anew for each reader
+    assert again_materials[0].implementation is again
+
+    payload = services.implementation_payload(implementation)
+    payload["materials"] = payload["materials"][:1]
+    payload["process_steps"] = payload["process_steps"][1:]
+    publish(
+        action=ChangeAction.CHANGE, target=ChangeTarget.IMPLEMENTATION, implementation=implementation, payload=payload
+    )
+    changed = selectors.implementation_get_for_application(implementation_code=code)
+
+    assert changed.version == first.version + 1
+    assert [material.name for material in changed.materials.all()] == ["食品经营许可申请书"]
+    assert [step.name for step in changed.process_steps.all()] == ["审查", "决定"]
+
+
+def test_steps_and_materials_read_in_a_transaction_that_does_not_commit_are_not_kept(django_assert_num_queries):
+    implementation = make_implementation()
+    code = implementation.implementation_code
+    selectors.implementation_get_for_application(implementation_code=code)  # the test's transaction never commits
+
+    with django_assert_num_queries(3):
+        read = selectors.implementation_get_for_application(implementation_code=code)
+    assert len(read.materials.all()) == 3
