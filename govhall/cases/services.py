@@ -241,6 +241,7 @@ def _draft_new(
         prefilled=application_form.prefill_as_stored(prefill),
         prefill_hash=prefill.hash,
     )
+    _case_values_keep(case)  # a draft filed in the same call is then saved by its changes
     audit_record_add(
         actor=user,
         action="case_draft_start",
