@@ -739,13 +739,16 @@ def _material(material: dict[str, Any]) -> dict[str, Any]:
 
 def _detail(case: Case) -> dict[str, Any]:
     """What the applicant sees of a case: the public timeline only."""
+    events = selectors.case_timeline(case=case, for_applicant=True)
     return {
-        **_detail_common(case),
-        "timeline": [_event(event) for event in selectors.case_timeline(case=case, for_applicant=True)],
+        **_detail_common(case, events),
+        "timeline": [_event(event) for event in events],
     }
 
 
-def _detail_common(case: Case) -> dict[str, Any]:
+def _detail_common(case: Case, events: list[CaseEvent]) -> dict[str, Any]:
+    """What the applicant's and the officer's views of a case both show; ``events`` is its timeline
+    as the answer lists it."""
     status = selectors.case_time_status(case=case)
     return {
         **_summary(case),
@@ -771,7 +774,7 @@ def _detail_common(case: Case) -> dict[str, Any]:
         "result_reference": case.result_reference,
         "completed_at": case.completed_at,
         "withdrawn_at": case.withdrawn_at,
-        "corrections": [_correction(notice) for notice in selectors.case_corrections(case=case)],
+        "corrections": [_correction(notice) for notice in selectors.case_corrections(case=case, timeline=events)],
         "materials": [_material(material) for material in selectors.case_materials_listed(case=case)],
     }
 
@@ -780,7 +783,7 @@ def _staff_detail(case: Case, officer: Any) -> dict[str, Any]:
     """What an officer sees: the form data, every event and the open steps with their actions."""
     events = selectors.case_timeline(case=case, for_applicant=False)
     return {
-        **_detail_common(case),
+        **_detail_common(case, events),
         "timeline": [_event(event) for event in events if event.public],
         "events": [{**_event(event), "public": event.public, "data": event.data} for event in events],
         "data": case.data,

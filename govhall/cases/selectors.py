@@ -478,8 +478,14 @@ def _materials_listed(case_id: int) -> QuerySet[CaseMaterial, tuple[Any, ...]]:
     )
 
 
-def case_corrections(*, case: Case) -> list[CorrectionNotice]:
-    """The case's correction notices, oldest first."""
+def case_corrections(*, case: Case, timeline: list[CaseEvent] | None = None) -> list[CorrectionNotice]:
+    """The case's correction notices, oldest first. Given the case's ``timeline`` (public or
+    whole, as ``case_timeline`` reads it), they are read only when it has a notice's event:
+    each notice is written with its public ``correction_notify`` event in one transaction
+    (services.case_correction_notify), and most cases never have one (a statement saved on every
+    case page and action answer)."""
+    if timeline is not None and not any(event.action == "correction_notify" for event in timeline):
+        return []
     return _of_case("case_corrections", _corrections, case)
 
 

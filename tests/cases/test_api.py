@@ -198,12 +198,25 @@ def test_case_applied_for_with_a_bearer_token_goes_through_every_step_to_complet
     assert "data" not in detail and "events" not in detail
 
 
+def test_a_case_never_sent_a_correction_notice_answers_none_without_looking_for_them(world, client):
+    case = make_case(world=world, until="accepted")
+
+    with CaptureQueriesContext(connection) as queries:
+        applicant_view = client.get(f"{API}/cases/{case.number}", headers=bearer(world.applicant.user))
+        officer_view = staff_client(world.reviewer).get(f"{API}/workbench/cases/{case.number}")
+
+    assert (applicant_view.status_code, officer_view.status_code) == (200, 200)
+    assert applicant_view.json()["corrections"] == officer_view.json()["corrections"] == []
+    assert not [query for query in queries.captured_queries if "cases_correctionnotice" in query["sql"]]
+
+
 def test_an_applicant_answers_a_correction_notice_and_the_case_goes_back_to_intake(world, client):
     case = make_case(world=world, until="prereviewed")
     clerk = staff_client(world.clerk)
     items = [{"subject": "食品经营许可申请书", "problem": "缺少法定代表人签字"}]
     notified = act(clerk, task_open(case, kind="accept"), "correct", items=items, note="请补正后重新提交")
     assert notified.status_code == 200, notified.content
+    assert [notice["items"] for notice in notified.json()["corrections"]] == [items]
     applicant = bearer(world.applicant.user)
 
     detail = client.get(f"{API}/cases/{case.number}", headers=applicant).json()
