@@ -33,10 +33,12 @@ def _empty_cache_before_each_test():
     steps and materials kept in the process (a test may run commit callbacks it rolls back)."""
     from django.core.cache import cache
 
+    from govhall.cases.services import _definitions_kept
     from govhall.catalog.selectors import _application_parts_kept
 
     cache.clear()
     _application_parts_kept.clear()
+    _definitions_kept.clear()
 
 
 # A live_server (or transactional_db) test's data is committed, and pytest-django's transactional_db empties every

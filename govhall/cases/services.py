@@ -18,13 +18,15 @@ The rules implemented here, by source:
 import copy
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.files.base import File
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -305,10 +307,55 @@ def case_definition_get(
         separators=(",", ":"),
     )
     digest = hashlib.sha256(canonical.encode()).hexdigest()
+    kept = _definitions_kept.get(digest)
+    if kept is not None:
+        _definitions_kept.move_to_end(digest)
+        return _definition_built(digest, kept)
     found, _created = CaseDefinition.objects.get_or_create(
         sha256=digest, defaults={"form": form, "materials": materials, "process": process}
     )
+    if _created:
+        found.refresh_from_db()  # its content as the database gives it back (jsonb orders keys)
+    values = (
+        found.pk,
+        found.created_at,
+        json.dumps(found.form),
+        json.dumps(found.materials),
+        json.dumps(found.process),
+    )
+    transaction.on_commit(partial(_definition_keep, digest, values))
     return found
+
+
+# The shared definitions by digest, once the transaction that found or made one has committed
+# (never from one rolled back, whose id SQLite may give again): a definition is never changed
+# and never deleted (its cases protect it), so every draft of a version after the first reads
+# none (one statement fewer a filing). Its content is kept as the JSON of what the database gave
+# back, so a definition built from it is the one a read would give. The most recently used are
+# kept, up to DEFINITIONS_KEPT (a few kilobytes each).
+DEFINITIONS_KEPT = 256
+_definitions_kept: OrderedDict[str, tuple[int, Any, str, str, str]] = OrderedDict()
+
+
+def _definition_keep(digest: str, values: tuple[int, Any, str, str, str]) -> None:
+    _definitions_kept[digest] = values
+    while len(_definitions_kept) > DEFINITIONS_KEPT:
+        _definitions_kept.popitem(last=False)
+
+
+def _definition_built(digest: str, values: tuple[int, Any, str, str, str]) -> CaseDefinition:
+    pk, created_at, form, materials, process_ = values
+    definition = CaseDefinition(
+        pk=pk,
+        sha256=digest,
+        form=json.loads(form),
+        materials=json.loads(materials),
+        process=json.loads(process_),
+        created_at=created_at,
+    )
+    definition._state.adding = False
+    definition._state.db = router.db_for_write(CaseDefinition)
+    return definition
 
 
 def _intake_check(*, implementation: Any, received_by: Any, receiving_department: Any) -> bool:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from govhall.audit.models import AuditRecord
 from govhall.cases import services
-from govhall.cases.models import Case, CaseEvent, CaseState, CaseTask, TaskState
+from govhall.cases.models import Case, CaseDefinition, CaseEvent, CaseState, CaseTask, TaskState
 from govhall.cases.selectors import case_time_status
 from govhall.notices.models import InboxMessage, OutboxMessage
 from tests.cases.factories import case_world, make_case, make_draft, pdf_upload, task_open
@@ -467,3 +467,26 @@ def test_a_locked_case_changed_in_place_is_saved_whole_and_saved_again_after(wor
     assert saved.data["note"] == "窗口补录"
     assert saved.stage == "prereview-again"
     assert saved.updated_at > case.updated_at
+
+
+def test_a_definition_used_again_is_not_read_again_and_is_what_a_read_gives(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    content = {
+        "form": {"fields_in_order": [{"name": "b"}, {"name": "a"}], "v": 1},  # jsonb orders keys by length
+        "materials": [{"name": "申请书", "requirement": "required"}],
+        "process": {"steps": [{"key": "accept", "kind": "accept"}]},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        made = services.case_definition_get(**content)
+    read = CaseDefinition.objects.get(pk=made.pk)
+
+    with django_assert_num_queries(0):
+        again = services.case_definition_get(**content)
+
+    assert (again.pk, again.sha256, again.created_at) == (read.pk, read.sha256, read.created_at)
+    assert (again.form, again.materials, again.process) == (read.form, read.materials, read.process)
+    assert list(again.form) == list(read.form) == ["v", "fields_in_order"]
+    assert again._state.adding is False
+    other = services.case_definition_get(**{**content, "process": {"steps": []}})
+    assert other.pk != made.pk
