@@ -1,15 +1,19 @@
 """Query helpers shared by the apps' selectors."""
 
 import datetime
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 
 Row = TypeVar("Row")
 M = TypeVar("M", bound=Model)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def unique_or_none(queryset: QuerySet[Any, Row]) -> Row | None:
@@ -161,3 +165,46 @@ def _built(row: list[Any], info: dict[str, Any], attnames: list[str], alias: str
         if other is not None:
             related["remote_setter"](other, instance)
     return instance
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows that never change once written, kept in the process
+
+
+class KeptAfterCommit(Generic[K, V]):
+    """Values read from rows that never change once written, kept in this process by a key
+    that names their content (an implementation's id and version, a definition's digest): the
+    ``size`` most recently used. A value is kept only once the transaction that read it has
+    committed, so what a rolled-back transaction read or wrote (whose ids SQLite may give again)
+    is never kept. Safe for a threaded server."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def keep_after_commit(self, key: K, value: V) -> None:
+        """Keep ``value`` when the current transaction commits (at once outside one)."""
+
+        def keep() -> None:
+            with self._lock:
+                self._values[key] = value
+                self._values.move_to_end(key)
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+
+        transaction.on_commit(keep)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)

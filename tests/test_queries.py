@@ -12,7 +12,7 @@ from oauth2_provider.models import AccessToken
 
 from govhall.accounts.models import User
 from govhall.accounts.oidc import GovhallOAuth2Validator, oidc_client_create
-from govhall.queries import unique_or_none, unique_or_none_compiled
+from govhall.queries import KeptAfterCommit, unique_or_none, unique_or_none_compiled
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +201,24 @@ def test_a_cases_materials_and_corrections_read_by_compiled_statements_are_the_o
         assert all(notice.case is case for notice in corrections)
         assert [_fields(notice) for notice in corrections] == [_fields(notice) for notice in notices]
         assert materials == listed
+
+
+def test_values_are_kept_after_their_transaction_commits_and_the_least_recently_used_go_first(
+    django_capture_on_commit_callbacks,
+):
+    kept: KeptAfterCommit[str, int] = KeptAfterCommit(size=2)
+    with django_capture_on_commit_callbacks(execute=False) as rolled_back:
+        kept.keep_after_commit("never", 0)
+    assert len(rolled_back) == 1 and kept.get("never") is None  # its transaction did not commit
+
+    with django_capture_on_commit_callbacks(execute=True):
+        kept.keep_after_commit("a", 1)
+        kept.keep_after_commit("b", 2)
+        assert kept.get("a") is None  # not before the commit
+    assert kept.get("a") == 1  # used: "b" is now the least recently used
+    with django_capture_on_commit_callbacks(execute=True):
+        kept.keep_after_commit("c", 3)
+
+    assert (kept.get("a"), kept.get("b"), kept.get("c"), len(kept)) == (1, None, 3, 2)
+    kept.clear()
+    assert kept.get("a") is None

@@ -18,11 +18,9 @@ The rules implemented here, by source:
 import copy
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
 from typing import Any
 
 from django.core.files.base import File
@@ -64,7 +62,7 @@ from govhall.cases.uploads import UploadRefused, upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
-from govhall.queries import unique_or_none_compiled, values_list_compiled
+from govhall.queries import KeptAfterCommit, unique_or_none_compiled, values_list_compiled
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -309,7 +307,6 @@ def case_definition_get(
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     kept = _definitions_kept.get(digest)
     if kept is not None:
-        _definitions_kept.move_to_end(digest)
         return _definition_built(digest, kept)
     found, _created = CaseDefinition.objects.get_or_create(
         sha256=digest, defaults={"form": form, "materials": materials, "process": process}
@@ -323,24 +320,15 @@ def case_definition_get(
         json.dumps(found.materials),
         json.dumps(found.process),
     )
-    transaction.on_commit(partial(_definition_keep, digest, values))
+    _definitions_kept.keep_after_commit(digest, values)
     return found
 
 
-# The shared definitions by digest, once the transaction that found or made one has committed
-# (never from one rolled back, whose id SQLite may give again): a definition is never changed
-# and never deleted (its cases protect it), so every draft of a version after the first reads
-# none (one statement fewer a filing). Its content is kept as the JSON of what the database gave
-# back, so a definition built from it is the one a read would give. The most recently used are
-# kept, up to DEFINITIONS_KEPT (a few kilobytes each).
-DEFINITIONS_KEPT = 256
-_definitions_kept: OrderedDict[str, tuple[int, Any, str, str, str]] = OrderedDict()
-
-
-def _definition_keep(digest: str, values: tuple[int, Any, str, str, str]) -> None:
-    _definitions_kept[digest] = values
-    while len(_definitions_kept) > DEFINITIONS_KEPT:
-        _definitions_kept.popitem(last=False)
+# The shared definitions by digest: a definition is never changed and never deleted (its cases
+# protect it), so every draft of a version after the first reads none (one statement fewer a
+# filing). Its content is kept as the JSON of what the database gave back, so a definition
+# built from it is the one a read would give. Up to 256 are kept (a few kilobytes each).
+_definitions_kept: KeptAfterCommit[str, tuple[int, Any, str, str, str]] = KeptAfterCommit(size=256)
 
 
 def _definition_built(digest: str, values: tuple[int, Any, str, str, str]) -> CaseDefinition:
@@ -2057,7 +2045,7 @@ _CASE_CHANGED_IN_PLACE = {
 
 
 def _case_values_keep(case: Case) -> None:
-    """Keep the values the locked case was read with, for ``_case_save``."""
+    """Keep the values the case was read or made with, for ``_case_save``."""
     values = {name: getattr(case, name) for name in _CASE_SAVED}
     for name in _CASE_CHANGED_IN_PLACE:
         values[name] = copy.deepcopy(values[name])
@@ -2065,8 +2053,8 @@ def _case_values_keep(case: Case) -> None:
 
 
 def _case_save(case: Case) -> None:
-    """Save the case: only the columns changed since it was locked (and ``updated_at``) when
-    ``_case_locked`` read it, else every column. An action changes a handful of a case's 50
+    """Save the case: only the columns changed since ``_case_locked`` read it or ``_draft_new``
+    made it (and ``updated_at``), else every column. An action changes a handful of a case's 50
     columns; writing them all cost about 0.15 ms more of Python and as much of PostgreSQL."""
     read = getattr(case, "_govhall_read", None)
     if read is None:

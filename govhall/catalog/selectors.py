@@ -4,14 +4,13 @@ The public sees published implementations that are not cancelled and whose entry
 cancelled; suspended ones stay visible with a notice, since people still look for them.
 """
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, overload
 
 from django.core.cache import cache
-from django.db import router, transaction
+from django.db import router
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from govhall.accounts.guards import staff_may_act_at_province_level, staff_region_prefixes, staff_regions_for_role
@@ -32,7 +31,13 @@ from govhall.catalog.models import (
 )
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.org.selectors import region_scope_codes
-from govhall.queries import list_compiled, unique_or_none, unique_or_none_compiled, values_list_compiled
+from govhall.queries import (
+    KeptAfterCommit,
+    list_compiled,
+    unique_or_none,
+    unique_or_none_compiled,
+    values_list_compiled,
+)
 
 # Online depth badges (DOMAIN.md): 全程网办 = no site visit and online acceptance, handling and
 # result feedback; 最多跑一次 = at most one site visit; 零跑动 = no site visit at all.
@@ -234,11 +239,10 @@ def implementation_get_for_application(*, implementation_code: str) -> Implement
 # An implementation's process steps and materials, by (id, version), as the values of their
 # rows: a publication rewrites them and raises the version in one transaction (services
 # ``_implementation_write``), so a version's rows never change, and an implementation is never
-# deleted. Kept only once the transaction that read them has committed: rows read in a
-# transaction rolled back, whose id may be given again (SQLite), are never kept. The most
-# recently used are kept, up to APPLICATION_PARTS_KEPT (a few kilobytes each).
-APPLICATION_PARTS_KEPT = 256
-_application_parts_kept: OrderedDict[tuple[int, int], tuple[list[list[Any]], list[list[Any]]]] = OrderedDict()
+# deleted. Up to 256 versions are kept (a few kilobytes each).
+_application_parts_kept: KeptAfterCommit[tuple[int, int], tuple[list[list[Any]], list[list[Any]]]] = KeptAfterCommit(
+    size=256
+)
 _STEP_FIELDS = [field.attname for field in ProcessStep._meta.concrete_fields]
 _MATERIAL_FIELDS = [field.attname for field in Material._meta.concrete_fields]
 
@@ -254,20 +258,12 @@ def _application_parts(implementation: Implementation) -> tuple[list[ProcessStep
             values_list_compiled("implementation_steps", _implementation_steps_query, implementation.pk),
             values_list_compiled("implementation_materials", _implementation_materials_query, implementation.pk),
         )
-        transaction.on_commit(partial(_application_parts_keep, key, kept))
-    else:
-        _application_parts_kept.move_to_end(key)
+        _application_parts_kept.keep_after_commit(key, kept)
     alias = router.db_for_read(Material)
     return (
         [ProcessStep.from_db(alias, _STEP_FIELDS, row) for row in kept[0]],
         [Material.from_db(alias, _MATERIAL_FIELDS, row) for row in kept[1]],
     )
-
-
-def _application_parts_keep(key: tuple[int, int], parts: tuple[list[list[Any]], list[list[Any]]]) -> None:
-    _application_parts_kept[key] = parts
-    while len(_application_parts_kept) > APPLICATION_PARTS_KEPT:
-        _application_parts_kept.popitem(last=False)
 
 
 def _implementation_application_query(implementation_code: str) -> QuerySet[Implementation]:
