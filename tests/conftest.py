@@ -29,8 +29,9 @@ def _default_language_after_each_test():
 @pytest.fixture(autouse=True)
 def _empty_cache_before_each_test():
     """Rolled-back tests reuse primary keys: a cached guide body (keyed by implementation and
-    version) from one test must not answer for another test's implementation; nor must the
-    steps and materials kept in the process (a test may run commit callbacks it rolls back)."""
+    version) from one test must not answer for another test's implementation; nor must the rows
+    kept in the process (versions' steps and materials, case definitions), since a test may run
+    commit callbacks and then roll back."""
     from django.core.cache import cache
 
     from govhall.cases.services import _definitions_kept

@@ -454,7 +454,7 @@ def test_an_action_writes_only_the_columns_it_changed(world):
     assert accepted.data == case.data
 
 
-def test_a_locked_case_changed_in_place_is_saved_whole_and_saved_again_after(world):
+def test_a_dict_of_a_locked_case_changed_in_place_is_saved_and_so_is_a_second_change(world):
     case = make_case(world=world, until="submitted")
     with transaction.atomic():
         locked = services._case_locked(case.pk)
