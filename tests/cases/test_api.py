@@ -448,7 +448,7 @@ def test_a_filing_is_one_transaction_taking_the_audit_chains_lock_once_at_its_en
     assert not any(sql.startswith("SELECT") and 'FROM "accounts_person"' in sql for sql in sqls)
     case = Case.objects.get(number=response.json()["number"])
     assert list(case.events.values_list("action", flat=True)) == ["submit"]
-    records = AuditRecord.objects.filter(object_id__in=[str(case.pk), case.number]).order_by("id")
+    records = AuditRecord.objects.filter(object_type="case", object_id__in=[str(case.pk), case.number]).order_by("id")
     assert list(records.values_list("action", flat=True)) == ["case_draft_start", "case_material_add", "case_submit"]
 
 
@@ -463,7 +463,8 @@ def test_a_first_filing_with_problems_keeps_its_draft_values_and_files_for_the_r
     draft = Case.objects.get(applicant=world.applicant.user, state=CaseState.DRAFT)
     assert {name: draft.data.get(name) for name in data} == data
     assert [(m.material_name, m.original_name) for m in draft.materials.all()] == [(MATERIAL, "申请书.pdf")]
-    assert set(AuditRecord.objects.filter(object_id=str(draft.pk)).values_list("action", flat=True)) == {
+    records = AuditRecord.objects.filter(object_type="case", object_id=str(draft.pk))
+    assert set(records.values_list("action", flat=True)) == {
         "case_draft_start",
         "case_material_add",
     }

