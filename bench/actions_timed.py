@@ -19,6 +19,7 @@ database's and is less moved by a busy machine.
 """
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -46,6 +47,17 @@ class Timer:
         self.taken: float | None = None  # when the current transaction took it
         self.held: dict[str, list[float]] = {}
         self.profiler: Any = None  # pyinstrument's, with --profile: only the timed requests
+        self.collecting: float | None = None  # when the garbage collector's current pass began
+        self.collected: list[float] = []  # ms of the collector's passes in the current request
+        self.collections: dict[str, list[float]] = {}  # ms of collector passes, by request
+
+    def collector(self, phase: str, _info: dict[str, int]) -> None:
+        """``gc.callbacks``: the time of each pass of the collector while a request is timed."""
+        if phase == "start":
+            self.collecting = time.perf_counter()
+        elif self.collecting is not None:
+            self.collected.append((time.perf_counter() - self.collecting) * 1000)
+            self.collecting = None
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         started = time.perf_counter()
@@ -78,7 +90,9 @@ class Timer:
 
         self.statements.clear()
         self.locked.clear()
+        self.collected.clear()
         self.taken = None
+        gc.callbacks.append(self.collector)
         started, cpu = time.perf_counter(), time.process_time()
         if self.profiler is not None:
             self.profiler.start()
@@ -88,6 +102,8 @@ class Timer:
         finally:
             if self.profiler is not None:
                 self.profiler.stop()
+            gc.callbacks.remove(self.collector)
+        self.collections.setdefault(step, []).append(sum(self.collected))
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
         self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
@@ -96,6 +112,13 @@ class Timer:
         self.locked.clear()
         self.taken = None
         return answer
+
+    def last_also_as(self, step: str, other: str) -> None:
+        """Count the last request timed as ``step`` under ``other`` as well (a part of the steps)."""
+        self.times.setdefault(other, []).append(self.times[step][-1])
+        self.cpu.setdefault(other, []).append(self.cpu[step][-1])
+        self.kept.setdefault(other, []).append(self.kept[step][-1])
+        self.collections.setdefault(other, []).append(self.collections[step][-1])
 
     def report(self, *, statements: bool) -> None:
         for step, times in self.times.items():
@@ -113,6 +136,8 @@ class Timer:
                     if self.held.get(step)
                     else ""
                 )
+                + f"; garbage collector mean {statistics.mean(self.collections[step]):.2f} ms"
+                f" in {sum(1 for ms in self.collections[step] if ms) / len(times):.0%} of requests"
             )
             if statements:
                 for ms, sql in kept[len(kept) // 2]:
@@ -253,9 +278,7 @@ def tiles(count: int, timer: Timer) -> int:
     for _ in range(count):
         for path in paths:
             timer.timed("tiles", partial(read, path))
-            timer.times.setdefault(kind(path), []).append(timer.times["tiles"][-1])
-            timer.cpu.setdefault(kind(path), []).append(timer.cpu["tiles"][-1])
-            timer.kept.setdefault(kind(path), []).append(timer.kept["tiles"][-1])
+            timer.last_also_as("tiles", kind(path))
     return 0
 
 
@@ -292,10 +315,7 @@ def searches(kind: str, count: int, timer: Timer) -> int:
     for path in paths[WARM_UP:]:
         timer.timed(step, partial(read, path))
         # Each query's pages apart as well.
-        word = f"{step}: {path.split('=')[1].split('&')[0]}"
-        timer.times.setdefault(word, []).append(timer.times[step][-1])
-        timer.cpu.setdefault(word, []).append(timer.cpu[step][-1])
-        timer.kept.setdefault(word, []).append(timer.kept[step][-1])
+        timer.last_also_as(step, f"{step}: {path.split('=')[1].split('&')[0]}")
     return 0
 
 
