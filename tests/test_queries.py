@@ -222,3 +222,135 @@ def test_values_are_kept_after_their_transaction_commits_and_the_least_recently_
     assert (kept.get("a"), kept.get("b"), kept.get("c"), len(kept)) == (1, None, 3, 2)
     kept.clear()
     assert kept.get("a") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows written by statements built once per process
+
+
+class _Heard:
+    """The pre_save and post_save signals sent for ``model`` while connected."""
+
+    def __init__(self, model):
+        from django.db.models import signals
+
+        self.model, self.signals, self.heard = model, signals, []
+
+    def _pre(self, sender, instance, update_fields, **kwargs):
+        self.heard.append(("pre_save", instance.pk is None, update_fields))
+
+    def _post(self, sender, instance, created, update_fields, **kwargs):
+        self.heard.append(("post_save", created, update_fields))
+
+    def __enter__(self):
+        self.signals.pre_save.connect(self._pre, sender=self.model, weak=False)
+        self.signals.post_save.connect(self._post, sender=self.model, weak=False)
+        return self.heard
+
+    def __exit__(self, *exc):
+        self.signals.pre_save.disconnect(self._pre, sender=self.model)
+        self.signals.post_save.disconnect(self._post, sender=self.model)
+
+
+def test_a_row_inserted_by_its_compiled_statement_is_the_row_create_writes():
+    from govhall.cases.models import CaseEvent
+    from govhall.notices.models import InboxMessage
+    from govhall.queries import insert_compiled
+    from tests.cases.factories import case_world, make_case
+
+    user = User.objects.create_user(username="reader-compiled", password="a-long-test-password")
+    at = timezone.now()
+    values = {"user": user, "created_at": at, "subject": "办结通知", "body": "您的办件已办结。", "link": "/cases/1/"}
+    with _Heard(InboxMessage) as created_heard:
+        created = InboxMessage.objects.create(**values)
+    with _Heard(InboxMessage) as compiled_heard:
+        compiled = insert_compiled(InboxMessage(**values))
+    assert compiled_heard == created_heard == [("pre_save", True, None), ("post_save", True, None)]
+    assert compiled.pk not in (None, created.pk) and not compiled._state.adding and compiled._state.db == "default"
+    mine, theirs = _fields(InboxMessage.objects.get(pk=compiled.pk)), _fields(InboxMessage.objects.get(pk=created.pk))
+    assert mine.pop("id") != theirs.pop("id") and mine == theirs
+
+    case = make_case(world=case_world(), until="submitted")
+    event = {"case": case, "at": at, "action": "accept", "step_name": "受理", "data": {"意见": ["同意", 1]}}
+    with CaptureQueriesContext(connection) as queries:
+        written = insert_compiled(CaseEvent(**event))
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == ["INSERT"]
+    mine, theirs = _fields(CaseEvent.objects.get(pk=written.pk)), _fields(CaseEvent.objects.create(**event))
+    assert mine.pop("id") != theirs.pop("id") and mine == theirs
+
+
+def test_rows_inserted_as_bulk_create_writes_them_send_no_signals():
+    from govhall.notices.models import InboxMessage
+    from govhall.queries import insert_compiled, rows_insert
+
+    user = User.objects.create_user(username="reader-bulk", password="a-long-test-password")
+    with _Heard(InboxMessage) as heard:
+        one = insert_compiled(InboxMessage(user=user, subject="一", body="一"), send_signals=False)
+        several = rows_insert([InboxMessage(user=user, subject=str(n), body="多") for n in range(3)])
+        single = rows_insert([InboxMessage(user=user, subject="单", body="单")])
+    assert heard == []
+    assert all(message.pk is not None for message in [one, *several, *single])
+    assert InboxMessage.objects.filter(user=user).count() == 5
+
+
+def test_a_row_updated_by_its_compiled_statement_writes_only_the_named_columns():
+    from django.db import DatabaseError
+    from django.db.models.functions import Upper
+
+    from govhall.cases.models import Case
+    from govhall.notices.models import InboxMessage
+    from govhall.queries import update_compiled
+    from tests.cases.factories import case_world, make_case
+
+    case = make_case(world=case_world(), until="submitted")
+    before = Case.objects.get(pk=case.pk)
+    case.result_reference = "浙（西湖）许字〔2026〕1号"
+    case.refusal_reasons = "not written: not named"
+    with _Heard(Case) as heard, CaptureQueriesContext(connection) as queries:
+        update_compiled(case, ["result_reference", "updated_at"])
+    assert heard == [
+        ("pre_save", False, frozenset({"result_reference", "updated_at"})),
+        ("post_save", False, frozenset({"result_reference", "updated_at"})),
+    ]
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == ["UPDATE"]
+    after = Case.objects.get(pk=case.pk)
+    assert after.result_reference == "浙（西湖）许字〔2026〕1号" and after.refusal_reasons == before.refusal_reasons
+    assert after.updated_at == case.updated_at > before.updated_at  # auto_now, as save() sets it
+
+    message = InboxMessage.objects.create(user=case.applicant, subject="hello", body="正文")
+    message.subject = Upper("subject")  # an expression: written by the ORM
+    update_compiled(message, ["subject"])
+    assert InboxMessage.objects.get(pk=message.pk).subject == "HELLO"
+    with pytest.raises(ValueError, match="do not exist in this model"):
+        update_compiled(message, ["no_such_column"])
+    InboxMessage.objects.filter(pk=message.pk).delete()
+    message.subject = "gone"
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        update_compiled(message, ["subject"])
+
+
+def test_a_compiled_write_that_fails_marks_its_transaction_for_rollback_as_save_does():
+    from django.db import IntegrityError, transaction
+
+    from govhall.notices.models import InboxMessage
+    from govhall.queries import insert_compiled
+
+    user = User.objects.create_user(username="reader-failed", password="a-long-test-password")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_compiled(InboxMessage(user=user, subject=None, body="无标题"))
+        assert connection.needs_rollback
+
+
+def test_the_rows_every_action_writes_have_statements_of_their_own():
+    """A model change that sends these writes back to the ORM (ADR 20) is seen here, not only in
+    the benchmark's figures."""
+    from govhall.audit.models import AuditRecord
+    from govhall.cases.models import Case, CaseEvent, CaseTask
+    from govhall.notices.models import InboxMessage, OutboxMessage
+    from govhall.queries import _insert_statement, _update_statement
+
+    for model in (Case, CaseEvent, CaseTask, InboxMessage, OutboxMessage, AuditRecord):
+        assert _insert_statement(model, "default") is not None, model
+    assert _update_statement(Case, "default", ("state", "stage", "accepted_at", "updated_at")) is not None
+    assert _update_statement(CaseTask, "default", ("state", "closed_at", "closed_by", "assignee")) is not None

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from govhall.audit.chain import GENESIS_HASH, audit_record_hash_of
 from govhall.audit.models import AuditOutcome, AuditRecord
-from govhall.queries import values_list_compiled
+from govhall.queries import insert_compiled, rows_insert, values_list_compiled
 
 # Any constant shared by every writer; names the one lock that orders the audit chain.
 AUDIT_CHAIN_LOCK = 0x61756469  # "audi"
@@ -171,7 +171,7 @@ def _late_write(late: _LateWrites) -> None:
             previous = _last_hash()
             for record in late.records:
                 previous = _hashed(record, previous)
-            AuditRecord.objects.bulk_create(late.records)
+            rows_insert(late.records)
         # The writes after (the figures' counters) take the chain's lock first; it is held
         # already, until the transaction ends: one round trip each saved.
         kept = connections[DEFAULT_DB_ALIAS].__dict__
@@ -244,5 +244,5 @@ def audit_record_add(
     with transaction.atomic(savepoint=False):
         _chain_lock()
         _hashed(record, _last_hash())
-        record.save(force_insert=True)
+        insert_compiled(record)
     return record

@@ -62,7 +62,14 @@ from govhall.cases.uploads import UploadRefused, upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
 from govhall.notices.services import person_notify
 from govhall.org.models import Department
-from govhall.queries import KeptAfterCommit, unique_or_none_compiled, values_list_compiled
+from govhall.queries import (
+    KeptAfterCommit,
+    insert_compiled,
+    rows_insert,
+    unique_or_none_compiled,
+    update_compiled,
+    values_list_compiled,
+)
 
 # art. 32: the correction notice is due within 5 (working) days of receipt.
 CORRECTION_NOTICE_DAYS = 5
@@ -212,34 +219,36 @@ def _draft_new(
         material_names=[material.name for material in implementation.materials.all()],
     )
     prefill = application_form.form_prefill(definition=definition, person=person, company=company)
-    case = Case.objects.create(
-        implementation=implementation,
-        implementation_version=implementation.version,
-        item_name=entry.name,
-        case_type=implementation.case_type,
-        definition=case_definition_get(
-            form=definition,
-            materials=material_list_for(implementation),
-            process=process.process_for_intake(
-                definition=process_definition_for(implementation=implementation),
-                at_window=received_by is not None,
-                receiving_elsewhere=receiving_department is not None,
+    case = insert_compiled(
+        Case(
+            implementation=implementation,
+            implementation_version=implementation.version,
+            item_name=entry.name,
+            case_type=implementation.case_type,
+            definition=case_definition_get(
+                form=definition,
+                materials=material_list_for(implementation),
+                process=process.process_for_intake(
+                    definition=process_definition_for(implementation=implementation),
+                    at_window=received_by is not None,
+                    receiving_elsewhere=receiving_department is not None,
+                ),
             ),
-        ),
-        region=implementation.region,
-        department=implementation.department,
-        applicant=user,
-        person=person,
-        company=company,
-        applicant_name=company.name if company is not None else person.name,
-        channel=channel,
-        received_by=received_by,
-        receiving_department=receiving_department,
-        hall=hall,
-        bundle_application=bundle_application,
-        data=dict(prefill.values),
-        prefilled=application_form.prefill_as_stored(prefill),
-        prefill_hash=prefill.hash,
+            region=implementation.region,
+            department=implementation.department,
+            applicant=user,
+            person=person,
+            company=company,
+            applicant_name=company.name if company is not None else person.name,
+            channel=channel,
+            received_by=received_by,
+            receiving_department=receiving_department,
+            hall=hall,
+            bundle_application=bundle_application,
+            data=dict(prefill.values),
+            prefilled=application_form.prefill_as_stored(prefill),
+            prefill_hash=prefill.hash,
+        )
     )
     _case_values_keep(case)  # a draft filed in the same call is then saved by its changes
     audit_record_add(
@@ -1869,7 +1878,7 @@ def _step_enter(*, case: Case, step: dict[str, Any], now: Any) -> list[CaseTask]
                 due_on=due,
             )
         )
-    CaseTask.objects.bulk_create(tasks)
+    rows_insert(tasks)
     case.stage = step["key"]
     return tasks
 
@@ -2012,7 +2021,7 @@ def _task_close(*, task: CaseTask, officer: Any, now: Any, outcome: str, opinion
     task.assignee = task.assignee or officer
     task.outcome = outcome
     task.opinion = opinion.strip()
-    task.save(update_fields=["state", "closed_at", "closed_by", "assignee", "outcome", "opinion"])
+    update_compiled(task, ["state", "closed_at", "closed_by", "assignee", "outcome", "opinion"])
 
 
 def _tasks_cancel(*, case: Case, now: Any) -> None:
@@ -2063,7 +2072,7 @@ def _case_save(case: Case) -> None:
     changed = [name for name in _CASE_SAVED if getattr(case, name) != read[name]]
     if "updated_at" not in changed:
         changed.append("updated_at")
-    case.save(update_fields=changed)
+    update_compiled(case, changed)
     _case_values_keep(case)
 
 
@@ -2139,19 +2148,21 @@ def _event(
 ) -> CaseEvent:
     """One timeline line and its audit record, in the caller's transaction."""
     is_staff_actor = actor is not None and actor.pk != case.applicant_id
-    event = CaseEvent.objects.create(
-        case=case,
-        at=now,
-        action=action,
-        step_key=task.step_key if task else "",
-        step_name=task.name if task else "",
-        actor=actor,
-        actor_name=_actor_name(actor, staff=is_staff_actor),
-        acting_for="" if is_staff_actor else _acting_for(case),
-        department_id=task.department_id if task else None,
-        opinion=opinion.strip(),
-        data=data or {},
-        public=public,
+    event = insert_compiled(
+        CaseEvent(
+            case=case,
+            at=now,
+            action=action,
+            step_key=task.step_key if task else "",
+            step_name=task.name if task else "",
+            actor=actor,
+            actor_name=_actor_name(actor, staff=is_staff_actor),
+            acting_for="" if is_staff_actor else _acting_for(case),
+            department_id=task.department_id if task else None,
+            opinion=opinion.strip(),
+            data=data or {},
+            public=public,
+        )
     )
     audit_record_add(
         actor=actor,

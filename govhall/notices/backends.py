@@ -11,6 +11,7 @@ from typing import Protocol
 
 from govhall.accounts import privacy
 from govhall.notices.models import OutboxMessage
+from govhall.queries import insert_compiled
 
 logger = logging.getLogger("govhall.notices")
 
@@ -32,12 +33,14 @@ class OutboxBackend:
     readable at /dev/outbox/ (which exists only while this backend is configured)."""
 
     def send(self, *, channel: str, to: str, body: str, purpose: str) -> None:
-        OutboxMessage.objects.create(
-            channel=channel,
-            purpose=purpose,
-            recipient_encrypted=privacy.encrypt(to, purpose="outbox_recipient"),
-            recipient_masked=mask_recipient(channel=channel, to=to),
-            body=body,
+        insert_compiled(
+            OutboxMessage(
+                channel=channel,
+                purpose=purpose,
+                recipient_encrypted=privacy.encrypt(to, purpose="outbox_recipient"),
+                recipient_masked=mask_recipient(channel=channel, to=to),
+                body=body,
+            )
         )
 
 

@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 
 from govhall.notices.backends import MessageBackend
 from govhall.notices.models import InboxMessage
+from govhall.queries import insert_compiled
 
 DEFAULT_BACKEND = "govhall.notices.backends.OutboxBackend"
 
@@ -27,7 +28,7 @@ def message_send(*, channel: Literal["sms", "email"], to: str, body: str, purpos
 
 def inbox_message_add(*, user: Any, subject: str, body: str, link: str = "") -> InboxMessage:
     """Put a message in the user's message centre (inside the caller's transaction)."""
-    return InboxMessage.objects.create(user=user, subject=subject[:128], body=body, link=link[:255])
+    return insert_compiled(InboxMessage(user=user, subject=subject[:128], body=body, link=link[:255]))
 
 
 def inbox_message_read(*, user: Any, message_id: int) -> InboxMessage | None:
