@@ -172,9 +172,10 @@ def _built(row: list[Any], info: dict[str, Any], attnames: list[str], alias: str
 #
 # ``Model.save()`` and ``Manager.create()`` build the statement anew on every call (an
 # InsertQuery or UpdateQuery, its compiler, the quoted names): about 0.2 ms of CPU of a 0.4 ms
-# insert and 0.25 ms of a 0.4 ms update on the nineteenth session's machine, and an acceptance
-# writes seven rows. These two write what ``save`` writes, with the same pre_save and post_save
-# signals, the statement built once per model, database and columns (ADR 20).
+# insert and 0.25 ms of a 0.4 ms update on the twentieth session's machine, and an acceptance
+# writes seven rows. The three below write what ``save`` and ``bulk_create`` write, with the same
+# pre_save and post_save signals, the statement built once per model, database and columns
+# (ADR 20).
 
 
 @dataclass(frozen=True)
