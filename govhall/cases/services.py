@@ -340,19 +340,22 @@ def case_definition_get(
 _definitions_kept: KeptAfterCommit[str, tuple[int, Any, str, str, str]] = KeptAfterCommit(size=256)
 
 
+_DEFINITION_FIELDS = [field.attname for field in CaseDefinition._meta.concrete_fields]
+
+
 def _definition_built(digest: str, values: tuple[int, Any, str, str, str]) -> CaseDefinition:
+    """A definition of the kept values, built as the ORM builds a row it read."""
     pk, created_at, form, materials, process_ = values
-    definition = CaseDefinition(
-        pk=pk,
-        sha256=digest,
-        form=json.loads(form),
-        materials=json.loads(materials),
-        process=json.loads(process_),
-        created_at=created_at,
-    )
-    definition._state.adding = False
-    definition._state.db = router.db_for_write(CaseDefinition)
-    return definition
+    row = {
+        "id": pk,
+        "sha256": digest,
+        "form": json.loads(form),
+        "materials": json.loads(materials),
+        "process": json.loads(process_),
+        "created_at": created_at,
+    }
+    alias = router.db_for_read(CaseDefinition)
+    return CaseDefinition.from_db(alias, _DEFINITION_FIELDS, [row[name] for name in _DEFINITION_FIELDS])
 
 
 def _intake_check(*, implementation: Any, received_by: Any, receiving_department: Any) -> bool:
