@@ -4,7 +4,7 @@ cases that the incremental counts must equal."""
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -83,10 +83,10 @@ def _figures_statements(
     given the implementation, to the month's rows of the item and the entry."""
     region, city, province = _codes(region_code)
     columns = ", ".join(COUNTERS)
-    placeholders = ", ".join(["%s"] * len(COUNTERS))
+    placeholders, counted = _counter_values(COUNTERS, counts)
     # A new row takes every counter (0 for the others); an existing one adds only these.
     updates = ", ".join(f"{name} = metrics_departmentday.{name} + excluded.{name}" for name in counts)
-    values: list[Any] = [region, city, province, *[counts.get(name, 0) for name in COUNTERS]]
+    values: list[Any] = [region, city, province, *counted]
     month_updates = ", ".join(f"{name} = metrics_departmentmonth.{name} + excluded.{name}" for name in counts)
     statements: list[tuple[str, list[Any]]] = [
         (
@@ -106,7 +106,7 @@ def _figures_statements(
     item_counts = {name: value for name, value in counts.items() if name in ITEM_COUNTERS}
     if implementation_id is not None and item_counts:
         columns = ", ".join(ITEM_COUNTERS)
-        placeholders = ", ".join(["%s"] * len(ITEM_COUNTERS))
+        placeholders, counted = _counter_values(ITEM_COUNTERS, item_counts)
         updates = ", ".join(f"{name} = metrics_itemmonth.{name} + excluded.{name}" for name in item_counts)
         # The catalogue entry comes from the implementation in the same statement.
         statements.append(
@@ -116,15 +116,7 @@ def _figures_statements(
                 f"SELECT %s, i.id, i.entry_id, %s, %s, %s, %s, {placeholders} "
                 "FROM catalog_implementation i WHERE i.id = %s "
                 f"ON CONFLICT (month, implementation_id) DO UPDATE SET {updates}",
-                [
-                    day.replace(day=1),
-                    department_id,
-                    region,
-                    city,
-                    province,
-                    *[item_counts.get(name, 0) for name in ITEM_COUNTERS],
-                    implementation_id,
-                ],
+                [day.replace(day=1), department_id, region, city, province, *counted, implementation_id],
             )
         )
         updates = ", ".join(f"{name} = metrics_entrymonth.{name} + excluded.{name}" for name in item_counts)
@@ -134,16 +126,21 @@ def _figures_statements(
                 f"(month, entry_id, city_code, province_code, {columns}) "
                 f"SELECT %s, i.entry_id, %s, %s, {placeholders} FROM catalog_implementation i WHERE i.id = %s "
                 f"ON CONFLICT (month, entry_id, city_code) DO UPDATE SET {updates}",
-                [
-                    day.replace(day=1),
-                    city,
-                    province,
-                    *[item_counts.get(name, 0) for name in ITEM_COUNTERS],
-                    implementation_id,
-                ],
+                [day.replace(day=1), city, province, *counted, implementation_id],
             )
         )
     return statements
+
+
+def _counter_values(names: Sequence[str], counts: dict[str, int]) -> tuple[str, list[int]]:
+    """The VALUES of ``names`` for a new counter row: a parameter for each counter in
+    ``counts``, a literal 0 for the others. The statement's text already depends on which
+    counters are added (its ``DO UPDATE``), so the zeros add no variant; with them, the four
+    upserts of an action take about 25 parameters instead of 80, and psycopg keeps the
+    statement's conversion to PostgreSQL's placeholders (it converts again, 0.13 ms, any
+    statement of more than 50)."""
+    placeholders = ", ".join("%s" if name in counts else "0" for name in names)
+    return placeholders, [counts[name] for name in names if name in counts]
 
 
 def first_open_month(today: datetime.date) -> datetime.date:
