@@ -21,9 +21,12 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
 from oauth2_provider.models import AbstractAccessToken, get_access_token_model, get_application_model
+from oauth2_provider.oauth2_backends import OAuthLibCore, get_oauthlib_core
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import AuthorizationView, RPInitiatedLogoutView
 
@@ -40,6 +43,27 @@ def oidc_subject(*, client_id: str, user_id: int | str) -> str:
     """The pairwise subject identifier of a user for one client."""
     key = settings.GOVHALL_OIDC_SUBJECT_KEY.encode()
     return hmac.new(key, f"{client_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+_cores: dict[str, OAuthLibCore] = {}
+
+
+def oauthlib_core() -> OAuthLibCore:
+    """django-oauth-toolkit's ``OAuthLibCore``, which checks an API call's bearer token, built
+    once per process instead of by ``get_oauthlib_core()`` on every call: building its server of
+    endpoints and grant types took 0.09 ms of each bearer call's 0.7 ms of authentication. It
+    keeps no state of a request (each ``verify_request`` makes its own oauthlib request), and is
+    built again after the ``OAUTH2_PROVIDER`` setting changes."""
+    core = _cores.get("core")
+    if core is None:
+        core = _cores["core"] = get_oauthlib_core()
+    return core
+
+
+@receiver(setting_changed)
+def _oauthlib_core_forget(*, setting: str, **_kwargs: Any) -> None:
+    if setting == "OAUTH2_PROVIDER":
+        _cores.clear()
 
 
 def _person_of(user: Any) -> Person | None:

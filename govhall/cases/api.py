@@ -23,10 +23,10 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.params import Form, HeaderEx, P
 from ninja.security import HttpBearer, SessionAuth
-from oauth2_provider.oauth2_backends import get_oauthlib_core
 from pydantic import Json
 
 from govhall.accounts.models import Role
+from govhall.accounts.oidc import oauthlib_core
 from govhall.accounts.selectors import person_acting_capacities
 from govhall.accounts.totp import user_is_verified
 from govhall.api_errors import ApiError, ErrorDetailOut, ErrorOut, not_found
@@ -141,7 +141,7 @@ class OAuth2AccessToken(HttpBearer):
     )
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        valid, oauth_request = oauthlib_core().verify_request(request, scopes=[])
         if not valid:
             return None
         access_token = oauth_request.access_token

@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
-from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from govhall.accounts import privacy
 from govhall.accounts.models import Company, Person
+from govhall.accounts.oidc import oauthlib_core
 from govhall.api_errors import ApiError, ErrorOut
 from govhall.api_schema import ResponseSchema
 from govhall.audit.services import audit_record_add
@@ -117,7 +117,7 @@ class DepartmentSystemToken(HttpBearer):
     )
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=["licences"])
+        valid, oauth_request = oauthlib_core().verify_request(request, scopes=["licences"])
         if not valid:
             return None
         client = (

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -920,6 +921,30 @@ def test_case_endpoints_answer_401_without_credentials_or_with_an_unfit_token(wo
 
     assert [response.status_code for response in answers] == [401] * 4
     assert {error_of(response)["code"] for response in answers} == {"unauthorized"}
+
+
+def test_the_token_checker_is_built_once_yet_each_call_checks_its_token_again(world, client):
+    """``oauthlib_core()`` keeps django-oauth-toolkit's checker for the process: a token that
+    expires or is revoked after a first call is refused on the next, and a change of the
+    provider's settings builds the checker again."""
+    from django.test import override_settings
+
+    from govhall.accounts.oidc import oauthlib_core
+
+    headers = bearer(world.applicant.user)
+    checker = oauthlib_core()
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    assert client.get(f"{API}/cases", headers=headers).status_code == 401
+    AccessToken.objects.update(expires=timezone.now() + timedelta(minutes=10))
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200
+    AccessToken.objects.all().delete()
+    assert client.get(f"{API}/cases", headers=headers).status_code == 401
+    assert oauthlib_core() is checker
+
+    with override_settings(OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "ACCESS_TOKEN_EXPIRE_SECONDS": 60}):
+        assert oauthlib_core() is not checker
+    assert oauthlib_core() is not checker
 
 
 def test_a_token_with_the_cases_scope_is_accepted(world, client):
