@@ -155,6 +155,32 @@ class RegionMonth(Counters):
         return f"{self.month:%Y-%m} · {self.region_code}"
 
 
+class RegionEntryMonth(ItemCounters):
+    """A closed month's item counters for one catalogue entry in a whole province or city,
+    summed from the entry-and-city month rows (``EntryMonth``) the first time the item ranking
+    asks for that month (``selectors.closed_entry_months``): a province's year to date is then
+    some 12,000 of these and two open months of entry-and-city rows instead of some 148,000 of
+    those. Each kept month has a row with ``entry_id`` 0, which says the month was kept, whatever
+    entries it had. Rows hold while their generation is ``FiguresGeneration``'s, as
+    ``RegionMonth``'s do; only sums of ``EntryMonth`` rows are kept here."""
+
+    month = models.DateField(_("月份"))
+    region_code = models.CharField(_("区划代码"), max_length=12)
+    # The entry's id without a foreign key: derived rows, and 0 marks the month as kept.
+    entry_id = models.BigIntegerField(_("事项目录"))
+    generation = models.BigIntegerField(_("统计代次"))
+
+    class Meta:
+        verbose_name = _("地区已结月事项统计")
+        verbose_name_plural = _("地区已结月事项统计")
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "month", "entry_id"], name="region_entry_month_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.region_code} · {self.entry_id}"
+
+
 class FiguresGeneration(models.Model):
     """One row (id 1): how many times closed months' department rows have been written since
     the figures began. ``RegionMonth`` rows of an earlier generation are not read. No row reads

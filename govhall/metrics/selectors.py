@@ -363,6 +363,9 @@ def figures_items(
     scope = figures_scope(user=user)
     if scope is None:
         return []
+    whole = _region_whole(user=user, region=region)
+    if whole is not None and whole.endswith("00"):
+        return region_items(region=whole, start=start, end=end, limit=limit)
     months = {"month__gte": start.replace(day=1), "month__lte": end}
     coarse = _entry_scope(user=user, region=region)
     if coarse is not None:
@@ -405,6 +408,12 @@ def items_of(rows: QuerySet[Any], *, limit: int = 50) -> list[dict[str, Any]]:
     grouped = _sums(
         rows, ITEM_COUNTERS, key="entry_id", rest="ORDER BY received DESC, entry_id LIMIT %s", rest_params=[limit]
     )
+    return _items_named(grouped)
+
+
+def _items_named(grouped: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The ranking's rows (the entry's id, then the sums of ``ITEM_COUNTERS``) with the entries'
+    names and the figures an item has."""
     from govhall.catalog.models import CatalogueEntry
 
     names = dict(CatalogueEntry.objects.filter(pk__in=[row[0] for row in grouped]).values_list("pk", "name"))
@@ -414,3 +423,90 @@ def items_of(rows: QuerySet[Any], *, limit: int = 50) -> list[dict[str, Any]]:
         counts.update(zip(ITEM_COUNTERS, sums, strict=True))
         result.append({"key": entry_id, "name": names.get(entry_id, ""), "is_region": False, **Tiles(counts).as_dict()})
     return result
+
+
+# At most this many times the item ranking makes a whole region's closed months again when a
+# closed month is written (the generation moved) between making them and reading them; then it
+# reads the entry-and-city rows themselves.
+_ITEMS_ATTEMPTS = 3
+
+
+def region_items(*, region: str, start: datetime.date, end: datetime.date, limit: int = 50) -> list[dict[str, Any]]:
+    """The item ranking of a whole province or city (``region`` ends in 00): its closed months
+    from their kept sums per entry (``RegionEntryMonth``), the open months from the
+    entry-and-city rows, summed and ranked in one statement. The statement also counts the kept
+    months of the current generation; when they are not all there, they are made and read again."""
+    first, last = start.replace(day=1), end.replace(day=1)
+    first_open = first_open_month(timezone.localdate())
+    closed = _months(first, min(last, (first_open - datetime.timedelta(days=1)).replace(day=1)))
+    open_months = (max(first, first_open), last) if last >= first_open else None
+    if not closed:
+        return items_of(
+            EntryMonth.objects.filter(_prefix_filter(region_code_prefix(region)), month__gte=first, month__lte=last),
+            limit=limit,
+        )
+    for _attempt in range(_ITEMS_ATTEMPTS):
+        kept, grouped = _region_items_read(region=region, closed=closed, open_months=open_months, limit=limit)
+        if kept == len(closed):
+            return _items_named(grouped)
+        _closed_entry_months_made(region=region, months=closed)
+    return items_of(
+        EntryMonth.objects.filter(_prefix_filter(region_code_prefix(region)), month__gte=first, month__lte=last),
+        limit=limit,
+    )
+
+
+def _region_items_read(
+    *, region: str, closed: list[datetime.date], open_months: tuple[datetime.date, datetime.date] | None, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The kept closed months of the current generation (how many), and the ranking of the
+    kept rows and the open months' entry-and-city rows, read in one statement."""
+    columns = ", ".join(ITEM_COUNTERS)
+    totals = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
+    parts = [
+        f"SELECT entry_id, {columns} FROM metrics_regionentrymonth "  # noqa: S608 - names from ITEM_COUNTERS
+        f"WHERE region_code = %s AND month >= %s AND month <= %s AND entry_id <> 0 AND generation = {_GENERATION}"
+    ]
+    params: list[Any] = [region, closed[0], closed[-1]]
+    if open_months is not None:
+        parts.append(
+            f"SELECT entry_id, {columns} FROM metrics_entrymonth "  # noqa: S608 - names from ITEM_COUNTERS
+            f"WHERE {_code_column(region)} = %s AND month >= %s AND month <= %s"
+        )
+        params += [region, *open_months]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.kept, f.* FROM (SELECT COUNT(*) AS kept FROM metrics_regionentrymonth "  # noqa: S608
+            "WHERE region_code = %s AND entry_id = 0 AND month >= %s AND month <= %s "
+            f"AND generation = {_GENERATION}) AS k "
+            f"LEFT JOIN (SELECT entry_id, {totals} FROM ({' UNION ALL '.join(parts)}) AS figures GROUP BY entry_id "
+            "ORDER BY received DESC, entry_id LIMIT %s) AS f ON 1 = 1 "
+            "ORDER BY f.received DESC, f.entry_id",
+            [region, closed[0], closed[-1], *params, limit],
+        )
+        found = cursor.fetchall()
+    return int(found[0][0]), [tuple(row[1:]) for row in found if row[1] is not None]
+
+
+def _closed_entry_months_made(*, region: str, months: list[datetime.date]) -> None:
+    """Sum a whole province's or city's entry-and-city rows per closed month and entry, and keep
+    them with a row of entry 0 for each month (kept, whatever entries it had), all tagged with the
+    generation read in the same statement. A row already of that generation is left as it is."""
+    columns = ", ".join(ITEM_COUNTERS)
+    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
+    made = ", ".join(f"made.{name}" for name in ITEM_COUNTERS)
+    zeros = ", ".join("0" for _name in ITEM_COUNTERS)
+    marks = " UNION ALL ".join([f"SELECT %s AS month, 0 AS entry_id, {zeros}"] * len(months))
+    updates = ", ".join(f"{name} = excluded.{name}" for name in ("generation", *ITEM_COUNTERS))
+    with connection.cursor() as cursor:
+        # Column names from ITEM_COUNTERS and the code columns.
+        cursor.execute(
+            f"INSERT INTO metrics_regionentrymonth (month, region_code, entry_id, generation, {columns}) "  # noqa: S608
+            f"SELECT made.month, %s, made.entry_id, {_GENERATION}, {made} "
+            f"FROM (SELECT month, entry_id, {sums} FROM metrics_entrymonth "
+            f"WHERE {_code_column(region)} = %s AND month >= %s AND month <= %s GROUP BY month, entry_id "
+            f"UNION ALL {marks}) AS made WHERE 1 = 1 "
+            f"ON CONFLICT (region_code, month, entry_id) DO UPDATE SET {updates} "
+            "WHERE metrics_regionentrymonth.generation < excluded.generation",
+            [region, region, months[0], months[-1], *months],
+        )
