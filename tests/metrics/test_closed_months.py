@@ -229,3 +229,21 @@ def test_only_a_whole_province_or_city_ranks_its_items_from_kept_sums(world):
         county = figures_items(user=world.supervisor, start=YEAR_START, end=today, region="330106")
         assert [row["received"] for row in county] == [row["received"] for row in province]
         assert not RegionEntryMonth.objects.filter(region_code__in=["330000", "330100"]).exists()
+
+
+def test_a_ranking_whose_closed_months_are_written_each_time_it_makes_them_reads_the_entry_rows(world, monkeypatch):
+    from govhall.metrics import selectors
+
+    made = []
+    real = selectors._closed_entry_months_made
+
+    def made_then_written(**kwargs):
+        real(**kwargs)
+        figures_generation_bump()  # a count dated into a closed month commits before the read
+        made.append(kwargs["months"])
+
+    monkeypatch.setattr(selectors, "_closed_entry_months_made", made_then_written)
+    with time_machine.travel(at("2026-07-15"), tick=False):
+        today = datetime.date(2026, 7, 15)
+        assert figures_items(user=world.supervisor, start=YEAR_START, end=today) == _live_items("330100", today)
+        assert len(made) == 3
