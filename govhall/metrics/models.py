@@ -158,7 +158,7 @@ class RegionMonth(Counters):
 class RegionEntryMonth(ItemCounters):
     """A closed month's item counters for one catalogue entry in a whole province or city,
     summed from the entry-and-city month rows (``EntryMonth``) the first time the item ranking
-    asks for that month (``selectors.closed_entry_months``): a province's year to date is then
+    asks for that month (``selectors.region_items``): a province's year to date is then
     some 12,000 of these and two open months of entry-and-city rows instead of some 148,000 of
     those. Each kept month has a row with ``entry_id`` 0, which says the month was kept, whatever
     entries it had. Rows hold while their generation is ``FiguresGeneration``'s, as

@@ -487,7 +487,9 @@ def _region_items_read(
 def _closed_entry_months_made(*, region: str, months: list[datetime.date]) -> None:
     """Sum a whole province's or city's entry-and-city rows per closed month and entry, and keep
     them with a row of entry 0 for each month (kept, whatever entries it had), all tagged with the
-    generation read in the same statement. A row already of that generation is left as it is."""
+    generation read in the same statement. A row already of that generation is left as it is.
+    The rows go in key order, so that two readers making the same months at once wait for each
+    other's rows rather than each holding some the other needs (a deadlock)."""
     columns = ", ".join(ITEM_COUNTERS)
     sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
     made = ", ".join(f"made.{name}" for name in ITEM_COUNTERS)
@@ -501,7 +503,7 @@ def _closed_entry_months_made(*, region: str, months: list[datetime.date]) -> No
             f"SELECT made.month, %s, made.entry_id, {_GENERATION}, {made} "
             f"FROM (SELECT month, entry_id, {sums} FROM metrics_entrymonth "
             f"WHERE {_code_column(region)} = %s AND month >= %s AND month <= %s GROUP BY month, entry_id "
-            f"UNION ALL {marks}) AS made WHERE 1 = 1 "
+            f"UNION ALL {marks}) AS made WHERE 1 = 1 ORDER BY made.month, made.entry_id "
             f"ON CONFLICT (region_code, month, entry_id) DO UPDATE SET {updates} "
             "WHERE metrics_regionentrymonth.generation < excluded.generation",
             [region, region, months[0], months[-1], *months],
