@@ -70,3 +70,57 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
             if regions and not Region.objects.exists():
                 with transaction.atomic():
                     Region.objects.bulk_create(Region(**row) for row in regions)
+
+
+# What emptied the process's cache, for a failing test's report. Four tests that read a value
+# kept in the cache between two calls (a kept page, the catalogue's version, an upload counter)
+# once failed together on one CI worker and passed on the rerun; a full local run recorded no
+# cull and no clear outside the tests' own. A failing test's report now says what the cache saw
+# while it ran (clears and culls with where they came from, the threads alive, how far each
+# clock moved), so the next such failure names its cause.
+_CACHE_EVENTS: list[str] = []
+
+
+def _cache_events_record() -> None:
+    import threading
+    import traceback
+
+    from django.core.cache.backends import locmem
+
+    def recorded(method):
+        def wrapper(self, *args, **kwargs):
+            frames = traceback.extract_stack(limit=8)[:-1]
+            where = " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames))
+            _CACHE_EVENTS.append(
+                f"{method.__name__} of {len(self._cache)} entries in {threading.current_thread().name}: {where}"
+            )
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    locmem.LocMemCache.clear = recorded(locmem.LocMemCache.clear)
+    locmem.LocMemCache._cull = recorded(locmem.LocMemCache._cull)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _cache_events_record()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    import threading
+    import time
+
+    _CACHE_EVENTS.clear()
+    wall, monotonic = time.time(), time.monotonic()
+    try:
+        return (yield)
+    except BaseException:
+        threads = sorted(thread.name for thread in threading.enumerate() if thread is not threading.main_thread())
+        lines = [
+            f"wall clock moved {time.time() - wall:.3f} s, monotonic clock {time.monotonic() - monotonic:.3f} s",
+            f"other threads alive: {threads}",
+            *(_CACHE_EVENTS or ["no clear and no cull of the process's cache"]),
+        ]
+        item.add_report_section("call", "cache", "\n".join(lines))
+        raise
