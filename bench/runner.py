@@ -130,6 +130,10 @@ class Row:
     met: bool | None = None
     note: str = ""
     samples: list[str] = field(default_factory=list)
+    # The CPU a request took under this load, in ms, by whose: "web" (the gunicorn workers),
+    # "database" (every PostgreSQL process), "client" (wrk or the asyncio client) and "rest"
+    # (what else the machine did meanwhile: the kernel's loopback, other programs); see CpuMeter.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 def log(message: str) -> None:
@@ -594,10 +598,11 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
     }
 
 
-def submission_rows(options: Options, data: dict[str, Any]) -> list[Row]:
+def submission_rows(options: Options, data: dict[str, Any], server: "Server | None" = None) -> list[Row]:
     """The submission in one call (the target's scenario), then step by step through the API as
     an app that saves while the applicant goes on does it (draft, form, each upload, submit),
-    each for the run's duration."""
+    each for the run's duration; with the server, each waits for it to be idle again and says
+    where its CPU went (a step-by-step row's per flow)."""
     from bench.flows import submissions_run
 
     target = data.get("submission")
@@ -606,7 +611,9 @@ def submission_rows(options: Options, data: dict[str, Any]) -> list[Row]:
     pdf = Path(data["material_path"]).read_bytes()
     note = f"{len(target['materials'])} material(s) of {len(pdf) // 1024} KB; {target['implementation_code']}"
     rows = []
+    meter = CpuMeter(server) if server is not None else None
     for name, steps in (("submission", False), ("submission_steps", True)):
+        start = meter.start() if meter is not None else {}
         timings, seconds = asyncio.run(
             submissions_run(
                 host=HOST,
@@ -622,6 +629,9 @@ def submission_rows(options: Options, data: dict[str, Any]) -> list[Row]:
         row = _timing_row(name, timings.flows, seconds, timings.errors)
         row.note = note if not steps else "a flow of 3 + one request per material"
         row.samples = timings.error_samples[:3]
+        if meter is not None and server is not None:
+            settle(options, server)
+            row.cpu_ms = meter.per_request(start, row.requests)
         rows.append(row)
         if steps:
             for step in ("draft", "form", "upload", "submit"):
@@ -695,6 +705,65 @@ def _workers_cpu(server: "Server") -> float:
     return total
 
 
+def _process_cpu(pid: int) -> tuple[str, float]:
+    """A process's name and the CPU seconds it has used (user and system), from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat.rsplit(")", 1)[1].split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Where a scenario's CPU went, per request: the web workers', PostgreSQL's (its backends
+    and its own processes: the WAL writer, the checkpointer), the load client's (wrk is a child
+    of this process, the asyncio client runs in it) and the rest of the machine's, from /proc.
+    With the cores full, a scenario's requests per second is the CPU a request takes; this says
+    which part to make cheaper (an acceptance on the twenty-first session's machine: 8.1 ms in
+    the worker, 3.2 ms in PostgreSQL, against 1.0 and 0.2 for the insert ceiling)."""
+
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+
+    def _reading(self) -> dict[str, float]:
+        import resource
+
+        workers = set(self.server.worker_pids())
+        web = database = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                name, seconds = _process_cpu(int(entry.name))
+            except (OSError, ValueError):
+                continue  # ended meanwhile
+            if int(entry.name) in workers:
+                web += seconds
+            elif name == "postgres":
+                database += seconds
+        children, own = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+        with Path("/proc/stat").open() as handle:
+            ticks = [int(value) for value in handle.readline().split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle and waiting on I/O
+        return {
+            "web": web,
+            "database": database,
+            "client": children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime,
+            "busy": (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK"),
+        }
+
+    def start(self) -> dict[str, float]:
+        return self._reading()
+
+    def per_request(self, start: dict[str, float], requests: int) -> dict[str, float]:
+        """The CPU each request took since ``start``, in ms (nothing when no request was answered)."""
+        if requests <= 0:
+            return {}
+        end = self._reading()
+        spent = {name: max(end[name] - start[name], 0.0) for name in end}
+        spent["rest"] = max(spent.pop("busy") - spent["web"] - spent["database"] - spent["client"], 0.0)
+        return {name: round(seconds * 1000 / requests, 2) for name, seconds in spent.items()}
+
+
 def ceilings_measured(rows: list[Row]) -> dict[str, dict[str, Any]]:
     """Each ceiling at the start of the run, at its end (None when not measured again) and the
     value the ratios use: the mean of the two, or the start alone."""
@@ -747,6 +816,7 @@ def ceilings_drift(rows: list[Row]) -> str:
 def table(rows: list[Row]) -> str:
     header = (
         f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  {'ratio':<16}{'target':<18}"
+        f"{'CPU ms/req web+db+client':>25}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
@@ -757,9 +827,11 @@ def table(rows: list[Row]) -> str:
         if row.target_p95_ms is not None:
             target.append(f"p95≤{row.target_p95_ms:.0f}")
         mark = {True: "met", False: "MISSED", None: ""}[row.met]
+        cpu = row.cpu_ms
+        spent = f"{cpu['web']:.2f}+{cpu['database']:.2f}+{cpu['client']:.2f}" if cpu else ""
         lines.append(
             f"{row.scenario:<32}{row.rps:>9.1f}{row.p50_ms:>9.1f}{row.p95_ms:>9.1f}{row.p99_ms:>9.1f}{row.errors:>8}  "
-            f"{ratio:<16}{' '.join(target) + ' ' + mark:<18}"
+            f"{ratio:<16}{' '.join(target) + ' ' + mark:<18}{spent:>25}"
         )
     return "\n".join(lines)
 
@@ -798,20 +870,22 @@ def run(options: Options) -> dict[str, Any]:
                 "when settings.GOVHALL_BENCH is on (docs/performance.md)"
             )
         rss_before = server.worker_rss_mb()
+        meter = CpuMeter(server)
         warm(options, data, server)
         all_specs = specs(options, data)
         for group in options.scenarios:
             try:
                 if group == "submission":
                     log("scenario submission (asyncio client)")
-                    rows.extend(submission_rows(options, data))
-                    settle(options, server)
+                    rows.extend(submission_rows(options, data, server))
                     continue
                 for spec in all_specs.get(group, []):
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")
                     short = min(options.duration, 5) if spec.connections == 1 else None
+                    start = meter.start()
                     rows.append(wrk_run(options, spec, duration=short))
                     waited = settle(options, server)
+                    rows[-1].cpu_ms = meter.per_request(start, rows[-1].requests)
                     if waited > 2:
                         rows[-1].note = (rows[-1].note + f" server busy {waited:.0f} s after the run").strip()
             except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
@@ -820,6 +894,7 @@ def run(options: Options) -> dict[str, Any]:
         if "ceilings" in options.scenarios and len(options.scenarios) > 1:
             for spec in all_specs["ceilings"]:
                 log(f"scenario {spec.name}{END_SUFFIX} (the ceiling again, at the end)")
+                start = meter.start()
                 try:
                     again = wrk_run(options, spec)
                 except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
@@ -827,6 +902,7 @@ def run(options: Options) -> dict[str, Any]:
                 again.scenario = f"{spec.name}{END_SUFFIX}"
                 rows.append(again)
                 settle(options, server)
+                again.cpu_ms = meter.per_request(start, again.requests)
         rss_after = server.worker_rss_mb()
         upkeep = data.get("figures_upkeep") or {}
         if "dashboard" in options.scenarios and upkeep:

@@ -7,6 +7,8 @@ import base64
 import json
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import urllib.parse
 from collections import Counter
@@ -491,6 +493,46 @@ def test_table_compares_each_scenario_with_its_ceiling() -> None:
     assert verdicts["C_pk"] == (0.5, None)
     assert "MISSED" in printed
     assert "0.70 × C_pk" in printed
+
+
+BURNER = """
+import sys, time
+print("ready", flush=True)
+sys.stdin.readline()
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_cpu_meter_says_whose_cpu_each_request_took() -> None:
+    """A stand-in web worker burns 0.3 s of CPU between the two readings: 10 requests took
+    30 ms each in the web workers, and the table says so."""
+    worker = subprocess.Popen([sys.executable, "-c", BURNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "ready"
+
+        class Server:
+            def worker_pids(self) -> list[int]:
+                return [worker.pid]
+
+        meter = runner.CpuMeter(Server())
+        start = meter.start()
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        assert worker.stdout.readline().strip() == "done"
+        spent = meter.per_request(start, 10)
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=10)
+
+    assert set(spent) == {"web", "database", "client", "rest"}
+    assert 29 <= spent["web"] < 45
+    assert meter.per_request(start, 0) == {}
+    row = runner.Row("accept", rps=10, cpu_ms=spent)
+    assert f"{spent['web']:.2f}+{spent['database']:.2f}+{spent['client']:.2f}" in runner.table([row])
 
 
 def test_ratios_are_to_the_mean_of_the_ceilings_at_the_start_and_the_end() -> None:
