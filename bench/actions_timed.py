@@ -65,7 +65,7 @@ class Timer:
             return execute(sql, params, many, context)
         finally:
             self.statements.append(((time.perf_counter() - started) * 1000, sql))
-            if "pg_advisory_xact_lock" in sql:
+            if "pg_advisory_xact_lock" in sql or "audit_chain_tip" in sql:
                 self._lock_taken(time.perf_counter())
 
     def _lock_taken(self, at: float) -> None:

@@ -56,6 +56,19 @@ def _chain_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
 
 
+def _chain_locked_tip() -> str:
+    """Take the chain's lock and read its last hash: on PostgreSQL in one round trip, by the
+    function ``audit_chain_tip`` (migration 0005, ADR 21), whose read sees what the lock's last
+    holder committed; elsewhere as two steps."""
+    if connection.vendor != "postgresql":
+        _chain_lock()
+        return _last_hash()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT audit_chain_tip(%s)", [AUDIT_CHAIN_LOCK])
+        row = cursor.fetchone()
+    return row[0] if row is not None and row[0] is not None else GENESIS_HASH
+
+
 def audit_chain_lock() -> None:
     """Take the audit chain's lock now, for the rest of the transaction. A transaction that also
     locks rows other transactions update before they write their audit record (the figures'
@@ -166,12 +179,15 @@ def _late_write(late: _LateWrites) -> None:
     if not late.records and not late.after:
         return
     with transaction.atomic(savepoint=False):
-        _chain_lock()  # before the counters' rows, as every writer takes them (audit_chain_lock)
+        # The chain's lock first, before the counters' rows, as every writer takes them
+        # (audit_chain_lock); with the last hash when there are records to chain.
         if late.records:
-            previous = _last_hash()
+            previous = _chain_locked_tip()
             for record in late.records:
                 previous = _hashed(record, previous)
             rows_insert(late.records)
+        else:
+            _chain_lock()
         # The writes after (the figures' counters) take the chain's lock first; it is held
         # already, until the transaction ends: one round trip each saved.
         kept = connections[DEFAULT_DB_ALIAS].__dict__
@@ -242,7 +258,6 @@ def audit_record_add(
     # No savepoint inside the change's transaction: a record that cannot be written fails the
     # change with it, so there is nothing to roll back to (a savepoint cost two statements).
     with transaction.atomic(savepoint=False):
-        _chain_lock()
-        _hashed(record, _last_hash())
+        _hashed(record, _chain_locked_tip())
         insert_compiled(record)
     return record

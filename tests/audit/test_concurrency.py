@@ -2,6 +2,7 @@
 they write their records at once or at the end of their transaction."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -93,4 +94,62 @@ def test_each_thread_writes_its_own_records_at_the_end_of_its_own_transaction(re
 
     assert failures == []
     assert seen == {"first": True}, "the first thread's record was written by its own transaction"
+    assert audit_chain_verify().is_intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_waited_for_the_lock_chains_to_the_record_committed_meanwhile(regions_kept):
+    """The waiter asks for the lock and the last hash in one statement (``audit_chain_tip``):
+    its read must see the record the holder committed while it waited, which the snapshot its
+    statement began with does not hold."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself (BEGIN IMMEDIATE); the lock under test is PostgreSQL's")
+    holding, waiter_seen = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                audit_record_add(actor=None, action="tip", object_type="thread", object_id=1, summary="holder")
+                holding.set()
+                waiter_seen.wait(10)
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    def waiter() -> None:
+        try:
+            holding.wait(10)
+            with atomic_audited():
+                audit_record_add(actor=None, action="tip", object_type="thread", object_id=2, summary="waiter")
+        except BaseException as failure:  # noqa: BLE001
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    def waiting_on_the_chain() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            )
+            return cursor.fetchone()[0] > 0
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not waiting_on_the_chain() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waited = waiting_on_the_chain()
+    waiter_seen.set()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert waited, "the waiter never waited on the chain's lock"
+    held, after = AuditRecord.objects.filter(action="tip").order_by("id")
+    assert (held.summary, after.summary) == ("holder", "waiter")
+    assert after.previous_hash == held.record_hash
     assert audit_chain_verify().is_intact
