@@ -4,7 +4,8 @@ audited write asks both in one round trip instead of two (docs/adr/0021).
 The function is VOLATILE, so its query takes a snapshot of its own once the lock is granted: it
 sees the record the lock's last holder committed while this transaction waited. One statement
 doing both (the lock in its select list, the read in a subquery) would read with the snapshot its
-statement began with, before the wait, and chain two records to the same predecessor."""
+statement began with, before the wait, and chain to the same predecessor as the record committed
+meanwhile, which the one-successor constraint refuses."""
 
 from django.db import migrations
 
