@@ -718,7 +718,7 @@ class CpuMeter:
     and its own processes: the WAL writer, the checkpointer), the load client's (wrk is a child
     of this process, the asyncio client runs in it) and the rest of the machine's, from /proc.
     With the cores full, a scenario's requests per second is the CPU a request takes; this says
-    which part to make cheaper (an acceptance on the twenty-first session's machine: 8.1 ms in
+    which part to make cheaper (an acceptance on the twenty-second session's machine: 8.1 ms in
     the worker, 3.2 ms in PostgreSQL, against 1.0 and 0.2 for the insert ceiling)."""
 
     def __init__(self, server: "Server") -> None:
