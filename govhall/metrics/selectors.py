@@ -149,6 +149,12 @@ def region_rows(*, region: str, start: datetime.date, end: datetime.date) -> lis
     return _sources(scope=Q(), start=start, end=end, region=region)
 
 
+def _sums_sql(counters: Sequence[str], *, named: bool = True) -> str:
+    """``COALESCE(SUM(c), 0)`` for each counter, ``AS c`` when ``named`` (column names from
+    ``COUNTERS`` and ``ITEM_COUNTERS`` only)."""
+    return ", ".join(f"COALESCE(SUM({name}), 0)" + (f" AS {name}" if named else "") for name in counters)
+
+
 def _sums(
     rows: QuerySet[Any], counters: Sequence[str], *, key: str = "", rest: str = "", rest_params: Sequence[Any] = ()
 ) -> list[tuple[Any, ...]]:
@@ -157,7 +163,7 @@ def _sums(
     written around its SQL: an ORM aggregate of eighteen sums cost more to build than PostgreSQL
     took to answer it, and grouping by a name beside the key made PostgreSQL sort by text."""
     sql, params = rows.order_by().values_list(*([key] if key else []), *counters).query.sql_with_params()
-    totals = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in counters)
+    totals = _sums_sql(counters)
     grouped = f"{key}, {totals} FROM ({sql}) AS figures GROUP BY {key}" if key else f"{totals} FROM ({sql}) AS figures"
     with connection.cursor() as cursor:
         # Column names from COUNTERS and ITEM_COUNTERS, the rows the ORM's own SQL.
@@ -214,7 +220,7 @@ def region_tiles(*, region: str, start: datetime.date, end: datetime.date) -> Ti
     # The rest as plain statements on the region's code column: the ORM took longer to build
     # these than PostgreSQL to answer them.
     column = _code_column(region)
-    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in COUNTERS)
+    sums = _sums_sql(COUNTERS, named=False)
     statements = []
     if months is not None:
         statements.append(("metrics_departmentmonth", "month", months))
@@ -268,7 +274,7 @@ def _closed_months_made(*, region: str, months: list[datetime.date]) -> list[tup
     """Sum a region's department month rows for ``months`` and keep the sums (a month with no
     rows as zeros), tagged with the generation read in the same statement."""
     column = _code_column(region)
-    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in COUNTERS)
+    sums = _sums_sql(COUNTERS, named=False)
     with connection.cursor() as cursor:
         # Column names from COUNTERS and the three code columns.
         cursor.execute(
@@ -458,7 +464,7 @@ def _region_items_read(
     """The kept closed months of the current generation (how many), and the ranking of the
     kept rows and the open months' entry-and-city rows, read in one statement."""
     columns = ", ".join(ITEM_COUNTERS)
-    totals = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
+    totals = _sums_sql(ITEM_COUNTERS)
     parts = [
         f"SELECT entry_id, {columns} FROM metrics_regionentrymonth "  # noqa: S608 - names from ITEM_COUNTERS
         f"WHERE region_code = %s AND month >= %s AND month <= %s AND entry_id <> 0 AND generation = {_GENERATION}"
@@ -491,7 +497,7 @@ def _closed_entry_months_made(*, region: str, months: list[datetime.date]) -> No
     The rows go in key order, so that two readers making the same months at once wait for each
     other's rows rather than each holding some the other needs (a deadlock)."""
     columns = ", ".join(ITEM_COUNTERS)
-    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in ITEM_COUNTERS)
+    sums = _sums_sql(ITEM_COUNTERS)
     made = ", ".join(f"made.{name}" for name in ITEM_COUNTERS)
     zeros = ", ".join("0" for _name in ITEM_COUNTERS)
     marks = " UNION ALL ".join([f"SELECT %s AS month, 0 AS entry_id, {zeros}"] * len(months))
