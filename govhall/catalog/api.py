@@ -14,10 +14,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import field_validator
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
 from govhall.api_schema import ResponseSchema
+from govhall.catalog.kept_answers import kept_answer
 from govhall.catalog.models import (
     AreaOfHandling,
     Audience,
@@ -581,6 +583,7 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
     url_name="implementation_list",
     summary="实施清单列表与检索 (list and search implementations)",
 )
+@decorate_view(kept_answer("implementation_list", parameters=ImplementationListQuery.model_fields))
 def implementation_list_endpoint(request: HttpRequest, filters: Query[ImplementationListQuery]) -> dict[str, Any]:
     """已发布的实施清单，可全文检索和筛选，分页返回；已取消的不列出，暂停办理的照常列出并注明状态。
 
@@ -599,6 +602,7 @@ def implementation_list_endpoint(request: HttpRequest, filters: Query[Implementa
     url_name="implementation_detail",
     summary="办事指南 (the guide of one implementation)",
 )
+@decorate_view(kept_answer("implementation_detail", parameters=GuideQuery.model_fields))
 def implementation_detail_endpoint(
     request: HttpRequest, implementation_code: str, params: Query[GuideQuery]
 ) -> dict[str, Any]:
@@ -623,6 +627,7 @@ def implementation_detail_endpoint(
     url_name="implementation_versions",
     summary="办事指南的历史版本 (published versions of a guide)",
 )
+@decorate_view(kept_answer("implementation_versions", parameters=()))
 def implementation_versions_endpoint(request: HttpRequest, implementation_code: str) -> dict[str, Any]:
     """已发布的各个版本，最新的在前，含变更类型和理由。
 

@@ -1,0 +1,99 @@
+"""The public catalogue API's answers: kept in the shared cache, and revalidated by their ETag.
+
+A page of the catalogue's list, or a guide, is the same for every caller who asks for it in the
+same language: it is built from published catalogue data only (no caller, no personal data).
+So, as the portal keeps its pages for visitors (``portal.page_cache``), the API keeps each such
+answer's bytes under its address and language, with the catalogue's version read before it was
+built (``catalog.search.catalogue_version``: every publication, reindex or synonym change moves
+it, so no answer from before a change is served once the change is committed; the version and
+the answer are read in one round trip), for ``KEPT_SECONDS`` at most (so that what an answer
+shows beside the catalogue, a region's or a department's name, follows a change within minutes).
+
+Every such answer carries a strong ``ETag`` (a digest of its bytes) and ``Cache-Control:
+public, no-cache``: a department system or an app that mirrors the catalogue asks again with
+``If-None-Match`` and gets ``304 Not Modified`` with no body while nothing changed (RFC 9110
+§13.1.2, §15.4.5). Kept or not, the tag is the same for the same bytes.
+
+Only addresses whose parameters the endpoint knows are kept, each given once, no longer than
+``KEPT_MAX_VALUE`` characters, and no page beyond ``KEPT_MAX_PAGE``: anything else is answered
+as before and not kept, so that endless distinct addresses cannot fill the shared cache.
+"""
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.translation import get_language
+
+from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
+
+KEPT_SECONDS = 300
+KEPT_MAX_PAGE = 10
+KEPT_MAX_VALUE = 100  # characters of one parameter, as the portal's kept pages
+
+
+def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
+    for name, values in request.GET.lists():
+        if name not in parameters or len(values) != 1 or len(values[0]) > KEPT_MAX_VALUE:
+            return False
+    page = request.GET.get("page")
+    return page is None or (page.isdigit() and 1 <= int(page) <= KEPT_MAX_PAGE)
+
+
+def _etag(content: bytes) -> str:
+    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+
+
+def _conditional(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResponse:
+    """The answer with its validators, or 304 when the caller already holds these bytes."""
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, no_cache=True)
+    return get_conditional_response(request, etag=etag, response=response) or response
+
+
+def kept_answer(
+    name: str, *, parameters: Iterable[str]
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Wraps an endpoint's whole run (``ninja.decorators.decorate_view``): the kept answer when
+    there is one for this address, language and catalogue version; otherwise the endpoint's own
+    answer, kept when it is a 200 for an address that may be kept. ``parameters``: the query
+    parameters the endpoint knows."""
+    known = frozenset(parameters)
+
+    def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(run)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != "GET":
+                return run(request, *args, **kwargs)
+            key, version = None, None
+            if _address_kept(request, known):
+                address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+                key = f"api-answer:{name}:{get_language()}:{address}"
+                found = cache.get_many([SEARCH_VERSION_KEY, key])
+                version = found.get(SEARCH_VERSION_KEY)
+                version = int(version) if version is not None else catalogue_version()
+                kept = found.get(key)
+                if kept is not None and kept["version"] == version:
+                    response = HttpResponse(kept["content"], content_type=kept["content_type"])
+                    return _conditional(request, response, kept["etag"])
+            response = run(request, *args, **kwargs)
+            if response.status_code != 200 or response.streaming:
+                return response
+            etag = _etag(response.content)
+            if key is not None and not response.cookies:
+                kept = {
+                    "version": version,
+                    "content": response.content,
+                    "content_type": response["Content-Type"],
+                    "etag": etag,
+                }
+                cache.set(key, kept, timeout=KEPT_SECONDS)
+            return _conditional(request, response, etag)
+
+        return wrapped
+
+    return decorate
