@@ -228,6 +228,25 @@ def figures_upkeep(*, samples: int = 2000) -> dict[str, Any]:
     }
 
 
+def _api_list_uncached(counties: list[str]) -> list[str]:
+    """Three pages of each county's catalogue list beyond those the API keeps (ADR 22), where
+    the list has them: every answer is built."""
+    from govhall.catalog.api import ImplementationListQuery
+    from govhall.catalog.kept_answers import KEPT_MAX_PAGE
+    from govhall.catalog.selectors import implementation_list_public
+
+    page_size = ImplementationListQuery.model_fields["page_size"].default
+    paths = []
+    for code in counties:
+        pages = -(-implementation_list_public(region_code=code).count() // page_size)
+        paths += [
+            f"/api/v1/implementations?region={code}&page={page}"
+            for page in range(KEPT_MAX_PAGE + 1, KEPT_MAX_PAGE + 4)
+            if page <= pages
+        ]
+    return paths
+
+
 def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any]:
     import random
 
@@ -299,6 +318,7 @@ def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any
         "regions": [code for code, _name in regions],
         "region_names": dict(regions),
         "counties": counties,
+        "api_list_uncached": _api_list_uncached(counties),
         "case_numbers": numbers,
         "queries": queries,
         "ready": {
