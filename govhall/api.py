@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 # language of the process that generated it.
 API_DESCRIPTION = """\
 一体化在线政务服务平台开放接口。公开、只读、无需登录的部分：政务服务事项目录（实施清单、办事指南及其历史版本）、
-行政区划、部门和主题；事项列表、办事指南和历史版本的答复带强 ETag，带 `If-None-Match` 再次请求时内容未变即答 304。
+行政区划、部门和主题；这些答复带强 ETag，带 `If-None-Match` 再次请求时内容未变即答 304。
 办件部分（申请、提交、我的办件、补正、撤回；工作人员的待办和办理）须登录：使用已登录的浏览器会话
 （POST、PUT 须带 CSRF 令牌，工作人员的会话须经双因素验证），或使用本平台统一身份认证（OpenID Connect，/o/）签发的
 OAuth2 访问令牌（`Authorization: Bearer …`，scope 含 cases 或 openid）。提交申请须带 `Idempotency-Key` 请求头，
@@ -48,8 +48,8 @@ OAuth2 访问令牌（`Authorization: Bearer …`，scope 含 cases 或 openid�
 
 Open API of the integrated online government services platform. Public, read-only and without
 authentication: the service catalogue (implementations, their guides and earlier published
-versions), regions, departments and themes; the catalogue's lists, guides and versions carry a
-strong ETag, and a request with `If-None-Match` gets `304 Not Modified` while they are unchanged.
+versions), regions, departments and themes; these answers carry a strong ETag, and a request
+with `If-None-Match` gets `304 Not Modified` while the answer is unchanged.
 Case endpoints (apply, submit, my cases, answer a correction, withdraw; the staff to-do list and
 actions) need either a logged-in browser session (POST and PUT carry the CSRF token; staff
 sessions must have passed the second factor) or an OAuth2 bearer access token issued by

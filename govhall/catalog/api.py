@@ -54,6 +54,7 @@ from govhall.catalog.selectors import (
     implementation_version_list,
     theme_list,
 )
+from govhall.conditional import revalidated
 from govhall.labels import choice_answer as _choice
 from govhall.paths import Addresses
 
@@ -658,6 +659,7 @@ def implementation_versions_endpoint(request: HttpRequest, implementation_code: 
     summary="主题列表 (list themes)",
     tags=["themes"],
 )
+@decorate_view(revalidated)
 def theme_list_endpoint(request: HttpRequest, filters: Query[ThemeListQuery]) -> dict[str, Any]:
     """按人生事件或企业经营归类的主题，可按服务对象筛选。
 

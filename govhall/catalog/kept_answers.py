@@ -1,4 +1,4 @@
-"""The public catalogue API's answers: kept in the shared cache, and revalidated by their ETag.
+"""The public catalogue API's answers, kept in the shared cache.
 
 A page of the catalogue's list, or a guide, is the same for every caller who asks for it in the
 same language: it is built from published catalogue data only (no caller, no personal data).
@@ -8,11 +8,7 @@ built (``catalog.search.catalogue_version``: every publication, reindex or synon
 it, so no answer from before a change is served once the change is committed; the version and
 the answer are read in one round trip), for ``KEPT_SECONDS`` at most (so that what an answer
 shows beside the catalogue, a region's or a department's name, follows a change within minutes).
-
-Every such answer carries a strong ``ETag`` (a digest of its bytes) and ``Cache-Control:
-public, no-cache``: a department system or an app that mirrors the catalogue asks again with
-``If-None-Match`` and gets ``304 Not Modified`` with no body while nothing changed (RFC 9110
-§13.1.2, §15.4.5). Kept or not, the tag is the same for the same bytes.
+Kept or built, every 200 answer carries its ``ETag`` (``govhall.conditional``), kept with it.
 
 Only addresses whose parameters the endpoint knows are kept, each given once, no longer than
 ``KEPT_MAX_VALUE`` characters, and no page beyond ``KEPT_MAX_PAGE``: anything else is answered
@@ -26,10 +22,10 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import get_language
 
 from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
+from govhall.conditional import Run, answer_validated, etag_of
 
 KEPT_SECONDS = 300
 KEPT_MAX_PAGE = 10
@@ -44,27 +40,14 @@ def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
     return page is None or (page.isdigit() and 1 <= int(page) <= KEPT_MAX_PAGE)
 
 
-def _etag(content: bytes) -> str:
-    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
-
-
-def _conditional(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResponse:
-    """The answer with its validators, or 304 when the caller already holds these bytes."""
-    response["ETag"] = etag
-    patch_cache_control(response, public=True, no_cache=True)
-    return get_conditional_response(request, etag=etag, response=response) or response
-
-
-def kept_answer(
-    name: str, *, parameters: Iterable[str]
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]:
     """Wraps an endpoint's whole run (``ninja.decorators.decorate_view``): the kept answer when
     there is one for this address, language and catalogue version; otherwise the endpoint's own
     answer, kept when it is a 200 for an address that may be kept. ``parameters``: the query
     parameters the endpoint knows."""
     known = frozenset(parameters)
 
-    def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(run: Run) -> Run:
         @functools.wraps(run)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method != "GET":
@@ -79,11 +62,11 @@ def kept_answer(
                 kept = found.get(key)
                 if kept is not None and kept["version"] == version:
                     response = HttpResponse(kept["content"], content_type=kept["content_type"])
-                    return _conditional(request, response, kept["etag"])
+                    return answer_validated(request, response, kept["etag"])
             response = run(request, *args, **kwargs)
             if response.status_code != 200 or response.streaming:
                 return response
-            etag = _etag(response.content)
+            etag = etag_of(response.content)
             if key is not None and not response.cookies:
                 kept = {
                     "version": version,
@@ -92,7 +75,7 @@ def kept_answer(
                     "etag": etag,
                 }
                 cache.set(key, kept, timeout=KEPT_SECONDS)
-            return _conditional(request, response, etag)
+            return answer_validated(request, response, etag)
 
         return wrapped
 

@@ -3,9 +3,11 @@
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
 from govhall.api_schema import ResponseSchema
+from govhall.conditional import revalidated
 from govhall.org.models import Department, Region, RegionLevel
 from govhall.org.selectors import department_list, region_get, region_list, region_with_ancestors
 
@@ -97,6 +99,7 @@ def _department_out(department: Department) -> dict:
     url_name="region_list",
     summary="行政区划列表 (list regions)",
 )
+@decorate_view(revalidated)
 def region_list_endpoint(request: HttpRequest, filters: Query[RegionListQuery]) -> dict:
     """按上级区划或层级筛选行政区划。 Regions, filtered by the region above them or by level."""
     level = RegionLevel(filters.level) if filters.level is not None else None
@@ -110,6 +113,7 @@ def region_list_endpoint(request: HttpRequest, filters: Query[RegionListQuery]) 
     url_name="region_detail",
     summary="行政区划详情 (one region)",
 )
+@decorate_view(revalidated)
 def region_detail_endpoint(request: HttpRequest, code: str) -> dict:
     """一个行政区划，含其上级区划和下级区划数。 One region with the regions above it and its number of children."""
     region = region_get(code=code)
@@ -132,6 +136,7 @@ def region_detail_endpoint(request: HttpRequest, code: str) -> dict:
     summary="部门列表 (list departments)",
     tags=["departments"],
 )
+@decorate_view(revalidated)
 def department_list_endpoint(request: HttpRequest, filters: Query[DepartmentListQuery]) -> dict:
     """政务服务部门，可按所属区划筛选。 Government departments, optionally of one region."""
     departments = list(department_list(region_code=filters.region))

@@ -1,13 +1,15 @@
-"""The public catalogue API's answers kept in the shared cache and revalidated by their ETag,
-through the HTTP test client."""
+"""The public API's answers: the catalogue's kept in the shared cache, every one revalidated by
+its ETag, through the HTTP test client."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from govhall.catalog import services
 from govhall.catalog.kept_answers import KEPT_MAX_PAGE
 from govhall.catalog.models import ChangeAction, ChangeTarget
-from tests.factories import XIHU, make_implementation, publish
+from govhall.org.models import Region
+from tests.factories import HANGZHOU, XIHU, make_department, make_implementation, publish
 from tests.portal.test_guide import publish_change
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +159,27 @@ def test_an_answer_built_while_the_catalogue_changed_is_not_served_after_the_cha
     assert sql != []  # built again: the kept one is of the version before the change
     _kept, sql = statements(client, detail_url(implementation))
     assert sql == []
+
+
+@pytest.mark.parametrize(
+    ("url", "change"),
+    [
+        ("/api/v1/themes", lambda: services.theme_upsert(code="api-etag", name="出生", audience="person", order=1)),
+        (f"/api/v1/departments?region={XIHU}", lambda: make_department(region_code=XIHU, name="西湖区新设局")),
+        (f"/api/v1/regions?parent={HANGZHOU}", lambda: Region.objects.filter(code=XIHU).update(name="西湖新区")),
+        (f"/api/v1/regions/{XIHU}", lambda: Region.objects.filter(code=XIHU).update(name="西湖新区")),
+    ],
+    ids=["themes", "departments", "regions", "region"],
+)
+def test_the_other_public_answers_are_built_each_time_and_carry_their_etag(client, url, change):
+    first = client.get(url)
+    etag = first["ETag"]
+    assert (first.status_code, first["Cache-Control"]) == (200, "public, no-cache")
+
+    unchanged = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert (unchanged.status_code, unchanged.content, unchanged["ETag"]) == (304, b"", etag)
+
+    change()  # their data does not move the catalogue's version: never kept, so never stale
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
