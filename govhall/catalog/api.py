@@ -45,10 +45,9 @@ from govhall.catalog.selectors import (
     BADGE_FULLY_ONLINE,
     BADGE_ZERO_VISIT,
     Guide,
+    ImplementationPages,
     badges_for,
     implementation_guide,
-    implementation_list_public,
-    implementation_page,
     implementation_public_queryset,
     implementation_search,
     implementation_version_list,
@@ -553,7 +552,9 @@ def _search_page(filters: ImplementationListQuery, query: str) -> dict[str, Any]
 
 
 def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
-    implementations = implementation_list_public(
+    # The summaries leave out the guide's long texts and forms.
+    implementations = ImplementationPages.public(
+        deferred=SUMMARY_DEFERRED,
         region_code=filters.region,
         department_code=filters.department,
         theme_code=filters.theme,
@@ -562,8 +563,7 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
         kind=filters.kind.value if filters.kind else None,
     )
     start = (filters.page - 1) * filters.page_size
-    # The summaries leave out the guide's long texts and forms.
-    page = implementation_page(implementations, start=start, size=filters.page_size, deferred=SUMMARY_DEFERRED)
+    page = implementations[start : start + filters.page_size]
     addresses, language = _Addresses(), translation.get_language()
     return {
         "total": implementations.count(),

@@ -4,6 +4,7 @@ The public sees published implementations that are not cancelled and whose entry
 cancelled; suspended ones stay visible with a notice, since people still look for them.
 """
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -138,15 +139,53 @@ def _page_rows(deferred: tuple[str, ...], *ids: int) -> QuerySet[Implementation]
     return implementation_public_queryset().defer(*deferred).filter(pk__in=ids)
 
 
+LIST_COUNT_SECONDS = 300
+
+
+def implementation_count_public(**filters: Any) -> int:
+    """How many implementations ``implementation_list_public(**filters)`` lists, kept for each set
+    of filters with the catalogue's version read before counting (every publication moves it,
+    so no count from before one is used after it; the version and the count are read in one
+    round trip), for ``LIST_COUNT_SECONDS`` at most (a region moved under another). Counting a
+    county's list joins and checks some 1,700 rows every time: 4.6 ms of PostgreSQL, on every
+    page of it that is not kept whole."""
+    from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
+
+    key = "catalogue-count:" + hashlib.sha256(repr(sorted(filters.items())).encode()).hexdigest()[:32]
+    found = cache.get_many([SEARCH_VERSION_KEY, key])
+    version = int(found[SEARCH_VERSION_KEY]) if SEARCH_VERSION_KEY in found else catalogue_version()
+    kept = found.get(key)
+    if kept is not None and kept["version"] == version:
+        return int(kept["count"])
+    count = implementation_list_public(**filters).count()
+    cache.set(key, {"version": version, "count": count}, timeout=LIST_COUNT_SECONDS)
+    return count
+
+
 class ImplementationPages:
     """A list of implementations as Django's paginator reads it: its length counted, and a page
-    read by ``implementation_page`` (the portal's browsing pages, as the API's list)."""
+    read by ``implementation_page`` (the portal's browsing pages, as the API's list).
+    ``ImplementationPages.public(**filters)``: the published ones for browsing, counted by
+    ``implementation_count_public``."""
 
-    def __init__(self, implementations: QuerySet[Implementation], *, deferred: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        implementations: QuerySet[Implementation],
+        *,
+        deferred: tuple[str, ...] = (),
+        filters: dict[str, Any] | None = None,
+    ) -> None:
         self.implementations = implementations
         self.deferred = deferred
+        self.filters = filters
+
+    @classmethod
+    def public(cls, *, deferred: tuple[str, ...] = (), **filters: Any) -> "ImplementationPages":
+        return cls(implementation_list_public(**filters), deferred=deferred, filters=filters)
 
     def count(self) -> int:
+        if self.filters is not None:
+            return implementation_count_public(**self.filters)
         return self.implementations.count()
 
     def __len__(self) -> int:

@@ -45,9 +45,7 @@ def _implementations_page(request: HttpRequest, **filters: Any) -> Page:
     """One page of the published implementations ``filters`` select: the page's ids are sorted
     from narrow rows, then only its rows are read, without the guide's long texts
     (``catalog.implementation_page``)."""
-    return _page(
-        request, catalog.ImplementationPages(catalog.implementation_list_public(**filters), deferred=SUMMARY_DEFERRED)
-    )
+    return _page(request, catalog.ImplementationPages.public(deferred=SUMMARY_DEFERRED, **filters))
 
 
 def _page_number(request: HttpRequest) -> int:

@@ -183,3 +183,22 @@ def test_the_other_public_answers_are_built_each_time_and_carry_their_etag(clien
     changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed["ETag"] != etag
+
+
+def test_a_page_beyond_the_kept_ones_counts_its_list_once_per_catalogue_version(client):
+    for _ in range(KEPT_MAX_PAGE + 1):
+        make_implementation(region_code=XIHU)
+    url = f"{LIST_URL}?region={XIHU}&page={KEPT_MAX_PAGE + 1}&page_size=1"
+    first = client.get(url).json()
+
+    second, sql = statements(client, url)
+
+    assert sql != []  # the page's rows are read every time
+    assert not any("COUNT(" in statement.upper() for statement in sql)
+    assert second.json() == first
+    added = make_implementation(region_code=XIHU)  # published: the catalogue's version moves
+    third = client.get(url).json()
+    assert third["total"] == first["total"] + 1
+    everything = client.get(f"{LIST_URL}?region={XIHU}&page_size=100").json()
+    assert everything["total"] == third["total"]
+    assert added.implementation_code in {item["implementation_code"] for item in everything["items"]}
