@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "api_list": ("C_pk", None, None),
     "api_detail": ("C_pk", None, None),
     "api_detail_again": ("C_pk", None, None),
+    "api_detail_revalidated": ("C_pk", None, None),
     "todo_list_unloaded": ("C_pk", None, 50),
     "todo_list": ("C_pk", None, 50),
     "case_page": ("C_pk", None, None),
@@ -391,6 +392,23 @@ class Spec:
     once: bool = False
     connections: int | None = None
     threads: int | None = None
+    # Each path asked with If-None-Match and the ETag the server answers it with just before
+    # the run (``revalidating``): what a system that polls what it holds costs.
+    revalidate: bool = False
+
+
+def revalidating(options: Options, spec: Spec) -> Spec:
+    """The spec with each path followed by the If-None-Match header of the ETag the server
+    answers it with now (a path answered without one is left out, and a spec left with no path
+    answers only errors)."""
+    lines = []
+    for path in spec.paths:
+        request = urllib.request.Request(f"http://{HOST}:{options.port}{path}", headers=spec.headers)
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            etag = response.headers.get("ETag")
+        if etag:
+            lines.append(f"{path}\tIf-None-Match: {etag}")
+    return replace(spec, paths=lines, revalidate=False)
 
 
 def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> Row:
@@ -546,6 +564,14 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
         "api_detail": [
             Spec("api_detail", [f"/api/v1/implementations/{code}" for code in data["guides"]], '"materials":['),
             Spec("api_detail_again", [f"/api/v1/implementations/{code}" for code in data["guides"]], '"materials":['),
+            # A system that mirrors the catalogue asking whether the guides it holds changed.
+            Spec(
+                "api_detail_revalidated",
+                [f"/api/v1/implementations/{code}" for code in data["guides"]],
+                "",
+                status=304,
+                revalidate=True,
+            ),
         ],
         # One officer opening the list (the answer time an officer sees), then 32 at once.
         "todo_list": [
@@ -892,6 +918,8 @@ def run(options: Options) -> dict[str, Any]:
                     continue
                 for spec in all_specs.get(group, []):
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")
+                    if spec.revalidate:
+                        spec = revalidating(options, spec)
                     short = min(options.duration, 5) if spec.connections == 1 else None
                     start = meter.start()
                     rows.append(wrk_run(options, spec, duration=short))

@@ -4,7 +4,8 @@
 --   line 1: method            line 2: expected status       line 3: expected text (may be empty)
 --   line 4: headers, "Name: value" separated by tabs      line 5: body (may be empty)
 --   line 6: "cycle" (paths repeat) or "once" (each path is requested once: actions on tasks)
---   then one path per line.
+--   then one path per line; a path may be followed by a tab and headers of its own, "Name: value"
+--   separated by tabs (an If-None-Match with the ETag the path answered before).
 -- The second argument is the number of threads: each takes every n-th path, so "once" paths
 -- are never shared between threads.
 -- Every answer is checked: a wrong status or a missing text counts as an error.
@@ -26,6 +27,29 @@ local function split(text, separator)
   return parts
 end
 
+local function headers_add(into, text)
+  for _, header in ipairs(split(text, "\t")) do
+    local name, value = string.match(header, "^([^:]+):%s*(.*)$")
+    if name then
+      into[name] = value
+    end
+  end
+  return into
+end
+
+-- A path line: the path, and the scenario's headers with the path's own added.
+local function request_of(line)
+  local path, own = string.match(line, "^([^\t]*)\t(.*)$")
+  if not path then
+    return { path = line, headers = headers }
+  end
+  local merged = {}
+  for name, value in pairs(headers) do
+    merged[name] = value
+  end
+  return { path = path, headers = headers_add(merged, own) }
+end
+
 function init(args)
   local file = assert(io.open(args[1], "r"))
   local lines = {}
@@ -36,13 +60,7 @@ function init(args)
   method = lines[1]
   expected_status = tonumber(lines[2])
   expected_text = lines[3]
-  headers = {}
-  for _, header in ipairs(split(lines[4], "\t")) do
-    local name, value = string.match(header, "^([^:]+):%s*(.*)$")
-    if name then
-      headers[name] = value
-    end
-  end
+  headers = headers_add({}, lines[4])
   body = lines[5]
   if body == "" then
     body = nil
@@ -54,10 +72,11 @@ function init(args)
   local all = {}
   for i = 7, #lines do
     if lines[i] ~= "" then
+      local request = request_of(lines[i])
       if index % total == id then
-        table.insert(paths, lines[i])
+        table.insert(paths, request)
       end
-      table.insert(all, lines[i])
+      table.insert(all, request)
       index = index + 1
     end
   end
@@ -83,7 +102,7 @@ function request()
     end
     position = 1
   end
-  return wrk.format(method, paths[position], headers, body)
+  return wrk.format(method, paths[position].path, paths[position].headers, body)
 end
 
 function response(status, response_headers, response_body)

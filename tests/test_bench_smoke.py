@@ -46,7 +46,7 @@ from govhall.catalog.search import implementation_search
 from govhall.metrics.models import COUNTERS
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case
-from tests.factories import XIHU, make_implementation, make_person
+from tests.factories import HANGZHOU, XIHU, make_implementation, make_person
 from tests.metrics.test_figures import counter_rows
 
 postgresql_only = pytest.mark.skipif(
@@ -473,6 +473,28 @@ def test_wrk_script_counts_answers_that_fail_their_check(live_server) -> None:
     assert bad.errors >= bad.requests - 2  # requests still in flight at the end are not checked
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_wrk_script_asks_each_path_with_its_own_etag(live_server) -> None:
+    port = urllib.parse.urlparse(live_server.url).port
+    options = runner.Options(port=port, duration=1, connections=2, threads=1)
+    paths = [f"/api/v1/regions/{code}" for code in (XIHU, HANGZHOU)]
+    revalidated = runner.Spec("regions", paths, "", status=304, revalidate=True)
+
+    asked = runner.revalidating(options, revalidated)
+    unchanged = runner.wrk_run(options, asked, duration=1)
+    stale = runner.wrk_run(
+        options, runner.replace(asked, paths=[f'{path}\tIf-None-Match: "0"' for path in paths]), duration=1
+    )
+
+    assert [line.split("\t")[0] for line in asked.paths] == paths
+    assert all(line.split("\t")[1].startswith('If-None-Match: "') for line in asked.paths)
+    tags = [line.split("If-None-Match: ")[1] for line in asked.paths]
+    assert tags[0] != tags[1]  # each path with its own
+    assert unchanged.requests > 0
+    assert unchanged.errors == 0
+    assert stale.errors >= stale.requests - 2  # a tag the answer does not have: 200, not 304
+
+
 def test_table_compares_each_scenario_with_its_ceiling() -> None:
     rows = [
         runner.Row("C_json", rps=2000),
@@ -631,12 +653,14 @@ def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client, monkey
             if spec.method == "POST":
                 answer = client.post(path, data=spec.body, content_type="application/json", headers=headers)
             else:
+                if spec.revalidate:  # the ETag the path answers with, as the runner asks before the run
+                    headers["If-None-Match"] = client.get(path, headers=headers)["ETag"]
                 answer = client.get(path, headers=headers)
             assert answer.status_code == spec.status, (spec.name, answer.content)
             assert spec.expect_text in answer.content.decode(), (spec.name, spec.expect_text, answer.content[:300])
             checked.append(spec.name)
 
-    assert len(checked) == 15
+    assert len(checked) == 16
 
 
 @pytest.mark.django_db
