@@ -52,6 +52,8 @@ def test_a_second_caller_gets_the_same_bytes_without_a_query(client, address):
     assert second["Content-Type"] == first["Content-Type"] == "application/json; charset=utf-8"
     assert second["ETag"] == first["ETag"]
     assert second["Cache-Control"] == first["Cache-Control"] == "public, no-cache"
+    # A shared cache that stores it keeps one per language, as the answers are kept here.
+    assert "Accept-Language" in second["Vary"] and "Accept-Language" in first["Vary"]
 
 
 def test_a_caller_holding_the_answer_gets_304_without_a_body_until_a_publication_changes_it(client):
