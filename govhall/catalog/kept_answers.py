@@ -32,12 +32,17 @@ KEPT_MAX_PAGE = 10
 KEPT_MAX_VALUE = 100  # characters of one parameter, as the portal's kept pages
 
 
-def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
+def address_kept(
+    request: HttpRequest, parameters: frozenset[str], *, max_page: int | None = None, max_value: int = KEPT_MAX_VALUE
+) -> bool:
+    """Whether the request's address is one whose answer may be kept: every parameter known
+    and given once, none longer than ``max_value``, no page beyond ``max_page`` (the portal's
+    kept pages ask the same of theirs)."""
     for name, values in request.GET.lists():
-        if name not in parameters or len(values) != 1 or len(values[0]) > KEPT_MAX_VALUE:
+        if name not in parameters or len(values) != 1 or len(values[0]) > max_value:
             return False
     page = request.GET.get("page")
-    return page is None or (page.isdigit() and 1 <= int(page) <= KEPT_MAX_PAGE)
+    return page is None or (page.isdigit() and 1 <= int(page) <= (max_page or KEPT_MAX_PAGE))
 
 
 def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]:
@@ -53,7 +58,7 @@ def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]
             if request.method != "GET":
                 return run(request, *args, **kwargs)
             key, version = None, None
-            if _address_kept(request, known):
+            if address_kept(request, known):
                 address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
                 key = f"api-answer:{name}:{get_language()}:{address}"
                 found = cache.get_many([SEARCH_VERSION_KEY, key])

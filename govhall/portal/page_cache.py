@@ -34,6 +34,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
+from govhall.catalog.kept_answers import address_kept
 from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
 
@@ -56,14 +57,6 @@ def _filled(content: str, request: HttpRequest) -> str:
     return content.replace(CSRF_PLACEHOLDER, get_token(request))
 
 
-def _address_kept(request: HttpRequest, parameters: frozenset[str]) -> bool:
-    for name, values in request.GET.lists():
-        if name not in parameters or len(values) != 1 or len(values[0]) > VISITOR_PAGE_MAX_VALUE:
-            return False
-    page = request.GET.get("page")
-    return page is None or (page.isdigit() and 1 <= int(page) <= VISITOR_PAGE_MAX_PAGE)
-
-
 @dataclass
 class PageSlot:
     """Where a request's page is kept, and the catalogue's version when it was looked up: the
@@ -78,7 +71,9 @@ def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[s
     """Where this request's page is kept, or None when the page is rendered for this person
     alone (signed in, a session, messages waiting, or not a GET) or its address is not one the
     portal's links make (``parameters``: the query parameters the page knows)."""
-    if request.method not in ("GET", "HEAD") or not _address_kept(request, parameters):
+    if request.method not in ("GET", "HEAD") or not address_kept(
+        request, parameters, max_page=VISITOR_PAGE_MAX_PAGE, max_value=VISITOR_PAGE_MAX_VALUE
+    ):
         return None
     if settings.SESSION_COOKIE_NAME in request.COOKIES or CookieStorage.cookie_name in request.COOKIES:
         return None
