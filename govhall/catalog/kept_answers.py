@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
-from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
+from govhall.catalog.search import catalogue_kept
 from govhall.conditional import Run, answer_validated, etag_of
 
 KEPT_SECONDS = 300
@@ -61,11 +61,8 @@ def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]
             if address_kept(request, known):
                 address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
                 key = f"api-answer:{name}:{get_language()}:{address}"
-                found = cache.get_many([SEARCH_VERSION_KEY, key])
-                version = found.get(SEARCH_VERSION_KEY)
-                version = int(version) if version is not None else catalogue_version()
-                kept = found.get(key)
-                if kept is not None and kept["version"] == version:
+                version, kept = catalogue_kept(key)
+                if kept is not None:
                     response = HttpResponse(kept["content"], content_type=kept["content_type"])
                     return answer_validated(request, response, kept["etag"])
             response = run(request, *args, **kwargs)

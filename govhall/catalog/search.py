@@ -292,6 +292,18 @@ def catalogue_version() -> int:
     return int(version)
 
 
+def catalogue_kept(key: str) -> tuple[int, dict[str, Any] | None]:
+    """The catalogue's version, and what is kept under ``key`` if it was kept under that version
+    (a dict with its ``version``), both read in one round trip to the cache. Whatever is kept
+    after a miss is kept with the version returned here, read before it was built, so nothing
+    built while a change committed is used after the change."""
+    found = cache.get_many([SEARCH_VERSION_KEY, key])
+    version = found.get(SEARCH_VERSION_KEY)
+    version = int(version) if version is not None else catalogue_version()
+    kept = found.get(key)
+    return version, kept if kept is not None and kept.get("version") == version else None
+
+
 def _search_cache_key(version: int, **arguments: Any) -> str:
     digest = hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
     return f"search:{version}:{digest}"

@@ -35,7 +35,7 @@ from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
 from govhall.catalog.kept_answers import address_kept
-from govhall.catalog.search import SEARCH_VERSION_KEY, catalogue_version
+from govhall.catalog.search import catalogue_kept, catalogue_version
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
 
 VISITOR_PAGE_SECONDS = 300
@@ -90,11 +90,8 @@ def visitor_page_get(slot: PageSlot | None) -> KeptPage | None:
     page are read in one round trip to the cache (a kept page carries its version)."""
     if slot is None:
         return None
-    found = cache.get_many([SEARCH_VERSION_KEY, slot.key])
-    version = found.get(SEARCH_VERSION_KEY)
-    slot.version = int(version) if version is not None else catalogue_version()
-    kept = found.get(slot.key)
-    if kept is None or kept.get("version") != slot.version:
+    slot.version, kept = catalogue_kept(slot.key)
+    if kept is None:
         return None
     return KeptPage(content=kept["content"], content_type=kept["content_type"], extra=kept["extra"])
 
