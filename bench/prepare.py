@@ -51,7 +51,7 @@ MATERIAL_BYTES = 150 * 1024
 def _tokens(users: list[Any]) -> list[str]:
     """One access token (scope ``cases``) per user, as the OpenID Connect provider issues them."""
     from django.utils import timezone
-    from oauth2_provider.models import AccessToken, Application
+    from oauth2_provider.models import AccessToken, Application, set_token_value
 
     application, _created = Application.objects.get_or_create(
         name=BENCH_APPLICATION_NAME,
@@ -66,7 +66,9 @@ def _tokens(users: list[Any]) -> list[str]:
     tokens = []
     for user in users:
         token = secrets.token_urlsafe(30)
-        AccessToken.objects.create(user=user, application=application, token=token, expires=expires, scope="cases")
+        access_token = AccessToken(user=user, application=application, expires=expires, scope="cases")
+        set_token_value(access_token, token)  # kept as its digest alone, as issued tokens are
+        access_token.save()
         tokens.append(token)
     return tokens
 

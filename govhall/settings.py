@@ -324,6 +324,8 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
     "PKCE_REQUIRED": True,
     "ROTATE_REFRESH_TOKEN": True,
+    # A refresh token used twice revokes its whole family: one of the two users is a thief.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 12 * 3600,
     "ID_TOKEN_EXPIRE_SECONDS": 600,
@@ -332,6 +334,22 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["openid"],
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG or _flag("GOVHALL_TESTING") else ["https"],
+    # The OAuth 2.0 Security Best Current Practice (RFC 9700), which django-oauth-toolkit leaves
+    # off until its 4.0 (docs/adr/0023): no implicit or password grant, PKCE by S256 only, an
+    # access token only in the Authorization header (never in an address, which logs keep),
+    # `iss` in every authorization response (RFC 9207), and tokens kept as their SHA-256 only,
+    # so that a copy of the database holds no usable token.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # … and `manage.py check --deploy` fails, not warns, on a setting that breaks it.
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 # The key of the pairwise subject identifiers: two clients must not be able to join their users.
 GOVHALL_OIDC_SUBJECT_KEY = os.environ.get("GOVHALL_OIDC_SUBJECT_KEY") or f"{SECRET_KEY}:oidc-subject"

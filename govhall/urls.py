@@ -19,6 +19,13 @@ oidc_urlpatterns = [
         name="oidc-connect-discovery-info",
     ),
     path(".well-known/jwks.json", oauth2_views.JwksInfoView.as_view(), name="jwks-info"),
+    # RFC 8414 metadata, under the issuer as OpenID Connect's discovery is: the `iss` of each
+    # authorization response (RFC 9207) is read from this address, so it is the same issuer.
+    path(
+        ".well-known/oauth-authorization-server",
+        oauth2_views.OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
     path("userinfo/", oauth2_views.UserInfoView.as_view(), name="user-info"),
     path("logout/", oidc.GovhallLogoutView.as_view(), name="rp-initiated-logout"),
 ]
@@ -35,6 +42,8 @@ urlpatterns = [
     # OpenID Connect provider: only the protocol endpoints (no self-service client registration).
     path("o/", include((oidc_urlpatterns, "oauth2_provider"))),
     re_path(r"^\.well-known/openid-configuration/?$", oauth2_views.ConnectDiscoveryInfoView.as_view()),
+    # … and where RFC 8414 §3 puts it for an issuer with a path (/o).
+    path(".well-known/oauth-authorization-server/o", oauth2_views.OAuthServerMetadataView.as_view()),
     path("workbench/licences/", include("govhall.licences.urls_workbench")),
     path("workbench/supervision/", include("govhall.supervision.urls")),
     path("workbench/evaluations/", include("govhall.evaluations.urls_workbench")),

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, set_token_value
 
 from govhall.accounts.models import User
 from govhall.accounts.oidc import GovhallOAuth2Validator, oidc_client_create
@@ -27,7 +27,9 @@ def _fields(instance):
 
 def _token(**values):
     token = secrets.token_urlsafe(30)
-    AccessToken.objects.create(token=token, scope="cases", expires=timezone.now() + timedelta(minutes=10), **values)
+    access_token = AccessToken(scope="cases", expires=timezone.now() + timedelta(minutes=10), **values)
+    set_token_value(access_token, token)  # kept as its digest alone, as issued tokens are
+    access_token.save()
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 

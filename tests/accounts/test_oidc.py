@@ -1,6 +1,7 @@
 """Single sign-on: a real authorization-code flow with PKCE over HTTP against the live server,
 driven by an independent OpenID Connect client (Authlib), as a department system would run it."""
 
+import hashlib
 import io
 import re
 import secrets
@@ -16,6 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from govhall.accounts import services
 from govhall.accounts.models import AssuranceLevel
@@ -108,7 +110,12 @@ def authorization_code_flow(base: str, browser: requests.Session, client_id: str
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]
     assert location.startswith(REDIRECT_URI)
-    assert parse_qs(urlparse(location).query)["state"] == [state]
+    query = parse_qs(urlparse(location).query)
+    assert query["state"] == [state]
+    # RFC 9207: the answer names who gave it, so that a client talking to two providers cannot
+    # be handed the other's code (mix-up attacks).
+    issuer = requests.get(f"{base}/.well-known/openid-configuration", timeout=10).json()["issuer"]
+    assert query["iss"] == [issuer] == [f"{base}/o"]
 
     rp.fetch_token(f"{base}/o/token/", authorization_response=location, code_verifier=verifier)
     return rp, nonce, consent.text
@@ -152,6 +159,18 @@ def test_department_system_logs_a_citizen_in_with_pkce_and_reads_the_same_claims
     assert discovery["authorization_endpoint"] == f"{base}/o/authorize/"
     assert "S256" in discovery["code_challenge_methods_supported"]
     assert discovery["end_session_endpoint"] == f"{base}/o/logout/"
+    assert discovery["authorization_response_iss_parameter_supported"] is True
+    # The OAuth metadata (RFC 8414), at the issuer and where §3 puts it, names the same issuer
+    # and offers no grant RFC 9700 forbids.
+    for address in (
+        f"{base}/o/.well-known/oauth-authorization-server",
+        f"{base}/.well-known/oauth-authorization-server/o",
+    ):
+        metadata = requests.get(address, timeout=10).json()
+        assert metadata["issuer"] == discovery["issuer"], address
+        assert metadata["code_challenge_methods_supported"] == ["S256"]
+        assert not {"implicit", "password"} & set(metadata["grant_types_supported"])
+        assert metadata["authorization_response_iss_parameter_supported"] is True
 
     claims = verified_id_token(base, rp.token["id_token"], application.client_id, nonce)
     assert claims["sub"] == oidc_subject(client_id=application.client_id, user_id=person.user.pk)
@@ -173,11 +192,28 @@ def test_department_system_logs_a_citizen_in_with_pkce_and_reads_the_same_claims
     for claim in ("sub", "name", "phone_number", "assurance_level", "companies"):
         assert userinfo[claim] == claims[claim], claim
 
+    # RFC 9700 §4.14: tokens are kept as their SHA-256 only; a copy of the database holds none.
+    stored = AccessToken.objects.get(token_checksum=hashlib.sha256(rp.token["access_token"].encode()).hexdigest())
+    assert stored.token == ""
+    assert not AccessToken.objects.exclude(token="").filter(user=person.user).exists()
+    assert not RefreshToken.objects.exclude(token="").filter(user=person.user).exists()
+
     old_refresh_token = rp.token["refresh_token"]
     refreshed = rp.refresh_token(f"{base}/o/token/")
     assert refreshed["access_token"]
     assert refreshed["refresh_token"] != old_refresh_token  # rotated
     assert rp.get(discovery["userinfo_endpoint"]).json()["sub"] == claims["sub"]
+
+    # The old refresh token used again (a thief's copy): refused, and the family it began,
+    # the new tokens included, is revoked.
+    replay = requests.post(
+        f"{base}/o/token/",
+        data={"grant_type": "refresh_token", "refresh_token": old_refresh_token},
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert rp.get(discovery["userinfo_endpoint"]).status_code == 401
 
     # A second department system sees another subject for the same person.
     second, second_secret = oidc_client_create(name="人社业务系统", redirect_uris=[REDIRECT_URI])
@@ -207,6 +243,49 @@ def test_authorization_without_pkce_is_refused(live_server):
 
     assert response.status_code == 302
     assert "error=invalid_request" in response.headers["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_provider_refuses_what_the_oauth_security_practice_forbids(live_server):
+    """RFC 9700: no PKCE "plain" (§2.1.1), no password grant (§2.4), no implicit grant (§2.1.2)."""
+    base = live_server.url
+    person = make_person(phone="13900003333", level=AssuranceLevel.L2)
+    application, secret = oidc_client_create(name="测试系统", redirect_uris=[REDIRECT_URI])
+    browser = requests.Session()
+    citizen_logs_in(browser, base, "13900003333")
+    verifier = secrets.token_urlsafe(48)
+
+    plain_request = {
+        "client_id": application.client_id,
+        "response_type": "code",
+        "scope": "openid",
+        "redirect_uri": REDIRECT_URI,
+        "code_challenge": verifier,
+        "code_challenge_method": "plain",
+    }
+    consent = browser.get(f"{base}/o/authorize/", params=plain_request, allow_redirects=False)
+    fields = {**form_inputs(consent.text, id="authorization-form"), "allow": "1"}
+    plain = browser.post(consent.url, data=fields, allow_redirects=False)
+    assert plain.status_code == 302
+    assert "error=invalid_request" in plain.headers["Location"]
+    assert "code=" not in plain.headers["Location"]
+
+    implicit = browser.get(
+        f"{base}/o/authorize/",
+        params={"client_id": application.client_id, "response_type": "token", "redirect_uri": REDIRECT_URI},
+        allow_redirects=False,
+    )
+    assert implicit.status_code in (302, 400)
+    assert "access_token=" not in implicit.headers.get("Location", "")
+
+    password = requests.post(
+        f"{base}/o/token/",
+        data={"grant_type": "password", "username": person.user.username, "password": PASSWORD},
+        auth=(application.client_id, secret),
+        timeout=10,
+    )
+    assert password.status_code in (400, 401)
+    assert "access_token" not in password.json()
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, set_token_value
 
 from govhall.accounts.oidc import oidc_client_create
 from govhall.audit.models import AuditRecord
@@ -48,13 +48,11 @@ def bearer(user, scope: str = "openid") -> dict[str, str]:
     """An access token for ``user`` as govhall's OIDC provider issues it to a department system."""
     application, _secret = oidc_client_create(name=f"department system {secrets.token_hex(3)}", redirect_uris=[])
     token = secrets.token_urlsafe(30)
-    AccessToken.objects.create(
-        user=user,
-        application=application,
-        token=token,
-        scope=scope,
-        expires=timezone.now() + timedelta(minutes=10),
+    access_token = AccessToken(
+        user=user, application=application, scope=scope, expires=timezone.now() + timedelta(minutes=10)
     )
+    set_token_value(access_token, token)  # kept as its digest alone, as issued tokens are
+    access_token.save()
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -946,6 +944,68 @@ def test_the_token_checker_is_built_once_yet_each_call_checks_its_token_again(wo
     with override_settings(OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "ACCESS_TOKEN_EXPIRE_SECONDS": 60}):
         assert oauthlib_core() is not checker
     assert oauthlib_core() is not checker
+
+
+def test_tokens_stored_as_text_before_lose_it_and_still_work(world, client):
+    """The migration of ADR 23: a token issued while tokens were kept as text keeps only its
+    digest, and its holder's next call still passes."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("govhall.accounts.migrations.0004_oauth_tokens_kept_as_digests")
+    token = secrets.token_urlsafe(30)
+    AccessToken.objects.create(
+        user=world.applicant.user,
+        application=oidc_client_create(name="旧系统", redirect_uris=[])[0],
+        token=token,  # as django-oauth-toolkit kept it before
+        scope="openid",
+        expires=timezone.now() + timedelta(minutes=10),
+    )
+    assert AccessToken.objects.filter(token=token).exists()
+
+    migration._token_texts_blank(apps, None)
+
+    assert not AccessToken.objects.exclude(token="").exists()
+    assert client.get(f"{API}/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_token_also_written_in_the_address_is_refused(world, client):
+    """RFC 6750 §5.3, RFC 9700 §4.3.2: an access token never travels in the address, where logs
+    and browser histories keep it; a call that puts it there is refused, header or not."""
+    headers = bearer(world.applicant.user)
+    token = headers["Authorization"].removeprefix("Bearer ")
+
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200
+    refused = client.get(f"{API}/cases", {"access_token": token}, headers=headers)
+
+    assert refused.status_code == 401
+    assert error_of(refused)["code"] == "unauthorized"
+
+
+def test_a_token_for_another_resource_is_refused_and_one_for_this_api_accepted(world, client):
+    """RFC 8707: a token that names the resources it is for is accepted only at their addresses
+    (django-oauth-toolkit's prefix rule, given this call's whole address)."""
+    headers = bearer(world.applicant.user)
+
+    AccessToken.objects.update(resource=["https://other.example.gov.cn/api/"])
+    assert client.get(f"{API}/cases", headers=headers).status_code == 401
+
+    AccessToken.objects.update(resource=[f"http://testserver{API}/cases"])
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200
+
+
+def test_a_token_of_an_application_no_longer_usable_is_refused(world, client, monkeypatch):
+    """The validator's checks hold on this path too: a token whose client application the
+    provider no longer deems usable is refused, as django-oauth-toolkit's own check refuses it."""
+    from oauth2_provider.models import get_application_model
+
+    headers = bearer(world.applicant.user)
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200
+
+    monkeypatch.setattr(get_application_model(), "is_usable", lambda self, request: False)
+
+    assert client.get(f"{API}/cases", headers=headers).status_code == 401
 
 
 def test_a_token_with_the_cases_scope_is_accepted(world, client):
