@@ -15,7 +15,7 @@ database's and is less moved by a busy machine.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
     python -m bench.actions_timed accept|decide|submission|todo_list|guide|guide_rendered|tiles|search_broad \\
-        --count 80 [--statements] [--profile]
+        --count 80 [--statements] [--profile | --profile-all]
 """
 
 import argparse
@@ -448,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="print where the timed requests spent their time (needs pyinstrument)"
     )
+    parser.add_argument(
+        "--profile-all", action="store_true", help="as --profile, every frame shown, the libraries' too"
+    )
     arguments = parser.parse_args(argv)
     _django()
     _keys_checked("bench.actions_timed")
@@ -457,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     import govhall.wsgi  # noqa: F401
 
     timer = Timer()
-    if arguments.profile:
+    if arguments.profile or arguments.profile_all:
         from pyinstrument import Profiler
 
         timer.profiler = Profiler(interval=0.0002)
@@ -476,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     if not failed:
         timer.report(statements=arguments.statements)
         if timer.profiler is not None:
-            print(timer.profiler.output_text(unicode=True, show_all=False, short_mode=False))
+            print(timer.profiler.output_text(unicode=True, show_all=arguments.profile_all, short_mode=False))
     return failed
 
 
