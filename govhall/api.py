@@ -44,7 +44,8 @@ API_DESCRIPTION = """\
 行政区划、部门和主题；这些答复带强 ETag，带 `If-None-Match` 再次请求时内容未变即答 304。
 办件部分（申请、提交、我的办件、补正、撤回；工作人员的待办和办理）须登录：使用已登录的浏览器会话
 （POST、PUT 须带 CSRF 令牌，工作人员的会话须经双因素验证），或使用本平台统一身份认证（OpenID Connect，/o/）签发的
-OAuth2 访问令牌（`Authorization: Bearer …`，scope 含 cases 或 openid）。提交申请须带 `Idempotency-Key` 请求头，
+OAuth2 访问令牌（只放在 `Authorization: Bearer …` 请求头中，地址中带令牌的请求一律拒绝；
+scope 含 cases 或 openid）。提交申请须带 `Idempotency-Key` 请求头，
 用同一个值重试只会产生一个办件。出错时返回统一的错误结构 `{"error": {"code", "message", "message_en", "details"}}`，
 其中 `code` 为稳定的机器代码；看不到的办件一律答复 not_found。
 
@@ -56,8 +57,9 @@ Case endpoints (apply, submit, my cases, answer a correction, withdraw; the staf
 actions) need either a logged-in browser session (POST and PUT carry the CSRF token; staff
 sessions must have passed the second factor) or an OAuth2 bearer access token issued by
 govhall's own OpenID Connect provider (/o/) with scope
-`cases` or `openid`. Submitting takes an `Idempotency-Key` header: a retry with the same value
-never makes a second case. Every error answers `{"error": {"code", "message", "message_en",
+`cases` or `openid`, sent in the `Authorization: Bearer` header only (a request that also
+carries a token in its address is refused). Submitting takes an `Idempotency-Key` header: a
+retry with the same value never makes a second case. Every error answers `{"error": {"code", "message", "message_en",
 "details"}}` where `code` is a stable machine code; a case the caller may not see is not_found.
 """
 
