@@ -996,8 +996,8 @@ def test_a_token_for_another_resource_is_refused_and_one_for_this_api_accepted(w
 
 
 def test_a_token_of_an_application_no_longer_usable_is_refused(world, client, monkeypatch):
-    """The validator's checks hold on this path too: a token whose client application the
-    provider no longer deems usable is refused, as django-oauth-toolkit's own check refuses it."""
+    """A token whose client application the provider no longer deems usable (a client switched
+    off) is refused, by django-oauth-toolkit's check of the application behind each call."""
     from oauth2_provider.models import get_application_model
 
     headers = bearer(world.applicant.user)
