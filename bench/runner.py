@@ -240,6 +240,12 @@ def data_prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
             report = json.loads(line.split(" ", 1)[1])
         else:
             print("    " + line, flush=True)
+    if report:
+        # In the log now: the results file is written only once the whole run has ended.
+        log(
+            f"generator: {report.get('seconds')} s in all, the cases {report.get('cases_seconds')} s, "
+            f"peak RSS {report.get('peak_rss_mb')} MB"
+        )
     return report
 
 
@@ -873,18 +879,42 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def code_version() -> dict[str, Any]:
+    """The commit the server runs and how many files of the checkout differ from it (None when
+    this is not a git checkout): what a results file's figures were measured on."""
+    git = shutil.which("git")
+    if git is None:
+        return {"commit": None, "changed_files": None}
+    try:
+        commit = subprocess.run(  # noqa: S603 - git, with fixed arguments
+            [git, "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+        changed = subprocess.run(  # noqa: S603
+            [git, "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "changed_files": None}
+    return {"commit": commit, "changed_files": len(changed)}
+
+
 def run(options: Options) -> dict[str, Any]:
     """The whole benchmark; returns what is written to the results file."""
     started = time.monotonic()
     wrk_ensure()
     database_ensure(options.database_url)
     env = server_env(options)
-    if not options.generate:
-        # The data as it is, but the schema as the code needs it (the server's health check
-        # refuses to serve with a migration pending).
-        log("migrate")
-        manage(env, "migrate", "--no-input", "-v", "0")
     generator = data_prepare(options, env) if options.generate else {}
+    # The schema as the code the server will run needs it, the data as it is: the server's
+    # health check refuses to serve with a migration pending, and a generation takes long
+    # enough for the checkout to gain a migration meanwhile (it happened twice).
+    log("migrate")
+    manage(env, "migrate", "--no-input", "-v", "0")
+    code = code_version()
     log("setup: officers, applicants' tokens, request lists")
     data = prepare(options, env)
     log(
@@ -962,6 +992,7 @@ def run(options: Options) -> dict[str, Any]:
     result = {
         "label": options.label,
         "started_at": stamp,
+        "code": code,
         "machine": {
             "cpus": os.cpu_count(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -997,6 +1028,8 @@ def run(options: Options) -> dict[str, Any]:
     print(
         f"web workers' RSS after the run (MB): {rss_after}; generator peak RSS: {generator.get('peak_rss_mb', '-')} MB"
     )
+    changed = f", {code['changed_files']} files changed" if code["changed_files"] else ""
+    print(f"code: {code['commit'] or 'not a git checkout'}{changed}")
     print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return result
 

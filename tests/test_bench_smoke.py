@@ -587,6 +587,20 @@ def test_ratios_are_to_the_mean_of_the_ceilings_at_the_start_and_the_end() -> No
     assert "C_json_end" in runner.table(rows)
 
 
+def test_a_results_file_names_the_commit_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit the server ran and how many tracked files differed from it; nothing made up
+    where there is no git."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=runner.ROOT, capture_output=True, text=True, check=True)
+
+    code = runner.code_version()
+
+    assert code["commit"] == head.stdout.strip()
+    assert isinstance(code["changed_files"], int) and code["changed_files"] >= 0
+
+    monkeypatch.setattr(runner.shutil, "which", lambda _name: None)
+    assert runner.code_version() == {"commit": None, "changed_files": None}
+
+
 @pytest.mark.django_db
 def test_dashboard_paths_answer_the_province_supervisor(client) -> None:
     import random
