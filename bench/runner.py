@@ -882,9 +882,10 @@ def table(rows: list[Row]) -> str:
 def code_version() -> dict[str, Any]:
     """The commit the server runs and how many files of the checkout differ from it (None when
     this is not a git checkout): what a results file's figures were measured on."""
+    unknown: dict[str, Any] = {"commit": None, "changed_files": None}
     git = shutil.which("git")
     if git is None:
-        return {"commit": None, "changed_files": None}
+        return unknown
     try:
         commit = subprocess.run(  # noqa: S603 - git, with fixed arguments
             [git, "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
@@ -898,7 +899,7 @@ def code_version() -> dict[str, Any]:
             timeout=30,
         ).stdout.splitlines()
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "changed_files": None}
+        return unknown
     return {"commit": commit, "changed_files": len(changed)}
 
 

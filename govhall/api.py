@@ -56,11 +56,11 @@ with `If-None-Match` gets `304 Not Modified` while the answer is unchanged.
 Case endpoints (apply, submit, my cases, answer a correction, withdraw; the staff to-do list and
 actions) need either a logged-in browser session (POST and PUT carry the CSRF token; staff
 sessions must have passed the second factor) or an OAuth2 bearer access token issued by
-govhall's own OpenID Connect provider (/o/) with scope
-`cases` or `openid`, sent in the `Authorization: Bearer` header only (a request that also
-carries a token in its address is refused). Submitting takes an `Idempotency-Key` header: a
-retry with the same value never makes a second case. Every error answers `{"error": {"code", "message", "message_en",
-"details"}}` where `code` is a stable machine code; a case the caller may not see is not_found.
+govhall's own OpenID Connect provider (/o/) with scope `cases` or `openid`, sent in the
+`Authorization: Bearer` header only (a request that also carries a token in its address is
+refused). Submitting takes an `Idempotency-Key` header: a retry with the same value never makes
+a second case. Every error answers `{"error": {"code", "message", "message_en", "details"}}`
+where `code` is a stable machine code; a case the caller may not see is not_found.
 """
 
 

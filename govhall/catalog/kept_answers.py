@@ -45,6 +45,11 @@ def address_kept(
     return page is None or (page.isdigit() and 1 <= int(page) <= (max_page or KEPT_MAX_PAGE))
 
 
+def address_digest(request: HttpRequest) -> str:
+    """A short digest of the request's path and query: where its answer is kept."""
+    return hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+
+
 def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]:
     """Wraps an endpoint's whole run (``ninja.decorators.decorate_view``): the kept answer when
     there is one for this address, language and catalogue version; otherwise the endpoint's own
@@ -59,8 +64,7 @@ def kept_answer(name: str, *, parameters: Iterable[str]) -> Callable[[Run], Run]
                 return run(request, *args, **kwargs)
             key, version = None, None
             if address_kept(request, known):
-                address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-                key = f"api-answer:{name}:{get_language()}:{address}"
+                key = f"api-answer:{name}:{get_language()}:{address_digest(request)}"
                 version, kept = catalogue_kept(key)
                 if kept is not None:
                     response = HttpResponse(kept["content"], content_type=kept["content_type"])

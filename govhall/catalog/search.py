@@ -304,9 +304,13 @@ def catalogue_kept(key: str) -> tuple[int, dict[str, Any] | None]:
     return version, kept if kept is not None and kept.get("version") == version else None
 
 
+def arguments_digest(**arguments: Any) -> str:
+    """A short digest of keyword arguments, whatever their order: a cache key's part."""
+    return hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
+
+
 def _search_cache_key(version: int, **arguments: Any) -> str:
-    digest = hashlib.sha256(repr(sorted(arguments.items())).encode()).hexdigest()[:32]
-    return f"search:{version}:{digest}"
+    return f"search:{version}:{arguments_digest(**arguments)}"
 
 
 def _documents_refresh_batch(ids: list[int]) -> None:

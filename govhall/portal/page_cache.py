@@ -23,7 +23,6 @@ pages of results. Anything else (a made-up parameter, page 400) is rendered and 
 that requests with endless distinct addresses cannot fill the shared cache with pages.
 """
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
-from govhall.catalog.kept_answers import address_kept
+from govhall.catalog.kept_answers import address_digest, address_kept
 from govhall.catalog.search import catalogue_kept, catalogue_version
 from govhall.portal.templatetags.frame_tags import CSRF_PLACEHOLDER
 
@@ -80,9 +79,8 @@ def visitor_page_key(request: HttpRequest, name: str, *, parameters: frozenset[s
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:  # another way in than the session cookie
         return None
-    address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
     elder = int(bool(getattr(request, "elder_mode", False)))
-    return PageSlot(f"visitor-page:{name}:{get_language()}:{elder}:{address}")
+    return PageSlot(f"visitor-page:{name}:{get_language()}:{elder}:{address_digest(request)}")
 
 
 def visitor_page_get(slot: PageSlot | None) -> KeptPage | None:
