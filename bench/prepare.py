@@ -1,9 +1,9 @@
 """The benchmark's setup step, run in a Django process against the benchmark database:
 officers and applicants signed in with OAuth2 access tokens (made here, not during the timed
 run), and the lists each scenario requests (guide codes, queries, case numbers, waiting tasks,
-a valid application). Writes one JSON file the runner reads.
+valid licences, a valid application). Writes one JSON file the runner reads.
 
-    python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106]
+    python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106] [--licences 500]
 """
 
 import argparse
@@ -139,6 +139,71 @@ def _submission_target(*, person: Any, region_code: str | None = None) -> dict[s
     return None
 
 
+# The verification pool: licences of the demo's types a person may hold, each issued by its kind
+# of department in the pools' region. A QR code on a licence is what the public scans most.
+LICENCE_TYPES = (("GTGSHYYZZ", "market"), ("SPJYXK", "market"), ("GGCSWSXK", "health"), ("CSYXZM", "health"))
+LICENCE_FIELDS = {
+    "trade_name": "西湖区便民小吃店",
+    "premises": "杭州市西湖区文三路 1 号",
+    "scope": "餐饮服务",
+    "business_items": "热食类食品制售",
+    "food_safety_manager": "王**",
+    "item": "公共场所卫生许可",
+    "newborn_name": "张小满",
+    "birth_date": "2026-03-01",
+}
+
+
+def licences_ensure(*, region_code: str, count: int, people: list[Any]) -> list[str]:
+    """The identifiers of ``count`` valid licences issued in ``region_code`` to the benchmark's
+    applicants, issued now by the licence service where fewer are there (each rendered, signed
+    with its department's seal and stored, as a case's result is): kept across runs."""
+    import time
+
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX
+    from govhall.licences.models import Licence, LicenceStatus, LicenceType
+    from govhall.licences.services import licence_issue
+    from govhall.org.models import Department
+
+    identifiers = list(
+        Licence.objects.filter(
+            issuer__region_id=region_code,
+            status=LicenceStatus.VALID,
+            person__user__username__startswith=APPLICANT_PREFIX,
+        )
+        .order_by("id")
+        .values_list("identifier", flat=True)[:count]
+    )
+    missing = count - len(identifiers)
+    if missing <= 0 or not people:
+        return identifiers
+    started = time.perf_counter()
+    kinds = []
+    for code, kind in LICENCE_TYPES:
+        licence_type = LicenceType.objects.filter(code=code, active=True).first()
+        issuer = Department.objects.filter(region_id=region_code, kind=kind).exclude(credit_code="").first()
+        if licence_type is not None and issuer is not None:
+            kinds.append((licence_type, issuer))
+    if not kinds:
+        return identifiers
+    for number in range(missing):
+        licence_type, issuer = kinds[number % len(kinds)]
+        person = people[number % len(people)].person
+        fields = {
+            spec["name"]: LICENCE_FIELDS.get(spec["name"], str(spec.get("label") or spec["name"]))
+            for spec in licence_type.fields
+            if spec.get("source") != "holder.name"
+        }
+        licence = licence_issue(licence_type=licence_type, issuer=issuer, fields=fields, holder_person=person)
+        identifiers.append(licence.identifier)
+    print(
+        f"bench.prepare: issued {missing} licences in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return identifiers
+
+
 def _province_supervisor() -> Any:
     """A supervisor of the whole province (one assignment: the scope is the region)."""
     from govhall.accounts.models import Role, StaffAssignment, User
@@ -249,7 +314,7 @@ def _api_list_uncached(counties: list[str]) -> list[str]:
     return paths
 
 
-def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any]:
+def prepare(*, applicants: int, ready_region: str, sample: int, licences: int = 500) -> dict[str, Any]:
     import random
 
     from govhall.accounts.models import Role, User
@@ -322,6 +387,7 @@ def prepare(*, applicants: int, ready_region: str, sample: int) -> dict[str, Any
         "counties": counties,
         "api_list_uncached": _api_list_uncached(counties),
         "case_numbers": numbers,
+        "licences": licences_ensure(region_code=ready_region, count=licences, people=people),
         "queries": queries,
         "ready": {
             # Sorted here: ordered by id, PostgreSQL may walk the steps' primary key (11 million cases).
@@ -338,10 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--applicants", type=int, default=640)
     parser.add_argument("--ready-region", default="330106")
     parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
+    parser.add_argument("--licences", type=int, default=500, help="valid licences the verification scenarios read")
     arguments = parser.parse_args(argv)
     _django()
     _keys_checked("bench.prepare")
-    result = prepare(applicants=arguments.applicants, ready_region=arguments.ready_region, sample=arguments.sample)
+    result = prepare(
+        applicants=arguments.applicants,
+        ready_region=arguments.ready_region,
+        sample=arguments.sample,
+        licences=arguments.licences,
+    )
     arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0
 

@@ -60,6 +60,8 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "todo_list_unloaded": ("C_pk", None, 50),
     "todo_list": ("C_pk", None, 50),
     "case_page": ("C_pk", None, None),
+    "licence_verify": ("C_pk", None, None),
+    "licence_verify_api": ("C_pk", None, None),
     "dashboard_tiles_unloaded": ("C_pk", None, 100),
     "dashboard_drilldown_unloaded": ("C_pk", None, 500),
     "dashboard_items_unloaded": ("C_pk", None, 500),
@@ -91,6 +93,7 @@ SCENARIOS = (
     "api_detail",
     "todo_list",
     "case_page",
+    "licence_verify",
     "dashboard",
     "accept",
     "decide",
@@ -599,6 +602,29 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
                 headers=officer,
             )
         ],
+        # Anyone verifying a licence: the page its QR code opens, and the API a bank's or an
+        # employer's system asks with the identifier (no sign-in for either).
+        "licence_verify": (
+            [
+                Spec(
+                    "licence_verify",
+                    [f"/verify/{identifier}/" for identifier in data["licences"]],
+                    'class="verify-result verify-valid"',
+                ),
+                Spec(
+                    "licence_verify_api",
+                    [
+                        "/api/v1/licences/verify\t:body: " + json.dumps({"identifier": identifier})
+                        for identifier in data["licences"]
+                    ],
+                    '"code":"valid"',
+                    method="POST",
+                    headers={"Content-Type": "application/json"},
+                ),
+            ]
+            if data.get("licences")
+            else []
+        ),
         # The supervisor dashboard through its API (the page makes the same reads).
         # First one supervisor at a time (the answer time issue 7 asks for), then 32 at once.
         "dashboard": [

@@ -5,7 +5,8 @@
 --   line 4: headers, "Name: value" separated by tabs      line 5: body (may be empty)
 --   line 6: "cycle" (paths repeat) or "once" (each path is requested once: actions on tasks)
 --   then one path per line; a path may be followed by a tab and headers of its own, "Name: value"
---   separated by tabs (an If-None-Match with the ETag the path answered before).
+--   separated by tabs (an If-None-Match with the ETag the path answered before), and by a body of
+--   its own, written as the pseudo-header ":body: text" (no HTTP header name begins with ":").
 -- The second argument is the number of threads: each takes every n-th path, so "once" paths
 -- are never shared between threads.
 -- Every answer is checked: a wrong status or a missing text counts as an error.
@@ -28,13 +29,19 @@ local function split(text, separator)
 end
 
 local function headers_add(into, text)
+  local own_body = nil
   for _, header in ipairs(split(text, "\t")) do
-    local name, value = string.match(header, "^([^:]+):%s*(.*)$")
-    if name then
-      into[name] = value
+    local text_of_body = string.match(header, "^:body: (.*)$")
+    if text_of_body then
+      own_body = text_of_body
+    else
+      local name, value = string.match(header, "^([^:]+):%s*(.*)$")
+      if name then
+        into[name] = value
+      end
     end
   end
-  return into
+  return into, own_body
 end
 
 -- A path line: the path, and the scenario's headers with the path's own added.
@@ -47,7 +54,8 @@ local function request_of(line)
   for name, value in pairs(headers) do
     merged[name] = value
   end
-  return { path = path, headers = headers_add(merged, own) }
+  local own_headers, own_body = headers_add(merged, own)
+  return { path = path, headers = own_headers, body = own_body }
 end
 
 function init(args)
@@ -102,7 +110,7 @@ function request()
     end
     position = 1
   end
-  return wrk.format(method, paths[position].path, paths[position].headers, body)
+  return wrk.format(method, paths[position].path, paths[position].headers, paths[position].body or body)
 end
 
 function response(status, response_headers, response_body)

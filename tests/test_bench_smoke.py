@@ -495,6 +495,34 @@ def test_wrk_script_asks_each_path_with_its_own_etag(live_server) -> None:
     assert stale.errors >= stale.requests - 2  # a tag the answer does not have: 200, not 304
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_wrk_script_sends_each_path_its_own_body(live_server) -> None:
+    """A path's own body (":body: …") replaces the scenario's: every identifier here is
+    malformed, the scenario's own body a well-formed identifier of no licence."""
+    from govhall.licences.identifiers import licence_identifier
+
+    port = urllib.parse.urlparse(live_server.url).port
+    options = runner.Options(port=port, duration=1, connections=2, threads=1)
+    unknown = licence_identifier(type_code="YYZZ", issuer_code="11330106002494880Y", serial="0000001", version=1)
+    own = [f"/api/v1/licences/verify\t:body: {json.dumps({'identifier': f'1.2.156.{n}'})}" for n in range(3)]
+    spec = runner.Spec(
+        "verify",
+        own,
+        '"code":"malformed"',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"identifier": unknown}),
+    )
+
+    each_own = runner.wrk_run(options, spec, duration=1)
+    scenario_body = runner.wrk_run(options, runner.replace(spec, paths=["/api/v1/licences/verify"]), duration=1)
+
+    assert each_own.requests > 0
+    assert each_own.errors == 0
+    assert scenario_body.requests > 0
+    assert scenario_body.errors >= scenario_body.requests - 2  # "unknown", not "malformed"
+
+
 def test_table_compares_each_scenario_with_its_ceiling() -> None:
     rows = [
         runner.Row("C_json", rps=2000),
@@ -675,6 +703,70 @@ def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client, monkey
             checked.append(spec.name)
 
     assert len(checked) == 16
+
+
+@pytest.mark.django_db
+def test_the_licence_pool_is_issued_once_and_each_verification_scenario_passes_its_check(
+    client, settings, tmp_path
+) -> None:
+    """The verification scenarios read licences the real service issued (signed, stored): a
+    second preparation finds them and issues none; each scenario's first request, the QR code's
+    page and the API with its own body, passes the check the load makes."""
+    from bench.prepare import licences_ensure
+    from govhall.licences.demo import DEMO_TYPES
+    from govhall.licences.models import Licence, LicenceType
+    from tests.licences.factories import issuing_department
+
+    settings.GOVHALL_SEAL_DIR = tmp_path / "seals"
+    settings.GOVHALL_SEAL_AUTO_CREATE = True
+    for spec in DEMO_TYPES:
+        LicenceType.objects.create(**spec)
+    issuing_department(XIHU, "market")
+    issuing_department(XIHU, "health")
+    people = []
+    for number in range(2):
+        person = make_person(level=2)
+        person.user.username = f"{bench_data.APPLICANT_PREFIX}{number}"
+        person.user.save(update_fields=["username"])
+        people.append(person.user)
+
+    issued = licences_ensure(region_code=XIHU, count=5, people=people)
+    again = licences_ensure(region_code=XIHU, count=5, people=people)
+
+    assert len(issued) == 5 and again == issued
+    licences = Licence.objects.filter(identifier__in=issued)
+    assert licences.count() == 5 and {licence.person.user for licence in licences} == set(people)
+    assert {licence.licence_type.code for licence in licences} == {"GTGSHYYZZ", "SPJYXK", "GGCSWSXK", "CSYXZM"}
+    assert all(licence.versions.get().document for licence in licences)  # rendered, signed and stored
+    specs = runner.specs(runner.Options(), {**_specs_data_empty(), "licences": issued})["licence_verify"]
+    assert [spec.name for spec in specs] == ["licence_verify", "licence_verify_api"]
+    for spec in specs:
+        path, _tab, own = spec.paths[-1].partition("\t")
+        if spec.method == "POST":
+            body = own.removeprefix(":body: ")
+            assert json.loads(body) == {"identifier": issued[-1]}
+            answer = client.post(path, data=body, content_type="application/json")
+        else:
+            answer = client.get(path)
+        assert answer.status_code == spec.status, (spec.name, answer.content)
+        assert spec.expect_text in answer.content.decode(), (spec.name, answer.content[:300])
+    assert runner.specs(runner.Options(), _specs_data_empty())["licence_verify"] == []
+
+
+def _specs_data_empty() -> dict:
+    """What ``runner.specs`` reads, with nothing to read."""
+    return {
+        "officer_token": "",
+        "supervisor_token": "",
+        "clerk_token": "",
+        "queries": {kind: [] for kind in ("specific", "broad", "two_characters")},
+        "counties": [],
+        "regions": [],
+        "guides": [],
+        "case_numbers": [],
+        "figures": {"tiles": [], "drilldown": [], "items": []},
+        "ready": {"accept": [], "decide": []},
+    }
 
 
 @pytest.mark.django_db
