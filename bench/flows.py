@@ -1,15 +1,19 @@
 """A small HTTP/1.1 load client on asyncio streams, for the case submission: one request with
 files (the case and its materials in one call) or a sequence of dependent requests (draft, form,
-upload, submit). The single-request scenarios use wrk, which costs the machine far less CPU per
-request.
+upload, submit); and for rating a closed case through the link of its SMS invitation (the form,
+then the rating sent with the form's CSRF token and cookie). The single-request scenarios use
+wrk, which costs the machine far less CPU per request.
 
 Only loopback addresses are accepted. Every answer is checked (status and content); a flow
 that fails a check stops there and counts as one error.
 """
 
 import asyncio
+import html
 import json
+import re
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +42,15 @@ async def http_request(
     host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b""
 ) -> tuple[int, bytes]:
     """One request on its own connection (gunicorn's sync workers close after each answer)."""
+    status, _headers, content = await http_exchange(host, port, method, path, headers, body)
+    return status, content
+
+
+async def http_exchange(
+    host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, dict[str, list[str]], bytes]:
+    """``http_request`` with the answer's headers, by lower-case name, each with every value
+    it came with (a page may set several cookies)."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
@@ -48,18 +61,19 @@ async def http_request(
         raw_head = await reader.readuntil(b"\r\n\r\n")
         lines = raw_head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
-        response_headers = {}
+        response_headers: dict[str, list[str]] = {}
         for line in lines[1:]:
             if ":" in line:
                 name, value = line.split(":", 1)
-                response_headers[name.strip().lower()] = value.strip()
-        if "content-length" in response_headers:
-            content = await reader.readexactly(int(response_headers["content-length"]))
-        elif response_headers.get("transfer-encoding", "").lower() == "chunked":
+                response_headers.setdefault(name.strip().lower(), []).append(value.strip())
+        length = response_headers.get("content-length")
+        if length:
+            content = await reader.readexactly(int(length[-1]))
+        elif (response_headers.get("transfer-encoding") or [""])[-1].lower() == "chunked":
             content = await _read_chunked(reader)
         else:
             content = await reader.read()
-        return status, content
+        return status, response_headers, content
     finally:
         writer.close()
 
@@ -194,6 +208,94 @@ class Submission(SubmissionSteps):
         if given != sorted((name, len(self.pdf)) for name in materials):
             raise CheckFailed(f"file: materials {given} are not those sent")
         self.timings.flows.append(time.perf_counter() - started)
+
+
+# A rating's level by its turn: most people are satisfied, one in 25 is not and says why (a bad
+# review opens the department's follow-up, GB/T 39735), as on the platforms that publish them.
+RATING_LEVELS = (5, 5, 5, 5, 4, 5, 5, 5, 5, 3, 5, 5, 5, 5, 4, 5, 5, 5, 5, 5, 4, 5, 5, 5, 2)
+RATING_BAD_REASON = "overdue"
+_CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_INDICATOR_FIELD = re.compile(r'name="(indicator_[a-z_]+)"')
+
+
+class Rating:
+    """One applicant rating a closed case through the link of the SMS sent when it closed (no
+    signing in: the link is the key): the form, then the rating with the form's CSRF token and
+    cookie; the answer must send them to the thank-you page."""
+
+    def __init__(self, *, host: str, port: int, timings: Timings) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
+        self.host = host
+        self.port = port
+        self.timings = timings
+
+    async def run(self, token: str, turn: int) -> None:
+        started = time.perf_counter()
+        path = f"/rate/{token}/"
+        status, headers, content = await http_exchange(self.host, self.port, "GET", path, {})
+        self.timings.add("form", time.perf_counter() - started)
+        page = content.decode("utf-8", "replace")
+        form = _CSRF_FIELD.search(page)
+        cookie = next(
+            (value.split(";", 1)[0] for value in headers.get("set-cookie", []) if value.startswith("csrftoken=")),
+            "",
+        )
+        if status != 200 or form is None or not cookie:
+            raise CheckFailed(f"form: {status} {page[:300]}")
+        level = RATING_LEVELS[turn % len(RATING_LEVELS)]
+        fields: list[tuple[str, str]] = [
+            ("csrfmiddlewaretoken", html.unescape(form.group(1))),
+            ("level", str(level)),
+            *((name, str(level)) for name in dict.fromkeys(_INDICATOR_FIELD.findall(page))),
+        ]
+        if level <= 2:
+            fields += [("reasons", RATING_BAD_REASON), ("comment", "等了很久才办结，希望加快办理。")]
+        body = urllib.parse.urlencode(fields).encode("ascii")
+        sent = time.perf_counter()
+        status, headers, content = await http_exchange(
+            self.host,
+            self.port,
+            "POST",
+            path,
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+            body,
+        )
+        self.timings.add("rate", time.perf_counter() - sent)
+        location = (headers.get("location") or [""])[-1]
+        if status != 302 or not location.endswith("/rate/done/"):
+            raise CheckFailed(f"rate: {status} {location} {content.decode('utf-8', 'replace')[:300]}")
+        self.timings.flows.append(time.perf_counter() - started)
+
+
+async def ratings_run(
+    *, host: str, port: int, tokens: list[str], connections: int, duration: float
+) -> tuple[Timings, float, int]:
+    """``connections`` applicants rating for ``duration`` seconds, each invitation once; returns
+    timings, the seconds taken and how many times a connection found the pool empty."""
+    timings = Timings()
+    rating = Rating(host=host, port=port, timings=timings)
+    deadline = time.perf_counter() + duration
+    pool = iter(enumerate(tokens))
+    exhausted = 0
+
+    async def worker() -> None:
+        nonlocal exhausted
+        while time.perf_counter() < deadline:
+            turn, token = next(pool, (-1, ""))
+            if not token:
+                exhausted += 1
+                return
+            try:
+                await asyncio.wait_for(rating.run(token, turn), timeout=30)
+            except (TimeoutError, CheckFailed, OSError, asyncio.IncompleteReadError, ValueError) as error:
+                timings.errors += 1
+                if len(timings.error_samples) < 5:
+                    timings.error_samples.append(str(error)[:300])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _index in range(connections)))
+    return timings, time.perf_counter() - started, exhausted
 
 
 async def submissions_run(

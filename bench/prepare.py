@@ -1,9 +1,10 @@
 """The benchmark's setup step, run in a Django process against the benchmark database:
 officers and applicants signed in with OAuth2 access tokens (made here, not during the timed
 run), and the lists each scenario requests (guide codes, queries, case numbers, waiting tasks,
-valid licences, a valid application). Writes one JSON file the runner reads.
+valid licences, rating invitations, a valid application). Writes one JSON file the runner reads.
 
     python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106] [--licences 500]
+        [--invitations 3000]
 """
 
 import argparse
@@ -204,6 +205,61 @@ def licences_ensure(*, region_code: str, count: int, people: list[Any]) -> list[
     return identifiers
 
 
+def invitations_ensure(*, region_code: str, count: int) -> list[str]:
+    """The links' tokens of ``count`` unused rating invitations of closed cases in
+    ``region_code``, each case's applicant one of the benchmark's: the invitations still unused
+    from earlier runs, and as many more as are missing, sent now by the service that sends them
+    when a case closes (the invitation, the message in the applicant's message centre, the SMS).
+    Each is used once by the rating scenario."""
+    import time
+    from datetime import timedelta
+
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX
+    from govhall.cases.models import Case, CaseState
+    from govhall.evaluations.models import Channel, Evaluation, Invitation
+    from govhall.evaluations.services import invitation_on_close, invitation_token
+    from govhall.org.models import Department
+
+    departments = list(Department.objects.filter(region_id=region_code).values_list("id", flat=True))
+    rated = Evaluation.objects.filter(case=OuterRef("case_id"))
+    unused = list(
+        Invitation.objects.filter(
+            case__department_id__in=departments,
+            case__applicant__username__startswith=APPLICANT_PREFIX,
+            channel=Channel.SMS,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now() + timedelta(days=1),
+        )
+        .exclude(Exists(rated))
+        .order_by("id")[:count]
+    )
+    missing = count - len(unused)
+    if missing <= 0:
+        return [invitation_token(invitation) for invitation in unused]
+    started = time.perf_counter()
+    closed = (
+        Case.objects.filter(
+            department_id__in=departments,
+            state=CaseState.COMPLETED,
+            applicant__username__startswith=APPLICANT_PREFIX,
+        )
+        .exclude(Exists(Invitation.objects.filter(case=OuterRef("pk"))))
+        .exclude(Exists(Evaluation.objects.filter(case=OuterRef("pk"))))
+        .select_related("applicant__person")
+        .order_by("id")[:missing]
+    )
+    sent = [invitation for case in closed if (invitation := invitation_on_close(case=case)) is not None]
+    print(
+        f"bench.prepare: sent {len(sent)} rating invitations in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return [invitation_token(invitation) for invitation in [*unused, *sent]]
+
+
 def _province_supervisor() -> Any:
     """A supervisor of the whole province (one assignment: the scope is the region)."""
     from govhall.accounts.models import Role, StaffAssignment, User
@@ -314,7 +370,9 @@ def _api_list_uncached(counties: list[str]) -> list[str]:
     return paths
 
 
-def prepare(*, applicants: int, ready_region: str, sample: int, licences: int = 500) -> dict[str, Any]:
+def prepare(
+    *, applicants: int, ready_region: str, sample: int, licences: int = 500, invitations: int = 3000
+) -> dict[str, Any]:
     import random
 
     from govhall.accounts.models import Role, User
@@ -388,6 +446,7 @@ def prepare(*, applicants: int, ready_region: str, sample: int, licences: int = 
         "api_list_uncached": _api_list_uncached(counties),
         "case_numbers": numbers,
         "licences": licences_ensure(region_code=ready_region, count=licences, people=people),
+        "invitations": invitations_ensure(region_code=ready_region, count=invitations),
         "queries": queries,
         "ready": {
             # Sorted here: ordered by id, PostgreSQL may walk the steps' primary key (11 million cases).
@@ -405,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-region", default="330106")
     parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
     parser.add_argument("--licences", type=int, default=500, help="valid licences the verification scenarios read")
+    parser.add_argument("--invitations", type=int, default=3000, help="unused rating invitations, each rated once")
     arguments = parser.parse_args(argv)
     _django()
     _keys_checked("bench.prepare")
@@ -413,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         ready_region=arguments.ready_region,
         sample=arguments.sample,
         licences=arguments.licences,
+        invitations=arguments.invitations,
     )
     arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0

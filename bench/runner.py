@@ -77,6 +77,9 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "submission_steps.form": ("C_ins", None, None),
     "submission_steps.upload": ("C_ins", None, None),
     "submission_steps.submit": ("C_ins", None, None),
+    "rating": ("C_ins", None, None),
+    "rating.form": ("C_ins", None, None),
+    "rating.rate": ("C_ins", None, None),
 }
 # The ceilings are measured again at the end of a run that has other scenarios, under these
 # names: the machine's speed can move by a quarter within a run (docs/performance.md), and
@@ -98,6 +101,7 @@ SCENARIOS = (
     "accept",
     "decide",
     "submission",
+    "rating",
 )
 
 
@@ -265,6 +269,8 @@ def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
                 str(path),
                 "--applicants",
                 str(max(64, options.connections * 20)),
+                "--invitations",
+                str(max(3000, int(options.duration * 200))),
             ],
             cwd=ROOT,
             env=env,
@@ -708,6 +714,37 @@ def submission_rows(options: Options, data: dict[str, Any], server: "Server | No
     return rows
 
 
+def rating_rows(options: Options, data: dict[str, Any], server: "Server | None" = None) -> list[Row]:
+    """Applicants rating closed cases through their SMS invitations' links (the form, then the
+    rating), each invitation once, for the run's duration; with the server, it waits for it to be
+    idle again and says where its CPU went (per rating, both requests)."""
+    from bench.flows import ratings_run
+
+    tokens = data.get("invitations") or []
+    if not tokens:
+        return [Row("rating", note="no rating invitations: no closed case of a benchmark applicant", errors=1)]
+    meter = CpuMeter(server) if server is not None else None
+    start = meter.start() if meter is not None else {}
+    timings, seconds, exhausted = asyncio.run(
+        ratings_run(
+            host=HOST, port=options.port, tokens=tokens, connections=options.connections, duration=options.duration
+        )
+    )
+    row = _timing_row("rating", timings.flows, seconds, timings.errors)
+    row.note = "the form, then the rating (1 in 25 a bad review)"
+    if exhausted:
+        row.note += f"; pool exhausted {exhausted} times"
+    row.samples = timings.error_samples[:3]
+    if meter is not None and server is not None:
+        settle(options, server)
+        row.cpu_ms = meter.per_request(start, row.requests)
+    return [
+        row,
+        _timing_row("rating.form", timings.steps.get("form", []), seconds, 0),
+        _timing_row("rating.rate", timings.steps.get("rate", []), seconds, 0),
+    ]
+
+
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
@@ -972,6 +1009,10 @@ def run(options: Options) -> dict[str, Any]:
                 if group == "submission":
                     log("scenario submission (asyncio client)")
                     rows.extend(submission_rows(options, data, server))
+                    continue
+                if group == "rating":
+                    log(f"scenario rating (asyncio client, {len(data.get('invitations') or []):,} invitations)")
+                    rows.extend(rating_rows(options, data, server))
                     continue
                 for spec in all_specs.get(group, []):
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")

@@ -23,7 +23,7 @@ from django.db import connection
 from django.test import RequestFactory, override_settings
 
 from bench import actions_timed, runner
-from bench.flows import submissions_run
+from bench.flows import CheckFailed, submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall import bench_views
 from govhall.accounts import privacy
@@ -383,6 +383,45 @@ def test_submission_client_files_cases_through_the_api(live_server, steps) -> No
     assert filed.count() == len(timings.flows)
     assert all(case.materials.count() == len(target["materials"]) for case in filed)
     assert set(timings.steps) == ({"draft", "form", "upload", "submit"} if steps else {"file"})
+
+
+def test_ratings_go_through_the_sms_links_of_closed_cases_each_once(live_server) -> None:
+    """The invitations still unused are kept and the missing ones sent; each link is rated once,
+    through the form and its CSRF token; one turn in 25 is a bad review, which opens the
+    department's follow-up."""
+    from bench.flows import RATING_LEVELS, Rating, Timings, ratings_run
+    from bench.prepare import invitations_ensure
+    from govhall.evaluations.models import BadReviewFollowUp, Evaluation, Invitation
+
+    world = case_world()
+    world.applicant.user.username = f"{bench_data.APPLICANT_PREFIX}0"
+    world.applicant.user.save(update_fields=["username"])
+    closed = [make_case(world=world, until="completed") for _ in range(4)]
+    Invitation.objects.filter(case=closed[0]).delete()  # closed before invitations were sent
+    address = urllib.parse.urlparse(live_server.url)
+    host = "127.0.0.1" if address.hostname == "localhost" else address.hostname
+
+    tokens = invitations_ensure(region_code=XIHU, count=4)
+    assert len(tokens) == 4 and len(set(tokens)) == 4
+    assert Invitation.objects.filter(case=closed[0]).count() == 1  # sent now
+    assert invitations_ensure(region_code=XIHU, count=4) == tokens  # kept, none sent again
+    timings, _seconds, exhausted = asyncio.run(
+        ratings_run(host=host, port=address.port, tokens=tokens[:3], connections=1, duration=10)
+    )
+
+    assert timings.error_samples == [] and timings.errors == 0
+    assert len(timings.flows) == 3 and exhausted == 1
+    assert set(timings.steps) == {"form", "rate"}
+    assert Evaluation.objects.filter(case__in=closed, channel="sms").count() == 3
+    assert invitations_ensure(region_code=XIHU, count=4) == tokens[3:]  # the others were used
+    timings = Timings()
+    asyncio.run(Rating(host=host, port=address.port, timings=timings).run(tokens[3], RATING_LEVELS.index(2)))
+    rated = Evaluation.objects.get(case__in=closed, level=2)
+    assert rated.reasons == ["overdue"] and BadReviewFollowUp.objects.filter(evaluation=rated).exists()
+    assert Evaluation.objects.filter(case__in=closed).count() == 4
+    assert invitations_ensure(region_code=XIHU, count=4) == []  # every closed case rated
+    with pytest.raises(CheckFailed):  # a used link answers that the case was rated
+        asyncio.run(Rating(host=host, port=address.port, timings=timings).run(tokens[3], 0))
 
 
 @pytest.mark.django_db
