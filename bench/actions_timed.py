@@ -8,14 +8,16 @@ to-do list is the one the load reads (the benchmark's officer, 50 tasks a page);
 read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
 load's first readings are (its body read from the database once rendered; ``guide_rendered``
 deletes the kept bodies first, so each is rendered again), and so are the uncached search
-pages (``search_broad`` …); the tiles are the load's 14 paths in turn (``--count`` rounds).
+pages (``search_broad`` …); the tiles are the load's 14 paths in turn (``--count`` rounds); a
+licence verification is the QR code's page and the API's answer for the pool's licences in turn;
+a rating is the form and the rating through an unused invitation's link (each used once).
 Besides wall time, the process's own CPU time a request is reported: it leaves out the
 database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
     python -m bench.actions_timed accept|decide|submission|todo_list|guide|guide_rendered|tiles|search_broad \\
-        --count 80 [--statements] [--profile | --profile-all]
+        |licence_verify|rating --count 80 [--statements] [--profile | --profile-all]
 """
 
 import argparse
@@ -319,6 +321,80 @@ def searches(kind: str, count: int, timer: Timer) -> int:
     return 0
 
 
+def licence_verifications(count: int, timer: Timer) -> int:
+    """The verification scenarios' requests for the pool's licences in turn: the QR code's page
+    (``licence_verify``) and the API (``licence_verify_api``), ``count`` of each."""
+    from django.test import Client
+
+    from bench.prepare import licences_ensure
+
+    identifiers = licences_ensure(region_code=READY_REGION, count=500, people=[])
+    if not identifiers:
+        print(f"no licences in {READY_REGION}: run make bench first", file=sys.stderr)
+        return 1
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def page(identifier: str) -> Any:
+        answer = client.get(f"/verify/{identifier}/")
+        if answer.status_code != 200 or b'class="verify-result verify-valid"' not in answer.content:
+            raise SystemExit(f"verify {identifier}: {answer.status_code}")
+        return answer
+
+    def api(identifier: str) -> Any:
+        answer = client.post(
+            "/api/v1/licences/verify", data=json.dumps({"identifier": identifier}), content_type="application/json"
+        )
+        if _checked(answer, 200, f"verify {identifier}")["code"] != "valid":
+            raise SystemExit(f"verify {identifier}: {answer.content[:200]!r}")
+        return answer
+
+    for identifier in identifiers[:WARM_UP]:
+        page(identifier)
+        api(identifier)
+    for number in range(count):
+        identifier = identifiers[(WARM_UP + number) % len(identifiers)]
+        timer.timed("licence_verify", partial(page, identifier))
+        timer.timed("licence_verify_api", partial(api, identifier))
+    return 0
+
+
+def ratings(count: int, timer: Timer) -> int:
+    """The rating scenario's flow for ``count`` unused invitations of the pools' region (sent
+    where missing): the form, then the rating (``bench.flows.RATING_LEVELS`` in turn). The test
+    client does not check CSRF tokens: the form's token is sent all the same."""
+    import re
+
+    from django.test import Client
+
+    from bench.flows import RATING_BAD_REASON, RATING_LEVELS
+    from bench.prepare import invitations_ensure
+
+    tokens = invitations_ensure(region_code=READY_REGION, count=count + WARM_UP)
+    if len(tokens) <= WARM_UP:
+        print(f"no closed cases of benchmark applicants in {READY_REGION}: run make bench first", file=sys.stderr)
+        return 1
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def rate(number: int, token: str) -> None:
+        record = timer.timed if number >= WARM_UP else _untimed
+        form = record("rating.form", partial(client.get, f"/rate/{token}/"))
+        page = form.content.decode()
+        if form.status_code != 200 or "csrfmiddlewaretoken" not in page:
+            raise SystemExit(f"rating form: {form.status_code} {page[:200]}")
+        level = RATING_LEVELS[number % len(RATING_LEVELS)]
+        fields: dict[str, Any] = {"level": str(level)}
+        fields.update({name: str(level) for name in re.findall(r'name="(indicator_[a-z_]+)"', page)})
+        if level <= 2:
+            fields.update(reasons=[RATING_BAD_REASON], comment="等了很久才办结，希望加快办理。")
+        answer = record("rating.rate", partial(client.post, f"/rate/{token}/", fields))
+        if answer.status_code != 302 or not answer["Location"].endswith("/rate/done/"):
+            raise SystemExit(f"rating: {answer.status_code} {answer.content[:200]!r}")
+
+    for number, token in enumerate(tokens):
+        rate(number, token)
+    return 0
+
+
 def submissions(count: int, timer: Timer, *, steps: bool = False) -> int:
     """The load's submission for ``count`` applicants: in one call (``bench.flows.Submission``)
     or, with ``steps``, step by step (``bench.flows.SubmissionSteps``)."""
@@ -441,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
             "search_specific",
             "search_broad",
             "search_two_characters",
+            "licence_verify",
+            "rating",
         ),
     )
     parser.add_argument("--count", type=int, default=80)
@@ -472,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
         failed = guides(arguments.count, timer, rendered=arguments.kind == "guide_rendered")
     elif arguments.kind == "tiles":
         failed = tiles(arguments.count, timer)
+    elif arguments.kind == "licence_verify":
+        failed = licence_verifications(arguments.count, timer)
+    elif arguments.kind == "rating":
+        failed = ratings(arguments.count, timer)
     elif arguments.kind.startswith("search_"):
         failed = searches(arguments.kind.removeprefix("search_"), arguments.count, timer)
     else:

@@ -425,6 +425,24 @@ def test_ratings_go_through_the_sms_links_of_closed_cases_each_once(live_server)
 
 
 @pytest.mark.django_db
+def test_timed_ratings_rate_closed_cases_through_their_links(monkeypatch) -> None:
+    from govhall.evaluations.models import Evaluation
+
+    monkeypatch.setattr(actions_timed, "WARM_UP", 1)
+    world = case_world()
+    world.applicant.user.username = f"{bench_data.APPLICANT_PREFIX}0"
+    world.applicant.user.save(update_fields=["username"])
+    closed = [make_case(world=world, until="completed") for _ in range(3)]
+    timer = actions_timed.Timer()
+
+    assert actions_timed.ratings(2, timer) == 0
+
+    assert {step: len(times) for step, times in timer.times.items()} == {"rating.form": 2, "rating.rate": 2}
+    assert Evaluation.objects.filter(case__in=closed).count() == 3  # the warm-up's too
+    assert actions_timed.ratings(2, actions_timed.Timer()) == 1  # none left to rate
+
+
+@pytest.mark.django_db
 def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
     implementation = make_implementation(region_code=XIHU, kind="market")
     people = [make_person(name="孙八", level=2) for _ in range(actions_timed.WARM_UP + 2)]
@@ -790,6 +808,9 @@ def test_the_licence_pool_is_issued_once_and_each_verification_scenario_passes_i
         assert answer.status_code == spec.status, (spec.name, answer.content)
         assert spec.expect_text in answer.content.decode(), (spec.name, answer.content[:300])
     assert runner.specs(runner.Options(), _specs_data_empty())["licence_verify"] == []
+    timer = actions_timed.Timer()  # the same requests timed in one process
+    assert actions_timed.licence_verifications(3, timer) == 0
+    assert {step: len(times) for step, times in timer.times.items()} == {"licence_verify": 3, "licence_verify_api": 3}
 
 
 def _specs_data_empty() -> dict:
