@@ -63,6 +63,16 @@ def _serial_next(*, type_code: str, issuer_code: str) -> str:
     return licence_serial_format(last)
 
 
+def licence_number(*, region_code: str, type_code: str, issuer_code: str, serial: str) -> str:
+    """The number printed on the licence (证照编号): the issuer's region, the whole type code, the
+    organisation code within the issuer's credit code (its 9th to 17th characters, one
+    organisation's nationally) and the serial, which counts per type and issuer. So it is as
+    unique as (type, issuer, serial), which the table holds unique. The type code's last four
+    characters alone made 营业执照 (YYZZ) and 营业执照（个体工商户） (GTGSHYYZZ) of one market
+    department share numbers; the region alone, two departments of one region issuing a type."""
+    return f"{region_code}{type_code}{issuer_code[8:17]}{serial}"
+
+
 def _valid_until(licence_type: LicenceType, start: datetime.date) -> datetime.date | None:
     """The last day of validity: ``validity_months`` after ``start``, less one day; None: long-term."""
     if not licence_type.validity_months:
@@ -184,7 +194,9 @@ def licence_issue(
             issuer=issuer,
             issuer_code=issuer.credit_code,
             serial=serial,
-            number=f"{issuer.region_id}{licence_type.code[-4:]}{serial}",
+            number=licence_number(
+                region_code=issuer.region_id, type_code=licence_type.code, issuer_code=issuer.credit_code, serial=serial
+            ),
             holder_kind=kind,
             person=holder_person,
             company=holder_company,

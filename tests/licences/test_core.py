@@ -108,3 +108,35 @@ def test_serials_follow_each_other_per_type_and_issuer():
     first = make_licence()
     second = make_licence(licence_type=first.licence_type, department=first.issuer)
     assert int(second.serial) == int(first.serial) + 1
+
+
+def test_types_whose_codes_end_alike_give_each_licence_its_own_number():
+    """营业执照 (YYZZ) and 营业执照（个体工商户） (GTGSHYYZZ) from one market department: the
+    numbers once took the type code's last four characters, so the second type's first licence
+    had the first type's number and could not be issued."""
+    from tests.licences.factories import issuing_department, make_licence_type
+
+    department = issuing_department()
+    company_type = make_licence_type(code="YYZZ")
+    person_type = make_licence_type(code="GTGSHYYZZ")
+    first = make_licence(licence_type=company_type, department=department)
+    second = make_licence(licence_type=person_type, department=department)
+
+    assert first.serial == second.serial  # each type counts on its own
+    assert first.number != second.number
+    assert first.number == f"{department.region_id}YYZZ{department.credit_code[8:17]}{first.serial}"
+    assert second.number == f"{department.region_id}GTGSHYYZZ{department.credit_code[8:17]}{second.serial}"
+
+
+def test_two_departments_of_a_region_issuing_one_type_give_distinct_numbers():
+    from tests.factories import make_department
+    from tests.licences.factories import issuing_department
+
+    market = issuing_department()
+    other = make_department(region_code=market.region_id, kind="market")
+    other.credit_code = "11330106MB0000001X"
+    other.save(update_fields=["credit_code"])
+    first = make_licence(department=market)
+    second = make_licence(licence_type=first.licence_type, department=other)
+
+    assert first.serial == second.serial and first.number != second.number
