@@ -116,7 +116,7 @@ def invited_rate(request: HttpRequest, token: str) -> HttpResponseBase:
         values = _posted(request, case=invitation.case, channel=invitation.channel)
         try:
             services.invitation_rate(
-                token=token,
+                invitation=invitation,
                 level=values["level"],
                 reasons=values["reasons"],
                 comment=values["comment"],

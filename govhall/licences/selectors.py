@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from govhall.licences.models import Licence, LicenceStatus, LicenceVersion
+from govhall.queries import unique_or_none_compiled
 
 
 def licences_for_person(*, person: Any) -> QuerySet[Licence]:
@@ -34,10 +35,16 @@ def licence_valid_of_type_for(*, type_code: str, person: Any = None, company: An
 
 
 def licence_by_identifier(identifier: str) -> LicenceVersion | None:
-    return (
-        LicenceVersion.objects.filter(identifier=identifier.strip().upper())
-        .select_related("licence__licence_type", "licence__issuer", "seal")
-        .first()
+    """The version an identifier names, with its licence, type, issuer and seal: what every
+    verification reads (the QR code's page, the API). The statement is compiled once per
+    process (ADR 11): compiling the five joined models, and ordering by them for ``first()``,
+    took 3.5 ms of a 4 ms verification."""
+    return unique_or_none_compiled("licence_by_identifier", _version_by_identifier, identifier.strip().upper())
+
+
+def _version_by_identifier(identifier: str) -> QuerySet[LicenceVersion]:
+    return LicenceVersion.objects.filter(identifier=identifier).select_related(
+        "licence__licence_type", "licence__issuer", "seal"
     )
 
 

@@ -53,6 +53,21 @@ def test_a_closed_case_sends_one_link_that_rates_without_signing_in(world, clien
     assert again.status_code == 410 and "已经评价过" in again.content.decode()
 
 
+def test_two_ratings_through_one_link_at_once_keep_the_first(world):
+    """Both requests found the link valid before either rated: the second finds the invitation
+    used once it holds its lock, and nothing of it is kept."""
+    case = make_case(world=world, until="completed")
+    token = services.invitation_token(Invitation.objects.get(case=case, channel="sms"))
+    first, second = services.invitation_from_token(token), services.invitation_from_token(token)
+
+    services.invitation_rate(invitation=first, level=5, reasons=[], comment="")
+    with pytest.raises(services.InvitationInvalid, match="已经评价过"):
+        services.invitation_rate(invitation=second, level=1, reasons=["overdue"], comment="很慢")
+
+    assert list(Evaluation.objects.filter(case=case).values_list("level", flat=True)) == [5]
+    assert not BadReviewFollowUp.objects.exists()
+
+
 def test_a_refusal_invites_too_and_a_forged_or_expired_link_is_refused(world, client):
     case = make_case(world=world, until="submitted")
     case_services.case_refuse(task=task_open(case), officer=world.clerk, reasons="不属于本部门职权范围")
