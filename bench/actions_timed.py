@@ -150,6 +150,14 @@ def _untimed(_step: str, call: Callable[[], Any]) -> Any:
     return call()
 
 
+def _page(client: Any, path: str, expected: bytes, what: str) -> Any:
+    """A page of the portal read as the load reads it: 200 and a piece of expected content."""
+    answer = client.get(path)
+    if answer.status_code != 200 or expected not in answer.content:
+        raise SystemExit(f"{what}: {answer.status_code}")
+    return answer
+
+
 def _checked(answer: Any, expect: int, what: str) -> dict[str, Any]:
     if answer.status_code != expect:
         raise SystemExit(f"{what}: {answer.status_code} {answer.content[:300]!r}")
@@ -239,10 +247,7 @@ def guides(count: int, timer: Timer, *, rendered: bool = False) -> int:
     client = Client(HTTP_HOST="127.0.0.1")
 
     def read(code: str) -> Any:
-        answer = client.get(f"/services/{code}/")
-        if answer.status_code != 200 or b"section-materials" not in answer.content:
-            raise SystemExit(f"guide {code}: {answer.status_code}")
-        return answer
+        return _page(client, f"/services/{code}/", b"section-materials", f"guide {code}")
 
     for code in codes[:WARM_UP]:
         read(code)
@@ -306,10 +311,7 @@ def searches(kind: str, count: int, timer: Timer) -> int:
     client = Client(HTTP_HOST="127.0.0.1")
 
     def read(path: str) -> Any:
-        answer = client.get(path)
-        if answer.status_code != 200 or b"result-list" not in answer.content:
-            raise SystemExit(f"search {path}: {answer.status_code}")
-        return answer
+        return _page(client, path, b"result-list", f"search {path}")
 
     for path in paths[:WARM_UP]:
         read(path)
@@ -335,10 +337,7 @@ def licence_verifications(count: int, timer: Timer) -> int:
     client = Client(HTTP_HOST="127.0.0.1")
 
     def page(identifier: str) -> Any:
-        answer = client.get(f"/verify/{identifier}/")
-        if answer.status_code != 200 or b'class="verify-result verify-valid"' not in answer.content:
-            raise SystemExit(f"verify {identifier}: {answer.status_code}")
-        return answer
+        return _page(client, f"/verify/{identifier}/", b'class="verify-result verify-valid"', f"verify {identifier}")
 
     def api(identifier: str) -> Any:
         answer = client.post(
