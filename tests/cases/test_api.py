@@ -766,6 +766,41 @@ def test_a_company_agent_sees_the_company_case_filed_by_its_representative(world
     ]
 
 
+def test_my_cases_lists_a_companys_cases_by_each_ones_authorisation(world, client):
+    """The representative sees all the company's cases; an agent authorised for one service sees
+    that service's only, and none once the authorisation is withdrawn; others see none."""
+    from govhall.accounts import privacy
+    from govhall.accounts.services import agency_grant, agency_withdraw
+    from tests.factories import make_person
+
+    granted = make_case(world=world, until="submitted", company=world.company)
+    other_service = make_case(
+        world=world, until="submitted", company=world.company, implementation=world.immediate_implementation
+    )
+    scoped = make_person(name="周九", level=2)
+    agency = agency_grant(
+        company=world.company,
+        granted_by=world.applicant,
+        agent_identity_number=privacy.decrypt(scoped.identity_number_encrypted, purpose="identity_number"),
+        agent_name=scoped.name,
+        valid_until=timezone.localdate() + timedelta(days=30),
+        all_services=False,
+        services=[world.implementation.entry],
+    )
+
+    def listed(person) -> set[str]:
+        answer = client.get(f"{API}/cases?page_size=100", headers=bearer(person.user))
+        assert answer.status_code == 200
+        return {item["number"] for item in answer.json()["items"]}
+
+    assert listed(world.applicant) >= {granted.number, other_service.number}
+    assert listed(world.agent) == {granted.number, other_service.number}  # all services
+    assert listed(scoped) == {granted.number}
+    assert listed(world.other_applicant) == set()
+    agency_withdraw(agency=agency, by=world.applicant)
+    assert listed(scoped) == set()
+
+
 def test_applying_for_a_company_one_may_not_act_for_is_forbidden(world, client):
     response = post_json(
         client,
