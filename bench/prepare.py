@@ -1,7 +1,7 @@
 """The benchmark's setup step, run in a Django process against the benchmark database:
 officers and applicants signed in with OAuth2 access tokens (made here, not during the timed
-run), and the lists each scenario requests (guide codes, queries, case numbers, waiting tasks,
-valid licences, rating invitations, a valid application). Writes one JSON file the runner reads.
+run), and the lists each scenario requests (guide codes, queries, case numbers, applicants' own
+cases, waiting tasks, valid licences, rating invitations, a valid application). Writes one JSON file the runner reads.
 
     python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106] [--licences 500]
         [--invitations 3000]
@@ -153,6 +153,24 @@ LICENCE_FIELDS = {
     "newborn_name": "张小满",
     "birth_date": "2026-03-01",
 }
+
+
+def own_cases(people: list[Any], *, per_person: int = 3) -> list[tuple[int, str]]:
+    """(the applicant's place in ``people``, a case number) for up to ``per_person`` of each
+    applicant's filed cases, newest first: the cases each follows in "my cases"."""
+    from govhall.cases.models import Case, CaseState
+
+    place = {user.pk: index for index, user in enumerate(people)}
+    found: list[tuple[int, str]] = []
+    for user in people:
+        numbers = (
+            Case.objects.filter(applicant=user)
+            .exclude(state=CaseState.DRAFT)
+            .order_by("-created_at")
+            .values_list("number", flat=True)[:per_person]
+        )
+        found += [(place[user.pk], number) for number in numbers]
+    return found
 
 
 def licences_ensure(*, region_code: str, count: int, people: list[Any]) -> list[str]:
@@ -445,6 +463,7 @@ def prepare(
         "counties": counties,
         "api_list_uncached": _api_list_uncached(counties),
         "case_numbers": numbers,
+        "own_cases": own_cases(people),
         "licences": licences_ensure(region_code=ready_region, count=licences, people=people),
         "invitations": invitations_ensure(region_code=ready_region, count=invitations),
         "queries": queries,

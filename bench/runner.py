@@ -60,6 +60,8 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "todo_list_unloaded": ("C_pk", None, 50),
     "todo_list": ("C_pk", None, 50),
     "case_page": ("C_pk", None, None),
+    "my_cases": ("C_pk", None, None),
+    "my_case": ("C_pk", None, None),
     "licence_verify": ("C_pk", None, None),
     "licence_verify_api": ("C_pk", None, None),
     "dashboard_tiles_unloaded": ("C_pk", None, 100),
@@ -96,6 +98,7 @@ SCENARIOS = (
     "api_detail",
     "todo_list",
     "case_page",
+    "my_cases",
     "licence_verify",
     "dashboard",
     "accept",
@@ -608,6 +611,30 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
                 headers=officer,
             )
         ],
+        # Applicants following their cases ("my cases", then a case's page), each with their own
+        # token: the list of the applicant's cases, newest first, and three of them.
+        "my_cases": (
+            [
+                Spec(
+                    "my_cases",
+                    [
+                        f"/api/v1/cases?page=1\tAuthorization: Bearer {data['applicant_tokens'][place]}"
+                        for place in dict.fromkeys(place for place, _number in data["own_cases"])
+                    ],
+                    '"items":[{',
+                ),
+                Spec(
+                    "my_case",
+                    [
+                        f"/api/v1/cases/{number}\tAuthorization: Bearer {data['applicant_tokens'][place]}"
+                        for place, number in data["own_cases"]
+                    ],
+                    '"timeline":[{',
+                ),
+            ]
+            if data.get("own_cases")
+            else []
+        ),
         # Anyone verifying a licence: the page its QR code opens, and the API a bank's or an
         # employer's system asks with the identifier (no sign-in for either).
         "licence_verify": (

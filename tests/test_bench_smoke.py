@@ -24,7 +24,7 @@ from django.test import RequestFactory, override_settings
 
 from bench import actions_timed, runner
 from bench.flows import CheckFailed, submissions_run
-from bench.prepare import _submission_target, _tokens
+from bench.prepare import _submission_target, _tokens, own_cases
 from govhall import bench_views
 from govhall.accounts import privacy
 from govhall.accounts.models import Role
@@ -726,8 +726,13 @@ def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client, monkey
     clerk_token, officer_token, supervisor_token = _tokens([clerk, officer, _province_supervisor()])
     waiting = make_case(world=world, until="prereviewed")
     reviewed = make_case(world=world, until="reviewed")
-    make_case(world=world, until="submitted")  # on the to-do list
+    submitted = make_case(world=world, until="submitted")  # on the to-do list
+    own = own_cases([world.applicant.user])
+    assert {number for _place, number in own} <= {waiting.number, reviewed.number, submitted.number}
+    assert len(own) == 3 and {place for place, _number in own} == {0}
     data = {
+        "applicant_tokens": _tokens([world.applicant.user]),
+        "own_cases": own,
         "officer_token": officer_token,
         "supervisor_token": supervisor_token,
         "clerk_token": clerk_token,
@@ -745,10 +750,11 @@ def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client, monkey
     }
     specs = runner.specs(runner.Options(), data)
     checked = []
-    for scenario in ("api_list", "api_detail", "todo_list", "case_page", "dashboard", "accept", "decide"):
+    for scenario in ("api_list", "api_detail", "todo_list", "case_page", "my_cases", "dashboard", "accept", "decide"):
         for spec in specs[scenario]:
-            path = spec.paths[0]
+            path, _tab, own_headers = spec.paths[0].partition("\t")
             headers = {name: value for name, value in spec.headers.items() if name != "Content-Type"}
+            headers.update(dict(header.split(": ", 1) for header in own_headers.split("\t") if header))
             if spec.method == "POST":
                 answer = client.post(path, data=spec.body, content_type="application/json", headers=headers)
             else:
@@ -759,7 +765,7 @@ def test_each_api_scenarios_check_finds_its_text_in_a_real_answer(client, monkey
             assert spec.expect_text in answer.content.decode(), (spec.name, spec.expect_text, answer.content[:300])
             checked.append(spec.name)
 
-    assert len(checked) == 16
+    assert len(checked) == 18
 
 
 @pytest.mark.django_db
