@@ -531,6 +531,20 @@ def test_wrk_script_counts_answers_that_fail_their_check(live_server) -> None:
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_a_scenario_whose_requests_are_never_answered_counts_as_an_error() -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts connections and answers nothing
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        options = runner.Options(port=listener.getsockname()[1], duration=1, connections=2, threads=1)
+        row = runner.wrk_run(options, runner.Spec("silent", ["/"], ""), duration=1)
+
+    assert row.requests == 0
+    assert row.errors >= 1 and "no request was answered" in row.note
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
 def test_wrk_script_asks_each_path_with_its_own_etag(live_server) -> None:
     port = urllib.parse.urlparse(live_server.url).port
     options = runner.Options(port=port, duration=1, connections=2, threads=1)
