@@ -361,11 +361,9 @@ def ratings(count: int, timer: Timer) -> int:
     """The rating scenario's flow for ``count`` unused invitations of the pools' region (sent
     where missing): the form, then the rating (``bench.flows.RATING_LEVELS`` in turn). The test
     client does not check CSRF tokens: the form's token is sent all the same."""
-    import re
-
     from django.test import Client
 
-    from bench.flows import RATING_BAD_REASON, RATING_LEVELS
+    from bench.flows import rating_answers
     from bench.prepare import invitations_ensure
 
     tokens = invitations_ensure(region_code=READY_REGION, count=count + WARM_UP)
@@ -380,11 +378,9 @@ def ratings(count: int, timer: Timer) -> int:
         page = form.content.decode()
         if form.status_code != 200 or "csrfmiddlewaretoken" not in page:
             raise SystemExit(f"rating form: {form.status_code} {page[:200]}")
-        level = RATING_LEVELS[number % len(RATING_LEVELS)]
-        fields: dict[str, Any] = {"level": str(level)}
-        fields.update({name: str(level) for name in re.findall(r'name="(indicator_[a-z_]+)"', page)})
-        if level <= 2:
-            fields.update(reasons=[RATING_BAD_REASON], comment="等了很久才办结，希望加快办理。")
+        fields: dict[str, list[str]] = {}
+        for name, value in rating_answers(page, number):
+            fields.setdefault(name, []).append(value)
         answer = record("rating.rate", partial(client.post, f"/rate/{token}/", fields))
         if answer.status_code != 302 or not answer["Location"].endswith("/rate/done/"):
             raise SystemExit(f"rating: {answer.status_code} {answer.content[:200]!r}")

@@ -218,6 +218,17 @@ _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _INDICATOR_FIELD = re.compile(r'name="(indicator_[a-z_]+)"')
 
 
+def rating_answers(page: str, turn: int) -> list[tuple[str, str]]:
+    """What an applicant answers on the rating form ``page`` at their ``turn``: the level of
+    ``RATING_LEVELS``, each indicator the form offers at the same level, and for a bad review
+    its reason and a comment."""
+    level = RATING_LEVELS[turn % len(RATING_LEVELS)]
+    answers = [("level", str(level)), *((name, str(level)) for name in dict.fromkeys(_INDICATOR_FIELD.findall(page)))]
+    if level <= 2:
+        answers += [("reasons", RATING_BAD_REASON), ("comment", "等了很久才办结，希望加快办理。")]
+    return answers
+
+
 class Rating:
     """One applicant rating a closed case through the link of the SMS sent when it closed (no
     signing in: the link is the key): the form, then the rating with the form's CSRF token and
@@ -243,14 +254,7 @@ class Rating:
         )
         if status != 200 or form is None or not cookie:
             raise CheckFailed(f"form: {status} {page[:300]}")
-        level = RATING_LEVELS[turn % len(RATING_LEVELS)]
-        fields: list[tuple[str, str]] = [
-            ("csrfmiddlewaretoken", html.unescape(form.group(1))),
-            ("level", str(level)),
-            *((name, str(level)) for name in dict.fromkeys(_INDICATOR_FIELD.findall(page))),
-        ]
-        if level <= 2:
-            fields += [("reasons", RATING_BAD_REASON), ("comment", "等了很久才办结，希望加快办理。")]
+        fields = [("csrfmiddlewaretoken", html.unescape(form.group(1))), *rating_answers(page, turn)]
         body = urllib.parse.urlencode(fields).encode("ascii")
         sent = time.perf_counter()
         status, headers, content = await http_exchange(
