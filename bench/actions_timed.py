@@ -10,14 +10,16 @@ load's first readings are (its body read from the database once rendered; ``guid
 deletes the kept bodies first, so each is rendered again), and so are the uncached search
 pages (``search_broad`` …); the tiles are the load's 14 paths in turn (``--count`` rounds); a
 licence verification is the QR code's page and the API's answer for the pool's licences in turn;
-a rating is the form and the rating through an unused invitation's link (each used once).
+a rating is the form and the rating through an unused invitation's link (each used once); the
+pages (``workbench_todo_page`` …) are the page scenarios' requests, each with a signed-in session.
 Besides wall time, the process's own CPU time a request is reported: it leaves out the
 database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
     python -m bench.actions_timed accept|decide|submission|todo_list|guide|guide_rendered|tiles|search_broad \\
-        |licence_verify|rating --count 80 [--statements] [--profile | --profile-all]
+        |licence_verify|rating|workbench_todo_page|workbench_case_page|portal_my_cases|portal_my_case \\
+        --count 80 [--statements] [--profile | --profile-all]
 """
 
 import argparse
@@ -32,6 +34,7 @@ from functools import partial
 from typing import Any
 
 from bench.prepare import MATERIAL_BYTES, _django, _keys_checked, _submission_target, _tokens
+from bench.runner import PAGE_CHECKS
 
 READY_REGION = "330106"
 WARM_UP = 5
@@ -220,6 +223,59 @@ def todo_lists(count: int, timer: Timer) -> int:
         read()
     for _ in range(count):
         timer.timed("todo_list", read)
+    return 0
+
+
+def pages(kind: str, count: int, timer: Timer) -> int:
+    """The load's page scenarios, ``count`` requests, each with a session signed in as the
+    preparation signs them in: the workbench's to-do list and case pages as the benchmark's
+    officer (the county's cases, newest first), "my cases" and a case's page as the generated
+    applicants (each their own session, one case each)."""
+    from django.test import Client
+
+    from bench.prepare import _sessions, own_cases
+    from govhall.accounts.models import StaffAssignment, User
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX
+    from govhall.cases.models import Case, CaseState
+
+    def client_of(cookie: str) -> Any:
+        client = Client(HTTP_HOST="127.0.0.1")
+        name, _equals, key = cookie.partition("=")
+        client.cookies[name] = key
+        return client
+
+    requests: list[tuple[Any, str]] = []
+    if kind.startswith("workbench_"):
+        officer = User.objects.filter(username="bench-officer").first()
+        if officer is None:
+            print("no benchmark officer: run make bench first", file=sys.stderr)
+            return 1
+        client = client_of(_sessions([officer], staff=True)[0])
+        if kind == "workbench_todo_page":
+            requests = [(client, "/workbench/cases/")] * (count + WARM_UP)
+        else:
+            region = StaffAssignment.objects.filter(user=officer).values_list("department__region_id", flat=True)[0]
+            numbers = (
+                Case.objects.filter(region_id=region)
+                .exclude(state=CaseState.DRAFT)
+                .order_by("-submitted_at")
+                .values_list("number", flat=True)[: count + WARM_UP]
+            )
+            requests = [(client, f"/workbench/cases/{number}/") for number in numbers]
+    else:
+        people = list(User.objects.filter(username__startswith=APPLICANT_PREFIX).order_by("id")[: count + WARM_UP])
+        clients = [client_of(cookie) for cookie in _sessions(people)]
+        if kind == "portal_my_cases":
+            requests = [(client, "/cases/") for client in clients]
+        else:
+            requests = [(clients[place], f"/cases/{number}/") for place, number in own_cases(people, per_person=1)]
+    if len(requests) <= WARM_UP:
+        print(f"{kind}: not enough to read: run make bench first", file=sys.stderr)
+        return 1
+    for client, path in requests[:WARM_UP]:
+        _page(client, path, PAGE_CHECKS[kind].encode(), kind)
+    for client, path in requests[WARM_UP:]:
+        timer.timed(kind, partial(_page, client, path, PAGE_CHECKS[kind].encode(), kind))
     return 0
 
 
@@ -514,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             "search_two_characters",
             "licence_verify",
             "rating",
+            *PAGE_CHECKS,
         ),
     )
     parser.add_argument("--count", type=int, default=80)
@@ -549,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = licence_verifications(arguments.count, timer)
     elif arguments.kind == "rating":
         failed = ratings(arguments.count, timer)
+    elif arguments.kind in PAGE_CHECKS:
+        failed = pages(arguments.kind, arguments.count, timer)
     elif arguments.kind.startswith("search_"):
         failed = searches(arguments.kind.removeprefix("search_"), arguments.count, timer)
     else:

@@ -1,7 +1,8 @@
 """The benchmark's setup step, run in a Django process against the benchmark database:
-officers and applicants signed in with OAuth2 access tokens (made here, not during the timed
-run), and the lists each scenario requests (guide codes, queries, case numbers, applicants' own
-cases, waiting tasks, valid licences, rating invitations, a valid application). Writes one JSON file the runner reads.
+officers and applicants signed in with OAuth2 access tokens and with sessions of the pages'
+sign-in (made here, not during the timed run), and the lists each scenario requests (guide
+codes, queries, case numbers, applicants' own cases, waiting tasks, valid licences, rating
+invitations, a valid application). Writes one JSON file the runner reads.
 
     python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106] [--licences 500]
         [--invitations 3000]
@@ -47,6 +48,8 @@ BENCH_APPLICATION_NAME = "govhall bench"
 TOKEN_LIFETIME = timedelta(hours=6)
 # The submission scenario's material: a scanned form is typically 100–200 KB.
 MATERIAL_BYTES = 150 * 1024
+# The workbench pages' scenarios: sessions of the to-do officer, one for each connection of the load.
+STAFF_SESSIONS = 32
 
 
 def _tokens(users: list[Any]) -> list[str]:
@@ -72,6 +75,39 @@ def _tokens(users: list[Any]) -> list[str]:
         access_token.save()
         tokens.append(token)
     return tokens
+
+
+def _sessions(users: list[Any], *, staff: bool = False) -> list[str]:
+    """One signed-in session per user, as the sign-in pages leave it, as the ``Cookie`` header
+    that carries it. A staff session is also verified by a TOTP device, as the workbench's
+    two-step sign-in leaves it (the workbench's pages demand that mark)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import login
+    from django.http import HttpRequest
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from govhall.accounts.authentication import MODEL_BACKEND
+    from govhall.accounts.totp import staff_totp_device_create
+
+    engine = import_module(settings.SESSION_ENGINE)
+    cookies = []
+    for user in users:
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        request.session = engine.SessionStore()
+        # Django's user_logged_in signal stamps the session and records it (session_register).
+        login(request, user, backend=MODEL_BACKEND)
+        if staff:
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = staff_totp_device_create(user=user)[0]
+            request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        request.session.save()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
+    return cookies
 
 
 def _busiest_region(*, exclude_region: str) -> tuple[str, int]:
@@ -412,6 +448,12 @@ def prepare(
     supervisor = _province_supervisor()
     clerk_token, officer_token, supervisor_token = _tokens([clerk, officer, supervisor])
     applicant_tokens = _tokens(people)
+    # The pages' scenarios: the officer's to-do list and case pages in the workbench, the officer
+    # signed in STAFF_SESSIONS times, as as many officers holding the same roles would be (one
+    # session a connection: every page a signed-in person opens writes the session's last
+    # activity); and "my cases" in the portal, each applicant with their own session.
+    officer_sessions = _sessions([officer] * STAFF_SESSIONS, staff=True)
+    applicant_sessions = _sessions(people)
 
     codes = list(Implementation.objects.filter(state="active").values_list("implementation_code", flat=True))
     guides = rng.sample(codes, min(sample, len(codes)))
@@ -457,6 +499,8 @@ def prepare(
             "open_tasks": open_tasks,
         },
         "applicant_tokens": applicant_tokens,
+        "officer_sessions": officer_sessions,
+        "applicant_sessions": applicant_sessions,
         "guides": guides,
         "regions": [code for code, _name in regions],
         "region_names": dict(regions),

@@ -34,6 +34,14 @@ CEILING_INSERT_MARKER = "govhall-bench-ceiling"
 PORTAL_PAGE_SIZE = 20
 UNCACHED_SEARCH_PAGES = 500
 
+# What each answer of the page scenarios must hold (bench.actions_timed reads the same pages).
+PAGE_CHECKS = {
+    "workbench_todo_page": 'scope="row"><a href="/workbench/cases/',
+    "workbench_case_page": 'id="timeline-heading"',
+    "portal_my_cases": '<table class="case-list">',
+    "portal_my_case": '<table class="timeline">',
+}
+
 # Scenario name -> (ceiling it is compared with, target ratio, target p95 in ms); None: no target.
 TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "C_json": ("C_json", None, None),
@@ -62,6 +70,10 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "case_page": ("C_pk", None, None),
     "my_cases": ("C_pk", None, None),
     "my_case": ("C_pk", None, None),
+    "workbench_todo_page": ("C_pk", None, None),
+    "workbench_case_page": ("C_pk", None, None),
+    "portal_my_cases": ("C_pk", None, None),
+    "portal_my_case": ("C_pk", None, None),
     "licence_verify": ("C_pk", None, None),
     "licence_verify_api": ("C_pk", None, None),
     "dashboard_tiles_unloaded": ("C_pk", None, 100),
@@ -99,6 +111,8 @@ SCENARIOS = (
     "todo_list",
     "case_page",
     "my_cases",
+    "workbench_pages",
+    "portal_cases",
     "licence_verify",
     "dashboard",
     "accept",
@@ -413,6 +427,10 @@ class Spec:
     # Each path asked with If-None-Match and the ETag the server answers it with just before
     # the run (``revalidating``): what a system that polls what it holds costs.
     revalidate: bool = False
+    # Each session (each path's own Cookie header) opens one page just before the run
+    # (``sessions_touched``): a staff session ends after 15 idle minutes, and the sessions are
+    # signed in at the setup, which can come longer than that before the scenario.
+    touch: bool = False
 
 
 def revalidating(options: Options, spec: Spec) -> Spec:
@@ -427,6 +445,29 @@ def revalidating(options: Options, spec: Spec) -> Spec:
         if etag:
             lines.append(f"{path}\tIf-None-Match: {etag}")
     return replace(spec, paths=lines, revalidate=False)
+
+
+def sessions_touched(options: Options, spec: Spec) -> None:
+    """One request of a path of each distinct Cookie header in the spec's paths, so that each
+    session's idle time starts again now; a session already ended is an error now, not a run
+    of redirects counted as failed checks."""
+    touched: set[str] = set()
+    for line in spec.paths:
+        path, _tab, own = line.partition("\t")
+        headers = dict(spec.headers)
+        for header in own.split("\t") if own else []:
+            name, _colon, value = header.partition(": ")
+            if name and not name.startswith(":"):
+                headers[name] = value
+        cookie = headers.get("Cookie", "")
+        if not cookie or cookie in touched:
+            continue
+        touched.add(cookie)
+        # An ended session is redirected to the sign-in page, which urllib follows: the page
+        # must also hold what the scenario checks.
+        status, body = http_get(options.port, path, headers)
+        if status != spec.status or spec.expect_text.encode() not in body:
+            raise RuntimeError(f"{spec.name}: a session's page answered {status} without {spec.expect_text!r}")
 
 
 def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> Row:
@@ -526,6 +567,7 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
         for kind, items in data["queries"].items()
     }
     counties = data["counties"]
+    officer_cookies = data.get("officer_sessions") or []
     return {
         "ceilings": [
             Spec("C_json", ["/bench/ceiling/json"], '"ok": true'),
@@ -639,6 +681,53 @@ def specs(options: Options, data: dict[str, Any]) -> dict[str, list[Spec]]:
                 ),
             ]
             if data.get("own_cases")
+            else []
+        ),
+        # The same reads as the officer's and the applicant's pages the people use: the
+        # workbench's to-do list and case pages (HTML, signed in with the second factor), the
+        # officer signed in 32 times, each request with one of the sessions; and the portal's
+        # "my cases" and a case's page, each applicant with their own session.
+        "workbench_pages": (
+            [
+                Spec(
+                    "workbench_todo_page",
+                    [f"/workbench/cases/\tCookie: {cookie}" for cookie in officer_cookies],
+                    PAGE_CHECKS["workbench_todo_page"],
+                    touch=True,
+                ),
+                Spec(
+                    "workbench_case_page",
+                    [
+                        f"/workbench/cases/{number}/\tCookie: {officer_cookies[place % len(officer_cookies)]}"
+                        for place, number in enumerate(data["case_numbers"])
+                    ],
+                    PAGE_CHECKS["workbench_case_page"],
+                    touch=True,
+                ),
+            ]
+            if officer_cookies
+            else []
+        ),
+        "portal_cases": (
+            [
+                Spec(
+                    "portal_my_cases",
+                    [
+                        f"/cases/\tCookie: {data['applicant_sessions'][place]}"
+                        for place in dict.fromkeys(place for place, _number in data["own_cases"])
+                    ],
+                    PAGE_CHECKS["portal_my_cases"],
+                ),
+                Spec(
+                    "portal_my_case",
+                    [
+                        f"/cases/{number}/\tCookie: {data['applicant_sessions'][place]}"
+                        for place, number in data["own_cases"]
+                    ],
+                    PAGE_CHECKS["portal_my_case"],
+                ),
+            ]
+            if data.get("applicant_sessions") and data.get("own_cases")
             else []
         ),
         # Anyone verifying a licence: the page its QR code opens, and the API a bank's or an
@@ -1051,6 +1140,8 @@ def run(options: Options) -> dict[str, Any]:
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")
                     if spec.revalidate:
                         spec = revalidating(options, spec)
+                    if spec.touch:
+                        sessions_touched(options, spec)
                     short = min(options.duration, 5) if spec.connections == 1 else None
                     start = meter.start()
                     rows.append(wrk_run(options, spec, duration=short))

@@ -489,6 +489,38 @@ def test_timed_to_do_lists_read_the_officers_open_tasks(capsys) -> None:
 
 
 @pytest.mark.django_db
+def test_timed_pages_are_read_with_signed_in_sessions(capsys) -> None:
+    """The to-do list page as the benchmark's officer (its session verified by the second
+    factor: the page would answer a redirect without it) and "my cases" as the applicants."""
+    world = case_world()
+    cases = [make_case(world=world, until="submitted") for _ in range(actions_timed.WARM_UP + 2)]
+    bench_data.bench_staff_ensure(
+        region_code=XIHU, username="bench-officer", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    )
+    people = []
+    for number in range(actions_timed.WARM_UP + 2):
+        person = make_person(level=2)
+        person.user.username = f"{bench_data.APPLICANT_PREFIX}{number}"
+        person.user.save(update_fields=["username"])
+        people.append(person.user)
+    for case, user in zip(cases, people, strict=True):
+        Case.objects.filter(pk=case.pk).update(applicant=user)
+    timer = actions_timed.Timer()
+
+    for kind in ("workbench_todo_page", "workbench_case_page", "portal_my_cases", "portal_my_case"):
+        assert actions_timed.pages(kind, 2, timer) == 0, kind
+    timer.report(statements=False)
+
+    assert {kind: len(times) for kind, times in timer.times.items()} == {
+        "workbench_todo_page": 2,
+        "workbench_case_page": 2,
+        "portal_my_cases": 2,
+        "portal_my_case": 2,
+    }
+    assert "portal_my_case: 2 requests" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
 def test_timed_guides_are_first_readings_of_published_guides(capsys) -> None:
     implementations = [make_implementation(region_code=XIHU, kind="market") for _ in range(actions_timed.WARM_UP + 2)]
     timer = actions_timed.Timer()
@@ -831,6 +863,75 @@ def test_the_licence_pool_is_issued_once_and_each_verification_scenario_passes_i
     timer = actions_timed.Timer()  # the same requests timed in one process
     assert actions_timed.licence_verifications(3, timer) == 0
     assert {step: len(times) for step, times in timer.times.items()} == {"licence_verify": 3, "licence_verify_api": 3}
+
+
+def _page_scenarios_data() -> tuple[dict, Case]:
+    """What the pages' scenarios read, made as the preparation makes it: the officer's sessions
+    (verified by the second factor) and an applicant's, with a case on the officer's to-do list."""
+    from bench.prepare import _sessions
+
+    world = case_world()
+    roles = [Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    officer = bench_data.bench_staff_ensure(region_code=XIHU, username="bench-officer", roles=roles)
+    submitted = make_case(world=world, until="submitted")
+    data = {
+        **_specs_data_empty(),
+        "case_numbers": [submitted.number],
+        "own_cases": own_cases([world.applicant.user]),
+        "applicant_tokens": _tokens([world.applicant.user]),
+        "officer_sessions": _sessions([officer, officer], staff=True),
+        "applicant_sessions": _sessions([world.applicant.user]),
+    }
+    return data, submitted
+
+
+@pytest.mark.django_db
+def test_each_page_scenarios_check_finds_its_text_in_a_real_answer(client) -> None:
+    """The workbench's and the portal's pages, each asked with a session the preparation signed
+    in, pass the check the load makes; a session without the second factor does not open the
+    workbench, so the scenarios' sessions must carry it."""
+    from bench.prepare import _sessions
+    from govhall.accounts.models import User
+
+    data, submitted = _page_scenarios_data()
+    specs = runner.specs(runner.Options(), data)
+    checked = []
+    for group in ("workbench_pages", "portal_cases"):
+        for spec in specs[group]:
+            path, _tab, own = spec.paths[0].partition("\t")
+            answer = client.get(path, headers={"Cookie": own.removeprefix("Cookie: ")})
+            assert answer.status_code == spec.status, (spec.name, answer.status_code)
+            assert spec.expect_text in answer.content.decode(), (spec.name, answer.content[:300])
+            checked.append((spec.name, path))
+
+    assert checked == [
+        ("workbench_todo_page", "/workbench/cases/"),
+        ("workbench_case_page", f"/workbench/cases/{submitted.number}/"),
+        ("portal_my_cases", "/cases/"),
+        ("portal_my_case", f"/cases/{submitted.number}/"),
+    ]
+    assert len(set(data["officer_sessions"])) == 2  # one session each sign-in
+    (unverified,) = _sessions([User.objects.get(username="bench-officer")])
+    assert client.get("/workbench/cases/", headers={"Cookie": unverified}).status_code == 302
+    assert runner.specs(runner.Options(), _specs_data_empty())["workbench_pages"] == []
+    assert runner.specs(runner.Options(), _specs_data_empty())["portal_cases"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sessions_are_touched_before_a_page_scenario_and_an_ended_one_stops_it(live_server) -> None:
+    """A staff session ends after 15 idle minutes, and a scenario may come later than that after
+    the preparation: each session opens a page just before the run. An ended session is sent to
+    the sign-in page (200 once the redirect is followed), which the touch must not take for the
+    scenario's page."""
+    data, _submitted = _page_scenarios_data()
+    options = runner.Options(port=urllib.parse.urlparse(live_server.url).port)
+    todo_page = runner.specs(options, data)["workbench_pages"][0]
+
+    runner.sessions_touched(options, todo_page)
+    Session.objects.filter(session_key=data["officer_sessions"][1].split("=", 1)[1]).delete()
+
+    with pytest.raises(RuntimeError, match="workbench_todo_page"):
+        runner.sessions_touched(options, todo_page)
 
 
 def _specs_data_empty() -> dict:
