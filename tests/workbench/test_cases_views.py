@@ -494,6 +494,51 @@ def test_the_list_filters_by_step_kind_level_and_mine_only(world):
     assert submitted.number not in red and accepted.number not in red
 
 
+def test_the_list_is_read_a_page_at_a_time_oldest_first_keeping_the_filters(world, monkeypatch):
+    from govhall.workbench import views_cases
+
+    monkeypatch.setattr(views_cases, "TODO_PAGE_SIZE", 2)
+    cases = []
+    for hour in (9, 10, 11):
+        with time_machine.travel(at("2026-06-01", hour), tick=False):
+            cases.append(make_case(world=world, until="submitted"))
+    clerk = officer_client(world.clerk)
+
+    first = clerk.get("/workbench/cases/", {"kind": "prereview"}).content.decode()
+    second = clerk.get("/workbench/cases/", {"kind": "prereview", "page": "2"}).content.decode()
+    beyond = clerk.get("/workbench/cases/", {"kind": "prereview", "page": "9"}).content.decode()
+
+    assert [case.number in first for case in cases] == [True, True, False]
+    assert [case.number in second for case in cases] == [False, False, True]
+    assert [case.number in beyond for case in cases] == [False, False, True]  # the last page
+    assert "共 3 个待办环节" in first and "第 1 / 2 页" in first
+    assert 'href="?kind=prereview&amp;page=2" rel="next"' in first  # the next page keeps the filter
+    assert 'name="query" value="kind=prereview&amp;page=2"' in second  # batch actions come back here
+
+
+def test_the_list_filters_by_department_and_says_when_it_shows_only_the_oldest(world, monkeypatch):
+    from govhall.accounts.models import Role, StaffAssignment
+    from govhall.cases import selectors
+
+    StaffAssignment.objects.create(user=world.clerk, department=world.ecology, role=Role.WINDOW_CLERK)
+    cases = [make_case(world=world, until="submitted") for _ in range(3)]
+    clerk = officer_client(world.clerk)
+
+    market = clerk.get("/workbench/cases/", {"department": world.market.pk}).content.decode()
+    ecology = clerk.get("/workbench/cases/", {"department": world.ecology.pk}).content.decode()
+    monkeypatch.setattr(selectors, "TODO_LIST_MAX", 2)
+    selectors._officer_task_ids_statement.cache_clear()  # its statements hold the limit
+    try:
+        oldest = clerk.get("/workbench/cases/").content.decode()
+    finally:
+        selectors._officer_task_ids_statement.cache_clear()
+
+    assert all(case.number in market for case in cases) and "共 3 个待办环节" in market
+    assert not any(case.number in ecology for case in cases) and "没有待办的环节。" in ecology
+    assert [case.number in oldest for case in cases] == [True, True, False]
+    assert "最早的 2 个待办环节（其余的请用筛选条件查看）" in oldest
+
+
 def test_the_list_shows_an_overdue_case_as_red(world):
     with time_machine.travel(at("2026-06-01"), tick=False):
         case = make_case(world=world, until="accepted")
