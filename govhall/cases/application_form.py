@@ -82,7 +82,7 @@ from govhall.accounts.models import Company, CompanyKind, Person, RegistryCompan
 from govhall.cases.models import DeliveryMethod
 from govhall.catalog.models import MaterialRequirement, MaterialSource
 from govhall.org.models import RegionLevel
-from govhall.org.selectors import region_list
+from govhall.org.selectors import region_counties_by_city, region_list
 
 WIDGETS = ("text", "textarea", "number", "date", "choice", "multichoice", "address", "table", "file")
 SCALAR_WIDGETS = ("text", "textarea", "number", "date", "choice")
@@ -1396,7 +1396,7 @@ def form_sections(
             if name not in _properties(definition):
                 continue
             if _widget(definition, name) == "address" and regions is None:
-                regions = _county_regions()
+                regions = region_counties_by_city()
             fields.append(
                 _section_field(
                     definition,
@@ -1582,15 +1582,6 @@ def _table_part(definition: dict, name: str, prop: dict, raw: Any, errors: dict,
             }
         )
     return {"columns": columns, "rows": rows, "max_rows": limit if isinstance(limit, int) else None}
-
-
-def _county_regions() -> list[tuple[str, list[tuple[str, str]]]]:
-    """County-level regions grouped by city, for the address select (one query)."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for region in region_list(level=RegionLevel.COUNTY).select_related("parent"):
-        city = region.parent.name if region.parent else ""
-        groups.setdefault(city, []).append((region.code, region.name))
-    return list(groups.items())
 
 
 def form_error_summary(*, definition: dict, errors: dict[str, str]) -> list[tuple[str, str, str]]:

@@ -237,8 +237,24 @@ def _officer_tasks(*, officer: Any, held: tuple[tuple[str, tuple[int, ...]], ...
 
 
 def task_count_for_officer(*, officer: Any) -> int:
-    """How many tasks wait on the officer's to-do list (for the navigation)."""
-    return _officer_tasks(officer=officer).count()
+    """How many tasks wait on the officer's to-do list (for the navigation of every workbench
+    page)."""
+    sql, params = _officer_task_count_statement(connection.alias, officer.pk, _officer_held(officer))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _officer_task_count_statement(
+    alias: str, officer_id: int, held: tuple[tuple[str, tuple[int, ...]], ...]
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement of ``task_count_for_officer``, built by the ORM once per officer and roles
+    held in a process, as ``_officer_task_ids_statement`` is: building the condition over the
+    officer's departments took about a tenth of the workbench's case page."""
+    tasks = _officer_tasks(officer=User(pk=officer_id), held=held).order_by().values("id")
+    sql, params = tasks.query.get_compiler(using=alias).as_sql()
+    return f"SELECT COUNT(*) FROM ({sql}) AS todo", tuple(params)  # noqa: S608 - the ORM's statement, values as parameters
 
 
 TODO_LIST_MAX = 500

@@ -898,9 +898,7 @@ def case_wallet(case: Case) -> dict[str, Any]:
         return {}
     kept = LicenceType.objects.filter(code__in=codes, active=True).values_list("code", flat=True)
     return {
-        code: licence_valid_of_type_for(
-            type_code=code, person=case.person if case.company_id is None else None, company=case.company
-        )
+        code: licence_valid_of_type_for(type_code=code, person_id=case.person_id, company_id=case.company_id)
         for code in kept
     }
 

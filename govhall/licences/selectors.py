@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from govhall.licences.models import Licence, LicenceStatus, LicenceVersion
-from govhall.queries import unique_or_none_compiled
+from govhall.queries import list_compiled, unique_or_none_compiled
 
 
 def licences_for_person(*, person: Any) -> QuerySet[Licence]:
@@ -19,18 +19,37 @@ def licences_for_company(*, company: Any) -> QuerySet[Licence]:
     )
 
 
-def licence_valid_of_type_for(*, type_code: str, person: Any = None, company: Any = None) -> Licence | None:
-    """The holder's licence of the type that is valid today (latest issued first)."""
-    if person is None and company is None:
-        return None
-    holder = Q(company=company) if company is not None else Q(person=person, company__isnull=True)
+def licence_valid_of_type_for(
+    *, type_code: str, person_id: int | None = None, company_id: int | None = None
+) -> Licence | None:
+    """The holder's licence of the type that is valid today (latest issued first): the
+    company's, or else the person's own (not one held for a company). Every case page asks this
+    for each material a licence stands in for, so the statement is compiled once per process
+    (ADR 11) for each kind of holder: building it took about a tenth of the workbench's case page."""
     today = timezone.localdate()
+    if company_id is not None:
+        found = list_compiled("licence_valid_of_company", _valid_of_company, company_id, type_code, today)
+    elif person_id is not None:
+        found = list_compiled("licence_valid_of_person", _valid_of_person, person_id, type_code, today)
+    else:
+        return None
+    return found[0] if found else None
+
+
+def _valid_of_company(company_id: int, type_code: str, today: Any) -> QuerySet[Licence]:
+    return _valid_of_type(Q(company_id=company_id), type_code, today)
+
+
+def _valid_of_person(person_id: int, type_code: str, today: Any) -> QuerySet[Licence]:
+    return _valid_of_type(Q(person_id=person_id, company__isnull=True), type_code, today)
+
+
+def _valid_of_type(holder: Q, type_code: str, today: Any) -> QuerySet[Licence]:
     return (
         Licence.objects.filter(holder, licence_type__code=type_code, status=LicenceStatus.VALID)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
         .select_related("licence_type", "issuer")
-        .order_by("-issued_on", "-id")
-        .first()
+        .order_by("-issued_on", "-id")[:1]
     )
 
 

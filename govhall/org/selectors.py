@@ -1,9 +1,12 @@
 """Reads of regions, departments and halls."""
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import QuerySet
 
 from govhall.org.models import Department, Hall, Region, RegionLevel
+from govhall.queries import values_list_compiled
 
 
 def region_list(*, level: RegionLevel | None = None, parent_code: str | None = None) -> QuerySet[Region]:
@@ -13,6 +16,23 @@ def region_list(*, level: RegionLevel | None = None, parent_code: str | None = N
     if parent_code is not None:
         regions = regions.filter(parent_id=parent_code)
     return regions.order_by("code")
+
+
+def region_counties_by_city() -> list[tuple[str, list[tuple[str, str]]]]:
+    """County-level regions as (code, name), grouped under their city's name, in code order:
+    what an address's region select offers, and how a chosen one is named. Every form with an
+    address reads it, a case's page as well: read as values, by a statement compiled once per
+    process, as building the ninety-odd regions and their cities as models took about 3 ms."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, name, city in values_list_compiled(
+        "region_counties_by_city", _counties_with_city, int(RegionLevel.COUNTY)
+    ):
+        groups.setdefault(city or "", []).append((code, name))
+    return list(groups.items())
+
+
+def _counties_with_city(level: int) -> QuerySet[Region, Any]:
+    return region_list(level=RegionLevel(level)).values_list("code", "name", "parent__name")
 
 
 def region_get(*, code: str) -> Region | None:

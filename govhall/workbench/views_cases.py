@@ -19,6 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.forms import formset_factory
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect
@@ -44,6 +45,7 @@ from govhall.cases.models import (
 from govhall.cases.services import CaseActionRefused
 from govhall.cases.uploads import material_download_response
 from govhall.catalog.models import CaseType
+from govhall.queries import list_compiled
 from govhall.workbench.views import _page
 
 # Labels of the timeline's action codes (CaseEvent.action), as officers read them.
@@ -132,29 +134,42 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], *, sta
 # Reads the brief allows here: the officer's own and colleagues' staff assignments
 
 
+# Both are read on every to-do list and case page, by statements compiled once per process
+# (ADR 11): building them took as long as running them.
+
+
 def _officer_departments(officer: Any) -> list[Any]:
     """The departments in which the officer holds a case-handling role."""
-    assignments = (
-        StaffAssignment.objects.filter(user=officer, role__in=process.HANDLING_ROLES)
+    departments: dict[int, Any] = {}
+    for assignment in list_compiled("officer_departments", _handling_assignments, int(officer.pk)):
+        departments.setdefault(assignment.department_id, assignment.department)
+    return list(departments.values())
+
+
+def _handling_assignments(officer_id: int) -> QuerySet[StaffAssignment]:
+    return (
+        StaffAssignment.objects.filter(user_id=officer_id, role__in=process.HANDLING_ROLES)
         .select_related("department")
         .order_by("department__code")
     )
-    departments: dict[int, Any] = {}
-    for assignment in assignments:
-        departments.setdefault(assignment.department_id, assignment.department)
-    return list(departments.values())
 
 
 def _colleagues(*, task: CaseTask, officer: Any) -> list[Any]:
     """Active officers other than ``officer`` who hold the task's role in its department: who
     a task may be transferred to."""
-    assignments = (
-        StaffAssignment.objects.filter(department_id=task.department_id, role=task.role, user__is_active=True)
-        .exclude(user=officer)
+    assignments = list_compiled(
+        "transfer_colleagues", _colleague_assignments, int(task.department_id), str(task.role), int(officer.pk)
+    )
+    return [assignment.user for assignment in assignments]
+
+
+def _colleague_assignments(department_id: int, role: str, officer_id: int) -> QuerySet[StaffAssignment]:
+    return (
+        StaffAssignment.objects.filter(department_id=department_id, role=role, user__is_active=True)
+        .exclude(user_id=officer_id)
         .select_related("user")
         .order_by("user__username")
     )
-    return [assignment.user for assignment in assignments]
 
 
 # ---------------------------------------------------------------------------------------------

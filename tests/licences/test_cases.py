@@ -80,3 +80,34 @@ def test_a_material_a_valid_licence_stands_for_is_filled_from_the_wallet(world):
     assert "营业执照" in {material["name"] for material in services.case_materials_required(case=again)}
     other = make_draft(world=world, person=world.other_applicant, materials=False)
     assert "营业执照" in {material["name"] for material in services.case_materials_required(case=other)}
+
+
+def test_the_valid_licence_of_a_type_is_the_holders_latest_valid_one(world):
+    """What a case's material is filled from: the company's licence for a company's case, the
+    person's own (not one a company holds) otherwise, the latest issued that is valid today."""
+    import datetime
+
+    from govhall.licences.models import HolderKind, LicenceType
+    from govhall.licences.selectors import licence_valid_of_type_for
+
+    LicenceType.objects.filter(code="YYZZ").update(holder_kind=HolderKind.ANY)
+    yyzz = LicenceType.objects.get(code="YYZZ")
+
+    def issued(day: str, **holder) -> Licence:
+        return licence_issue(
+            licence_type=yyzz, issuer=world.market, fields={}, issued_on=datetime.date.fromisoformat(day), **holder
+        )
+
+    older = issued("2026-01-05", holder_person=world.applicant)
+    newer = issued("2026-03-01", holder_person=world.applicant)
+    company = issued("2026-04-01", holder_company=world.company)
+    other = issued("2026-02-01", holder_person=world.other_applicant)
+    mine = {"type_code": "YYZZ", "person_id": world.applicant.pk}
+
+    assert licence_valid_of_type_for(**mine) == newer
+    assert licence_valid_of_type_for(**mine, company_id=world.company.pk) == company
+    assert licence_valid_of_type_for(type_code="YYZZ", person_id=world.other_applicant.pk) == other
+    licence_revoke(licence=newer, officer=None, reason="吊销")
+    assert licence_valid_of_type_for(**mine) == older
+    assert licence_valid_of_type_for(type_code="SPJYXK", person_id=world.applicant.pk) is None
+    assert licence_valid_of_type_for(type_code="YYZZ") is None
