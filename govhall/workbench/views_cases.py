@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.forms import formset_factory
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -217,7 +218,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(ids, TODO_PAGE_SIZE).get_page(request.GET.get("page"))
     tasks = selectors.task_list_of_page(ids=list(page.object_list))
     statuses = _time_statuses([task.case for task in tasks])
-    rows = [_task_row(task, statuses[task.case_id]) for task in tasks]
+    days_left = _DaysLeftShown()
+    rows = [_task_row(task, statuses[task.case_id], days_left) for task in tasks]
     others = request.GET.copy()
     others.pop("page", None)
     return _render(
@@ -241,13 +243,36 @@ def _time_statuses(cases: list[Case]) -> dict[int, selectors.TimeStatus]:
     return selectors.case_time_statuses(cases=cases)
 
 
-def _task_row(task: CaseTask, status: selectors.TimeStatus) -> dict[str, Any]:
+def _task_row(task: CaseTask, status: selectors.TimeStatus, days_left: "_DaysLeftShown") -> dict[str, Any]:
+    """A row of the to-do list, its texts made here: the template's lookups, date filters, url
+    tags and per-row include took 10 of the 13 ms that rendering a page's 50 rows took."""
+    case = task.case
+    time = _time_view(status)
     return {
         "task": task,
-        "case": task.case,
+        "case": case,
+        "url": reverse("workbench:case_detail", args=[case.number]),
+        "label": _("选择 %(number)s %(step)s") % {"number": case.number, "step": task.name},
         "kind_label": process.STEP_KINDS[task.kind].label if task.kind in process.STEP_KINDS else task.kind,
-        "time": _time_view(status),
+        "step_due": _("环节期限 %(day)s") % {"day": task.due_on.isoformat()} if task.due_on else "",
+        "received": case.received_on.isoformat() if case.received_on else "—",
+        "due": status.due_on.isoformat() if status.due_on else "—",
+        "days_left": days_left.shown(time),
     }
+
+
+class _DaysLeftShown:
+    """``_days_left.html`` for a time status, rendered once for each distinct status of a page:
+    its rows share a few (the same level and days left)."""
+
+    def __init__(self) -> None:
+        self.rendered: dict[tuple[Any, ...], str] = {}
+
+    def shown(self, time: dict[str, Any]) -> str:
+        key = (time["status"].paused, time["days_left"], time["overdue_days"], time["level_label"], time["level_class"])
+        if key not in self.rendered:
+            self.rendered[key] = render_to_string("workbench/cases/_days_left.html", {"time": time})
+        return self.rendered[key]
 
 
 def _time_view(status: selectors.TimeStatus) -> dict[str, Any]:
