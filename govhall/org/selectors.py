@@ -22,7 +22,7 @@ def region_counties_by_city() -> list[tuple[str, list[tuple[str, str]]]]:
     """County-level regions as (code, name), grouped under their city's name, in code order:
     what an address's region select offers, and how a chosen one is named. Every form with an
     address reads it, a case's page as well: read as values, by a statement compiled once per
-    process, as building the ninety-odd regions and their cities as models took about 3 ms."""
+    process, in 0.14 ms of CPU; the ninety-odd regions and their cities built as models took 1.2."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for code, name, city in values_list_compiled(
         "region_counties_by_city", _counties_with_city, int(RegionLevel.COUNTY)

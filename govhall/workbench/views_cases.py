@@ -136,7 +136,8 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], *, sta
 
 
 # Both are read on every to-do list and case page, by statements compiled once per process
-# (ADR 11): building them took as long as running them.
+# (ADR 11): the officer's 45 assignments in 15 departments took 1.14 ms of CPU with the ORM
+# building the statement, 0.55 ms so (in one process).
 
 
 def _officer_departments(officer: Any) -> list[Any]:

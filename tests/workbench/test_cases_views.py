@@ -539,6 +539,25 @@ def test_the_list_filters_by_department_and_says_when_it_shows_only_the_oldest(w
     assert "最早的 2 个待办环节（其余的请用筛选条件查看）" in oldest
 
 
+def test_the_list_filters_by_time_level_from_each_cases_dates(world):
+    with time_machine.travel(at("2026-06-01"), tick=False):
+        due_soon = make_case(world=world, until="accepted")
+    with time_machine.travel(at("2026-06-04"), tick=False):
+        fresh = make_case(world=world, until="accepted", person=world.other_applicant)
+
+    with time_machine.travel(at("2026-06-04"), tick=False):
+        yellow = officer_client(world.reviewer).get("/workbench/cases/", {"level": "yellow"}).content.decode()
+    with time_machine.travel(at("2026-06-08"), tick=False):  # a new session: the first has been idle
+        reviewer = officer_client(world.reviewer)
+        red = reviewer.get("/workbench/cases/", {"level": "red"}).content.decode()
+        later_yellow = reviewer.get("/workbench/cases/", {"level": "yellow"}).content.decode()
+
+    assert due_soon.number in yellow and fresh.number not in yellow
+    assert due_soon.number in red and fresh.number not in red
+    assert fresh.number in later_yellow and due_soon.number not in later_yellow
+    assert "共 1 个待办环节" in red
+
+
 def test_the_list_shows_an_overdue_case_as_red(world):
     with time_machine.travel(at("2026-06-01"), tick=False):
         case = make_case(world=world, until="accepted")
