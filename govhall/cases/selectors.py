@@ -479,7 +479,7 @@ def _task_page_rows(*ids: int) -> QuerySet[CaseTask, Any]:
 
 
 # The rows of a case that _of_case reads.
-R = TypeVar("R", CaseTask, CaseEvent, CorrectionNotice)
+R = TypeVar("R", CaseTask, CaseEvent, CorrectionNotice, CaseMaterial)
 
 
 def _of_case(name: str, queryset: Callable[[int], QuerySet[R]], case: Case) -> list[R]:
@@ -548,13 +548,19 @@ def _timeline_public(case_id: int) -> QuerySet[CaseEvent]:
     return _timeline(case_id).filter(public=True)
 
 
-def _materials_current(case: Case) -> QuerySet[CaseMaterial]:
-    """The case's materials not replaced by a later upload, by name and time of upload."""
-    return case.materials.filter(superseded_at__isnull=True).order_by("material_name", "uploaded_at")
-
-
 def case_materials_current(*, case: Case) -> list[CaseMaterial]:
-    return list(_materials_current(case).select_related("licence_version__licence"))
+    """The case's materials not replaced by a later upload, by name and time of upload, each with
+    the licence it was filled from; compiled once per process, as the timeline is (every case
+    page lists them)."""
+    return _of_case("case_materials_current", _materials_current, case)
+
+
+def _materials_current(case_id: int) -> QuerySet[CaseMaterial]:
+    return (
+        CaseMaterial.objects.filter(case_id=case_id, superseded_at__isnull=True)
+        .select_related("licence_version__licence")
+        .order_by("material_name", "uploaded_at")
+    )
 
 
 # What the API lists of each current material (no licence: its answer does not show one).
