@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from govhall.accounts.guards import staff_assignments
@@ -20,6 +20,7 @@ from govhall.accounts.selectors import person_acting_scope
 from govhall.cases import calendar, guards, process
 from govhall.cases.models import (
     Case,
+    CaseDefinition,
     CaseEvent,
     CaseMaterial,
     CaseState,
@@ -151,10 +152,13 @@ def _applicant_cases_query(*, user: Any) -> Q:
 def case_list_for_applicant(*, user: Any, state: str | None = None) -> QuerySet[Case]:
     if user is None or not getattr(user, "is_authenticated", False):
         return Case.objects.none()
+    # A list names each case's step from its definition's process: the definitions' forms and
+    # material lists, the larger part of a definition's JSON, are not read (a caller that asks
+    # for them has them read then).
     cases = (
         Case.objects.filter(_applicant_cases_query(user=user))
         .select_related("company", "department")
-        .prefetch_related("definition")
+        .prefetch_related(Prefetch("definition", queryset=CaseDefinition.objects.only("id", "process")))
     )
     if state:
         cases = cases.filter(state=state)
