@@ -120,6 +120,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form fields: Django's own form templates, the commonest rendered by Python (ADR 24).
+FORM_RENDERER = "govhall.form_rendering.FormRenderer"
 # The warning that a library name (here i18n, above) is given to two modules. A test keeps it
 # for any other name (tests/portal/test_kept_i18n.py).
 SILENCED_SYSTEM_CHECKS = ["templates.W003"]
