@@ -1,7 +1,8 @@
 """Session expiry: staff sessions end after 15 idle minutes, every session 12 hours after login.
 
-The login time and last activity live in the session itself, so the check costs no extra query;
-the ``UserSession`` row's last_seen is refreshed at most once a minute.
+The login time and a staff session's last activity live in the session itself, so the check
+costs no extra query; the ``UserSession`` row's last_seen is refreshed at most once a minute, and
+with it a citizen's session, which nothing else changes on most pages.
 """
 
 from collections.abc import Callable
@@ -43,17 +44,19 @@ class SessionExpiryMiddleware:
     def _expire_or_touch(self, request: HttpRequest) -> None:
         now = timezone.now().timestamp()
         login_at = float(request.session[SESSION_LOGIN_AT])
+        staff = bool(request.session.get(SESSION_STAFF))
         last_activity = float(request.session.get(SESSION_LAST_ACTIVITY, login_at))
-        idle_too_long = (
-            bool(request.session.get(SESSION_STAFF)) and now - last_activity > STAFF_IDLE_LIMIT.total_seconds()
-        )
+        idle_too_long = staff and now - last_activity > STAFF_IDLE_LIMIT.total_seconds()
         if now - login_at > ABSOLUTE_LIMIT.total_seconds() or idle_too_long:
             key = request.session.session_key
             logout(request)
             UserSession.objects.filter(session_key=key).delete()
             messages.info(request, _("登录已超时，请重新登录。"))
             return
-        request.session[SESSION_LAST_ACTIVITY] = now
+        if staff:
+            # Only the staff idle limit reads it. A citizen's session is left unchanged, so it is
+            # not written back on every page (an UPDATE and a commit), only once a minute below.
+            request.session[SESSION_LAST_ACTIVITY] = now
         last_seen_saved = float(request.session.get(SESSION_LAST_SEEN_SAVED, login_at))
         if now - last_seen_saved >= LAST_SEEN_UPDATE_INTERVAL.total_seconds():
             request.session[SESSION_LAST_SEEN_SAVED] = now

@@ -198,3 +198,34 @@ def test_last_seen_is_updated_at_most_once_a_minute():
         traveller.shift(timedelta(seconds=31))
         is_logged_in(client)
         assert UserSession.objects.get().last_seen_at == START + timedelta(seconds=61)
+
+
+def session_writes(client, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return sum('UPDATE "django_session"' in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_citizens_pages_write_the_session_once_a_minute_a_staff_members_every_page():
+    """Only the staff idle limit reads the last activity, so only a staff session is written back
+    on every page; a citizen's with the last-seen time, once a minute."""
+    person = make_person()
+    citizen = Client()
+    staff = make_staff(role=Role.REVIEWER, region_code=HANGZHOU)
+    device, _secret, _uri = staff_totp_device_create(user=staff)
+    officer = Client()
+    with time_machine.travel(START, tick=False) as traveller:
+        citizen_login(citizen, person)
+        officer.post(reverse("accounts:login"), {"login_name": staff.username, "password": PASSWORD})
+        officer.post(reverse("accounts:login_verify"), {"code": totp_code_now(device=device)})
+        traveller.shift(timedelta(seconds=20))
+        assert session_writes(citizen, reverse("accounts:sessions")) == 0
+        assert session_writes(officer, reverse("workbench:index")) == 1
+        traveller.shift(timedelta(seconds=20))
+        assert session_writes(citizen, reverse("accounts:sessions")) == 0
+        traveller.shift(timedelta(seconds=21))
+        assert session_writes(citizen, reverse("accounts:sessions")) == 1
+        assert UserSession.objects.get(user=person.user).last_seen_at == START + timedelta(seconds=61)
