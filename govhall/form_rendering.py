@@ -8,8 +8,8 @@ about 9 of its 25 ms of CPU (in one process), the to-do page's five filters abou
 ``FormRenderer`` renders those templates with the Python below instead, producing the same
 characters: the same escaping, localisation and whitespace, by the same functions the template
 engine calls (``render_value_in_context`` for a variable, ``stringformat`` for a value
-attribute), stripped as ``BaseRenderer.render`` strips. Every other template (radio buttons,
-check boxes, file inputs, whole forms, formsets) goes through the templates as before. So does
+attribute), stripped as ``BaseRenderer.render`` strips. Every other template (file inputs,
+date selects, whole forms, formsets) goes through the templates as before. So does
 any of the ported ones the moment a template of that name is found anywhere but in Django's own
 directory (an app that overrides ``django/forms/widgets/input.html`` keeps its own markup).
 ``tests/test_form_rendering.py`` compares both renderers on fields drawn at random.
@@ -28,6 +28,7 @@ from django.utils.safestring import SafeData, mark_safe
 
 FORM_TEMPLATES = Path(django.forms.__file__).parent / "templates"
 SELECT_OPTION = "django/forms/widgets/select_option.html"
+CHOICE_OPTIONS = ("django/forms/widgets/radio_option.html", "django/forms/widgets/checkbox_option.html")
 # The widget templates that are nothing but this include (text, number, email, date …).
 INPUT_INCLUDE = '{% include "django/forms/widgets/input.html" %}\n'
 
@@ -63,12 +64,47 @@ def _attrs(attrs: Mapping[str, Any] | None) -> str:
     return "".join(parts)
 
 
-def _input(context: Mapping[str, Any]) -> str:
-    """``django/forms/widgets/input.html`` (and the widgets that only include it)."""
-    widget = context["widget"]
+def _input_tag(widget: Mapping[str, Any]) -> str:
+    """``django/forms/widgets/input.html`` without its closing newline."""
     value = widget.get("value")
     shown = "" if value == None else ' value="' + _formatted(value) + '"'  # noqa: E711 (the template's !=)
     return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
+
+
+def _input(context: Mapping[str, Any]) -> str:
+    """``django/forms/widgets/input.html`` (and the widgets that only include it)."""
+    return _input_tag(context["widget"])
+
+
+def _choice_inputs(context: Mapping[str, Any]) -> str | None:
+    """``django/forms/widgets/multiple_input.html`` (radio buttons and check boxes) with
+    ``input_option.html`` for each option; None when an option names another template."""
+    widget = context["widget"]
+    attrs = widget["attrs"]
+    own_id, css_class = attrs.get("id"), attrs.get("class")
+    parts = [
+        "<div",
+        f' id="{_text(own_id)}"' if own_id else "",
+        f' class="{_text(css_class)}"' if css_class else "",
+        ">",
+    ]
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{_text(group)}</label>")
+        for option in options:
+            if option["template_name"] not in CHOICE_OPTIONS:
+                return None
+            option_id = option["attrs"].get("id")
+            if option["wrap_label"]:
+                label_for = f' for="{_text(option_id)}"' if option_id else ""
+                shown = f"<label{label_for}>{_input_tag(option)}\n {_text(option['label'])}</label>"
+            else:
+                shown = f"{_input_tag(option)}\n"
+            parts.append(f"<div>\n    {shown}\n\n</div>")
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
 
 
 def _select(context: Mapping[str, Any]) -> str | None:
@@ -148,6 +184,15 @@ PORTS: dict[str, tuple[Port, tuple[str, ...]]] = {
     "django/forms/widgets/select.html": (_select, (SELECT_OPTION, "django/forms/widgets/attrs.html")),
     "django/forms/widgets/textarea.html": (_textarea, ("django/forms/widgets/attrs.html",)),
 }
+CHOICE_INCLUDES = (
+    "django/forms/widgets/multiple_input.html",
+    *CHOICE_OPTIONS,
+    "django/forms/widgets/input_option.html",
+    "django/forms/widgets/input.html",
+    "django/forms/widgets/attrs.html",
+)
+PORTS["django/forms/widgets/radio.html"] = (_choice_inputs, CHOICE_INCLUDES)
+PORTS["django/forms/widgets/checkbox_select.html"] = (_choice_inputs, CHOICE_INCLUDES)
 INPUT_WIDGETS = "text number email url password hidden date datetime time search tel color checkbox".split()
 for _name in INPUT_WIDGETS:
     PORTS[f"django/forms/widgets/{_name}.html"] = (_input, ("django/forms/widgets/input.html",))

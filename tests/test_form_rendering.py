@@ -51,7 +51,9 @@ choices = st.one_of(
 @st.composite
 def fields(draw: Any) -> forms.Field:
     kind = draw(
-        st.sampled_from("text password hidden textarea email number date check select multiple radio file".split())
+        st.sampled_from(
+            "text password hidden textarea email number date check select multiple radio boxes file".split()
+        )
     )
     common = {
         "label": draw(labels),
@@ -85,6 +87,9 @@ def fields(draw: Any) -> forms.Field:
         return forms.MultipleChoiceField(choices=drawn_choices, widget=widget, **common)
     if kind == "radio":
         return forms.ChoiceField(choices=drawn_choices, widget=forms.RadioSelect(attrs=widget_attrs), **common)
+    if kind == "boxes":
+        widget = forms.CheckboxSelectMultiple(attrs=widget_attrs)
+        return forms.MultipleChoiceField(choices=drawn_choices, widget=widget, **common)
     return forms.FileField(**common)
 
 
