@@ -81,6 +81,44 @@ def test_a_signed_in_citizen_gets_their_own_header_and_never_a_visitors_page_nor
     assert "我的办件" not in visitor and "登录" in visitor
 
 
+def header_of(response) -> str:
+    content = response.content.decode()
+    return content[content.index('<header class="site-header">') : content.index("</header>")]
+
+
+def test_a_signed_in_header_is_kept_per_unread_count_and_filled_with_each_ones_token():
+    """The signed-in header is kept per citizen flag and unread count (frame_tags): it follows
+    the count as messages arrive (past the kept counts too), and each person's copy carries
+    their own token and address, which their forms accept."""
+    from govhall.notices.services import inbox_message_add
+
+    implementation = make_implementation()
+    first, second = make_person(name="王五", level=2), make_person(name="赵六", level=2)
+    mine, theirs = Client(enforce_csrf_checks=True), Client()
+    mine.force_login(first.user)
+    theirs.force_login(second.user)
+
+    assert "未读" not in header_of(mine.get(guide_url(implementation)))
+    inbox_message_add(user=first.user, subject="受理通知", body="您的申请已受理。")
+    header = header_of(mine.get(guide_url(implementation)))
+    assert "消息（1 条未读）" in header
+    assert "未读" not in header_of(theirs.get(guide_url(implementation)))
+    for number in range(11):
+        inbox_message_add(user=first.user, subject=f"通知 {number}", body="…")
+    assert "消息（12 条未读）" in header_of(mine.get(reverse("cases_portal:list")))
+
+    # The same kept header for both, each with their own token and the page's own address.
+    inbox_message_add(user=second.user, subject="受理通知", body="您的申请已受理。")
+    mine_again = mine.get(reverse("portal:search") + "?q=abc&page=2")
+    theirs_again = theirs.get(reverse("portal:search") + "?q=abc&page=2")
+    assert tokens(mine_again) and tokens(mine_again) != tokens(theirs_again)
+    assert CSRF_PLACEHOLDER not in header_of(mine_again) and NEXT_PLACEHOLDER not in header_of(mine_again)
+    assert 'name="next" value="/search/?q=abc&amp;page=2"' in header_of(mine_again)
+    answer = mine.post(reverse("accounts:logout"), {"csrfmiddlewaretoken": tokens(mine_again).pop()})
+    assert answer.status_code == 302
+    assert "我的办件" not in header_of(mine.get(guide_url(implementation)))
+
+
 def test_a_visitor_with_messages_waiting_gets_the_page_rendered_with_them():
     implementation = make_implementation()
     Client().get(guide_url(implementation))

@@ -19,6 +19,9 @@ APPLY_DEPTHS = frozenset("23456")
 def citizen_header(context: template.Context) -> dict[str, Any]:
     """For a logged-in citizen, ``{"citizen": True, "unread": n}``; otherwise citizen is False
     (staff and visitors have no cases or messages here)."""
+    known = context.get("citizen_known")
+    if known is not None:  # site_header read it to choose the header kept for it
+        return dict(known)
     request: HttpRequest | None = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(user, "person", None) is None:
