@@ -202,6 +202,8 @@ class FormRenderer(DjangoTemplates):
     """Django's template renderer, with its commonest templates rendered by Python."""
 
     def __init__(self) -> None:
+        super().__init__()
+        # Which port each template name uses, decided at its first rendering (None: the template).
         self._ports: dict[str, Port | None] = {}
 
     def _own(self, name: str) -> bool:
