@@ -119,6 +119,25 @@ def test_a_signed_in_header_is_kept_per_unread_count_and_filled_with_each_ones_t
     assert "我的办件" not in header_of(mine.get(guide_url(implementation)))
 
 
+def test_signed_in_headers_beyond_the_bound_are_rendered_each_time_and_not_kept(monkeypatch):
+    from govhall.notices.services import inbox_message_add
+    from govhall.portal.templatetags import frame_tags
+
+    monkeypatch.setattr(frame_tags, "SIGNED_IN_HEADERS_KEPT", frame_tags._signed_in_kept)
+
+    def signed_in_kept() -> set:
+        return {key for key in frame_tags._frames if key[-1] == "signed in"}
+
+    kept_before = signed_in_kept()
+    person = make_person(name="王五", level=2)
+    citizen = Client()
+    citizen.force_login(person.user)
+    for number in range(3):
+        inbox_message_add(user=person.user, subject=f"通知 {number}", body="…")
+        assert f"消息（{number + 1} 条未读）" in header_of(citizen.get(reverse("cases_portal:list")))
+    assert signed_in_kept() == kept_before
+
+
 def test_a_visitor_with_messages_waiting_gets_the_page_rendered_with_them():
     implementation = make_implementation()
     Client().get(guide_url(implementation))

@@ -10,9 +10,10 @@ nothing is kept).
 
 A signed-in user's header differs from a visitor's by whether they are a citizen (the links to
 their cases, licences and messages) and by their number of unread messages, which is read on
-every page. It is kept the same way for each citizen flag and count up to
-``SIGNED_IN_UNREAD_KEPT``; a higher count is rendered each time (for "my cases", 2.0 of 15 ms of
-CPU a page in one process). The header shows no name or other personal data.
+every page. It is kept the same way for each citizen flag and count, up to
+``SIGNED_IN_HEADERS_KEPT`` variants in a process (some 3.5 KB each); a header beyond them is
+rendered each time (for "my cases", about 2 of 15 ms of CPU a page in one process). The header
+shows no name or other personal data.
 
 The footer depends only on the language.
 """
@@ -39,10 +40,12 @@ NEXT_PLACEHOLDER = "GovhallFrameNextPlaceholder3a9e"
 
 # The pages the navigation marks as current; any other page's header is the same.
 CURRENT_PAGES = frozenset({"home", "search", "themes", "theme", "departments", "department", "regions", "region"})
-# Unread counts up to this get a kept header: a few dozen variants per language and mode at most.
-SIGNED_IN_UNREAD_KEPT = 9
+# Signed-in headers kept in a process, each language, mode, page, citizen flag and unread count
+# one: a bound on memory (under a megabyte), since unread counts have none.
+SIGNED_IN_HEADERS_KEPT = 200
 
 _frames: dict[tuple[Any, ...], str] = {}
+_signed_in_kept = 0
 _frames_lock = threading.Lock()
 
 
@@ -54,14 +57,21 @@ def _render(context: template.Context, name: str, **values: Any) -> str:
         return frame.render(context)
 
 
-def _kept(key: tuple[Any, ...], make: Any) -> str:
+def _kept(key: tuple[Any, ...], make: Any, *, signed_in: bool = False) -> str:
+    """The text kept under ``key``, made and kept the first time; a signed-in header only while
+    fewer than ``SIGNED_IN_HEADERS_KEPT`` of them are kept."""
+    global _signed_in_kept
     if settings.DEBUG:  # templates may change under the development server
         return make()
     text = _frames.get(key)
     if text is None:
         text = make()
         with _frames_lock:
-            _frames[key] = text
+            if not signed_in:
+                _frames[key] = text
+            elif _signed_in_kept < SIGNED_IN_HEADERS_KEPT:
+                _frames[key] = text
+                _signed_in_kept += 1
     return text
 
 
@@ -86,12 +96,11 @@ def site_header(context: template.Context) -> SafeString:
 
         citizen = citizen_header(context)
         values["citizen_known"] = citizen
-        if citizen["unread"] > SIGNED_IN_UNREAD_KEPT:
-            return mark_safe(_render(context, HEADER_TEMPLATE, next_path=next_path, **values))
-        key += ("signed in", citizen["citizen"], citizen["unread"])
+        key += (citizen["citizen"], citizen["unread"], "signed in")
     text = _kept(
         key,
         lambda: _render(context, HEADER_TEMPLATE, next_path=NEXT_PLACEHOLDER, csrf_token=CSRF_PLACEHOLDER, **values),
+        signed_in=bool(values),
     )
     # A page kept whole for visitors (page_cache) has the placeholder as its token, filled in
     # as each copy is served; any other page gets this request's token here.
