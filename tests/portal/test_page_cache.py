@@ -138,6 +138,17 @@ def test_signed_in_headers_beyond_the_bound_are_rendered_each_time_and_not_kept(
     assert signed_in_kept() == kept_before
 
 
+def test_the_headers_are_kept_apart_for_every_page_the_navigation_marks_as_current():
+    """frame_tags keys the kept header by the current page only where the header's navigation
+    marks it (CURRENT_PAGES); a page the template marks but the set misses would share a header."""
+    from django.template.loader import get_template
+
+    from govhall.portal.templatetags.frame_tags import CURRENT_PAGES, HEADER_TEMPLATE
+
+    source = get_template(HEADER_TEMPLATE).template.source
+    assert set(re.findall(r'current == "([a-z_]+)"', source)) == CURRENT_PAGES
+
+
 def test_a_visitor_with_messages_waiting_gets_the_page_rendered_with_them():
     implementation = make_implementation()
     Client().get(guide_url(implementation))

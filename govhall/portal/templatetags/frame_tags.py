@@ -38,7 +38,8 @@ FOOTER_TEMPLATE = "_site_footer.html"
 CSRF_PLACEHOLDER = "GovhallFrameCsrfPlaceholder7d1c"
 NEXT_PLACEHOLDER = "GovhallFrameNextPlaceholder3a9e"
 
-# The pages the navigation marks as current; any other page's header is the same.
+# The pages the navigation marks as current (_site_header.html; a test keeps the two in step);
+# any other page's header is the same.
 CURRENT_PAGES = frozenset({"home", "search", "themes", "theme", "departments", "department", "regions", "region"})
 # Signed-in headers kept in a process, each language, mode, page, citizen flag and unread count
 # one: a bound on memory (under a megabyte), since unread counts have none.
