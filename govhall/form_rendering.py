@@ -29,8 +29,6 @@ from django.utils.safestring import SafeData, mark_safe
 FORM_TEMPLATES = Path(django.forms.__file__).parent / "templates"
 SELECT_OPTION = "django/forms/widgets/select_option.html"
 CHOICE_OPTIONS = ("django/forms/widgets/radio_option.html", "django/forms/widgets/checkbox_option.html")
-# The widget templates that are nothing but this include (text, number, email, date …).
-INPUT_INCLUDE = '{% include "django/forms/widgets/input.html" %}\n'
 
 # What a template's variables render in: autoescaping on, the active language's formats and the
 # current time zone, as the forms' template engine makes its contexts. Only read, never pushed.
@@ -195,7 +193,11 @@ PORTS["django/forms/widgets/radio.html"] = (_choice_inputs, CHOICE_INCLUDES)
 PORTS["django/forms/widgets/checkbox_select.html"] = (_choice_inputs, CHOICE_INCLUDES)
 INPUT_WIDGETS = "text number email url password hidden date datetime time search tel color checkbox".split()
 for _name in INPUT_WIDGETS:
-    PORTS[f"django/forms/widgets/{_name}.html"] = (_input, ("django/forms/widgets/input.html",))
+    # Each of these is only the include of input.html (tests/test_form_rendering.py compares).
+    PORTS[f"django/forms/widgets/{_name}.html"] = (
+        _input,
+        ("django/forms/widgets/input.html", "django/forms/widgets/attrs.html"),
+    )
 
 
 class FormRenderer(DjangoTemplates):
@@ -216,11 +218,6 @@ class FormRenderer(DjangoTemplates):
             port, includes = PORTS.get(name, (None, ()))
             if port is not None and not all(self._own(each) for each in (name, *includes)):
                 port = None
-            if port is _input and name != "django/forms/widgets/input.html":
-                # text.html and the others: still only the include, and input.html's own include.
-                source = self.get_template(name).template.source
-                if source != INPUT_INCLUDE or not self._own("django/forms/widgets/attrs.html"):
-                    port = None
             self._ports[name] = port
         return self._ports[name]
 

@@ -91,8 +91,9 @@ def site_header(context: template.Context) -> SafeString:
         current if current in CURRENT_PAGES else None,
     )
     user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
     values: dict[str, Any] = {}
-    if user is not None and user.is_authenticated:
+    if signed_in:
         from govhall.portal.templatetags.cases_tags import citizen_header
 
         citizen = citizen_header(context)
@@ -101,7 +102,7 @@ def site_header(context: template.Context) -> SafeString:
     text = _kept(
         key,
         lambda: _render(context, HEADER_TEMPLATE, next_path=NEXT_PLACEHOLDER, csrf_token=CSRF_PLACEHOLDER, **values),
-        signed_in=bool(values),
+        signed_in=signed_in,
     )
     # A page kept whole for visitors (page_cache) has the placeholder as its token, filled in
     # as each copy is served; any other page gets this request's token here.
