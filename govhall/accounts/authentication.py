@@ -39,7 +39,6 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 # Session keys kept in the session itself, read by the expiry middleware.
 SESSION_LOGIN_AT = "govhall_login_at"
-SESSION_LAST_ACTIVITY = "govhall_last_activity"
 SESSION_STAFF = "govhall_staff"
 SESSION_LAST_SEEN_SAVED = "govhall_last_seen_saved"
 
@@ -202,7 +201,6 @@ def session_register(*, request: HttpRequest, user: Any) -> UserSession:
     """Stamp the login time into the session and keep a ``UserSession`` row for it."""
     now = timezone.now()
     request.session[SESSION_LOGIN_AT] = now.timestamp()
-    request.session[SESSION_LAST_ACTIVITY] = now.timestamp()
     request.session[SESSION_STAFF] = user_holds_staff_role(user=user)
     request.session[SESSION_LAST_SEEN_SAVED] = now.timestamp()
     if request.session.session_key is None:

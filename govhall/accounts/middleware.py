@@ -1,21 +1,26 @@
 """Session expiry: staff sessions end after 15 idle minutes, every session 12 hours after login.
 
-The login time and a staff session's last activity live in the session itself, so the check
-costs no extra query; the ``UserSession`` row's last_seen is refreshed at most once a minute, and
-with it a citizen's session, which nothing else changes on most pages.
+The login time lives in the session itself, so the check costs no extra query. The session is
+written back at most once a minute (an UPDATE and a commit), with the ``UserSession`` row's
+last_seen: the time it holds is the last activity to the minute. A staff member's every request
+also goes to the shared cache (one write, no read), which settles the one minute in which the
+session's time alone cannot say whether 15 idle minutes have passed. Without that entry (the
+cache lost or culled, or a worker's own cache without CACHE_URL) the session ends up to a minute
+early, never late.
 """
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govhall.accounts.authentication import (
-    SESSION_LAST_ACTIVITY,
     SESSION_LAST_SEEN_SAVED,
     SESSION_LOGIN_AT,
     SESSION_STAFF,
@@ -25,6 +30,15 @@ from govhall.accounts.models import UserSession
 STAFF_IDLE_LIMIT = timedelta(minutes=15)
 ABSOLUTE_LIMIT = timedelta(hours=12)
 LAST_SEEN_UPDATE_INTERVAL = timedelta(minutes=1)
+# Long enough to outlive the minute in which the cache is read; no longer, so ended sessions'
+# entries go by themselves.
+STAFF_ACTIVITY_KEPT = STAFF_IDLE_LIMIT + 2 * LAST_SEEN_UPDATE_INTERVAL
+
+
+def staff_activity_key(session_key: str) -> str:
+    """The cache key of a staff session's last activity: a digest, so the cache never holds a
+    session key someone could sign in with."""
+    return "staff-activity:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
 class SessionExpiryMiddleware:
@@ -45,8 +59,18 @@ class SessionExpiryMiddleware:
         now = timezone.now().timestamp()
         login_at = float(request.session[SESSION_LOGIN_AT])
         staff = bool(request.session.get(SESSION_STAFF))
-        last_activity = float(request.session.get(SESSION_LAST_ACTIVITY, login_at))
-        idle_too_long = staff and now - last_activity > STAFF_IDLE_LIMIT.total_seconds()
+        # The last request that wrote the session back: at most a minute before the last activity.
+        last_seen_saved = float(request.session.get(SESSION_LAST_SEEN_SAVED, login_at))
+        idle_limit, interval = STAFF_IDLE_LIMIT.total_seconds(), LAST_SEEN_UPDATE_INTERVAL.total_seconds()
+        idle_too_long = False
+        if staff and now - last_seen_saved > idle_limit:
+            # More than the limit since the session's time: ended, unless this is the minute in
+            # which a later request, not written back, may have come (the cache says).
+            last_activity = last_seen_saved
+            if now - last_seen_saved <= idle_limit + interval:
+                kept = cache.get(staff_activity_key(request.session.session_key or ""))
+                last_activity = max(last_activity, float(kept or 0))
+            idle_too_long = now - last_activity > idle_limit
         if now - login_at > ABSOLUTE_LIMIT.total_seconds() or idle_too_long:
             key = request.session.session_key
             logout(request)
@@ -54,10 +78,9 @@ class SessionExpiryMiddleware:
             messages.info(request, _("登录已超时，请重新登录。"))
             return
         if staff:
-            # Only the staff idle limit reads it. A citizen's session is left unchanged, so it is
-            # not written back on every page (an UPDATE and a commit), only once a minute below.
-            request.session[SESSION_LAST_ACTIVITY] = now
-        last_seen_saved = float(request.session.get(SESSION_LAST_SEEN_SAVED, login_at))
-        if now - last_seen_saved >= LAST_SEEN_UPDATE_INTERVAL.total_seconds():
+            # Floored: the idle time read back is never shorter than it was.
+            kept_for = STAFF_ACTIVITY_KEPT.total_seconds()
+            cache.set(staff_activity_key(request.session.session_key or ""), int(now), kept_for)
+        if now - last_seen_saved >= interval:
             request.session[SESSION_LAST_SEEN_SAVED] = now
             UserSession.objects.filter(session_key=request.session.session_key).update(last_seen_at=timezone.now())
