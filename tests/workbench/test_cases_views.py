@@ -476,6 +476,53 @@ def test_the_list_shows_each_column_and_the_time_level(world):
     assert "未签收" in page
 
 
+@pytest.mark.parametrize(
+    ("days_left", "level", "paused", "chinese", "english"),
+    [
+        (
+            3,
+            "green",
+            False,
+            '<span class="badge badge-fully_online">正常：剩 3 个工作日</span>',
+            '<span class="badge badge-fully_online">Normal: 3 working days left</span>',
+        ),
+        (
+            0,
+            "yellow",
+            False,
+            '<span class="badge badge-at_most_one_visit">黄牌预警：剩 0 个工作日</span>',
+            '<span class="badge badge-at_most_one_visit">Yellow warning: 0 working days left</span>',
+        ),
+        (
+            -2,
+            "red",
+            False,
+            '<span class="status-suspended">红牌超期：超期 2 个工作日</span>',
+            '<span class="status-suspended">Red card: 2 working days overdue</span>',
+        ),
+        (
+            5,
+            "green",
+            True,
+            '<span class="badge">暂停计时（剩 5 个工作日）</span>',
+            '<span class="badge">Paused (5 working days left)</span>',
+        ),
+        (None, "", False, "—", "—"),
+    ],
+)
+def test_the_time_status_in_words_and_colour_in_both_languages(days_left, level, paused, chinese, english):
+    from django.utils import translation
+
+    from govhall.cases.selectors import TimeStatus
+    from govhall.workbench.views_cases import _time_view
+
+    status = TimeStatus(due_on=None, statutory_due_on=None, days_left=days_left, level=level, paused=paused)
+    with translation.override("zh-hans"):
+        assert str(_time_view(status)["shown"]) == chinese
+    with translation.override("en"):
+        assert str(_time_view(status)["shown"]) == english
+
+
 def test_the_list_filters_by_step_kind_level_and_mine_only(world):
     with time_machine.travel(at("2026-06-01"), tick=False):
         submitted = make_case(world=world, until="submitted")
