@@ -26,6 +26,8 @@ from govhall.cases.models import (
     CaseState,
     CaseTask,
     CorrectionNotice,
+    Extension,
+    SpecialProcedure,
     TaskState,
     Trust,
 )
@@ -586,19 +588,52 @@ def _materials_listed(case_id: int) -> QuerySet[CaseMaterial, tuple[Any, ...]]:
     )
 
 
+# The event each of these rows is written with, in the same transaction (services): a case whose
+# whole timeline lacks it has none of them. Most cases have none, so the workbench's case page
+# reads them only when the timeline says so (three statements saved on most pages).
+PROCEDURE_EVENT, EXTENSION_EVENT, CORRECTION_EVENT = "special_procedure_start", "extension_request", "correction_notify"
+
+
+def _has_event(timeline: list[CaseEvent], action: str) -> bool:
+    return any(event.action == action for event in timeline)
+
+
 def case_corrections(*, case: Case, timeline: list[CaseEvent] | None = None) -> list[CorrectionNotice]:
     """The case's correction notices, oldest first. Given the case's ``timeline`` (public or
     whole, as ``case_timeline`` reads it), they are read only when it has a notice's event:
     each notice is written with its public ``correction_notify`` event in one transaction
     (services.case_correction_notify), and most cases never have one (a statement saved on every
     case page and action answer)."""
-    if timeline is not None and not any(event.action == "correction_notify" for event in timeline):
+    if timeline is not None and not _has_event(timeline, CORRECTION_EVENT):
         return []
     return _of_case("case_corrections", _corrections, case)
 
 
 def _corrections(case_id: int) -> QuerySet[CorrectionNotice]:
     return CorrectionNotice.objects.filter(case_id=case_id).order_by("issued_at", "id")
+
+
+def case_corrections_issued(*, case: Case, timeline: list[CaseEvent]) -> list[CorrectionNotice]:
+    """The case's correction notices with the officers who issued them, oldest first, given its
+    whole timeline (``case_timeline(for_applicant=False)``)."""
+    if not _has_event(timeline, CORRECTION_EVENT):
+        return []
+    return list(case.corrections.select_related("issued_by"))
+
+
+def case_special_procedures(*, case: Case, timeline: list[CaseEvent]) -> list[SpecialProcedure]:
+    """The case's special procedures with who started and ended them, given its whole timeline."""
+    if not _has_event(timeline, PROCEDURE_EVENT):
+        return []
+    return list(case.special_procedures.select_related("started_by", "ended_by"))
+
+
+def case_extensions(*, case: Case, timeline: list[CaseEvent]) -> list[Extension]:
+    """The case's extension requests with who asked and who answered, given its whole timeline
+    (the request's event is not public: the applicant's timeline never has it)."""
+    if not _has_event(timeline, EXTENSION_EVENT):
+        return []
+    return list(case.extensions.select_related("requested_by", "answered_by"))
 
 
 def case_material_get(*, case: Case, material_id: int) -> CaseMaterial | None:

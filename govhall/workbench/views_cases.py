@@ -726,8 +726,9 @@ def _case_page(
     may_handle = guards.staff_may_handle_case(user=officer, case=case)
     may_answer_extension = guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id)
     status_now = selectors.case_time_status(case=case)
-    procedures = list(case.special_procedures.select_related("started_by", "ended_by"))
-    extensions = list(case.extensions.select_related("requested_by", "answered_by"))
+    timeline = selectors.case_timeline(case=case, for_applicant=False)
+    procedures = selectors.case_special_procedures(case=case, timeline=timeline)
+    extensions = selectors.case_extensions(case=case, timeline=timeline)
 
     def form_for(
         key: str, form_class: type[CaseActionForm], *, url: str, label: Any, task: CaseTask | None = None
@@ -768,11 +769,8 @@ def _case_page(
         "material_list": services.case_materials_listed(case=case),
         "present": present,
         "tasks": tasks,
-        "timeline": [
-            {"event": event, "label": _event_label(event)}
-            for event in selectors.case_timeline(case=case, for_applicant=False)
-        ],
-        "corrections": list(case.corrections.select_related("issued_by")),
+        "timeline": [{"event": event, "label": _event_label(event)} for event in timeline],
+        "corrections": selectors.case_corrections_issued(case=case, timeline=timeline),
         "procedures": [
             {
                 "procedure": procedure,

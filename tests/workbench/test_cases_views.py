@@ -385,6 +385,28 @@ def test_a_special_procedure_stops_the_clock_and_moves_both_due_dates(world):
     assert case.paused_since is None
 
 
+def test_the_case_page_reads_procedures_extensions_and_notices_only_when_its_timeline_has_them(world):
+    """Each is written with its event in one transaction, so a timeline without the event means
+    none: most case pages make three statements fewer."""
+    case = make_case(world=world, until="accepted")
+    reviewer = officer_client(world.reviewer)
+    tables = ('"cases_specialprocedure"', '"cases_extension"', '"cases_correctionnotice"')
+
+    with CaptureQueriesContext(connection) as queries:
+        assert reviewer.get(case_url(case)).status_code == 200
+    assert not [query for query in queries.captured_queries if any(table in query["sql"] for table in tables)]
+
+    services.case_special_procedure_start(
+        case=case, officer=world.reviewer, kind="hearing", reason="申请人要求听证", expected_days=5
+    )
+    services.case_extension_request(case=refreshed(case), officer=world.reviewer, reason="需征求规划部门意见")
+    with CaptureQueriesContext(connection) as queries:
+        page = reviewer.get(case_url(case)).content.decode()
+    assert "申请人要求听证" in page and "需征求规划部门意见" in page
+    read = [table for table in tables if any(table in query["sql"] for query in queries.captured_queries)]
+    assert read == ['"cases_specialprocedure"', '"cases_extension"']
+
+
 def test_deciding_while_a_special_procedure_runs_is_refused(world):
     case = make_case(world=world, until="reviewed")
     services.case_special_procedure_start(
