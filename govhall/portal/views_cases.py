@@ -510,7 +510,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponseBase:
     sections = application_form.form_sections(
         definition=case.form_definition, data=case.data, prefilled=case.prefilled, errors={}, language=language
     )
-    running = [procedure for procedure in case.special_procedures.all() if procedure.ended_on is None]
+    # A procedure runs only while the clock is stopped: its start sets paused_since and its end
+    # clears it (services), so an unpaused case is not asked (one statement saved on most pages).
+    procedures = case.special_procedures.all() if case.paused_since is not None else []
+    running = [procedure for procedure in procedures if procedure.ended_on is None]
     return render(
         request,
         "portal/cases/detail.html",

@@ -417,6 +417,21 @@ def test_the_case_page_tells_that_the_clock_stops_during_a_special_procedure(cli
     assert "进行现场核查，预计 5 个工作日" in text
 
 
+def test_the_case_page_asks_for_special_procedures_only_while_the_clock_is_stopped(client, world):
+    case = make_case(world=world, until="accepted")
+    as_citizen(client, world.applicant)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(detail_url(case)).status_code == 200
+    assert not [query for query in queries.captured_queries if '"cases_specialprocedure"' in query["sql"]]
+
+    procedure = services.case_special_procedure_start(
+        case=case, officer=world.reviewer, kind="inspection", reason="需要现场核查经营场所", expected_days=5
+    )
+    assert "办理时限暂停计时" in page_text(client.get(detail_url(case)))
+    services.case_special_procedure_end(procedure=procedure, officer=world.reviewer, result="核查完毕")
+    assert "办理时限暂停计时" not in page_text(client.get(detail_url(case)))
+
+
 def test_the_case_page_shows_a_refusal_with_reasons_and_legal_remedy(client, world):
     case = make_case(world=world, until="submitted")
     services.case_refuse(task=task_open(case, kind="prereview"), officer=world.clerk, reasons="不属于本部门职权范围")
