@@ -431,12 +431,13 @@ class CorrectionForm(CaseActionForm):
 
     note = _text(_lazy("告知说明"), rows=2)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, subjects: list[tuple[Any, Any]] | None = None, **kwargs: Any) -> None:
+        """``subjects`` as ``_correction_subjects`` lists them, when the caller has them already."""
         super().__init__(*args, **kwargs)
         self.item_rows = CorrectionItemFormSet(
             data=self.data if self.is_bound else None,
             prefix=f"{self.prefix}-items" if self.prefix else "items",
-            form_kwargs={"subjects": _correction_subjects(self.case)},
+            form_kwargs={"subjects": _correction_subjects(self.case) if subjects is None else subjects},
         )
 
     def is_valid(self) -> bool:
@@ -452,16 +453,22 @@ class CorrectionForm(CaseActionForm):
         return rows
 
 
-def _correction_subjects(case: Case) -> list[tuple[Any, Any]]:
-    """What a correction item may name: the materials and form fields the applicant was shown."""
-    materials = services.case_materials_listed(case=case)
-    sections = application_form.form_sections(
-        definition=case.form_definition,
-        data=case.data,
-        prefilled=case.prefilled,
-        errors={},
-        language=get_language() or "zh-hans",
-    )
+def _correction_subjects(
+    case: Case, *, materials: list[dict[str, Any]] | None = None, sections: list[dict] | None = None
+) -> list[tuple[Any, Any]]:
+    """What a correction item may name: the materials and form fields the applicant was shown.
+    ``materials`` and ``sections`` as ``case_materials_listed`` and ``form_sections`` give them,
+    when the caller has read them already (the case page: the wallet's reads are not repeated)."""
+    if materials is None:
+        materials = services.case_materials_listed(case=case)
+    if sections is None:
+        sections = application_form.form_sections(
+            definition=case.form_definition,
+            data=case.data,
+            prefilled=case.prefilled,
+            errors={},
+            language=get_language() or "zh-hans",
+        )
     fields = [field["label"] for section in sections for field in section["fields"] if field["visible"]]
     return [
         ("", _("（选择材料或表单项）")),
@@ -730,10 +737,16 @@ def _case_page(
     procedures = selectors.case_special_procedures(case=case, timeline=timeline)
     extensions = selectors.case_extensions(case=case, timeline=timeline)
 
+    material_list = services.case_materials_listed(case=case)
+    # The correction forms' subjects from what the page reads anyway (the file fields' state,
+    # which materials_present changes, is not among them).
+    subjects = _correction_subjects(case, materials=material_list, sections=sections)
+
     def form_for(
         key: str, form_class: type[CaseActionForm], *, url: str, label: Any, task: CaseTask | None = None
     ) -> dict[str, Any]:
-        form = bound.get(key) or form_class(case=case, task=task, officer=officer, prefix=key)
+        extra = {"subjects": subjects} if form_class is CorrectionForm else {}
+        form = bound.get(key) or form_class(case=case, task=task, officer=officer, prefix=key, **extra)
         return {"key": key, "form": form, "refusal": refusal.get(key, ""), "url": url, "label": label}
 
     def case_url(name: str, *args: Any) -> str:
@@ -766,7 +779,7 @@ def _case_page(
         "refusals": [(key, message) for key, message in refusal.items()],
         "sections": _readonly_sections(sections),
         "materials": materials,
-        "material_list": services.case_materials_listed(case=case),
+        "material_list": material_list,
         "present": present,
         "tasks": tasks,
         "timeline": [{"event": event, "label": _event_label(event)} for event in timeline],
