@@ -10,6 +10,7 @@ early, never late.
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from redis import RedisError
 
 from govhall.accounts.authentication import (
     SESSION_LAST_SEEN_SAVED,
@@ -26,6 +28,8 @@ from govhall.accounts.authentication import (
     SESSION_STAFF,
 )
 from govhall.accounts.models import UserSession
+
+logger = logging.getLogger(__name__)
 
 STAFF_IDLE_LIMIT = timedelta(minutes=15)
 ABSOLUTE_LIMIT = timedelta(hours=12)
@@ -39,6 +43,24 @@ def staff_activity_key(session_key: str) -> str:
     """The cache key of a staff session's last activity: a digest, so the cache never holds a
     session key someone could sign in with."""
     return "staff-activity:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def _staff_activity_read(session_key: str) -> float:
+    """The time the cache holds for the session, 0 without one. An unreachable cache (Redis
+    down) holds none: the session may end up to a minute early, and the page still answers."""
+    try:
+        return float(cache.get(staff_activity_key(session_key)) or 0)
+    except RedisError as error:
+        logger.warning("staff activity not read from the cache: %s", error)
+        return 0.0
+
+
+def _staff_activity_keep(session_key: str, now: float) -> None:
+    """Floored to the second: the idle time read back is never shorter than it was."""
+    try:
+        cache.set(staff_activity_key(session_key), int(now), STAFF_ACTIVITY_KEPT.total_seconds())
+    except RedisError as error:
+        logger.warning("staff activity not kept in the cache: %s", error)
 
 
 class SessionExpiryMiddleware:
@@ -68,8 +90,7 @@ class SessionExpiryMiddleware:
             # which a later request, not written back, may have come (the cache says).
             last_activity = last_seen_saved
             if now - last_seen_saved <= idle_limit + interval:
-                kept = cache.get(staff_activity_key(request.session.session_key or ""))
-                last_activity = max(last_activity, float(kept or 0))
+                last_activity = max(last_activity, _staff_activity_read(request.session.session_key or ""))
             idle_too_long = now - last_activity > idle_limit
         if now - login_at > ABSOLUTE_LIMIT.total_seconds() or idle_too_long:
             key = request.session.session_key
@@ -78,9 +99,7 @@ class SessionExpiryMiddleware:
             messages.info(request, _("登录已超时，请重新登录。"))
             return
         if staff:
-            # Floored: the idle time read back is never shorter than it was.
-            kept_for = STAFF_ACTIVITY_KEPT.total_seconds()
-            cache.set(staff_activity_key(request.session.session_key or ""), int(now), kept_for)
+            _staff_activity_keep(request.session.session_key or "", now)
         if now - last_seen_saved >= interval:
             request.session[SESSION_LAST_SEEN_SAVED] = now
             UserSession.objects.filter(session_key=request.session.session_key).update(last_seen_at=timezone.now())

@@ -272,3 +272,27 @@ def test_without_the_cache_a_staff_session_ends_up_to_a_minute_early():
 
         traveller.shift(timedelta(minutes=14, seconds=20))  # 15:10 after the login, 14:20 idle
         assert client.get(reverse("workbench:index")).status_code == 302
+
+
+def test_an_unreachable_cache_ends_a_staff_session_early_but_never_fails_a_page(monkeypatch):
+    from redis import ConnectionError as RedisConnectionError
+
+    class Unreachable:
+        """Django's Redis cache while Redis is down: every call raises redis-py's error."""
+
+        def get(self, *args, **kwargs):
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        set = get
+
+    staff = make_staff(role=Role.REVIEWER, region_code=HANGZHOU)
+    device, _secret, _uri = staff_totp_device_create(user=staff)
+    client = Client()
+    with time_machine.travel(START, tick=False) as traveller:
+        staff_login(client, staff, device)
+        monkeypatch.setattr("govhall.accounts.middleware.cache", Unreachable())
+        traveller.shift(timedelta(seconds=50))
+        assert client.get(reverse("workbench:index")).status_code == 200
+
+        traveller.shift(timedelta(minutes=14, seconds=20))  # 14:20 idle, 15:10 since the session's time
+        assert client.get(reverse("workbench:index")).status_code == 302
