@@ -462,19 +462,25 @@ def _correction_subjects(
     if materials is None:
         materials = services.case_materials_listed(case=case)
     if sections is None:
-        sections = application_form.form_sections(
-            definition=case.form_definition,
-            data=case.data,
-            prefilled=case.prefilled,
-            errors={},
-            language=get_language() or "zh-hans",
-        )
+        sections = _case_sections(case)
     fields = [field["label"] for section in sections for field in section["fields"] if field["visible"]]
     return [
         ("", _("（选择材料或表单项）")),
         (_("申请材料"), [(item["name"], item["name"]) for item in materials if item["visible"]]),
         (_("申请表"), [(label, label) for label in dict.fromkeys(fields)]),
     ]
+
+
+def _case_sections(case: Case, *, materials_present: set[str] | None = None) -> list[dict]:
+    """The case's form as filed, in the page's language (``application_form.form_sections``)."""
+    return application_form.form_sections(
+        definition=case.form_definition,
+        data=case.data,
+        prefilled=case.prefilled,
+        errors={},
+        language=get_language() or "zh-hans",
+        materials_present=materials_present,
+    )
 
 
 class RefuseForm(CaseActionForm):
@@ -722,14 +728,7 @@ def _case_page(
     refusal = refusal or {}
     materials = selectors.case_materials_current(case=case)
     present = {material.material_name for material in materials}
-    sections = application_form.form_sections(
-        definition=case.form_definition,
-        data=case.data,
-        prefilled=case.prefilled,
-        errors={},
-        language=get_language() or "zh-hans",
-        materials_present=present,
-    )
+    sections = _case_sections(case, materials_present=present)
     may_handle = guards.staff_may_handle_case(user=officer, case=case)
     may_answer_extension = guards.staff_holds_role_in(user=officer, role=Role.DECIDER, department_id=case.department_id)
     status_now = selectors.case_time_status(case=case)
