@@ -610,15 +610,8 @@ def case_corrections(*, case: Case, timeline: list[CaseEvent] | None = None) -> 
 
 
 def _corrections(case_id: int) -> QuerySet[CorrectionNotice]:
-    return CorrectionNotice.objects.filter(case_id=case_id).order_by("issued_at", "id")
-
-
-def case_corrections_issued(*, case: Case, timeline: list[CaseEvent]) -> list[CorrectionNotice]:
-    """The case's correction notices with the officers who issued them, oldest first, given its
-    whole timeline (``case_timeline(for_applicant=False)``)."""
-    if not _has_event(timeline, CORRECTION_EVENT):
-        return []
-    return list(case.corrections.select_related("issued_by"))
+    # With the officer who issued each: the workbench shows the name, and a notice is rare.
+    return CorrectionNotice.objects.filter(case_id=case_id).select_related("issued_by").order_by("issued_at", "id")
 
 
 def case_special_procedures(*, case: Case, timeline: list[CaseEvent]) -> list[SpecialProcedure]:
