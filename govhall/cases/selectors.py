@@ -621,6 +621,16 @@ def case_special_procedures(*, case: Case, timeline: list[CaseEvent]) -> list[Sp
     return list(case.special_procedures.select_related("started_by", "ended_by"))
 
 
+def case_special_procedure_running(*, case: Case) -> SpecialProcedure | None:
+    """The special procedure that stops the case's clock now, if any. Its start sets the case's
+    paused_since and its end clears it (services), so an unpaused case is not asked (a statement
+    saved on most of the applicant's case pages)."""
+    if case.paused_since is None:
+        return None
+    running = [procedure for procedure in case.special_procedures.all() if procedure.ended_on is None]
+    return running[-1] if running else None
+
+
 def case_extensions(*, case: Case, timeline: list[CaseEvent]) -> list[Extension]:
     """The case's extension requests with who asked and who answered, given its whole timeline
     (the request's event is not public: the applicant's timeline never has it)."""

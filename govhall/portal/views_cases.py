@@ -510,10 +510,6 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponseBase:
     sections = application_form.form_sections(
         definition=case.form_definition, data=case.data, prefilled=case.prefilled, errors={}, language=language
     )
-    # A procedure runs only while the clock is stopped: its start sets paused_since and its end
-    # clears it (services), so an unpaused case is not asked (one statement saved on most pages).
-    procedures = case.special_procedures.all() if case.paused_since is not None else []
-    running = [procedure for procedure in procedures if procedure.ended_on is None]
     return render(
         request,
         "portal/cases/detail.html",
@@ -522,7 +518,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponseBase:
             "reference": selectors.case_reference(case),
             "step": _step_name(case),
             "time": status,
-            "special_procedure": running[-1] if running else None,
+            "special_procedure": selectors.case_special_procedure_running(case=case),
             "correction": _open_correction(case) if case.state == CaseState.CORRECTION else None,
             "timeline": [
                 {"event": event, "label": ACTION_LABELS.get(event.action, event.action)} for event in timeline
