@@ -371,6 +371,39 @@ def test_my_cases_shows_days_left_and_filters_by_state(client, world):
     assert f"badge-time-{status.level}" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("days_left", "level", "paused", "chinese", "english"),
+    [
+        (3, "green", False, "剩余 3 个工作日", "3 working days left"),
+        (1, "green", False, "剩余 1 个工作日", "1 working day left"),
+        (0, "yellow", False, "剩余 0 个工作日（即将到期）", "0 working days left (due soon)"),
+        (-1, "red", False, "已超期 1 个工作日", "1 working day overdue"),
+        (-2, "red", False, "已超期 2 个工作日", "2 working days overdue"),
+        (5, "green", True, "剩余 5 个工作日（暂停计时）", "5 working days left (time limit paused)"),
+        (
+            1,
+            "yellow",
+            True,
+            "剩余 1 个工作日（即将到期）（暂停计时）",
+            "1 working day left (due soon) (time limit paused)",
+        ),
+    ],
+)
+def test_the_time_badge_in_both_languages(days_left, level, paused, chinese, english):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template("{% load cases_tags %}{% time_badge time %}")
+    status = selectors.TimeStatus(due_on=None, statutory_due_on=None, days_left=days_left, level=level, paused=paused)
+    badge = f'<span class="badge badge-time badge-time-{level}">{{}}</span>'
+    with translation.override("zh-hans"):
+        assert template.render(Context({"time": status})) == badge.format(chinese)
+    with translation.override("en"):
+        assert template.render(Context({"time": status})) == badge.format(english)
+    no_limit = selectors.TimeStatus(due_on=None, statutory_due_on=None, days_left=None, level="", paused=False)
+    assert template.render(Context({"time": no_limit})) == "—"
+
+
 def test_my_cases_list_does_not_query_more_for_more_cases(client, world, django_assert_max_num_queries):
     for _ in range(3):
         make_case(world=world, until="accepted")

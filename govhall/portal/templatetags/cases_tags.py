@@ -1,10 +1,14 @@
 """Template helpers for the applicant's case pages: the header's message count, whether a guide
-offers online application, and read-only display of an application form's values."""
+offers online application, a case's time badge, and read-only display of an application form's
+values."""
 
 from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from govhall.notices.selectors import inbox_unread_count
 
@@ -68,9 +72,28 @@ def cell_display(cell: dict[str, Any]) -> Any:
     return labels.get(cell.get("value"), cell.get("value", ""))
 
 
-@register.filter
-def absolute(number: int) -> int:
-    return abs(number)
+@register.simple_tag
+def time_badge(time: Any) -> str:
+    """A case's time status (``selectors.TimeStatus``) as the applicant's pages show it: the
+    working days left or overdue in the colour of its level, with "due soon" and "paused" in
+    words; a dash where no time limit runs. ``{% time_badge time %}``.
+
+    Made here rather than by an included template: "我的办件" shows one on each of its 20 rows,
+    and an include for each took about a tenth of the page's CPU (docs/performance.md)."""
+    days = getattr(time, "days_left", None)
+    if days is None:
+        return "—"
+    if days < 0:
+        text = ngettext("已超期 %(days)s 个工作日", "已超期 %(days)s 个工作日", -days) % {"days": -days}
+    else:
+        text = ngettext("剩余 %(days)s 个工作日", "剩余 %(days)s 个工作日", days) % {"days": days}
+    # Chinese sets the full-width brackets against the words; English needs a space before them.
+    space = " " if get_language() == "en" else ""
+    if time.level == "yellow":
+        text += space + _("（即将到期）")
+    if time.paused:
+        text += space + _("（暂停计时）")
+    return format_html('<span class="badge badge-time badge-time-{}">{}</span>', time.level, text)
 
 
 @register.filter
