@@ -260,7 +260,10 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["department", "state"]),
-            models.Index(fields=["applicant", "-created_at"]),
+            # "My cases" in creation order; with the state in the index, the count of a person's
+            # submitted cases reads the index alone, not a table page for each case (a person's
+            # cases lie apart in the table: 806 pages read for 817 cases; docs/performance.md).
+            models.Index(fields=["applicant", "-created_at", "state"], name="case_applicant_created"),
             # The draft an application resumes (services._draft_existing): drafts only, a few of
             # an applicant's cases (ADR 17).
             models.Index(
