@@ -78,8 +78,8 @@ def time_badge(time: Any) -> str:
     working days left or overdue in the colour of its level, with "due soon" and "paused" in
     words; a dash where no time limit runs. ``{% time_badge time %}``.
 
-    Made here rather than by an included template: "我的办件" shows one on each of its 20 rows,
-    and an include for each took about a tenth of the page's CPU (docs/performance.md)."""
+    Made here rather than by an included template, which "我的办件" rendered anew on each of
+    its 20 rows, as the workbench's to-do list did before 483caf0 (docs/performance.md)."""
     days = getattr(time, "days_left", None)
     if days is None:
         return "—"
