@@ -10,8 +10,9 @@ from django.db import connection
 from govhall.migration_indexes import _concurrently
 
 
-@pytest.mark.django_db(transaction=True)  # sqlmigrate, as migrate, outside the test's transaction
-def test_the_applicants_index_is_built_and_the_old_one_dropped_concurrently_on_postgresql():
+def test_the_applicants_index_is_built_and_the_old_one_dropped_concurrently_on_postgresql(transactional_db):
+    # sqlmigrate, as migrate, outside a transaction; the fixture by name, so that the regions the
+    # emptied tables lose are put back for the tests that follow (tests/conftest.py).
     if connection.vendor != "postgresql":
         pytest.skip("CONCURRENTLY is PostgreSQL's")
     out = StringIO()
