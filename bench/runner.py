@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,16 +228,21 @@ def server_env(options: Options) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *arguments: str, capture: bool = False) -> str:
-    completed = subprocess.run(  # noqa: S603 - fixed program, arguments from this module
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        text=True,
-        stdout=subprocess.PIPE if capture else None,
+def manage(env: dict[str, str], *arguments: str) -> None:
+    subprocess.run(  # noqa: S603 - fixed program, arguments from this module
+        [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, check=True
     )
-    return completed.stdout or ""
+
+
+def output_lines(command: list[str], env: dict[str, str]) -> Iterator[str]:
+    """A program's output, line by line as it writes them (a generation from empty logs for half
+    an hour: its progress is shown as it goes, not once it has ended)."""
+    with subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE) as process:  # noqa: S603 - callers' fixed programs
+        assert process.stdout is not None
+        for line in process.stdout:
+            yield line.rstrip("\n")
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
 
 
 def data_prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
@@ -257,9 +263,8 @@ def data_prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
     if options.applicants is not None:
         arguments.append(f"--applicants={options.applicants}")
     log("generator: " + " ".join(arguments[1:]))
-    output = manage(env, *arguments, capture=True)
     report: dict[str, Any] = {}
-    for line in output.splitlines():
+    for line in output_lines([sys.executable, "manage.py", *arguments], env):
         if line.startswith("BENCH_DATA_REPORT "):
             report = json.loads(line.split(" ", 1)[1])
         else:

@@ -333,6 +333,27 @@ def test_a_load_drops_secondary_indexes_but_keeps_unique_and_sparse_partial_ones
 
 
 @pytest.mark.django_db
+def test_the_generators_lines_are_shown_while_it_runs_and_its_failure_stops_the_run(tmp_path) -> None:
+    """The harness hands on each line of the generator as it comes: here the program waits, after
+    its first line, for a file the test writes only once it has read that line."""
+    go = tmp_path / "go"
+    program = (
+        "import pathlib, sys, time\n"
+        "print('first', flush=True)\n"
+        f"go = pathlib.Path({str(go)!r})\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not go.exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "print('second' if go.exists() else 'read only after the end')\n"
+    )
+    lines = runner.output_lines([sys.executable, "-c", program], env={})
+    assert next(lines) == "first"
+    go.touch()
+    assert list(lines) == ["second"]
+    with pytest.raises(subprocess.CalledProcessError):
+        list(runner.output_lines([sys.executable, "-c", "print('half'); raise SystemExit(3)"], env={}))
+
+
 def test_ceiling_views_answer_and_exist_only_with_the_flag() -> None:
     factory = RequestFactory()
     assert json.loads(bench_views.ceiling_json(factory.get("/")).content) == {"ceiling": "json", "ok": True}
