@@ -92,8 +92,27 @@ def audit_chain_lock() -> None:
 class _LateWrites:
     depth: int  # the atomic block the writes belong to (len(connection.atomic_blocks))
     records: list[AuditRecord] = field(default_factory=list)
-    after: list[Callable[[], None]] = field(default_factory=list)
-    sums: dict[Hashable, dict[str, int]] = field(default_factory=dict)  # at_transaction_end_summed
+    # The writes after the records, in order; a summed one (at_transaction_end_summed) with its key.
+    after: list[tuple[Hashable | None, Callable[[], None]]] = field(default_factory=list)
+    sums: dict[Hashable, dict[str, int]] = field(default_factory=dict)
+
+    def adopt(self, nested: "_LateWrites") -> None:
+        """Take over the records and writes of a block nested in this one, once its savepoint
+        is released: they are written at this block's end, after what this block added before
+        the nested one began and before what it adds after. Counts under a key this block sums
+        already are added to its own and written with them."""
+        self.records += nested.records
+        for key, write in nested.after:
+            if key is None:
+                self.after.append((None, write))
+                continue
+            counts, mine = nested.sums[key], self.sums.get(key)
+            if mine is None:
+                self.sums[key] = counts
+                self.after.append((key, write))
+                continue
+            for name, value in counts.items():
+                mine[name] = mine.get(name, 0) + value
 
 
 def _late_stack() -> list[_LateWrites]:
@@ -142,9 +161,28 @@ def audit_writes_at_end() -> Iterator[None]:
 @contextmanager
 def atomic_audited() -> Iterator[None]:
     """``transaction.atomic()`` with ``audit_writes_at_end()``: a service's change whose audit
-    records and counters are written as it ends."""
-    with transaction.atomic(), audit_writes_at_end():
-        yield
+    records and counters are written as it ends.
+
+    Begun directly inside another such block (a service calling services in its change: a
+    bundle's submission files a case for each item), it is a savepoint whose records and
+    writes, once it is released, are the enclosing block's, written at that block's end: the
+    chain's lock is taken once, for the whole change, and only at its end (ADR 26). A nested
+    block that fails takes its records with it, as before. Inside a plain savepoint of such a
+    block (which may roll back alone), it writes at its own end, as any block does there."""
+    enclosing = _late_target()
+    if enclosing is None:
+        with transaction.atomic(), audit_writes_at_end():
+            yield
+        return
+    stack = _late_stack()
+    with transaction.atomic():
+        nested = _LateWrites(depth=len(connection.atomic_blocks))
+        stack.append(nested)
+        try:
+            yield
+        finally:
+            stack.remove(nested)
+    enclosing.adopt(nested)
 
 
 def at_transaction_end(write: Callable[[], None]) -> None:
@@ -154,7 +192,7 @@ def at_transaction_end(write: Callable[[], None]) -> None:
     if late is None:
         write()
     else:
-        late.after.append(write)
+        late.after.append((None, write))
 
 
 def at_transaction_end_summed(key: Hashable, counts: dict[str, int], write: Callable[[dict[str, int]], None]) -> None:
@@ -169,7 +207,7 @@ def at_transaction_end_summed(key: Hashable, counts: dict[str, int], write: Call
     summed = late.sums.get(key)
     if summed is None:
         summed = late.sums[key] = dict(counts)
-        late.after.append(partial(write, summed))
+        late.after.append((key, partial(write, summed)))
         return
     for name, value in counts.items():
         summed[name] = summed.get(name, 0) + value
@@ -194,7 +232,7 @@ def _late_write(late: _LateWrites) -> None:
         held_before = kept.get("govhall_chain_locked", False)
         kept["govhall_chain_locked"] = True
         try:
-            for write in late.after:
+            for _key, write in late.after:
                 write()
         finally:
             kept["govhall_chain_locked"] = held_before

@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from govhall.accounts.guards import person_may_act_for_company
-from govhall.audit.services import audit_record_add
+from govhall.audit.services import atomic_audited, audit_record_add
 from govhall.cases import application_form, process, selectors, services
 from govhall.cases.models import (
     CLOSED_STATES,
@@ -499,7 +499,9 @@ def bundle_application_submit(*, application: BundleApplication, user: Any, subm
     materials raise ``CaseInvalid`` and nothing is created.
     """
     submit_key = submit_key[:64]
-    with transaction.atomic():
+    # One audited change: the audit records and counters of the cases filed in it are written
+    # together at its end, so the audit chain's lock is held only from there to the commit.
+    with atomic_audited():
         application = _application_locked(application.pk)
         _applicant_only(user=user, application=application)
         if application.submitted_at is not None:

@@ -111,3 +111,81 @@ def test_a_write_after_the_records_does_not_take_the_chains_lock_again():
     with CaptureQueriesContext(connection) as outside, transaction.atomic():
         audit_chain_lock()
     assert sum(takes_the_chains_lock(query["sql"]) for query in outside.captured_queries) == 1
+
+
+def test_a_block_nested_directly_in_another_hands_its_records_and_counts_to_it():
+    """A service calling services in its change (a bundle's submission files its cases): the
+    nested blocks' records and counters are written with the enclosing block's, at its end, in
+    the order they were added, and the chain's lock is taken once."""
+    written: list[tuple[str, dict[str, int]]] = []
+
+    def writer(name: str):
+        return lambda counts: written.append((name, dict(counts)))
+
+    with CaptureQueriesContext(connection) as captured, atomic_audited():
+        _add("before")
+        at_transaction_end_summed(("day", 1), {"started": 1}, writer("outer"))
+        with atomic_audited():
+            _add("nested")
+            at_transaction_end_summed(("day", 1), {"received": 1}, writer("nested, same key"))
+            at_transaction_end_summed(("day", 2), {"received": 1}, writer("nested, own key"))
+            with atomic_audited():
+                _add("nested twice")
+            at_transaction_end(lambda: written.append(("plain", {})))
+        assert not AuditRecord.objects.filter(action="late").exists(), "nothing written before the end"
+        assert written == []
+        _add("after")
+
+    assert list(AuditRecord.objects.filter(action="late").order_by("id").values_list("summary", flat=True)) == [
+        "before",
+        "nested",
+        "nested twice",
+        "after",
+    ]
+    assert written == [
+        ("outer", {"started": 1, "received": 1}),
+        ("nested, own key", {"received": 1}),
+        ("plain", {}),
+    ]
+    assert audit_chain_verify().is_intact
+    if connection.vendor == "postgresql":
+        statements = [query["sql"] for query in captured.captured_queries]
+        assert sum(takes_the_chains_lock(sql) for sql in statements) == 1
+        assert sum('INSERT INTO "audit_auditrecord"' in sql for sql in statements) == 1
+
+
+def test_a_nested_block_that_fails_takes_its_records_and_counts_and_changes_with_it():
+    written: list[str] = []
+    with atomic_audited():
+        _add("kept")
+        try:
+            with atomic_audited():
+                _add("rolled back")
+                at_transaction_end_summed(("day", 1), {"started": 1}, lambda counts: written.append("rolled back"))
+                AuditRecord.objects.filter(pk=-1).exists()
+                raise ValueError("the nested change fails")
+        except ValueError:
+            pass
+        at_transaction_end(lambda: written.append("kept"))
+
+    assert list(AuditRecord.objects.filter(action="late").values_list("summary", flat=True)) == ["kept"]
+    assert written == ["kept"]
+    assert audit_chain_verify().is_intact
+
+
+def test_a_block_inside_a_plain_savepoint_writes_at_its_own_end_and_is_gone_if_the_savepoint_rolls_back():
+    """A plain savepoint of an audited block may roll back alone, after a block nested in it
+    ended: that block's records are written at its own end, inside the savepoint, not handed on."""
+    with atomic_audited():
+        _add("kept")
+        try:
+            with transaction.atomic():
+                with atomic_audited():
+                    _add("inside the savepoint")
+                assert AuditRecord.objects.filter(summary="inside the savepoint").exists()
+                raise ValueError("the savepoint rolls back")
+        except ValueError:
+            pass
+
+    assert list(AuditRecord.objects.filter(action="late").values_list("summary", flat=True)) == ["kept"]
+    assert audit_chain_verify().is_intact

@@ -10,16 +10,21 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from govhall.accounts.models import Role
 from govhall.audit.models import AuditRecord
+from govhall.audit.selectors import audit_chain_verify
 from govhall.cases import bundles, services
 from govhall.cases.models import BundleApplication, Case, CaseMaterial, CaseState
 from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.catalog.models import Bundle, BundleItem, Implementation
+from govhall.metrics.services import metrics_rebuild
 from govhall.org.models import Region
 from tests.cases.factories import CaseWorld, case_world, pdf_upload, staff_in, task_open
 from tests.factories import HANGZHOU, XIHU, YUHANG, make_entry, make_implementation, material_example, unique
+from tests.metrics.test_figures import counter_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +259,33 @@ def test_submission_creates_four_linked_cases_each_with_its_own_department_proce
     assert sorted(case.statutory_limit_days for case in cases.values()) == [1, 2, 5, 20]
     assert cases[bw.implementations["hrss"].pk].region_id == HANGZHOU
     assert AuditRecord.objects.filter(action="bundle_application_submit", object_id=application.number).count() == 1
+
+
+def test_submission_writes_its_cases_audit_records_and_figures_at_its_end_under_one_lock(bw):
+    """The four cases are filed in one audited change (ADR 26): their records and counters are
+    written together at its end, so the audit chain's lock, one for the whole platform, is not
+    held while the cases are filed; the figures are what they would be case by case."""
+    user = bw.world.applicant.user
+    application = with_materials(filled(start(bw), user), user)
+    before = AuditRecord.objects.count()
+
+    with CaptureQueriesContext(connection) as captured:
+        application = bundles.bundle_application_submit(application=application, user=user, submit_key=unique("k"))
+
+    cases = list(Case.objects.filter(bundle_application=application))
+    records = AuditRecord.objects.order_by("id")[before:]
+    assert {record.object_id for record in records if record.object_type == "case"} >= {case.number for case in cases}
+    assert [record.action for record in records][-1] == "bundle_application_submit"
+    assert audit_chain_verify().is_intact
+    incremental = counter_rows()
+    metrics_rebuild()
+    assert counter_rows() == incremental
+    if connection.vendor == "postgresql":
+        statements = [query["sql"] for query in captured.captured_queries]
+        locks = [number for number, sql in enumerate(statements) if "audit_chain_tip" in sql]
+        assert len(locks) == 1
+        after = statements[locks[0] + 1 :]
+        assert not any('"cases_' in sql for sql in after), "no case is written while the lock is held"
 
 
 def test_a_material_two_items_need_is_uploaded_once_and_both_cases_hold_the_same_stored_file(bw):
