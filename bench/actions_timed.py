@@ -3,7 +3,8 @@ supervisor's tiles, timed in one process through Django's test client, each stat
 what one request costs before any load, to compare a change before and after on the same data.
 Accept and decide consume waiting tasks of the benchmark's pools (``make bench`` tops them up);
 a submission files a case in the pools' region, as the load's submission scenario does (in one
-call; ``submission_steps`` step by step); the
+call; ``submission_steps`` step by step); a bundle's submission (``bundle_submission``) files
+the demo's 新生儿出生 through its page for applicants of the pools' region, four cases each; the
 to-do list is the one the load reads (the benchmark's officer, 50 tasks a page); a guide is
 read once each, after the shared cache (the benchmark's ``CACHE_URL``) is emptied, as the
 load's first readings are (its body read from the database once rendered; ``guide_rendered``
@@ -17,8 +18,9 @@ database's and is less moved by a busy machine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/govhall_bench GOVHALL_VAR_DIR=var/bench \\
     DEBUG=0 GOVHALL_BENCH=1 CACHE_URL=redis://127.0.0.1:6379/7 \\
-    python -m bench.actions_timed accept|decide|submission|todo_list|guide|guide_rendered|tiles|search_broad \\
-        |licence_verify|rating|workbench_todo_page|workbench_case_page|portal_my_cases|portal_my_case \\
+    python -m bench.actions_timed accept|decide|submission|bundle_submission|todo_list|guide|guide_rendered \\
+        |tiles|search_broad|licence_verify|rating|workbench_todo_page|workbench_case_page|portal_my_cases \\
+        |portal_my_case \\
         --count 80 [--statements] [--profile | --profile-all]
 """
 
@@ -452,6 +454,45 @@ def ratings(count: int, timer: Timer) -> int:
     return 0
 
 
+def bundle_submissions(count: int, timer: Timer) -> int:
+    """The bundle scenario's submission (``bench.prepare.BUNDLE_CODE``) for ``count`` applicants
+    of the pools' region, each signed in with a session: the application is started, filled and
+    given its materials through the services (``bundle_applications_ready``, untimed), its edit
+    page read, then the page's form sent with "submit", as the browser sends it (timed): the
+    four cases filed in one transaction. The statements say how long the audit chain's lock,
+    one for the whole platform, was held."""
+    from django.test import Client
+
+    from bench.page_forms import form_fields
+    from bench.prepare import _sessions, bundle_applications_ready
+    from govhall.accounts.models import User
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX, sample_pdf_bytes
+
+    people = list(User.objects.filter(username__startswith=APPLICANT_PREFIX).order_by("id")[: count + WARM_UP])
+    references = bundle_applications_ready(
+        people=people, region_code=READY_REGION, pdf=sample_pdf_bytes(size=MATERIAL_BYTES, variant=98)
+    )
+    if len(references) <= WARM_UP:
+        print(f"no bundle to apply for in {READY_REGION}, or no applicants: run make bench first", file=sys.stderr)
+        return 1
+    handler = Client().handler
+    for number, (reference, cookie) in enumerate(zip(references, _sessions(people), strict=True)):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.handler = handler
+        name, _equals, key = cookie.partition("=")
+        client.cookies[name] = key
+        edit = f"/bundles/applications/{reference}/edit/"
+        page = client.get(edit)
+        if page.status_code != 200:
+            raise SystemExit(f"bundle edit page: {page.status_code}")
+        fields = {**form_fields(page.content.decode(), form_id="bundle-form"), "action": "submit"}
+        record = timer.timed if number >= WARM_UP else _untimed
+        answer = record("bundle_submit", partial(client.post, edit, fields))
+        if answer.status_code != 302 or "/edit/" in answer["Location"]:
+            raise SystemExit(f"bundle submit: {answer.status_code} {answer.content[:300]!r}")
+    return 0
+
+
 def submissions(count: int, timer: Timer, *, steps: bool = False) -> int:
     """The load's submission for ``count`` applicants: in one call (``bench.flows.Submission``)
     or, with ``steps``, step by step (``bench.flows.SubmissionSteps``)."""
@@ -567,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
             "decide",
             "submission",
             "submission_steps",
+            "bundle_submission",
             "todo_list",
             "guide",
             "guide_rendered",
@@ -602,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         timer.profiler = Profiler(interval=0.0002)
     if arguments.kind.startswith("submission"):
         failed = submissions(arguments.count, timer, steps=arguments.kind == "submission_steps")
+    elif arguments.kind == "bundle_submission":
+        failed = bundle_submissions(arguments.count, timer)
     elif arguments.kind == "todo_list":
         failed = todo_lists(arguments.count, timer)
     elif arguments.kind.startswith("guide"):

@@ -1,7 +1,9 @@
 """A small HTTP/1.1 load client on asyncio streams, for the case submission: one request with
 files (the case and its materials in one call) or a sequence of dependent requests (draft, form,
-upload, submit); and for rating a closed case through the link of its SMS invitation (the form,
-then the rating sent with the form's CSRF token and cookie). The single-request scenarios use
+upload, submit); for rating a closed case through the link of its SMS invitation (the form,
+then the rating sent with the form's CSRF token and cookie); and for submitting a bundle (一件事)
+through its page with the applicant's session (the page, then its form sent with the CSRF
+token). The single-request scenarios use
 wrk, which costs the machine far less CPU per request.
 
 Only loopback addresses are accepted. Every answer is checked (status and content); a flow
@@ -15,8 +17,11 @@ import re
 import time
 import urllib.parse
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from bench.page_forms import form_fields
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -272,26 +277,25 @@ class Rating:
         self.timings.flows.append(time.perf_counter() - started)
 
 
-async def ratings_run(
-    *, host: str, port: int, tokens: list[str], connections: int, duration: float
-) -> tuple[Timings, float, int]:
-    """``connections`` applicants rating for ``duration`` seconds, each invitation once; returns
-    timings, the seconds taken and how many times a connection found the pool empty."""
-    timings = Timings()
-    rating = Rating(host=host, port=port, timings=timings)
+async def pool_run(
+    *, run: Callable[[int, str], Awaitable[None]], pool: list[str], connections: int, duration: float, timings: Timings
+) -> tuple[float, int]:
+    """``connections`` flows at once for ``duration`` seconds, each item of ``pool`` used once
+    (``run(turn, item)``); returns the seconds taken and how many times a connection found the
+    pool empty."""
     deadline = time.perf_counter() + duration
-    pool = iter(enumerate(tokens))
+    items = iter(enumerate(pool))
     exhausted = 0
 
     async def worker() -> None:
         nonlocal exhausted
         while time.perf_counter() < deadline:
-            turn, token = next(pool, (-1, ""))
-            if not token:
+            turn, item = next(items, (-1, ""))
+            if not item:
                 exhausted += 1
                 return
             try:
-                await asyncio.wait_for(rating.run(token, turn), timeout=30)
+                await asyncio.wait_for(run(turn, item), timeout=30)
             except (TimeoutError, CheckFailed, OSError, asyncio.IncompleteReadError, ValueError) as error:
                 timings.errors += 1
                 if len(timings.error_samples) < 5:
@@ -299,7 +303,81 @@ async def ratings_run(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _index in range(connections)))
-    return timings, time.perf_counter() - started, exhausted
+    return time.perf_counter() - started, exhausted
+
+
+async def ratings_run(
+    *, host: str, port: int, tokens: list[str], connections: int, duration: float
+) -> tuple[Timings, float, int]:
+    """``connections`` applicants rating for ``duration`` seconds, each invitation once; returns
+    timings, the seconds taken and how many times a connection found the pool empty."""
+    timings = Timings()
+    rating = Rating(host=host, port=port, timings=timings)
+    seconds, exhausted = await pool_run(
+        run=rating.run, pool=tokens, connections=connections, duration=duration, timings=timings
+    )
+    return timings, seconds, exhausted
+
+
+_BUNDLE_STATUS = re.compile(r"^/bundles/applications/(?!draft-)[^/]+/$")
+
+
+class BundleSubmission:
+    """An applicant submitting a bundle (一件事) they filled in and gave the materials of: the
+    edit page, signed in with their session, then its form sent with "submit" and the page's
+    CSRF token, as the browser sends it; the answer must send them to the status page of the
+    numbered application (its four cases filed)."""
+
+    def __init__(self, *, host: str, port: int, timings: Timings) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
+        self.host = host
+        self.port = port
+        self.timings = timings
+
+    async def run(self, _turn: int, item: str) -> None:
+        """``item``: the edit page's path and the session's Cookie header, tab-separated."""
+        path, _tab, session = item.partition("\t")
+        started = time.perf_counter()
+        status, headers, content = await http_exchange(self.host, self.port, "GET", path, {"Cookie": session})
+        self.timings.add("form", time.perf_counter() - started)
+        page = content.decode("utf-8", "replace")
+        fields = form_fields(page, form_id="bundle-form")
+        csrf = next(
+            (value.split(";", 1)[0] for value in headers.get("set-cookie", []) if value.startswith("csrftoken=")),
+            "",
+        )
+        if status != 200 or "csrfmiddlewaretoken" not in fields or not csrf:
+            raise CheckFailed(f"form: {status} {page[:300]}")
+        body = urllib.parse.urlencode({**fields, "action": "submit"}, doseq=True).encode("ascii")
+        sent = time.perf_counter()
+        status, headers, content = await http_exchange(
+            self.host,
+            self.port,
+            "POST",
+            path,
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{session}; {csrf}"},
+            body,
+        )
+        self.timings.add("submit", time.perf_counter() - sent)
+        location = (headers.get("location") or [""])[-1]
+        if status != 302 or not _BUNDLE_STATUS.match(location):
+            raise CheckFailed(f"submit: {status} {location} {content.decode('utf-8', 'replace')[:300]}")
+        self.timings.flows.append(time.perf_counter() - started)
+
+
+async def bundles_run(
+    *, host: str, port: int, applications: list[str], connections: int, duration: float
+) -> tuple[Timings, float, int]:
+    """``connections`` applicants submitting bundles for ``duration`` seconds, each application
+    once (``BundleSubmission.run``'s items); returns timings, the seconds taken and how many
+    times a connection found the pool empty."""
+    timings = Timings()
+    submission = BundleSubmission(host=host, port=port, timings=timings)
+    seconds, exhausted = await pool_run(
+        run=submission.run, pool=applications, connections=connections, duration=duration, timings=timings
+    )
+    return timings, seconds, exhausted
 
 
 async def submissions_run(

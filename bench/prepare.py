@@ -2,10 +2,11 @@
 officers and applicants signed in with OAuth2 access tokens and with sessions of the pages'
 sign-in (made here, not during the timed run), and the lists each scenario requests (guide
 codes, queries, case numbers, applicants' own cases, waiting tasks, valid licences, rating
-invitations, a valid application). Writes one JSON file the runner reads.
+invitations, a valid application, bundle applications ready to submit). Writes one JSON file the
+runner reads.
 
     python -m bench.prepare --out FILE [--applicants 640] [--ready-region 330106] [--licences 500]
-        [--invitations 3000]
+        [--invitations 3000] [--bundles 0]
 """
 
 import argparse
@@ -174,6 +175,45 @@ def _submission_target(*, person: Any, region_code: str | None = None) -> dict[s
             continue
         return {"implementation_code": implementation.implementation_code, "data": data, "materials": required}
     return None
+
+
+# The bundle the bundle scenario submits: the demo's 新生儿出生, four items each handled by its own
+# department (health, public security, medical security, human resources and social security).
+BUNDLE_CODE = "newborn"
+
+
+def bundle_applications_ready(*, people: list[Any], region_code: str, pdf: bytes) -> list[str]:
+    """For each of ``people``, an application for ``BUNDLE_CODE`` in ``region_code`` started,
+    filled and given its materials through the bundle services, ready to submit: the
+    references of their edit pages. Empty when the bundle cannot be applied for there."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from govhall.cases import bundles
+    from govhall.cases.management.commands.bench_data import _filler_data
+    from govhall.catalog.models import Bundle
+    from govhall.org.models import Region
+
+    bundle, region = Bundle.objects.filter(code=BUNDLE_CODE).first(), Region.objects.filter(code=region_code).first()
+    if bundle is None or region is None:
+        return []
+    references = []
+    for user in people:
+        application = bundles.bundle_application_start(user=user, bundle=bundle, region=region)
+        form = bundles.bundle_form(application=application)
+        data = {
+            **bundles.bundle_application_form_data(application=application),
+            **_filler_data(form.definition, user.person.name),
+        }
+        bundles.bundle_application_save(application=application, user=user, data=data)
+        uploads = bundles.bundle_application_uploads(application=application)
+        for material in bundles.bundle_materials(form=form, data=data):
+            if material["required"] and not material["shared"] and material["name"] not in uploads:
+                upload = SimpleUploadedFile("材料扫描件.pdf", pdf, content_type="application/pdf")
+                bundles.bundle_material_add(
+                    application=application, user=user, material_name=material["name"], file=upload
+                )
+        references.append(bundles.bundle_application_reference(application))
+    return references
 
 
 # The verification pool: licences of the demo's types a person may hold, each issued by its kind
@@ -425,14 +465,20 @@ def _api_list_uncached(counties: list[str]) -> list[str]:
 
 
 def prepare(
-    *, applicants: int, ready_region: str, sample: int, licences: int = 500, invitations: int = 3000
+    *,
+    applicants: int,
+    ready_region: str,
+    sample: int,
+    licences: int = 500,
+    invitations: int = 3000,
+    bundles: int = 0,
 ) -> dict[str, Any]:
     import random
 
     from govhall.accounts.models import Role, User
     from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX, bench_staff_ensure, ready_tasks
     from govhall.cases.models import Case, CaseState
-    from govhall.catalog.models import Implementation
+    from govhall.catalog.models import Bundle, Implementation
     from govhall.catalog.search import implementation_search
     from govhall.org.models import Region
 
@@ -483,7 +529,18 @@ def prepare(
 
     material = Path(settings.VAR_DIR) / "bench-material.pdf"
     material.write_bytes(sample_pdf_bytes(size=MATERIAL_BYTES, variant=99))
+    # The bundle scenario: an application ready to submit for each of the first ``bundles``
+    # applicants, with the session that edits it (its items filed in the pools' region, as the
+    # submission scenario's: the officer's to-do list elsewhere is not lengthened).
+    bundle_people = people[:bundles]
+    references = bundle_applications_ready(people=bundle_people, region_code=ready_region, pdf=material.read_bytes())
+    bundle_applications = [
+        f"/bundles/applications/{reference}/edit/\t{cookie}"
+        for reference, cookie in zip(references, applicant_sessions, strict=False)
+    ]
     return {
+        "bundle_applications": bundle_applications,
+        "bundle_name": Bundle.objects.filter(code=BUNDLE_CODE).values_list("name", flat=True).first() or BUNDLE_CODE,
         "material_path": str(material),
         "ready_region": ready_region,
         "implementations": total,
@@ -528,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=2000, help="guides and case numbers to rotate through")
     parser.add_argument("--licences", type=int, default=500, help="valid licences the verification scenarios read")
     parser.add_argument("--invitations", type=int, default=3000, help="unused rating invitations, each rated once")
+    parser.add_argument("--bundles", type=int, default=0, help="bundle applications ready to submit, one an applicant")
     arguments = parser.parse_args(argv)
     _django()
     _keys_checked("bench.prepare")
@@ -537,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         sample=arguments.sample,
         licences=arguments.licences,
         invitations=arguments.invitations,
+        bundles=arguments.bundles,
     )
     arguments.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0

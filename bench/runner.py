@@ -95,6 +95,9 @@ TARGETS: dict[str, tuple[str, float | None, float | None]] = {
     "rating": ("C_ins", None, None),
     "rating.form": ("C_ins", None, None),
     "rating.rate": ("C_ins", None, None),
+    "bundle": ("C_ins", None, None),
+    "bundle.form": ("C_ins", None, None),
+    "bundle.submit": ("C_ins", None, None),
 }
 # The ceilings are measured again at the end of a run that has other scenarios, under these
 # names: the machine's speed can move by a quarter within a run (docs/performance.md), and
@@ -120,6 +123,7 @@ SCENARIOS = (
     "decide",
     "submission",
     "rating",
+    "bundle",
 )
 
 
@@ -293,6 +297,9 @@ def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
                 str(max(64, options.connections * 20)),
                 "--invitations",
                 str(max(3000, int(options.duration * 200))),
+                # One bundle application ready to submit for each applicant (each may have one).
+                "--bundles",
+                str(max(64, options.connections * 20) if "bundle" in options.scenarios else 0),
             ],
             cwd=ROOT,
             env=env,
@@ -872,6 +879,43 @@ def rating_rows(options: Options, data: dict[str, Any], server: "Server | None" 
     ]
 
 
+def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" = None) -> list[Row]:
+    """Applicants submitting the bundle they filled in (the edit page, then its form sent with
+    "submit": four cases filed), each application once, for the run's duration; with the server,
+    it waits for it to be idle again and says where its CPU went (per bundle, both requests)."""
+    from bench.flows import bundles_run
+
+    applications = data.get("bundle_applications") or []
+    if not applications:
+        return [
+            Row("bundle", note="no bundle applications ready: no bundle to apply for in the pools' region", errors=1)
+        ]
+    meter = CpuMeter(server) if server is not None else None
+    start = meter.start() if meter is not None else {}
+    timings, seconds, exhausted = asyncio.run(
+        bundles_run(
+            host=HOST,
+            port=options.port,
+            applications=applications,
+            connections=options.connections,
+            duration=options.duration,
+        )
+    )
+    row = _timing_row("bundle", timings.flows, seconds, timings.errors)
+    row.note = f"the page, then the submission: {data.get('bundle_name', '')}, four cases"
+    if exhausted:
+        row.note += f"; pool exhausted {exhausted} times"
+    row.samples = timings.error_samples[:3]
+    if meter is not None and server is not None:
+        settle(options, server)
+        row.cpu_ms = meter.per_request(start, row.requests)
+    return [
+        row,
+        _timing_row("bundle.form", timings.steps.get("form", []), seconds, 0),
+        _timing_row("bundle.submit", timings.steps.get("submit", []), seconds, 0),
+    ]
+
+
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
@@ -1147,6 +1191,12 @@ def run(options: Options) -> dict[str, Any]:
                 if group == "rating":
                     log(f"scenario rating (asyncio client, {len(data.get('invitations') or []):,} invitations)")
                     rows.extend(rating_rows(options, data, server))
+                    continue
+                if group == "bundle":
+                    log(
+                        f"scenario bundle (asyncio client, {len(data.get('bundle_applications') or []):,} applications)"
+                    )
+                    rows.extend(bundle_rows(options, data, server))
                     continue
                 for spec in all_specs.get(group, []):
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")

@@ -446,6 +446,42 @@ def test_ratings_go_through_the_sms_links_of_closed_cases_each_once(live_server)
         asyncio.run(Rating(host=host, port=address.port, timings=timings).run(tokens[3], 0))
 
 
+def test_bundles_are_submitted_through_their_pages_each_application_once(live_server, monkeypatch) -> None:
+    """Each application made ready by the preparation is submitted once through its edit page,
+    with the applicant's session and the page's CSRF token; a submitted one sent again is an
+    error (its page now leads to its status), not a second filing."""
+    from bench import prepare
+    from bench.flows import BundleSubmission, Timings, bundles_run
+    from govhall.cases.models import BundleApplication
+    from tests.cases.test_bundles import bundle_world
+
+    bw = bundle_world()
+    monkeypatch.setattr(prepare, "BUNDLE_CODE", bw.bundle.code)
+    people = [make_person(name="吴十", level=2).user for _ in range(3)]
+    pdf = bench_data.sample_pdf_bytes(size=20_000, variant=1)
+    references = prepare.bundle_applications_ready(people=people, region_code=XIHU, pdf=pdf)
+    applications = [
+        f"/bundles/applications/{reference}/edit/\t{cookie}"
+        for reference, cookie in zip(references, prepare._sessions(people), strict=True)
+    ]
+    address = urllib.parse.urlparse(live_server.url)
+    host = "127.0.0.1" if address.hostname == "localhost" else address.hostname
+
+    timings, _seconds, exhausted = asyncio.run(
+        bundles_run(host=host, port=address.port, applications=applications, connections=1, duration=30)
+    )
+
+    assert timings.error_samples == [] and timings.errors == 0
+    assert len(timings.flows) == 3 and exhausted == 1
+    assert set(timings.steps) == {"form", "submit"}
+    submitted = BundleApplication.objects.filter(applicant__in=people, submitted_at__isnull=False)
+    assert submitted.count() == 3
+    assert Case.objects.filter(bundle_application__in=submitted, state=CaseState.SUBMITTED).count() == 12
+    with pytest.raises(CheckFailed):
+        asyncio.run(BundleSubmission(host=host, port=address.port, timings=Timings()).run(0, applications[0]))
+    assert Case.objects.filter(bundle_application__in=submitted).count() == 12
+
+
 @pytest.mark.django_db
 def test_timed_ratings_rate_closed_cases_through_their_links(monkeypatch) -> None:
     from govhall.evaluations.models import Evaluation
@@ -490,6 +526,35 @@ def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
     assert filed.count() == 2 * len(people)
     report = capsys.readouterr().out
     assert "submit: 2 requests" in report and "file: 2 requests" in report and "INSERT INTO" in report
+
+
+@pytest.mark.django_db
+def test_timed_bundle_submissions_file_each_applicants_cases_through_the_page(monkeypatch, capsys) -> None:
+    from bench import prepare
+    from govhall.audit.models import AuditRecord
+    from govhall.cases.models import BundleApplication
+    from tests.cases.test_bundles import bundle_world
+
+    bw = bundle_world()
+    monkeypatch.setattr(prepare, "BUNDLE_CODE", bw.bundle.code)
+    people = [make_person(name="周九", level=2) for _ in range(actions_timed.WARM_UP + 2)]
+    for number, person in enumerate(people):
+        person.user.username = f"{bench_data.APPLICANT_PREFIX}{number}"
+        person.user.save(update_fields=["username"])
+    timer = actions_timed.Timer()
+
+    assert actions_timed.bundle_submissions(2, timer) == 0
+    timer.report(statements=True)
+
+    assert len(timer.times["bundle_submit"]) == 2
+    submitted = BundleApplication.objects.filter(bundle=bw.bundle, submitted_at__isnull=False)
+    assert submitted.count() == len(people)  # the warm-up's too
+    assert Case.objects.filter(bundle_application__in=submitted, state=CaseState.SUBMITTED).count() == 4 * len(people)
+    assert AuditRecord.objects.filter(action="bundle_application_submit").count() == len(people)
+    report = capsys.readouterr().out
+    assert "bundle_submit: 2 requests" in report
+    if connection.vendor == "postgresql":  # the chain's lock, taken once at the end (ADR 26)
+        assert "audit_chain_tip" in report
 
 
 @pytest.mark.django_db

@@ -8,13 +8,13 @@ import re
 import pytest
 from django.urls import reverse
 
+from bench.page_forms import form_fields
 from govhall.cases import bundles, selectors
 from govhall.cases.models import BundleApplication, Case, CaseMaterial, CaseState
 from tests.cases.factories import pdf_upload
 from tests.cases.test_bundles import SHARED_MATERIAL, STATEMENT, BundleWorld, bundle_world
 from tests.factories import XIHU
 from tests.portal.test_guide import page_text
-from tests.workbench.forms_in_page import form_fields
 
 pytestmark = pytest.mark.django_db
 

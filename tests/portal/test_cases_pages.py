@@ -9,13 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bench.page_forms import form_fields
 from govhall.cases import selectors, services
 from govhall.cases.models import Case, CaseMaterial, CaseState
 from govhall.notices.selectors import inbox_latest
 from tests.cases.factories import case_world, make_case, make_draft, pdf_upload, task_open
 from tests.factories import make_implementation
 from tests.portal.test_guide import page_text
-from tests.workbench.forms_in_page import form_fields
 
 pytestmark = pytest.mark.django_db
 

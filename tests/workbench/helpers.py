@@ -4,8 +4,8 @@ from typing import Any
 
 from django.test import Client
 
+from bench.page_forms import form_fields
 from govhall.catalog.models import CatalogueChange, Implementation
-from tests.workbench.forms_in_page import form_fields
 
 
 def implementation_url(implementation: Implementation, page: str = "") -> str:

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bench.page_forms import form_fields
 from govhall.cases import services
 from govhall.cases.models import (
     Case,
@@ -26,7 +27,6 @@ from govhall.cases.models import (
 )
 from tests.cases.factories import case_world, make_case, pdf_upload, task_open
 from tests.factories import force_login_verified
-from tests.workbench.forms_in_page import form_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from bench.page_forms import form_fields
 from govhall.accounts import privacy
 from govhall.accounts.models import AssuranceLevel, AssuranceMethod, Person, Role, StaffAssignment
 from govhall.audit.models import AuditRecord
@@ -33,7 +34,6 @@ from tests.factories import (
     make_staff,
     material_example,
 )
-from tests.workbench.forms_in_page import form_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bench.page_forms import form_fields
 from govhall.accounts.models import Role
 from govhall.accounts.totp import staff_totp_device_create, totp_code_now
 from govhall.catalog import selectors, services
@@ -22,7 +23,6 @@ from tests.factories import (
     make_implementation,
     make_staff,
 )
-from tests.workbench.forms_in_page import form_fields
 from tests.workbench.helpers import change_form_as_shown, implementation_url, latest_change
 
 pytestmark = pytest.mark.django_db

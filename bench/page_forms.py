@@ -1,4 +1,5 @@
-"""What a browser would submit: the fields of a page's form with the values the page shows."""
+"""What a browser would submit: the fields of a page's form with the values the page shows (the
+benchmark's page flows and the tests of the pages)."""
 
 from html.parser import HTMLParser
 
