@@ -179,6 +179,9 @@ class BundleForm:
     parts: list[BundlePart]
     definition: dict[str, Any]
     prefilled: dict[str, Any] = field(default_factory=dict)
+    # The applicant's licences standing in for the parts' materials (``services.licence_wallet``):
+    # what each case will find in the wallet when it is filed.
+    wallet: dict[str, Any] = field(default_factory=dict)
 
 
 def bundle_form(*, application: BundleApplication) -> BundleForm:
@@ -189,7 +192,16 @@ def bundle_form(*, application: BundleApplication) -> BundleForm:
     definition = bundle_definition_merge(definitions=[part.definition for part in parts])
     person = getattr(application.applicant, "person", None)
     prefill = application_form.form_prefill(definition=definition, person=person, company=application.company)
-    return BundleForm(parts=parts, definition=definition, prefilled=application_form.prefill_as_stored(prefill))
+    # Each case of the application will have the applicant's person and the company (as
+    # services.case_draft_start sets them), and will look in their wallet.
+    wallet = services.licence_wallet(
+        material_list=[material for part in parts for material in part.material_list],
+        person_id=person.pk if person is not None else None,
+        company_id=application.company_id,
+    )
+    return BundleForm(
+        parts=parts, definition=definition, prefilled=application_form.prefill_as_stored(prefill), wallet=wallet
+    )
 
 
 def _part(resolved: ResolvedItem) -> BundlePart:
@@ -265,12 +277,13 @@ def bundle_materials(*, form: BundleForm, data: dict[str, Any]) -> list[dict[str
     items that list it (``items``), and ``visible`` / ``required`` / ``shared`` merged from each
     item's own rules: required when any item needs it from the applicant now (a deferrable
     material, 容缺, is not), shared when every item that lists it obtains it from a government
-    source or a licence."""
+    source or from the applicant's licence (``from_wallet``), as each case will when filed: a
+    licence the platform keeps but the applicant does not hold is asked for, as in a case."""
     merged: dict[str, dict[str, Any]] = {}
     for part in form.parts:
         values = _part_values(part, data)
         for material in application_form.form_materials(
-            definition=part.definition, materials=part.material_list, data=values
+            definition=part.definition, materials=part.material_list, data=values, wallet=form.wallet
         ):
             options = application_form.form_material_options(definition=part.definition, material_name=material["name"])
             needed = bool(material["required"]) and not options["deferrable_days"]

@@ -890,16 +890,24 @@ def _deferred_materials_record(case: Case, *, present: set[str], materials: list
 def case_wallet(case: Case) -> dict[str, Any]:
     """For each licence type the platform keeps that stands in for one of the case's materials:
     the applicant's valid licence of it (the company's for a company's case), or None."""
+    return licence_wallet(material_list=case.material_list, person_id=case.person_id, company_id=case.company_id)
+
+
+def licence_wallet(
+    *, material_list: list[dict[str, Any]], person_id: int | None, company_id: int | None
+) -> dict[str, Any]:
+    """For each licence type the platform keeps that stands in for one of ``material_list``'s
+    materials: the holder's valid licence of it (the company's when given), or None. What a
+    case of these materials will find in its applicant's wallet (``case_wallet``)."""
     from govhall.licences.models import LicenceType
     from govhall.licences.selectors import licence_valid_of_type_for
 
-    codes = {material.get("licence_type_code") for material in case.material_list} - {None, ""}
+    codes = {material.get("licence_type_code") for material in material_list} - {None, ""}
     if not codes:
         return {}
     kept = LicenceType.objects.filter(code__in=codes, active=True).values_list("code", flat=True)
     return {
-        code: licence_valid_of_type_for(type_code=code, person_id=case.person_id, company_id=case.company_id)
-        for code in kept
+        code: licence_valid_of_type_for(type_code=code, person_id=person_id, company_id=company_id) for code in kept
     }
 
 

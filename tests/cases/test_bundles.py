@@ -20,15 +20,18 @@ from govhall.cases import bundles, services
 from govhall.cases.models import BundleApplication, Case, CaseMaterial, CaseState
 from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.catalog.models import Bundle, BundleItem, Implementation
+from govhall.licences.models import LicenceType
 from govhall.metrics.services import metrics_rebuild
 from govhall.org.models import Region
 from tests.cases.factories import CaseWorld, case_world, pdf_upload, staff_in, task_open
 from tests.factories import HANGZHOU, XIHU, YUHANG, make_entry, make_implementation, material_example, unique
+from tests.licences.factories import make_licence, make_licence_type
 from tests.metrics.test_figures import counter_rows
 
 pytestmark = pytest.mark.django_db
 
 SHARED_MATERIAL = "监护人身份证明"
+IDENTITY_CARDS = "父母双方居民身份证"
 STATEMENT = "为新生儿一次办理出生相关事项"
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -309,6 +312,39 @@ def test_a_material_two_items_need_is_uploaded_once_and_both_cases_hold_the_same
     assert not CaseMaterial.objects.filter(
         case__implementation=bw.implementations["hrss"], material_name=SHARED_MATERIAL
     ).exists()
+
+
+def test_a_material_a_kept_licence_stands_in_for_is_asked_unless_the_applicant_holds_the_licence(bw):
+    """The bundle lists each material as its cases will when filed: the parents' identity cards
+    of 出生登记 stand for a licence type the platform keeps. An applicant without such a licence
+    is asked to upload them (a case would refuse the submission without them, and the page
+    offered no upload); one holding a valid licence is not, and the case takes it from the wallet."""
+    make_licence_type(code="JMSFZ", name="居民身份证")
+    user = bw.world.applicant.user
+    application = filled(start(bw), user)
+
+    identity = next(
+        material
+        for material in bundles.bundle_materials(form=bundles.bundle_form(application=application), data={})
+        if material["name"] == IDENTITY_CARDS
+    )
+    assert (identity["shared"], identity["required"], identity["from_wallet"]) == (False, True, None)
+    first = bundles.bundle_application_submit(application=with_materials(application, user), user=user)
+    registration = Case.objects.get(bundle_application=first, implementation=bw.implementations["public_security"])
+    assert registration.materials.get(material_name=IDENTITY_CARDS).trust == "C"  # the applicant's upload
+
+    licence = make_licence(licence_type=LicenceType.objects.get(code="JMSFZ"), person=bw.world.applicant)
+    second = filled(start(bw), user)
+    identity = next(
+        material
+        for material in bundles.bundle_materials(form=bundles.bundle_form(application=second), data={})
+        if material["name"] == IDENTITY_CARDS
+    )
+    assert (identity["shared"], identity["required"], identity["from_wallet"]) == (True, False, licence)
+    second = bundles.bundle_application_submit(application=with_materials(second, user), user=user)
+    registration = Case.objects.get(bundle_application=second, implementation=bw.implementations["public_security"])
+    from_wallet = registration.materials.get(material_name=IDENTITY_CARDS)
+    assert (from_wallet.trust, from_wallet.licence_version.licence_id) == ("A", licence.pk)
 
 
 def test_a_field_shared_by_the_items_is_asked_once_and_copied_to_each_case(bw):

@@ -11,9 +11,11 @@ from django.urls import reverse
 from bench.page_forms import form_fields
 from govhall.cases import bundles, selectors
 from govhall.cases.models import BundleApplication, Case, CaseMaterial, CaseState
+from govhall.licences.models import LicenceType
 from tests.cases.factories import pdf_upload
-from tests.cases.test_bundles import SHARED_MATERIAL, STATEMENT, BundleWorld, bundle_world
+from tests.cases.test_bundles import IDENTITY_CARDS, SHARED_MATERIAL, STATEMENT, BundleWorld, bundle_world
 from tests.factories import XIHU
+from tests.licences.factories import make_licence, make_licence_type
 from tests.portal.test_guide import page_text
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +163,34 @@ def test_a_second_click_on_submit_leads_to_the_same_status_page(client, bw):
     application.refresh_from_db()
     assert first["Location"] == second["Location"] == status_url(application)
     assert Case.objects.filter(bundle_application=application).count() == 4
+
+
+def test_the_page_asks_for_a_material_whose_licence_the_applicant_lacks_and_names_the_one_they_hold(client, bw):
+    """The parents' identity cards stand for a licence type the platform keeps: without such a
+    licence the page offers their upload, and the submission with it files the four cases; with
+    one, the page names the licence it takes them from and asks nothing."""
+    make_licence_type(code="JMSFZ", name="居民身份证")
+    as_citizen(client, bw.world.applicant)
+    application = bundles.bundle_application_start(
+        user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
+    )
+    page = client.get(edit_url(application))
+    assert IDENTITY_CARDS in upload_inputs(page)
+    fields = {**page_form(client, application), "f-application_statement": STATEMENT, "f-delivery": "electronic"}
+    fields.update({input_name: pdf_upload(text=name) for name, input_name in upload_inputs(page).items()})
+    client.post(edit_url(application), {**fields, "action": "upload"})
+    response = client.post(edit_url(application), {**page_form(client, application), "action": "submit"})
+    application.refresh_from_db()
+    assert response["Location"] == status_url(application)
+    assert Case.objects.filter(bundle_application=application).count() == 4
+
+    licence = make_licence(licence_type=LicenceType.objects.get(code="JMSFZ"), person=bw.world.applicant)
+    second = bundles.bundle_application_start(
+        user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
+    )
+    page = client.get(edit_url(second))
+    assert IDENTITY_CARDS not in upload_inputs(page)
+    assert f"已从电子证照库获取（居民身份证 {licence.number}），无需提交" in page_text(page)
 
 
 def test_start_refused_for_a_low_assurance_level_explains_why_on_the_bundle_page(client, bw):
