@@ -182,6 +182,35 @@ def _submission_target(*, person: Any, region_code: str | None = None) -> dict[s
 BUNDLE_CODE = "newborn"
 
 
+# Values for the kinds of field the generator's filler leaves empty, which a bundle's merged
+# form asks for (新生儿出生: the date of birth, the place of birth, the certificate's number).
+FILLER_PATTERNED = ("13912345678", "310000", "P330106202611", "2026110100001")
+
+
+def _filler_more(definition: dict[str, Any], data: dict[str, Any], *, region_code: str) -> dict[str, Any]:
+    """Required fields still empty in ``data``: a date ten days ago, an address in
+    ``region_code``, and a patterned text from ``FILLER_PATTERNED`` that fits its pattern."""
+    import re
+
+    from django.utils import timezone
+
+    schema = definition.get("schema") or {}
+    more: dict[str, Any] = {}
+    for name in schema.get("required") or []:
+        prop = (schema.get("properties") or {}).get(name) or {}
+        if data.get(name) not in (None, "", {}, []):
+            continue
+        if prop.get("format") == "date":
+            more[name] = (timezone.localdate() - timedelta(days=10)).isoformat()
+        elif prop.get("type") == "object" and set(prop.get("required") or []) == {"region", "detail"}:
+            more[name] = {"region": region_code, "detail": "文三路 1 号"}
+        elif prop.get("type") == "string" and "pattern" in prop:
+            fits = [value for value in FILLER_PATTERNED if re.fullmatch(prop["pattern"], value)]
+            if fits:
+                more[name] = fits[0]
+    return more
+
+
 def bundle_applications_ready(*, people: list[Any], region_code: str, pdf: bytes) -> list[str]:
     """For each of ``people``, an application for ``BUNDLE_CODE`` in ``region_code`` started,
     filled and given its materials through the bundle services, ready to submit: the
@@ -204,6 +233,7 @@ def bundle_applications_ready(*, people: list[Any], region_code: str, pdf: bytes
             **bundles.bundle_application_form_data(application=application),
             **_filler_data(form.definition, user.person.name),
         }
+        data.update(_filler_more(form.definition, data, region_code=region_code))
         bundles.bundle_application_save(application=application, user=user, data=data)
         uploads = bundles.bundle_application_uploads(application=application)
         for material in bundles.bundle_materials(form=form, data=data):
