@@ -179,7 +179,7 @@ def _edit_post(request: HttpRequest, application: BundleApplication, form: bundl
     data = {name: value for name, value in posted.items() if name not in locked}
     state = EditState(data=data, field_errors={}, material_errors={}, general_errors=[])
     try:
-        draft_errors = bundles.bundle_application_save(application=application, user=request.user, data=data)
+        draft_errors = bundles.bundle_application_save(application=application, user=request.user, data=data, form=form)
         state.material_errors = _materials_from_post(request, application, form, data)
     except CaseActionRefused as refusal:
         return _edit_refused(request, application, form, state, refusal)
@@ -202,7 +202,7 @@ def _edit_submit(
         return _edit_page(request, application, form, state, status=400)
     try:
         submitted = bundles.bundle_application_submit(
-            application=application, user=request.user, submit_key=request.POST.get("submit_key", "")
+            application=application, user=request.user, submit_key=request.POST.get("submit_key", ""), form=form
         )
     except CaseInvalid as invalid:
         _errors_split(state, invalid.errors)
@@ -260,7 +260,9 @@ def _materials_from_post(
         if upload is None:
             continue
         try:
-            bundles.bundle_material_add(application=application, user=request.user, material_name=name, file=upload)
+            bundles.bundle_material_add(
+                application=application, user=request.user, material_name=name, file=upload, form=form
+            )
         except UploadRefused as refusal:
             problems[name] = refusal.message
         except CaseActionRefused as refusal:

@@ -193,6 +193,36 @@ def test_the_page_asks_for_a_material_whose_licence_the_applicant_lacks_and_name
     assert f"已从电子证照库获取（居民身份证 {licence.number}），无需提交" in page_text(page)
 
 
+def test_the_pages_save_upload_and_submit_make_the_merged_form_once_a_request(client, bw, monkeypatch):
+    """The page makes the application's form to show it and hands it to the services it calls:
+    reading the catalogue, the applicant's record and licences once a request, not once a call."""
+    as_citizen(client, bw.world.applicant)
+    application = bundles.bundle_application_start(
+        user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
+    )
+    page = client.get(edit_url(application))
+    fields = {**page_form(client, application), "f-application_statement": STATEMENT, "f-delivery": "electronic"}
+    fields.update({input_name: pdf_upload(text=name) for name, input_name in upload_inputs(page).items()})
+    made = []
+    real = bundles.bundle_form
+    monkeypatch.setattr(bundles, "bundle_form", lambda **kwargs: made.append(1) or real(**kwargs))
+
+    uploaded = client.post(edit_url(application), {**fields, "action": "upload"})
+    assert (uploaded.status_code, len(made)) == (302, 1)
+    shown = page_form(client, application)
+    assert len(made) == 2
+    submitted = client.post(edit_url(application), {**shown, "action": "submit"})
+    assert (submitted.status_code, len(made)) == (302, 3)
+    assert Case.objects.filter(bundle_application=application).count() == 4
+    # A form made for another application is not taken for this one.
+    other = bundles.bundle_application_start(
+        user=bw.world.other_applicant.user, bundle=bw.bundle, region=bw.world.market.region
+    )
+    own = bundles.bundle_form(application=application)
+    assert bundles._form_of(application, own) is own
+    assert bundles._form_of(other, own).application_id == other.pk
+
+
 def test_start_refused_for_a_low_assurance_level_explains_why_on_the_bundle_page(client, bw):
     as_citizen(client, bw.world.low_level_applicant)
 
