@@ -314,7 +314,11 @@ async def ratings_run(
     timings = Timings()
     rating = Rating(host=host, port=port, timings=timings)
     seconds, exhausted = await pool_run(
-        run=rating.run, pool=tokens, connections=connections, duration=duration, timings=timings
+        run=lambda turn, token: rating.run(token, turn),
+        pool=tokens,
+        connections=connections,
+        duration=duration,
+        timings=timings,
     )
     return timings, seconds, exhausted
 

@@ -332,7 +332,6 @@ def test_a_load_drops_secondary_indexes_but_keeps_unique_and_sparse_partial_ones
     assert kept["bench_t_dense"].endswith("WHERE dense")
 
 
-@pytest.mark.django_db
 def test_the_generators_lines_are_shown_while_it_runs_and_its_failure_stops_the_run(tmp_path) -> None:
     """The harness hands on each line of the generator as it comes: here the program waits, after
     its first line, for a file the test writes only once it has read that line."""
@@ -354,6 +353,7 @@ def test_the_generators_lines_are_shown_while_it_runs_and_its_failure_stops_the_
         list(runner.output_lines([sys.executable, "-c", "print('half'); raise SystemExit(3)"], env={}))
 
 
+@pytest.mark.django_db
 def test_ceiling_views_answer_and_exist_only_with_the_flag() -> None:
     factory = RequestFactory()
     assert json.loads(bench_views.ceiling_json(factory.get("/")).content) == {"ceiling": "json", "ok": True}
