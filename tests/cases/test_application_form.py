@@ -622,6 +622,36 @@ def test_the_form_renders_values_errors_and_readonly_locked_fields():
 
 
 @pytest.mark.django_db
+def test_an_address_offers_every_county_under_its_city_and_selects_only_the_one_given():
+    """The options are written by Python (``_region_options``), not by the template's loop: each
+    county once under its city, in order, the given one selected, a value no county has (or one
+    made to break the markup) selecting none and written nowhere."""
+    from govhall.org.selectors import region_counties_by_city
+
+    address = {"type": "object", "properties": {"region": {"type": "string"}, "detail": {"type": "string"}}}
+    definition = {
+        "schema": {"type": "object", "properties": {"home": address, "work": address}},
+        "layout": [{"section": "地址", "fields": ["home", "work"]}],
+        "fields": {"home": {"widget": "address"}, "work": {"widget": "address"}},
+    }
+    data = {"home": {"region": "330106", "detail": "文三路"}, "work": {"region": '"><script>x</script>'}}
+    sections = form_sections(definition=definition, data=data, prefilled=NO_PREFILL, errors={}, language="zh-hans")
+    page = render_to_string("cases/_form_fields.html", {"sections": sections})
+
+    groups = region_counties_by_city()
+    for field in ("home", "work"):
+        select = re.search(rf'<select id="f-{field}-region".*?</select>', page, re.S)
+        assert select is not None
+        assert re.findall(r'<optgroup label="([^"]+)">', select.group(0)) == [city for city, _counties in groups]
+        codes = re.findall(r'<option value="(\d{6})"', select.group(0))
+        assert codes == [code for _city, counties in groups for code, _name in counties]
+        assert select.group(0).startswith(f'<select id="f-{field}-region" name="f-{field}-region">\n')
+    assert page.count(" selected>") == 1
+    assert '<option value="330106" selected>西湖区</option>' in page
+    assert "<script" not in page
+
+
+@pytest.mark.django_db
 def test_sections_in_english_use_english_labels_and_required_follows_the_data():
     definition = food_form()
 
