@@ -457,9 +457,9 @@ def ratings(count: int, timer: Timer) -> int:
 def bundle_submissions(count: int, timer: Timer) -> int:
     """The bundle scenario's submission (``bench.prepare.BUNDLE_CODE``) for ``count`` applicants
     of the pools' region, each signed in with a session: the application is started, filled and
-    given its materials through the services (``bundle_applications_ready``, untimed), its edit
-    page read, then the page's form sent with "submit", as the browser sends it (timed): the
-    four cases filed in one transaction. The statements say how long the audit chain's lock,
+    given its materials through the services (``bundle_applications_ready``, untimed), then its
+    edit page read (``bundle_page``) and the page's form sent with "submit" (``bundle_submit``),
+    as the browser does: the four cases filed in one transaction. The statements say how long the audit chain's lock,
     one for the whole platform, was held."""
     from django.test import Client
 
@@ -482,11 +482,11 @@ def bundle_submissions(count: int, timer: Timer) -> int:
         name, _equals, key = cookie.partition("=")
         client.cookies[name] = key
         edit = f"/bundles/applications/{reference}/edit/"
-        page = client.get(edit)
+        record = timer.timed if number >= WARM_UP else _untimed
+        page = record("bundle_page", partial(client.get, edit))
         if page.status_code != 200:
             raise SystemExit(f"bundle edit page: {page.status_code}")
         fields = {**form_fields(page.content.decode(), form_id="bundle-form"), "action": "submit"}
-        record = timer.timed if number >= WARM_UP else _untimed
         answer = record("bundle_submit", partial(client.post, edit, fields))
         if answer.status_code != 302 or "/edit/" in answer["Location"]:
             raise SystemExit(f"bundle submit: {answer.status_code} {answer.content[:300]!r}")
