@@ -215,6 +215,24 @@ class Submission(SubmissionSteps):
         self.timings.flows.append(time.perf_counter() - started)
 
 
+class _PageFlow:
+    """A flow through the pages of the server on ``host`` (loopback only), timed into ``timings``."""
+
+    def __init__(self, *, host: str, port: int, timings: Timings) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
+        self.host = host
+        self.port = port
+        self.timings = timings
+
+    async def _form_sent(self, path: str, fields: Any, cookie: str) -> tuple[int, dict[str, list[str]], bytes]:
+        """``fields`` (pairs, or names with a value or a list of them) sent to ``path`` as a
+        browser sends a form, with the ``cookie`` header."""
+        body = urllib.parse.urlencode(fields, doseq=True).encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        return await http_exchange(self.host, self.port, "POST", path, headers, body)
+
+
 # A rating's level by its turn: most people are satisfied, one in 25 is not and says why (a bad
 # review opens the department's follow-up, GB/T 39735), as on the platforms that publish them.
 RATING_LEVELS = (5, 5, 5, 5, 4, 5, 5, 5, 5, 3, 5, 5, 5, 5, 4, 5, 5, 5, 5, 5, 4, 5, 5, 5, 2)
@@ -234,17 +252,10 @@ def rating_answers(page: str, turn: int) -> list[tuple[str, str]]:
     return answers
 
 
-class Rating:
+class Rating(_PageFlow):
     """One applicant rating a closed case through the link of the SMS sent when it closed (no
     signing in: the link is the key): the form, then the rating with the form's CSRF token and
     cookie; the answer must send them to the thank-you page."""
-
-    def __init__(self, *, host: str, port: int, timings: Timings) -> None:
-        if host not in LOOPBACK_HOSTS:
-            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
-        self.host = host
-        self.port = port
-        self.timings = timings
 
     async def run(self, token: str, turn: int) -> None:
         started = time.perf_counter()
@@ -260,16 +271,8 @@ class Rating:
         if status != 200 or form is None or not cookie:
             raise CheckFailed(f"form: {status} {page[:300]}")
         fields = [("csrfmiddlewaretoken", html.unescape(form.group(1))), *rating_answers(page, turn)]
-        body = urllib.parse.urlencode(fields).encode("ascii")
         sent = time.perf_counter()
-        status, headers, content = await http_exchange(
-            self.host,
-            self.port,
-            "POST",
-            path,
-            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
-            body,
-        )
+        status, headers, content = await self._form_sent(path, fields, cookie)
         self.timings.add("rate", time.perf_counter() - sent)
         location = (headers.get("location") or [""])[-1]
         if status != 302 or not location.endswith("/rate/done/"):
@@ -326,18 +329,11 @@ async def ratings_run(
 _BUNDLE_STATUS = re.compile(r"^/bundles/applications/(?!draft-)[^/]+/$")
 
 
-class BundleSubmission:
+class BundleSubmission(_PageFlow):
     """An applicant submitting a bundle (一件事) they filled in and gave the materials of: the
     edit page, signed in with their session, then its form sent with "submit" and the page's
     CSRF token, as the browser sends it; the answer must send them to the status page of the
     numbered application (its four cases filed)."""
-
-    def __init__(self, *, host: str, port: int, timings: Timings) -> None:
-        if host not in LOOPBACK_HOSTS:
-            raise ValueError("the benchmark only sends traffic to this machine (loopback)")
-        self.host = host
-        self.port = port
-        self.timings = timings
 
     async def run(self, _turn: int, item: str) -> None:
         """``item``: the edit page's path and the session's Cookie header, tab-separated."""
@@ -353,16 +349,8 @@ class BundleSubmission:
         )
         if status != 200 or "csrfmiddlewaretoken" not in fields or not csrf:
             raise CheckFailed(f"form: {status} {page[:300]}")
-        body = urllib.parse.urlencode({**fields, "action": "submit"}, doseq=True).encode("ascii")
         sent = time.perf_counter()
-        status, headers, content = await http_exchange(
-            self.host,
-            self.port,
-            "POST",
-            path,
-            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{session}; {csrf}"},
-            body,
-        )
+        status, headers, content = await self._form_sent(path, {**fields, "action": "submit"}, f"{session}; {csrf}")
         self.timings.add("submit", time.perf_counter() - sent)
         location = (headers.get("location") or [""])[-1]
         if status != 302 or not _BUNDLE_STATUS.match(location):

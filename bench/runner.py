@@ -859,24 +859,45 @@ def rating_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         return [Row("rating", note="no rating invitations: no closed case of a benchmark applicant", errors=1)]
     meter = CpuMeter(server) if server is not None else None
     start = meter.start() if meter is not None else {}
-    timings, seconds, exhausted = asyncio.run(
+    ran = asyncio.run(
         ratings_run(
             host=HOST, port=options.port, tokens=tokens, connections=options.connections, duration=options.duration
         )
     )
-    row = _timing_row("rating", timings.flows, seconds, timings.errors)
-    row.note = "the form, then the rating (1 in 25 a bad review)"
-    if exhausted:
-        row.note += f"; pool exhausted {exhausted} times"
+    return _pool_rows(
+        options,
+        server,
+        meter,
+        start,
+        "rating",
+        ran,
+        note="the form, then the rating (1 in 25 a bad review)",
+        steps=("form", "rate"),
+    )
+
+
+def _pool_rows(
+    options: Options,
+    server: "Server | None",
+    meter: "CpuMeter | None",
+    start: dict[str, Any],
+    name: str,
+    ran: tuple[Any, float, int],
+    *,
+    note: str,
+    steps: tuple[str, ...],
+) -> list[Row]:
+    """The rows of a pool's flows from what its run returned (``ran``: timings, seconds, how
+    often the pool was found empty): the whole flow, with where its CPU went once the server is
+    idle again (``meter`` read at ``start``), then each of its ``steps``."""
+    timings, seconds, exhausted = ran
+    row = _timing_row(name, timings.flows, seconds, timings.errors)
+    row.note = note + (f"; pool exhausted {exhausted} times" if exhausted else "")
     row.samples = timings.error_samples[:3]
     if meter is not None and server is not None:
         settle(options, server)
         row.cpu_ms = meter.per_request(start, row.requests)
-    return [
-        row,
-        _timing_row("rating.form", timings.steps.get("form", []), seconds, 0),
-        _timing_row("rating.rate", timings.steps.get("rate", []), seconds, 0),
-    ]
+    return [row, *(_timing_row(f"{name}.{step}", timings.steps.get(step, []), seconds, 0) for step in steps)]
 
 
 def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" = None) -> list[Row]:
@@ -892,7 +913,7 @@ def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         ]
     meter = CpuMeter(server) if server is not None else None
     start = meter.start() if meter is not None else {}
-    timings, seconds, exhausted = asyncio.run(
+    ran = asyncio.run(
         bundles_run(
             host=HOST,
             port=options.port,
@@ -901,19 +922,16 @@ def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" 
             duration=options.duration,
         )
     )
-    row = _timing_row("bundle", timings.flows, seconds, timings.errors)
-    row.note = f"the page, then the submission: {data.get('bundle_name', '')}, four cases"
-    if exhausted:
-        row.note += f"; pool exhausted {exhausted} times"
-    row.samples = timings.error_samples[:3]
-    if meter is not None and server is not None:
-        settle(options, server)
-        row.cpu_ms = meter.per_request(start, row.requests)
-    return [
-        row,
-        _timing_row("bundle.form", timings.steps.get("form", []), seconds, 0),
-        _timing_row("bundle.submit", timings.steps.get("submit", []), seconds, 0),
-    ]
+    return _pool_rows(
+        options,
+        server,
+        meter,
+        start,
+        "bundle",
+        ran,
+        note=f"the page, then the submission: {data.get('bundle_name', '')}, four cases",
+        steps=("form", "submit"),
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -713,6 +713,27 @@ def test_wrk_script_sends_each_path_its_own_body(live_server) -> None:
     assert scenario_body.errors >= scenario_body.requests - 2  # "unknown", not "malformed"
 
 
+def test_a_pools_rows_are_its_flow_and_each_step_with_the_pool_found_empty_in_the_note() -> None:
+    from bench.flows import Timings
+
+    timings = Timings(flows=[0.2, 0.4], errors=1, error_samples=["submit: 400"])
+    for step, seconds in (("form", 0.1), ("form", 0.2), ("submit", 0.3)):
+        timings.add(step, seconds)
+
+    rows = runner._pool_rows(
+        runner.Options(), None, None, {}, "bundle", (timings, 2.0, 3), note="four cases", steps=("form", "submit")
+    )
+
+    assert [(row.scenario, row.requests, row.errors) for row in rows] == [
+        ("bundle", 2, 1),
+        ("bundle.form", 2, 0),
+        ("bundle.submit", 1, 0),
+    ]
+    assert rows[0].rps == 1.0 and rows[0].note == "four cases; pool exhausted 3 times"
+    assert rows[0].samples == ["submit: 400"]
+    assert runner.bundle_rows(runner.Options(), {}, None)[0].errors == 1  # nothing prepared
+
+
 def test_table_compares_each_scenario_with_its_ceiling() -> None:
     rows = [
         runner.Row("C_json", rps=2000),

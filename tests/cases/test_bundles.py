@@ -314,6 +314,13 @@ def test_a_material_two_items_need_is_uploaded_once_and_both_cases_hold_the_same
     ).exists()
 
 
+def identity_cards_listed(application: BundleApplication) -> tuple:
+    """How the bundle lists the parents' identity cards: (shared, required, the wallet's licence)."""
+    form = bundles.bundle_form(application=application)
+    identity = next(m for m in bundles.bundle_materials(form=form, data={}) if m["name"] == IDENTITY_CARDS)
+    return identity["shared"], identity["required"], identity["from_wallet"]
+
+
 def test_a_material_a_kept_licence_stands_in_for_is_asked_unless_the_applicant_holds_the_licence(bw):
     """The bundle lists each material as its cases will when filed: the parents' identity cards
     of 出生登记 stand for a licence type the platform keeps. An applicant without such a licence
@@ -323,24 +330,14 @@ def test_a_material_a_kept_licence_stands_in_for_is_asked_unless_the_applicant_h
     user = bw.world.applicant.user
     application = filled(start(bw), user)
 
-    identity = next(
-        material
-        for material in bundles.bundle_materials(form=bundles.bundle_form(application=application), data={})
-        if material["name"] == IDENTITY_CARDS
-    )
-    assert (identity["shared"], identity["required"], identity["from_wallet"]) == (False, True, None)
+    assert identity_cards_listed(application) == (False, True, None)
     first = bundles.bundle_application_submit(application=with_materials(application, user), user=user)
     registration = Case.objects.get(bundle_application=first, implementation=bw.implementations["public_security"])
     assert registration.materials.get(material_name=IDENTITY_CARDS).trust == "C"  # the applicant's upload
 
     licence = make_licence(licence_type=LicenceType.objects.get(code="JMSFZ"), person=bw.world.applicant)
     second = filled(start(bw), user)
-    identity = next(
-        material
-        for material in bundles.bundle_materials(form=bundles.bundle_form(application=second), data={})
-        if material["name"] == IDENTITY_CARDS
-    )
-    assert (identity["shared"], identity["required"], identity["from_wallet"]) == (True, False, licence)
+    assert identity_cards_listed(second) == (True, False, licence)
     second = bundles.bundle_application_submit(application=with_materials(second, user), user=user)
     registration = Case.objects.get(bundle_application=second, implementation=bw.implementations["public_security"])
     from_wallet = registration.materials.get(material_name=IDENTITY_CARDS)

@@ -146,14 +146,22 @@ def test_submitting_without_a_required_material_says_so_on_the_material_and_crea
     assert not Case.objects.exists()
 
 
-def test_a_second_click_on_submit_leads_to_the_same_status_page(client, bw):
+def started_and_filled(client, bw) -> tuple[BundleApplication, dict, dict]:
+    """The applicant's new application, the page's form filled in, and a file for each material
+    the page asks for, by input name."""
     as_citizen(client, bw.world.applicant)
     application = bundles.bundle_application_start(
         user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
     )
     page = client.get(edit_url(application))
     fields = {**page_form(client, application), "f-application_statement": STATEMENT, "f-delivery": "electronic"}
-    fields.update({input_name: pdf_upload(text=name) for name, input_name in upload_inputs(page).items()})
+    files = {input_name: pdf_upload(f"{name}.pdf", text=name) for name, input_name in upload_inputs(page).items()}
+    return application, fields, files
+
+
+def test_a_second_click_on_submit_leads_to_the_same_status_page(client, bw):
+    application, fields, files = started_and_filled(client, bw)
+    fields.update(files)
     client.post(edit_url(application), {**fields, "action": "upload"})
     form = page_form(client, application)
 
@@ -170,14 +178,9 @@ def test_the_page_asks_for_a_material_whose_licence_the_applicant_lacks_and_name
     licence the page offers their upload, and the submission with it files the four cases; with
     one, the page names the licence it takes them from and asks nothing."""
     make_licence_type(code="JMSFZ", name="居民身份证")
-    as_citizen(client, bw.world.applicant)
-    application = bundles.bundle_application_start(
-        user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
-    )
-    page = client.get(edit_url(application))
-    assert IDENTITY_CARDS in upload_inputs(page)
-    fields = {**page_form(client, application), "f-application_statement": STATEMENT, "f-delivery": "electronic"}
-    fields.update({input_name: pdf_upload(text=name) for name, input_name in upload_inputs(page).items()})
+    application, fields, files = started_and_filled(client, bw)
+    assert any(file.name == f"{IDENTITY_CARDS}.pdf" for file in files.values())
+    fields.update(files)
     client.post(edit_url(application), {**fields, "action": "upload"})
     response = client.post(edit_url(application), {**page_form(client, application), "action": "submit"})
     application.refresh_from_db()
@@ -196,13 +199,8 @@ def test_the_page_asks_for_a_material_whose_licence_the_applicant_lacks_and_name
 def test_the_pages_save_upload_and_submit_make_the_merged_form_once_a_request(client, bw, monkeypatch):
     """The page makes the application's form to show it and hands it to the services it calls:
     reading the catalogue, the applicant's record and licences once a request, not once a call."""
-    as_citizen(client, bw.world.applicant)
-    application = bundles.bundle_application_start(
-        user=bw.world.applicant.user, bundle=bw.bundle, region=bw.world.market.region
-    )
-    page = client.get(edit_url(application))
-    fields = {**page_form(client, application), "f-application_statement": STATEMENT, "f-delivery": "electronic"}
-    fields.update({input_name: pdf_upload(text=name) for name, input_name in upload_inputs(page).items()})
+    application, fields, files = started_and_filled(client, bw)
+    fields.update(files)
     made = []
     real = bundles.bundle_form
     monkeypatch.setattr(bundles, "bundle_form", lambda **kwargs: made.append(1) or real(**kwargs))
