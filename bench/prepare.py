@@ -184,7 +184,7 @@ BUNDLE_CODE = "newborn"
 
 # Values for the kinds of field the generator's filler leaves empty, which a bundle's merged
 # form asks for (新生儿出生: the date of birth, the place of birth, the certificate's number).
-FILLER_PATTERNED = ("13912345678", "310000", "P330106202611", "2026110100001")
+FILLER_PATTERNED = ("P330106202611", "13912345678", "310000", "2026110100001")
 
 
 def _filler_more(definition: dict[str, Any], data: dict[str, Any], *, region_code: str) -> dict[str, Any]:
