@@ -228,21 +228,13 @@ def todo_lists(count: int, timer: Timer) -> int:
     return 0
 
 
-def pages(kind: str, count: int, timer: Timer) -> int:
-    """The load's page scenarios, ``count`` requests, each with a session signed in as the
-    preparation signs them in: the workbench's to-do list and case pages as the benchmark's
-    officer (the county's cases, newest first), "my cases" and a case's page as the generated
-    applicants (each their own session, one case each)."""
+def _session_clients() -> Callable[[str], Any]:
+    """A test client signed in with a session's ``Cookie`` header, for each header asked. One
+    handler for all: a new one loads the middleware again on its first request (WhiteNoise's
+    scan of the static files: about 30 ms a request when each applicant's page came from a
+    client of its own)."""
     from django.test import Client
 
-    from bench.prepare import _sessions, own_cases
-    from govhall.accounts.models import StaffAssignment, User
-    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX
-    from govhall.cases.models import Case, CaseState
-
-    # One handler for all the sessions' clients: a new one loads the middleware again on its
-    # first request (WhiteNoise's scan of the static files: about 30 ms a request when each
-    # applicant's page came from a client of its own).
     handler = Client().handler
 
     def client_of(cookie: str) -> Any:
@@ -252,6 +244,21 @@ def pages(kind: str, count: int, timer: Timer) -> int:
         client.cookies[name] = key
         return client
 
+    return client_of
+
+
+def pages(kind: str, count: int, timer: Timer) -> int:
+    """The load's page scenarios, ``count`` requests, each with a session signed in as the
+    preparation signs them in: the workbench's to-do list and case pages as the benchmark's
+    officer (the county's cases, newest first), "my cases" and a case's page as the generated
+    applicants (each their own session, one case each)."""
+
+    from bench.prepare import _sessions, own_cases
+    from govhall.accounts.models import StaffAssignment, User
+    from govhall.cases.management.commands.bench_data import APPLICANT_PREFIX
+    from govhall.cases.models import Case, CaseState
+
+    client_of = _session_clients()
     requests: list[tuple[Any, str]] = []
     if kind.startswith("workbench_"):
         officer = User.objects.filter(username="bench-officer").first()
@@ -459,10 +466,8 @@ def bundle_submissions(count: int, timer: Timer) -> int:
     of the pools' region, each signed in with a session: the application is started, filled and
     given its materials through the services (``bundle_applications_ready``, untimed), then its
     edit page read (``bundle_page``) and the page's form sent with "submit" (``bundle_submit``),
-    as the browser does: the four cases filed in one transaction. The statements say how long the audit chain's lock,
-    one for the whole platform, was held."""
-    from django.test import Client
-
+    as the browser does: the four cases filed in one transaction. The statements say how long
+    the audit chain's lock, one for the whole platform, was held."""
     from bench.page_forms import form_fields
     from bench.prepare import _sessions, bundle_applications_ready
     from govhall.accounts.models import User
@@ -475,12 +480,9 @@ def bundle_submissions(count: int, timer: Timer) -> int:
     if len(references) <= WARM_UP:
         print(f"no bundle to apply for in {READY_REGION}, or no applicants: run make bench first", file=sys.stderr)
         return 1
-    handler = Client().handler
+    client_of = _session_clients()
     for number, (reference, cookie) in enumerate(zip(references, _sessions(people), strict=True)):
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.handler = handler
-        name, _equals, key = cookie.partition("=")
-        client.cookies[name] = key
+        client = client_of(cookie)
         edit = f"/bundles/applications/{reference}/edit/"
         record = timer.timed if number >= WARM_UP else _untimed
         page = record("bundle_page", partial(client.get, edit))

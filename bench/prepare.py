@@ -234,13 +234,13 @@ def bundle_applications_ready(*, people: list[Any], region_code: str, pdf: bytes
             **_filler_data(form.definition, user.person.name),
         }
         data.update(_filler_more(form.definition, data, region_code=region_code))
-        bundles.bundle_application_save(application=application, user=user, data=data)
+        bundles.bundle_application_save(application=application, user=user, data=data, form=form)
         uploads = bundles.bundle_application_uploads(application=application)
         for material in bundles.bundle_materials(form=form, data=data):
             if material["required"] and not material["shared"] and material["name"] not in uploads:
                 upload = SimpleUploadedFile("材料扫描件.pdf", pdf, content_type="application/pdf")
                 bundles.bundle_material_add(
-                    application=application, user=user, material_name=material["name"], file=upload
+                    application=application, user=user, material_name=material["name"], file=upload, form=form
                 )
         references.append(bundles.bundle_application_reference(application))
     return references
