@@ -283,6 +283,7 @@ def data_prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
 
 
 def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
+    signed_in = max(64, options.connections * 20)  # the applicants the preparation signs in
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         path = Path(handle.name)
     try:
@@ -294,12 +295,12 @@ def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
                 "--out",
                 str(path),
                 "--applicants",
-                str(max(64, options.connections * 20)),
+                str(signed_in),
                 "--invitations",
                 str(max(3000, int(options.duration * 200))),
                 # One bundle application ready to submit for each applicant (each may have one).
                 "--bundles",
-                str(max(64, options.connections * 20) if "bundle" in options.scenarios else 0),
+                str(signed_in if "bundle" in options.scenarios else 0),
             ],
             cwd=ROOT,
             env=env,
