@@ -72,8 +72,6 @@ from django.http import QueryDict
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import Promise
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from jsonschema import Draft202012Validator
@@ -1373,7 +1371,7 @@ def form_sections(
     language: str,
     materials_present: set[str] | None = None,
 ) -> list[dict]:
-    """Sections and fields ready for ``cases/_form_fields.html``.
+    """Sections and fields ready for ``application_form_html.form_fields_html``.
 
     ``data`` is what was entered (``form_data_from_post``) or stored (cleaned); values are shown
     back exactly as they are there, locked fields always show their prefilled value. Required
@@ -1531,27 +1529,7 @@ def _address_part(definition: dict, name: str, raw: Any, errors: dict, *, langua
     }
     for part in address.values():
         part["described_by"] = _described_by(part)
-    address["region"]["options"] = _region_options(regions, selected=address["region"]["value"])
     return {**address, "regions": regions}
-
-
-_INDENT = "\n" + " " * 12  # the template's indentation of the select's groups
-
-
-def _region_options(regions: list[tuple[str, list[tuple[str, str]]]], *, selected: str) -> SafeString:
-    """The address's county options under their cities, as ``cases/_form_fields.html`` wrote them
-    with a loop, character for character (checked on 20 renders: both languages, a county chosen,
-    none, one no county has, errors). Ninety options a field, three address fields on the
-    新生儿出生 bundle's page: the loop's nodes were 23 % of the page's Python function calls
-    (95,808 → 73,717 a page)."""
-    groups = []
-    for city, counties in regions:
-        options = "".join(
-            f'<option value="{escape(code)}"{" selected" if code == selected else ""}>{escape(name)}</option>'
-            for code, name in counties
-        )
-        groups.append(f'{_INDENT}<optgroup label="{escape(city)}">\n{" " * 14}{options}{_INDENT}</optgroup>{_INDENT}')
-    return mark_safe("".join(groups))  # every value above is escaped
 
 
 def _table_part(definition: dict, name: str, prop: dict, raw: Any, errors: dict, *, language: str) -> dict:

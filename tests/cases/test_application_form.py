@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.http import QueryDict
-from django.template.loader import render_to_string
 from django.utils import translation
 
 from govhall.accounts import services as account_services
@@ -28,6 +27,7 @@ from govhall.cases.application_form import (
     form_validate,
     prefill_as_stored,
 )
+from govhall.cases.application_form_html import form_fields_html
 from govhall.org.identifiers import uscc_check_character
 from tests.factories import identity_number_for, make_person
 
@@ -602,7 +602,7 @@ def test_the_form_renders_values_errors_and_readonly_locked_fields():
     _cleaned, errors = form_validate(definition=definition, data=data, prefilled=prefilled, materials_present=set())
 
     sections = form_sections(definition=definition, data=data, prefilled=prefilled, errors=errors, language="zh-hans")
-    page = render_to_string("cases/_form_fields.html", {"sections": sections})
+    page = form_fields_html(sections)
 
     assert re.search(r'<input type="text" id="f-area" name="f-area" value="三十五"[^>]*aria-invalid="true"', page)
     assert 'aria-describedby="f-area-error"' in page
@@ -623,9 +623,8 @@ def test_the_form_renders_values_errors_and_readonly_locked_fields():
 
 @pytest.mark.django_db
 def test_an_address_offers_every_county_under_its_city_and_selects_only_the_one_given():
-    """The options are written by Python (``_region_options``), not by the template's loop: each
-    county once under its city, in order, the given one selected, a value no county has (or one
-    made to break the markup) selecting none and written nowhere."""
+    """Each county once under its city, in order, the given one selected; a value no county has
+    (or one made to break the markup) selects none and is written nowhere."""
     from govhall.org.selectors import region_counties_by_city
 
     address = {"type": "object", "properties": {"region": {"type": "string"}, "detail": {"type": "string"}}}
@@ -636,7 +635,7 @@ def test_an_address_offers_every_county_under_its_city_and_selects_only_the_one_
     }
     data = {"home": {"region": "330106", "detail": "文三路"}, "work": {"region": '"><script>x</script>'}}
     sections = form_sections(definition=definition, data=data, prefilled=NO_PREFILL, errors={}, language="zh-hans")
-    page = render_to_string("cases/_form_fields.html", {"sections": sections})
+    page = form_fields_html(sections)
 
     groups = region_counties_by_city()
     for field in ("home", "work"):
@@ -649,6 +648,118 @@ def test_an_address_offers_every_county_under_its_city_and_selects_only_the_one_
     assert page.count(" selected>") == 1
     assert '<option value="330106" selected>西湖区</option>' in page
     assert "<script" not in page
+
+
+def every_widget_form() -> dict:
+    """A form with each widget the fields are written for, labels and values carrying markup."""
+    row = {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "title": "类别", "enum": ["a", "b&c"], "x-labels": ["甲", "乙<i>"]},
+            "born": {"type": "string", "format": "date", "title": "出生日期"},
+            "count": {"type": "integer", "title": "人数"},
+        },
+    }
+    return {
+        "schema": {
+            "type": "object",
+            "required": ["people", "notes", "district", "doc"],
+            "properties": {
+                "people": {"type": "array", "title": "人员<b>", "maxItems": 2, "items": row},
+                "notes": {"type": "string", "title": "说明"},
+                "shifts": {"type": "array", "title": "班次", "items": {"type": "string", "enum": ["早", "晚"]}},
+                "district": {"type": "string", "title": "片区", "enum": [str(number) for number in range(12)]},
+                "night": {"type": "boolean", "title": "夜间经营"},
+                "opened": {"type": "string", "format": "date", "title": "开业日期"},
+                "area": {"type": "number", "title": "面积"},
+                "doc": {"type": "string", "title": "平面图"},
+            },
+        },
+        "layout": [
+            {
+                "section": "经营<情况>",
+                "fields": ["people", "notes", "shifts", "district", "night", "opened", "area", "doc"],
+            }
+        ],
+        "fields": {
+            "notes": {"widget": "textarea", "help": "写明<经营>范围"},
+            "doc": {"widget": "file", "material": "经营场所平面图"},
+            "shifts": {"show_when": {"field": "night", "equals": True}},
+        },
+    }
+
+
+def test_every_widget_is_written_with_its_values_errors_and_markup_escaped():
+    """The fields as ``application_form_html`` writes them (ADR 27): each widget's inputs named as
+    a POST sends them back, what was entered shown again (a date no browser date input can show
+    as text), every label, value and message escaped."""
+    definition = every_widget_form()
+    data = {
+        "people": [{"kind": "b&c", "born": "五月一日", "count": "三"}],
+        "notes": '</textarea><script>alert("x")</script>',
+        "shifts": ["晚"],
+        "district": "11",
+        "night": "false",
+        "opened": "2024-05-01",
+        "area": "12.5",
+    }
+    prefilled = {"values": {"district": "11"}, "sources": {"district": "person.name"}, "locked": ["district"]}
+    _cleaned, errors = form_validate(definition=definition, data=data, prefilled=prefilled, materials_present=set())
+
+    page = str(
+        form_fields_html(
+            form_sections(definition=definition, data=data, prefilled=prefilled, errors=errors, language="zh-hans")
+        )
+    )
+
+    assert "<legend>经营&lt;情况&gt;</legend>" in page
+    assert "<legend>人员&lt;b&gt;" in page
+    assert '<p class="hint">最多 2 行；空白行不会保存。</p>' in page
+    assert '<th scope="row" id="f-people-row-0">第 1 行</th>' in page
+    labelled = 'aria-labelledby="f-people-column-kind f-people-row-0"'
+    assert f'<select id="f-people-0-kind" name="f-people-0-kind" {labelled}>' in page
+    assert '<option value="b&amp;c" selected>乙&lt;i&gt;</option>' in page
+    born = re.search(r'<input type="text" id="f-people-0-born" name="f-people-0-born" value="五月一日"([^>]*)>', page)
+    assert born is not None
+    assert ' placeholder="YYYY-MM-DD"' in born.group(1) and ' aria-invalid="true"' in born.group(1)
+    assert re.search(r'id="f-people-0-count"[^>]*inputmode="numeric"', page)
+    assert 'id="f-people-1-kind"' in page and 'id="f-people-2-kind"' not in page  # up to the limit of 2
+    assert ">&lt;/textarea&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</textarea>" in page
+    assert '<div class="helptext" id="f-notes-help">写明&lt;经营&gt;范围</div>' in page
+    assert re.search(r'<textarea id="f-notes" name="f-notes" rows="4" required aria-describedby="f-notes-help">', page)
+    shifts = re.search(r'<div class="[^"]*" id="f-shifts-field"([^>]*)>', page)
+    assert shifts is not None and 'data-show-when="{&quot;field&quot;: &quot;night&quot;' in shifts.group(1)
+    assert " hidden" in shifts.group(1)
+    assert '<input type="checkbox" id="f-shifts-1" name="f-shifts" value="晚" checked>' in page
+    # Twelve choices make a select; this one was prefilled and locked: sent hidden, shown read-only.
+    assert '<input type="hidden" name="f-district" value="11">' in page
+    assert '<input type="text" id="f-district" value="11" readonly>' in page
+    assert "已自动填写（" in page
+    assert '<input type="radio" id="f-night-1" name="f-night" value="false" checked>' in page
+    assert '<input type="date" id="f-opened" name="f-opened" value="2024-05-01">' in page
+    assert '<input type="text" id="f-area" name="f-area" value="12.5" inputmode="decimal">' in page
+    assert re.search(
+        r'<input type="file" id="f-doc" name="f-doc" required aria-describedby="f-doc-error" aria-invalid="true">', page
+    )
+    assert "<script" not in page
+
+    with translation.override("en"):
+        sections = form_sections(
+            definition=definition,
+            data={},
+            prefilled=NO_PREFILL,
+            errors={},
+            language="en",
+            materials_present={"经营场所平面图"},
+        )
+        uploaded = str(form_fields_html(sections))
+    assert (
+        '<p class="form-file-uploaded">Uploaded: 经营场所平面图 (choosing another file will replace it)</p>' in uploaded
+    )
+    assert '<input type="file" id="f-doc" name="f-doc">' in uploaded  # no longer required once uploaded
+    assert '<select id="f-district" name="f-district" required>\n<option value="">Choose</option>' in uploaded
+    assert '<p class="hint">Up to 2 rows. Blank rows are not saved.</p>' in uploaded
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Template helpers for the applicant's case pages: the header's message count, whether a guide
-offers online application, a case's time badge, and read-only display of an application form's
-values."""
+offers online application, a case's time badge, an application form's fields to fill in, and
+read-only display of an application form's values."""
 
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from govhall.cases.application_form_html import form_fields_html
 from govhall.notices.selectors import inbox_unread_count
 
 register = template.Library()
@@ -31,6 +32,13 @@ def citizen_header(context: template.Context) -> dict[str, Any]:
     if user is None or not user.is_authenticated or getattr(user, "person", None) is None:
         return {"citizen": False, "unread": 0}
     return {"citizen": True, "unread": inbox_unread_count(user=user)}
+
+
+@register.simple_tag
+def application_form_fields(sections: list[dict[str, Any]]) -> str:
+    """``{% application_form_fields sections %}``: the fields of ``application_form.form_sections``
+    to fill in (ADR 27)."""
+    return form_fields_html(sections)
 
 
 @register.filter
