@@ -1166,6 +1166,19 @@ def _apply_files(definition: dict, values: dict, materials_present: set[str], vi
             values.pop(name, None)
 
 
+def form_file_inputs(*, definition: dict) -> list[tuple[str, str]]:
+    """(material, input name) of each upload field the form shows, in its order: where a POST
+    carries a file chosen in the form itself. Read from the definition alone; making the
+    sections for this (``form_sections``) cost a page's worth of work on every POST."""
+    inputs = []
+    layout: list = definition["layout"] if isinstance(definition.get("layout"), list) else []
+    for section in layout:
+        for name in section.get("fields") or [] if isinstance(section, dict) else []:
+            if name in _properties(definition) and _widget(definition, name) == "file":
+                inputs.append((_file_material(definition, name), f"{POST_PREFIX}{name}"))
+    return inputs
+
+
 def _file_stored_as(definition: dict, name: str, materials_present: set[str]) -> str | None:
     """The name a file field's upload is stored under: its material's name, or (for a field
     naming no material of the item) the field's own name; None when nothing is uploaded."""

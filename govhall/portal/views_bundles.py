@@ -255,7 +255,10 @@ def _materials_from_post(
         (material["name"], request.FILES.get(f"material-{index}"))
         for index, material in enumerate(bundles.bundle_materials(form=form, data=data))
     ]
-    chosen += [(field["material"], request.FILES.get(field["input_name"])) for field in _file_fields(form, data)]
+    chosen += [
+        (name, request.FILES.get(input_name))
+        for name, input_name in application_form.form_file_inputs(definition=form.definition)
+    ]
     for name, upload in chosen:
         if upload is None:
             continue
@@ -270,17 +273,6 @@ def _materials_from_post(
                 raise
             problems[name] = refusal.message
     return problems
-
-
-def _file_fields(form: bundles.BundleForm, data: dict[str, Any]) -> list[dict[str, Any]]:
-    sections = application_form.form_sections(
-        definition=form.definition,
-        data=data,
-        prefilled=form.prefilled,
-        errors={},
-        language=translation.get_language() or "zh-hans",
-    )
-    return [field for section in sections for field in section["fields"] if field["widget"] == "file"]
 
 
 def _edit_page(

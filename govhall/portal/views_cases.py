@@ -210,7 +210,7 @@ def _edit_post(request: HttpRequest, case: Case) -> HttpResponseBase:
     )
     try:
         draft_errors = services.case_draft_save(case=case, user=request.user, data=data)
-        state.material_errors = _materials_from_post(request, case, data)
+        state.material_errors = _materials_from_post(request, case)
     except CaseActionRefused as refusal:
         return _edit_refused(request, case, state, refusal)
     if action == "submit":
@@ -282,7 +282,7 @@ def _errors_split(state: EditState, errors: dict[str, str]) -> None:
     state.field_errors.update(split.fields)
 
 
-def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any]) -> dict[str, str]:
+def _materials_from_post(request: HttpRequest, case: Case) -> dict[str, str]:
     """Store the files chosen in this POST (and the earlier files chosen for reuse); returns
     each material's refusal. Material inputs are numbered by the case's material list; the
     form's own file fields keep their ``f-<name>`` inputs."""
@@ -304,12 +304,10 @@ def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any])
             _material_store(problems, name, services.case_material_add, case=case, user=request.user, file=upload)
         elif request.POST.get(f"commit-{index}") == "1":
             _material_store(problems, name, services.case_material_commit, case=case, user=request.user)
-    for field in _file_fields(case, data):
-        upload = request.FILES.get(field["input_name"])
+    for name, input_name in application_form.form_file_inputs(definition=case.form_definition):
+        upload = request.FILES.get(input_name)
         if upload is not None:
-            _material_store(
-                problems, field["material"], services.case_material_add, case=case, user=request.user, file=upload
-            )
+            _material_store(problems, name, services.case_material_add, case=case, user=request.user, file=upload)
     return problems
 
 
@@ -324,17 +322,6 @@ def _material_store(problems: dict[str, str], name: str, service: Callable[..., 
         if refusal.code == "not_editable":
             raise
         problems[name] = refusal.message
-
-
-def _file_fields(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
-    sections = application_form.form_sections(
-        definition=case.form_definition,
-        data=data,
-        prefilled=case.prefilled,
-        errors={},
-        language=translation.get_language() or "zh-hans",
-    )
-    return [field for section in sections for field in section["fields"] if field["widget"] == "file"]
 
 
 def _edit_page(request: HttpRequest, case: Case, state: EditState, *, status: int = 200) -> HttpResponse:

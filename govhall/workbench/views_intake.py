@@ -502,7 +502,7 @@ def intake_form(request: HttpRequest, reference: str) -> HttpResponseBase:
     state = FormState({name: value for name, value in posted.items() if name not in locked}, {}, {}, [])
     try:
         draft_errors = services.case_draft_save(case=case, user=request.user, data=state.data)
-        state.material_errors = _materials_from_post(request, case, state.data)
+        state.material_errors = _materials_from_post(request, case)
     except CaseActionRefused as refusal:
         return _form_refused(request, case, state, refusal)
     if action == "submit":
@@ -559,13 +559,16 @@ def _errors_split(state: FormState, errors: dict[str, str]) -> None:
     state.field_errors.update(split.fields)
 
 
-def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any]) -> dict[str, str]:
+def _materials_from_post(request: HttpRequest, case: Case) -> dict[str, str]:
     """Store the scans chosen in this POST; returns each material's refusal. Material inputs are
     numbered by the case's material list; the form's own file fields keep their inputs."""
     uploads = [
         (material["name"], request.FILES.get(f"material-{index}")) for index, material in enumerate(case.material_list)
     ]
-    uploads += [(field["material"], request.FILES.get(field["input_name"])) for field in _file_fields(case, data)]
+    uploads += [
+        (name, request.FILES.get(input_name))
+        for name, input_name in application_form.form_file_inputs(definition=case.form_definition)
+    ]
     problems: dict[str, str] = {}
     for name, upload in uploads:
         if upload is None:
@@ -579,17 +582,6 @@ def _materials_from_post(request: HttpRequest, case: Case, data: dict[str, Any])
                 raise
             problems[name] = refusal.message
     return problems
-
-
-def _file_fields(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
-    sections = application_form.form_sections(
-        definition=case.form_definition,
-        data=data,
-        prefilled=case.prefilled,
-        errors={},
-        language=translation.get_language() or "zh-hans",
-    )
-    return [field for section in sections for field in section["fields"] if field["widget"] == "file"]
 
 
 def _form_page(request: HttpRequest, case: Case, state: FormState, *, status: int = 200) -> HttpResponse:

@@ -20,6 +20,7 @@ from govhall.cases.application_form import (
     form_definition_effective,
     form_definition_standard,
     form_error_summary,
+    form_file_inputs,
     form_materials,
     form_prefill,
     form_prefill_verify,
@@ -760,6 +761,19 @@ def test_every_widget_is_written_with_its_values_errors_and_markup_escaped():
     assert '<input type="file" id="f-doc" name="f-doc">' in uploaded  # no longer required once uploaded
     assert '<select id="f-district" name="f-district" required>\n<option value="">Choose</option>' in uploaded
     assert '<p class="hint">Up to 2 rows. Blank rows are not saved.</p>' in uploaded
+
+
+def test_the_upload_fields_are_read_from_the_definition_as_the_form_shows_them():
+    definition = every_widget_form()
+    definition["schema"]["properties"]["plan"] = {"type": "string", "title": "设计图"}
+    definition["fields"]["plan"] = {"widget": "file"}  # no material named: its title is; not in the layout
+
+    assert form_file_inputs(definition=definition) == [("经营场所平面图", "f-doc")]
+    definition["layout"].append({"section": "附件", "fields": ["plan"]})
+    assert form_file_inputs(definition=definition) == [("经营场所平面图", "f-doc"), ("设计图", "f-plan")]
+    shown = form_sections(definition=definition, data={}, prefilled=NO_PREFILL, errors={}, language="zh-hans")
+    files = [field for section in shown for field in section["fields"] if field["widget"] == "file"]
+    assert [(field["material"], field["input_name"]) for field in files] == form_file_inputs(definition=definition)
 
 
 @pytest.mark.django_db
