@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from govhall.accounts.guards import person_may_act_for_company
 from govhall.audit.services import atomic_audited, audit_record_add
-from govhall.cases import application_form, process, selectors, services
+from govhall.cases import application_form, calendar, process, selectors, services
 from govhall.cases.models import (
     CLOSED_STATES,
     BundleApplication,
@@ -536,8 +536,9 @@ def bundle_application_submit(
     """
     submit_key = submit_key[:64]
     # One audited change: the audit records and counters of the cases filed in it are written
-    # together at its end, so the audit chain's lock is held only from there to the commit.
-    with atomic_audited():
+    # together at its end, so the audit chain's lock is held only from there to the commit. The
+    # cases' deadlines are counted from one read of the calendar.
+    with calendar.calendar_read_once(), atomic_audited():
         application = _application_locked(application.pk)
         _applicant_only(user=user, application=application)
         if application.submitted_at is not None:
@@ -601,32 +602,45 @@ def _case_file(
     uploads: dict[str, dict[str, Any]],
     first: dict[str, CaseMaterial],
 ) -> Case:
-    """Draft, fill and submit the case of one item through the case services."""
-    case = services.case_draft_start(
-        user=user, implementation=part.implementation, company=application.company, bundle_application=application
+    """Draft, fill and submit the case of one item, inside the bundle's submission: drafted with
+    the item's values, given each uploaded material it lists (the first case given a material
+    holds the upload, the others reuse that file), then submitted."""
+    case = services.case_bundle_draft(
+        user=user,
+        implementation=part.implementation,
+        company=application.company,
+        bundle_application=application,
+        data=_part_values(part, data),
     )
-    services.case_draft_save(case=case, user=user, data=_part_values(part, data))
+    present: set[str] = set()
     for material_name in sorted(_part_material_names(part) & set(uploads)):
-        source = first.get(material_name)
-        if source is None:
-            first[material_name] = _case_material_from_upload(
-                case=case,
-                user=user,
-                material_name=material_name,
-                stored=uploads[material_name],
-                application=application,
-            )
-        else:
-            services.case_material_reuse(case=case, user=user, material_name=material_name, source=source)
-    return services.case_submit(case=case, user=user)
+        material = _case_material_from_upload(
+            case=case,
+            user=user,
+            material_name=material_name,
+            stored=uploads[material_name],
+            application=application,
+            source=first.get(material_name),
+        )
+        first.setdefault(material_name, material)
+        present.add(material_name)
+    return services.case_bundle_submit(case=case, user=user, present=present)
 
 
 def _case_material_from_upload(
-    *, case: Case, user: Any, material_name: str, stored: dict[str, Any], application: BundleApplication
+    *,
+    case: Case,
+    user: Any,
+    material_name: str,
+    stored: dict[str, Any],
+    application: BundleApplication,
+    source: CaseMaterial | None,
 ) -> CaseMaterial:
     """The material of a freshly drafted case of the bundle, pointing at the file uploaded to
-    the bundle application (no second copy is stored)."""
-    uploaded_at = parse_datetime(str(stored.get("uploaded_at") or "")) or timezone.now()
+    the bundle application (no second copy is stored): a reuse of ``source``, the same file
+    given to an earlier case of the bundle, when there is one."""
+    now = timezone.now()
+    uploaded_at = parse_datetime(str(stored.get("uploaded_at") or "")) or now
     material = CaseMaterial.objects.create(
         case=case,
         material_name=material_name,
@@ -638,15 +652,22 @@ def _case_material_from_upload(
         original_name=stored["original_name"],
         trust=Trust.C,
         uploaded_by=user,
-        uploaded_at=uploaded_at,
+        uploaded_at=uploaded_at if source is None else now,
+        reused_from=source,
     )
+    if source is None:
+        action = "case_material_add"
+        data = {"sha256": stored["sha256"], "size": stored["size"], "bundle_application": application.number}
+    else:
+        action = "case_material_reuse"
+        data = {"from_case": source.case.number or source.case_id, "sha256": stored["sha256"]}
     audit_record_add(
         actor=user,
-        action="case_material_add",
+        action=action,
         object_type="case",
         object_id=case.pk,
         summary=material_name,
-        data={"sha256": stored["sha256"], "size": stored["size"], "bundle_application": application.number},
+        data=data,
         acting_for=_acting_for(application),
     )
     return material

@@ -182,6 +182,47 @@ def case_draft_start(
         )
 
 
+def case_bundle_draft(
+    *, user: Any, implementation: Any, company: Any, bundle_application: Any, data: dict[str, Any]
+) -> Case:
+    """A case of a life-event bundle drafted with the bundle's values, inside the bundle's
+    submission (its ``atomic_audited`` block, whose caller holds the application locked): the
+    applicant's right to apply checked as for any draft, the form filled from what the platform
+    knows and then from ``data``. No earlier draft is looked for (a bundle's cases are made only
+    by its submission, in one transaction) and the row is this transaction's own, so it is not
+    locked again. Saved with its submission (``case_bundle_submit``)."""
+    person, _elsewhere = _draft_allowed(
+        user=user,
+        implementation=implementation,
+        company=company,
+        channel=Channel.ONLINE,
+        received_by=None,
+        receiving_department=None,
+    )
+    case = _draft_new(
+        user=user,
+        person=person,
+        implementation=implementation,
+        company=company,
+        channel=Channel.ONLINE,
+        received_by=None,
+        receiving_department=None,
+        hall=None,
+        bundle_application=bundle_application,
+    )
+    _data_store(case=case, data=data, save=False)
+    return case
+
+
+def case_bundle_submit(*, case: Case, user: Any, present: set[str]) -> Case:
+    """Submit a bundle's case drafted by ``case_bundle_draft`` in the same transaction, given the
+    materials ``present`` since: checked and submitted as ``case_submit`` does, without reading
+    again what this transaction wrote. ``CaseInvalid`` rolls the bundle back."""
+    cleaned, materials = _application_check(case, present=present)
+    _draft_submitted(case=case, user=user, submit_key="", cleaned=cleaned, present=present, materials=materials)
+    return case
+
+
 def _draft_allowed(
     *, user: Any, implementation: Any, company: Any, channel: str, received_by: Any, receiving_department: Any
 ) -> tuple[Any, bool]:

@@ -289,6 +289,11 @@ def test_submission_writes_its_cases_audit_records_and_figures_at_its_end_under_
         assert len(locks) == 1
         after = statements[locks[0] + 1 :]
         assert not any('"cases_' in sql for sql in after), "no case is written while the lock is held"
+        # Each case is drafted and submitted inside the submission's transaction: never locked
+        # and read back, and its materials never read back, after it is written.
+        relocked = [sql for sql in statements if 'FROM "cases_case"' in sql and "FOR UPDATE" in sql]
+        assert relocked == []
+        assert not any('FROM "cases_casematerial"' in sql for sql in statements)
 
 
 def test_a_material_two_items_need_is_uploaded_once_and_both_cases_hold_the_same_stored_file(bw):
