@@ -2,6 +2,7 @@
 workbench, refusals shown with their messages, special procedures and extensions moving the due
 dates, the to-do list with its filters and batch actions, and the jump to a case by number."""
 
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -496,6 +497,28 @@ def test_the_list_shows_each_column_and_the_time_level(world):
     assert "2026-06-04" in page  # promised due date
     assert "黄牌预警：剩 0 个工作日" in page
     assert "未签收" in page
+
+
+def test_a_row_links_its_case_names_who_holds_it_and_escapes_every_text(world):
+    """The rows are written by Python (``views_cases._task_rows_html``), not by the template: a
+    row's checkbox is labelled with its case and step, the number links to the case, the
+    applicant's name is text whatever it holds, and a claimed step names its officer."""
+    with time_machine.travel(at("2026-06-01"), tick=False):
+        case = make_case(world=world, until="prereviewed")
+    Case.objects.filter(pk=case.pk).update(applicant_name='王<script>"五"</script>')
+    task = task_open(case, kind="accept")
+    services.case_task_claim(task=task, officer=world.clerk)
+
+    with time_machine.travel(at("2026-06-02"), tick=False):
+        page = officer_client(world.clerk).get("/workbench/cases/").content.decode()
+
+    row = re.search(rf'<tr>\s*<td><input type="checkbox" name="task" value="{task.pk}".*?</tr>', page, re.S)
+    assert row is not None
+    assert f'id="task-{task.pk}" aria-label="选择 {case.number} {task.name}"' in row.group(0)
+    assert f'<th scope="row"><a href="/workbench/cases/{case.number}/">{case.number}</a></th>' in row.group(0)
+    assert "<td>王&lt;script&gt;&quot;五&quot;&lt;/script&gt;</td>" in row.group(0)
+    assert f"<td>{world.clerk}</td>" in row.group(0)
+    assert "<script>" not in page
 
 
 @pytest.mark.parametrize(
