@@ -6,6 +6,7 @@ edit page is one multipart form: whatever button is pressed, what was typed is s
 (``case_draft_save``) and the files chosen are stored, so an upload never loses unsaved values.
 """
 
+import html
 import json
 import uuid
 from collections.abc import Callable
@@ -19,16 +20,18 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
+from django.utils.html import conditional_escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from govhall.accounts.selectors import ActingCapacity, person_acting_capacities
 from govhall.accounts.views import citizen_login_required
-from govhall.cases import application_form, process, selectors, services
+from govhall.cases import application_form, bundles, process, selectors, services
 from govhall.cases.models import Case, CaseMaterial, CaseState
 from govhall.cases.services import CaseActionRefused, CaseInvalid
 from govhall.cases.uploads import UploadRefused, material_download_response
@@ -37,6 +40,8 @@ from govhall.catalog.models import Implementation
 from govhall.evaluations.selectors import evaluation_panel
 from govhall.notices import selectors as notices
 from govhall.notices.services import inbox_message_read
+from govhall.paths import Addresses
+from govhall.portal.templatetags.cases_tags import time_badge
 
 PAGE_SIZE = 20
 DRAFTS_SHOWN = 50
@@ -425,7 +430,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     cases_shown = list(page.object_list)
     statuses = selectors.case_time_statuses(cases=cases_shown)
-    rows = [_case_row(case, statuses[case.pk]) for case in cases_shown]
+    rows = _case_rows_html(cases_shown, statuses)
     drafts = [] if (state or query) else list(mine.filter(state=CaseState.DRAFT)[:DRAFTS_SHOWN])
     return render(
         request,
@@ -457,13 +462,34 @@ def _listed(cases: QuerySet[Case]) -> QuerySet[Case]:
     return cases.defer("data", "prefilled")
 
 
-def _case_row(case: Case, status: selectors.TimeStatus) -> dict[str, Any]:
-    return {
-        "case": case,
-        "reference": selectors.case_reference(case),
-        "step": _step_name(case),
-        "time": status,
-    }
+def _case_rows_html(cases: list[Case], statuses: dict[int, selectors.TimeStatus]) -> SafeString:
+    """The rows of "我的办件", written here rather than by the template's loop (an address tag,
+    a date filter, a bundle lookup and a dozen variables a row, most of the page's rendering):
+    the number linking to the case, the item with the bundle it was filed in, the applicant,
+    the day submitted (in the current time zone, as the ``date`` filter shows it), the state,
+    the step and the time left (``time_badge``). Every text is escaped (``html.escape``, as
+    Django's ``escape`` does); the badge is safe markup."""
+    applications = bundles.bundle_application_map(ids=[case.bundle_application_id for case in cases])
+    case_address = Addresses("cases_portal:detail", "reference")
+    status_address = Addresses("bundles:status", "reference")
+    parts = []
+    for case in cases:
+        marker = applications.get(case.bundle_application_id) if case.bundle_application_id else None
+        bundle = ""
+        if marker is not None:
+            name = _("一件事：%(name)s") % {"name": html.escape(marker.bundle.name)}
+            bundle = f' <a class="badge badge-bundle" href="{html.escape(status_address(marker.number))}">{name}</a>'
+        submitted = timezone.localtime(case.submitted_at).date().isoformat() if case.submitted_at else ""
+        parts.append(
+            f'<tr>\n<th scope="row"><a class="code" href="{html.escape(case_address(selectors.case_reference(case)))}">'
+            f"{html.escape(case.number or '')}</a></th>\n"
+            f"<td>{html.escape(case.item_name)}{bundle}</td>\n<td>{html.escape(case.applicant_name)}</td>\n"
+            f"<td>{submitted}</td>\n<td>{html.escape(str(case.get_state_display()))}</td>\n"
+            f"<td>{html.escape(_step_name(case) or '—')}</td>\n"
+            f"<td>{conditional_escape(time_badge(statuses[case.pk]))}</td>\n"
+            "</tr>\n"
+        )
+    return mark_safe("".join(parts))  # every text above is escaped
 
 
 def _step_name(case: Case) -> str:

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from bench.page_forms import form_fields
 from govhall.cases import selectors, services
@@ -354,6 +355,28 @@ def test_my_cases_lists_submitted_cases_with_step_and_drafts_apart(client, world
     assert f'href="{edit_url(draft)}"' in response.content.decode()
     assert "继续填写" in text
     assert "draft-" not in text  # drafts are not in the case table
+
+
+def test_my_cases_row_links_its_case_and_escapes_every_text(client, world):
+    """The rows are written by Python (``views_cases._case_rows_html``), not by the template:
+    the number links to the case, the day submitted is shown in the platform's time zone, and
+    the item's and applicant's names are text whatever they hold."""
+    case = make_case(world=world, until="accepted")
+    Case.objects.filter(pk=case.pk).update(item_name='<img src=x onerror="1">食品', applicant_name="王&五")
+    case.refresh_from_db()
+    as_citizen(client, world.applicant)
+
+    page = client.get(reverse("cases_portal:list")).content.decode()
+
+    row = re.search(rf'<tr>\s*<th scope="row"><a class="code" href="[^"]+">{case.number}</a>.*?</tr>', page, re.S)
+    assert row is not None
+    assert f'href="{detail_url(case)}"' in row.group(0)
+    assert "<td>&lt;img src=x onerror=&quot;1&quot;&gt;食品</td>" in row.group(0)
+    assert "<td>王&amp;五</td>" in row.group(0)
+    assert f"<td>{timezone.localtime(case.submitted_at).date().isoformat()}</td>" in row.group(0)
+    assert "<td>办理中</td>" in row.group(0)
+    assert "badge-time-" in row.group(0)
+    assert "<img src=x" not in page
 
 
 def test_my_cases_shows_days_left_and_filters_by_state(client, world):
