@@ -561,7 +561,15 @@ def bundle_application_submit(
         # The first case given a material holds the upload; the others reuse that file.
         first_copies: dict[str, CaseMaterial] = {}
         cases = [
-            _case_file(application=application, part=part, user=user, data=cleaned, uploads=uploads, first=first_copies)
+            _case_file(
+                application=application,
+                part=part,
+                user=user,
+                data=cleaned,
+                uploads=uploads,
+                first=first_copies,
+                wallet=form.wallet,
+            )
             for part in form.parts
         ]
         application.data = {"form": cleaned, "materials": uploads}
@@ -601,10 +609,12 @@ def _case_file(
     data: dict[str, Any],
     uploads: dict[str, dict[str, Any]],
     first: dict[str, CaseMaterial],
+    wallet: dict[str, Any],
 ) -> Case:
     """Draft, fill and submit the case of one item, inside the bundle's submission: drafted with
     the item's values, given each uploaded material it lists (the first case given a material
-    holds the upload, the others reuse that file), then submitted."""
+    holds the upload, the others reuse that file), then submitted with the licences of the
+    applicant's ``wallet`` the bundle was checked with."""
     case = services.case_bundle_draft(
         user=user,
         implementation=part.implementation,
@@ -624,7 +634,7 @@ def _case_file(
         )
         first.setdefault(material_name, material)
         present.add(material_name)
-    return services.case_bundle_submit(case=case, user=user, present=present)
+    return services.case_bundle_submit(case=case, user=user, present=present, wallet=wallet)
 
 
 def _case_material_from_upload(

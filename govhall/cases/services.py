@@ -214,11 +214,13 @@ def case_bundle_draft(
     return case
 
 
-def case_bundle_submit(*, case: Case, user: Any, present: set[str]) -> Case:
+def case_bundle_submit(*, case: Case, user: Any, present: set[str], wallet: dict[str, Any]) -> Case:
     """Submit a bundle's case drafted by ``case_bundle_draft`` in the same transaction, given the
     materials ``present`` since: checked and submitted as ``case_submit`` does, without reading
-    again what this transaction wrote. ``CaseInvalid`` rolls the bundle back."""
-    cleaned, materials = _application_check(case, present=present)
+    again what this transaction wrote. ``wallet``: the applicant's licences the bundle's form
+    read for every item's materials (``licence_wallet``), which the bundle was checked with.
+    ``CaseInvalid`` rolls the bundle back."""
+    cleaned, materials = _application_check(case, present=present, wallet=wallet)
     _draft_submitted(case=case, user=user, submit_key="", cleaned=cleaned, present=present, materials=materials)
     return case
 
@@ -893,9 +895,12 @@ def _filed(
     return case, {}
 
 
-def _application_check(case: Case, *, present: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The cleaned form data and the case's materials as listed with it (``case_materials_listed``),
-    or ``CaseInvalid``; ``present`` are the materials given (``_material_names_present``)."""
+def _application_check(
+    case: Case, *, present: set[str], wallet: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The cleaned form data and the case's materials as listed with it (``case_materials_listed``,
+    with ``wallet`` when the caller read it), or ``CaseInvalid``; ``present`` are the materials
+    given (``_material_names_present``)."""
     cleaned, errors = application_form.form_validate(
         definition=case.form_definition, data=case.data, prefilled=case.prefilled, materials_present=present
     )
@@ -903,7 +908,7 @@ def _application_check(case: Case, *, present: set[str]) -> tuple[dict[str, Any]
         data=case.data, prefilled=case.prefilled, prefill_hash=case.prefill_hash
     ):
         errors[name] = _("此项由系统根据登记信息自动填写，不能修改。")
-    materials = case_materials_listed(case=case, data=cleaned)
+    materials = case_materials_listed(case=case, data=cleaned, wallet=wallet)
     for material in _required(materials):
         if material["name"] in present:
             continue
@@ -952,13 +957,17 @@ def licence_wallet(
     }
 
 
-def case_materials_listed(*, case: Case, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The case's materials as the form shows them, with what the wallet fills."""
+def case_materials_listed(
+    *, case: Case, data: dict[str, Any] | None = None, wallet: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The case's materials as the form shows them, with what the wallet fills (``case_wallet``,
+    read here unless the caller gives it: a wallet read for more materials than the case's is
+    looked up by licence type all the same)."""
     return application_form.form_materials(
         definition=case.form_definition,
         materials=case.material_list,
         data=case.data if data is None else data,
-        wallet=case_wallet(case),
+        wallet=case_wallet(case) if wallet is None else wallet,
     )
 
 
