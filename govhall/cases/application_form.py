@@ -968,6 +968,21 @@ def _parse_number(text: str, *, integer: bool) -> Any:
     return float(number)
 
 
+def _date_input_shows(value: str) -> bool:
+    """Whether a date input can show ``value``: empty, or a real day written YYYY-MM-DD. A
+    browser shows anything else (2024-02-30 as much as 五月一日) as empty and would send it back
+    lost, so such a value is shown in a text input, as typed."""
+    if not value:
+        return True
+    if not ISO_DATE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_date(text: str) -> Any:
     match = DATE_TYPED.match(unicodedata.normalize("NFKC", text))
     if match is None:
@@ -1503,7 +1518,7 @@ def _section_field(
         field["input_mode"] = "numeric" if _main_type(prop) == "integer" else "decimal"
     elif widget == "date":
         # type=date would show a value it cannot read as empty, losing what was typed.
-        field["input_type"] = "date" if not field["value"] or ISO_DATE.match(field["value"]) else "text"
+        field["input_type"] = "date" if _date_input_shows(field["value"]) else "text"
     elif widget == "address":
         field.update(_address_part(definition, name, raw, errors, language=language, regions=regions))
     elif widget == "table":
@@ -1579,9 +1594,7 @@ def _table_part(definition: dict, name: str, prop: dict, raw: Any, errors: dict,
                     "value": value,
                     "error": str(errors.get(f"{name}.{index}.{spec['name']}", "")),
                     "error_id": f"{cell_id}-error",
-                    "input_type": "date"
-                    if spec["widget"] == "date" and (not value or ISO_DATE.match(value))
-                    else "text",
+                    "input_type": "date" if spec["widget"] == "date" and _date_input_shows(value) else "text",
                 }
             )
             cells[-1]["described_by"] = _described_by(cells[-1])
