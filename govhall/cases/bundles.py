@@ -194,7 +194,7 @@ def bundle_form(*, application: BundleApplication) -> BundleForm:
     person = getattr(application.applicant, "person", None)
     prefill = application_form.form_prefill(definition=definition, person=person, company=application.company)
     # Each case of the application will have the applicant's person and the company (as
-    # services.case_draft_start sets them), and will look in their wallet.
+    # services.case_bundle_draft sets them), and is checked with this wallet when filed.
     wallet = services.licence_wallet(
         material_list=[material for part in parts for material in part.material_list],
         person_id=person.pk if person is not None else None,
