@@ -275,7 +275,7 @@ def own_cases(people: list[Any], *, per_person: int = 3) -> list[tuple[int, str]
             .order_by("-created_at")
             .values_list("number", flat=True)[:per_person]
         )
-        found += [(place[user.pk], number) for number in numbers]
+        found += [(place[user.pk], number) for number in numbers if number]
     return found
 
 

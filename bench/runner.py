@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.peak_day import MIX, peak_day_rows, pools_split, summary_line
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "scenario.lua"
@@ -124,6 +126,7 @@ SCENARIOS = (
     "submission",
     "rating",
     "bundle",
+    "peak_day",
 )
 
 
@@ -166,6 +169,9 @@ class Row:
     # "database" (every PostgreSQL process), "client" (wrk or the asyncio client) and "rest"
     # (what else the machine did meanwhile: the kernel's loopback, other programs); see CpuMeter.
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    # What PostgreSQL's busy sessions waited on while the scenario ran (the peak day's row; see
+    # bench.peak_day.WaitSampler).
+    waits: dict[str, Any] = field(default_factory=dict)
 
 
 def log(message: str) -> None:
@@ -300,7 +306,7 @@ def prepare(options: Options, env: dict[str, str]) -> dict[str, Any]:
                 str(max(3000, int(options.duration * 200))),
                 # One bundle application ready to submit for each applicant (each may have one).
                 "--bundles",
-                str(signed_in if "bundle" in options.scenarios else 0),
+                str(signed_in if {"bundle", "peak_day"} & set(options.scenarios) else 0),
             ],
             cwd=ROOT,
             env=env,
@@ -483,7 +489,23 @@ def sessions_touched(options: Options, spec: Spec) -> None:
             raise RuntimeError(f"{spec.name}: a session's page answered {status} without {spec.expect_text!r}")
 
 
+@dataclass
+class WrkRun:
+    """A wrk process under way (``wrk_start``), read by ``wrk_finish``."""
+
+    spec: Spec
+    process: "subprocess.Popen[str]"
+    scenario_file: Path
+    seconds: float
+
+
 def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> Row:
+    return wrk_finish(wrk_start(options, spec, duration=duration))
+
+
+def wrk_start(options: Options, spec: Spec, *, duration: float | None = None) -> WrkRun:
+    """wrk started on ``spec`` for ``duration`` seconds (the run's by default), not waited for:
+    several can load the server at once (the peak day)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
         handle.write(
             "\n".join(
@@ -499,41 +521,57 @@ def wrk_run(options: Options, spec: Spec, *, duration: float | None = None) -> R
             )
             + "\n"
         )
-        scenario_file = handle.name
+        scenario_file = Path(handle.name)
     threads = spec.threads or options.threads
     connections = spec.connections or options.connections
+    seconds = duration or options.duration
     try:
-        completed = subprocess.run(  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
             [
                 wrk_ensure(),
                 f"-t{threads}",
                 f"-c{connections}",
-                f"-d{int(duration or options.duration)}s",
+                f"-d{int(seconds)}s",
                 "--timeout",
                 "10s",
                 "-s",
                 str(LUA),
                 f"http://{HOST}:{options.port}",
                 "--",
-                scenario_file,
+                str(scenario_file),
                 str(threads),
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             # The samples of failed answers are cut by bytes (scenario.lua), possibly inside a
             # Chinese character: decoding must not fail where the checks already have.
             encoding="utf-8",
             errors="replace",
-            timeout=(duration or options.duration) + 60,
-            check=False,
         )
+    except OSError:
+        scenario_file.unlink(missing_ok=True)
+        raise
+    return WrkRun(spec, process, scenario_file, seconds)
+
+
+def wrk_finish(run: WrkRun) -> Row:
+    """The row of a wrk process started by ``wrk_start``, once it has ended (killed, and
+    ``subprocess.TimeoutExpired`` raised, if it outlasts its run by a minute)."""
+    spec = run.spec
+    try:
+        stdout, stderr = run.process.communicate(timeout=run.seconds + 60)
+    except subprocess.TimeoutExpired:
+        run.process.kill()
+        run.process.communicate()
+        raise
     finally:
-        Path(scenario_file).unlink(missing_ok=True)
+        run.scenario_file.unlink(missing_ok=True)
     result = None
-    for line in completed.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("WRK_RESULT "):
             result = json.loads(line.split(" ", 1)[1], strict=False)
     if result is None:
-        return Row(spec.name, note=f"wrk failed: {completed.stderr.strip()[:200]}", errors=1)
+        return Row(spec.name, note=f"wrk failed: {stderr.strip()[:200]}", errors=1)
     seconds = max(result["duration_us"] / 1e6, 1e-6)
     socket_errors = result["connect_errors"] + result["read_errors"] + result["write_errors"] + result["timeouts"]
     row = Row(
@@ -1178,6 +1216,8 @@ def run(options: Options) -> dict[str, Any]:
     code = code_version()
     log("setup: officers, applicants' tokens, request lists")
     data = prepare(options, env)
+    if "peak_day" in options.scenarios:
+        data["peak_day"] = pools_split(data, options.scenarios)
     log(
         f"{data['implementations']:,} implementations, {data['cases']:,} cases; to-do officer in "
         f"{data['officer_department']['name']} ({data['officer_department']['open_tasks']:,} open tasks); "
@@ -1216,6 +1256,10 @@ def run(options: Options) -> dict[str, Any]:
                         f"scenario bundle (asyncio client, {len(data.get('bundle_applications') or []):,} applications)"
                     )
                     rows.extend(bundle_rows(options, data, server))
+                    continue
+                if group == "peak_day":
+                    log(f"scenario peak_day ({len(MIX)} streams at once: {', '.join(MIX)})")
+                    rows.extend(peak_day_rows(options, data, meter=meter, server=server))
                     continue
                 for spec in all_specs.get(group, []):
                     log(f"scenario {spec.name} ({len(spec.paths):,} distinct requests)")
@@ -1298,6 +1342,9 @@ def run(options: Options) -> dict[str, Any]:
     drift = ceilings_drift(rows)
     if drift:
         print(drift)
+    for row in rows:
+        if row.waits:
+            print(summary_line(row.waits))
     print(
         f"web workers' RSS after the run (MB): {rss_after}; generator peak RSS: {generator.get('peak_rss_mb', '-')} MB"
     )
