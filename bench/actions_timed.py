@@ -42,6 +42,16 @@ READY_REGION = "330106"
 WARM_UP = 5
 
 
+# Locks held from the statement that takes them to the end of the transaction, which every other
+# transaction taking them waits for, by the statements that take them: the audit chain's (one for
+# the whole platform), and a case number's row (one per region and day, one for every bundle of a
+# day) while it was taken inside the filing's transaction (before ADR 28).
+HELD_LOCKS = {
+    "audit chain lock": ("pg_advisory_xact_lock", "audit_chain_tip"),
+    "case number row": ("cases_casenumbersequence",),
+}
+
+
 class Timer:
     """Each request's time, its statements and their time, by step."""
 
@@ -50,9 +60,12 @@ class Timer:
         self.times: dict[str, list[float]] = {}
         self.cpu: dict[str, list[float]] = {}
         self.kept: dict[str, list[list[tuple[float, str]]]] = {}
-        self.locked: list[float] = []  # ms the lock was held, by transaction
-        self.taken: float | None = None  # when the current transaction took it
-        self.held: dict[str, list[float]] = {}
+        # Locks every other writer of the same row waits for, held until the transaction ends:
+        # ms each was held in the current request (by transaction), when the current
+        # transaction took each, and each request's sum by step and lock.
+        self.locked: dict[str, list[float]] = {}
+        self.taken: dict[str, float] = {}
+        self.held: dict[str, dict[str, list[float]]] = {}
         self.profiler: Any = None  # pyinstrument's, with --profile: only the timed requests
         self.collecting: float | None = None  # when the garbage collector's current pass began
         self.collected: list[float] = []  # ms of the collector's passes in the current request
@@ -72,23 +85,25 @@ class Timer:
             return execute(sql, params, many, context)
         finally:
             self.statements.append(((time.perf_counter() - started) * 1000, sql))
-            if "pg_advisory_xact_lock" in sql or "audit_chain_tip" in sql:
-                self._lock_taken(time.perf_counter())
+            for lock, marks in HELD_LOCKS.items():
+                if any(mark in sql for mark in marks):
+                    self._lock_taken(lock, time.perf_counter())
 
-    def _lock_taken(self, at: float) -> None:
-        """The audit chain's lock is held until the transaction ends: its commit is the end of
-        the part of the request that every other audited writer waits for. A request may commit
-        more than once: each transaction's time from its first lock to its commit is added."""
+    def _lock_taken(self, lock: str, at: float) -> None:
+        """A lock held until the transaction ends (``HELD_LOCKS``): its commit is the end of the
+        part of the request that every other writer of it waits for. A request may commit more
+        than once: each transaction's time from its first taking of the lock to its commit is
+        added."""
         from django.db import transaction
 
-        if self.taken is not None:
+        if lock in self.taken:
             return  # taken again in the same transaction (the counters after the records)
-        self.taken = at
+        self.taken[lock] = at
 
         def released() -> None:
-            if self.taken is not None:
-                self.locked.append((time.perf_counter() - self.taken) * 1000)
-            self.taken = None
+            taken = self.taken.pop(lock, None)
+            if taken is not None:
+                self.locked.setdefault(lock, []).append((time.perf_counter() - taken) * 1000)
 
         transaction.on_commit(released)
 
@@ -98,7 +113,7 @@ class Timer:
         self.statements.clear()
         self.locked.clear()
         self.collected.clear()
-        self.taken = None
+        self.taken.clear()
         gc.callbacks.append(self.collector)
         started, cpu = time.perf_counter(), time.process_time()
         if self.profiler is not None:
@@ -114,10 +129,10 @@ class Timer:
         self.times.setdefault(step, []).append((time.perf_counter() - started) * 1000)
         self.cpu.setdefault(step, []).append((time.process_time() - cpu) * 1000)
         self.kept.setdefault(step, []).append(list(self.statements))
-        if self.locked:
-            self.held.setdefault(step, []).append(sum(self.locked))
+        for lock, held in self.locked.items():
+            self.held.setdefault(step, {}).setdefault(lock, []).append(sum(held))
         self.locked.clear()
-        self.taken = None
+        self.taken.clear()
         return answer
 
     def last_also_as(self, step: str, other: str) -> None:
@@ -138,10 +153,9 @@ class Timer:
                 + f"mean {statistics.mean(times):.1f} ms; statements p50 {statistics.median(counts):.0f}; "
                 f"database p50 {statistics.median(database):.1f} ms; "
                 f"this process's CPU mean {statistics.mean(self.cpu[step]):.2f} ms"
-                + (
-                    f"; audit chain lock held p50 {statistics.median(self.held[step]):.1f} ms"
-                    if self.held.get(step)
-                    else ""
+                + "".join(
+                    f"; {lock} held p50 {statistics.median(held):.1f} ms"
+                    for lock, held in self.held.get(step, {}).items()
                 )
                 + f"; garbage collector mean {statistics.mean(self.collections[step]):.2f} ms"
                 f" in {sum(1 for ms in self.collections[step] if ms) / len(times):.0%} of requests"
