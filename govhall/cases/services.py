@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.files.base import File
-from django.db import IntegrityError, connection, router, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +57,7 @@ from govhall.cases.models import (
     Trust,
 )
 from govhall.cases.selectors import case_filed_with_key
+from govhall.cases.sequences import sequence_next
 from govhall.cases.signals import case_event_recorded
 from govhall.cases.uploads import UploadRefused, upload_check
 from govhall.catalog.models import CaseType, ItemState, ResultType
@@ -1011,17 +1012,10 @@ def _wallet_materials_record(*, case: Case, user: Any, now: Any, materials: list
 
 
 def _case_number(*, region_code: str, day: date) -> str:
-    """Region code + date + a sequence unique per region and day: one atomic upsert, so
-    concurrent submissions never share a number (PostgreSQL and SQLite both support
-    INSERT … ON CONFLICT … RETURNING)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO cases_casenumbersequence (region_code, day, last) VALUES (%s, %s, 1) "
-            "ON CONFLICT (region_code, day) DO UPDATE SET last = cases_casenumbersequence.last + 1 "
-            "RETURNING last",
-            [region_code, day],
-        )
-        (sequence,) = cursor.fetchone()
+    """Region code + date + a sequence unique per region and day (DOMAIN.md), taken outside the
+    caller's transaction on PostgreSQL, so that no filing waits for another to commit
+    (``sequences``, ADR 28)."""
+    sequence = sequence_next(key=region_code, day=day)
     return f"{region_code[:6]}{day:%Y%m%d}{sequence:06d}"
 
 
