@@ -18,13 +18,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from bench.peak_day import MIX, peak_day_rows, pools_split, summary_line
+from bench.peak_day import MIX, peak_day_rows, pools_split
+from bench.waits import WaitSampler, summary_line
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -128,6 +130,10 @@ SCENARIOS = (
     "bundle",
     "peak_day",
 )
+# Scenarios whose run is read by a WaitSampler (bench/waits.py): the writers', whose requests
+# may wait on each other's locks. The peak day reads its own.
+WAITS_SAMPLED = frozenset(("accept", "decide", "submission", "submission_steps", "rating", "bundle"))
+T = TypeVar("T")
 
 
 @dataclass
@@ -862,19 +868,19 @@ def submission_rows(options: Options, data: dict[str, Any], server: "Server | No
     meter = CpuMeter(server) if server is not None else None
     for name, steps in (("submission", False), ("submission_steps", True)):
         start = meter.start() if meter is not None else {}
-        timings, seconds = asyncio.run(
-            submissions_run(
-                host=HOST,
-                port=options.port,
-                target=target,
-                tokens=data["applicant_tokens"],
-                pdf=pdf,
-                connections=options.connections,
-                duration=options.duration,
-                steps=steps,
-            )
+        run = submissions_run(
+            host=HOST,
+            port=options.port,
+            target=target,
+            tokens=data["applicant_tokens"],
+            pdf=pdf,
+            connections=options.connections,
+            duration=options.duration,
+            steps=steps,
         )
+        (timings, seconds), waits = waits_sampled(options, name, partial(asyncio.run, run))
         row = _timing_row(name, timings.flows, seconds, timings.errors)
+        row.waits = waits
         row.note = note if not steps else "a flow of 3 + one request per material"
         row.samples = timings.error_samples[:3]
         if meter is not None and server is not None:
@@ -898,12 +904,16 @@ def rating_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         return [Row("rating", note="no rating invitations: no closed case of a benchmark applicant", errors=1)]
     meter = CpuMeter(server) if server is not None else None
     start = meter.start() if meter is not None else {}
-    ran = asyncio.run(
-        ratings_run(
-            host=HOST, port=options.port, tokens=tokens, connections=options.connections, duration=options.duration
-        )
+    ran, waits = waits_sampled(
+        options,
+        "rating",
+        lambda: asyncio.run(
+            ratings_run(
+                host=HOST, port=options.port, tokens=tokens, connections=options.connections, duration=options.duration
+            )
+        ),
     )
-    return _pool_rows(
+    rows = _pool_rows(
         options,
         server,
         meter,
@@ -913,6 +923,8 @@ def rating_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         note="the form, then the rating (1 in 25 a bad review)",
         steps=("form", "rate"),
     )
+    rows[0].waits = waits
+    return rows
 
 
 def _pool_rows(
@@ -952,16 +964,20 @@ def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         ]
     meter = CpuMeter(server) if server is not None else None
     start = meter.start() if meter is not None else {}
-    ran = asyncio.run(
-        bundles_run(
-            host=HOST,
-            port=options.port,
-            applications=applications,
-            connections=options.connections,
-            duration=options.duration,
-        )
+    ran, waits = waits_sampled(
+        options,
+        "bundle",
+        lambda: asyncio.run(
+            bundles_run(
+                host=HOST,
+                port=options.port,
+                applications=applications,
+                connections=options.connections,
+                duration=options.duration,
+            )
+        ),
     )
-    return _pool_rows(
+    rows = _pool_rows(
         options,
         server,
         meter,
@@ -971,6 +987,18 @@ def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" 
         note=f"the page, then the submission: {data.get('bundle_name', '')}, four cases",
         steps=("form", "submit"),
     )
+    rows[0].waits = waits
+    return rows
+
+
+def waits_sampled(options: Options, name: str, call: Callable[[], T]) -> tuple[T, dict[str, Any]]:
+    """What ``call`` returns, and for a writer's scenario (``WAITS_SAMPLED``) what PostgreSQL's
+    busy sessions waited on while it ran (``WaitSampler.summary``; nothing for the others)."""
+    if name not in WAITS_SAMPLED:
+        return call(), {}
+    with WaitSampler(options.database_url) as sampler:
+        result = call()
+    return result, sampler.summary()
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -1269,7 +1297,9 @@ def run(options: Options) -> dict[str, Any]:
                         sessions_touched(options, spec)
                     short = min(options.duration, 5) if spec.connections == 1 else None
                     start = meter.start()
-                    rows.append(wrk_run(options, spec, duration=short))
+                    row, waits = waits_sampled(options, spec.name, partial(wrk_run, options, spec, duration=short))
+                    row.waits = waits
+                    rows.append(row)
                     waited = settle(options, server)
                     rows[-1].cpu_ms = meter.per_request(start, rows[-1].requests)
                     if waited > 2:
@@ -1344,7 +1374,7 @@ def run(options: Options) -> dict[str, Any]:
         print(drift)
     for row in rows:
         if row.waits:
-            print(summary_line(row.waits))
+            print(summary_line(row.scenario, row.waits))
     print(
         f"web workers' RSS after the run (MB): {rss_after}; generator peak RSS: {generator.get('peak_rss_mb', '-')} MB"
     )

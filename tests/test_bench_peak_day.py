@@ -1,6 +1,7 @@
 """The peak day's parts (bench/peak_day.py), small enough for `make test`: its share of the pools,
 its streams taken from their own scenarios, the readers and writers run at once against a live
-server, and what PostgreSQL's sessions wait on while they run."""
+server, and what PostgreSQL's sessions wait on while they, or a writer's scenario, run
+(bench/waits.py)."""
 
 import shutil
 import threading
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from bench import peak_day, runner
+from bench import peak_day, runner, waits
 from bench.flows import submissions_run
 from bench.prepare import _submission_target, _tokens
 from govhall.cases.management.commands import bench_data
@@ -77,14 +78,14 @@ def test_the_peak_day_takes_its_own_third_of_each_pool_when_the_pools_scenario_r
 
 
 def test_a_statements_shape_leaves_out_its_values() -> None:
-    shape = peak_day.statement_shape(
+    shape = waits.statement_shape(
         'UPDATE "metrics_departmentday"\n   SET "received" = ("received" + 1) WHERE "day" = \'2026-12-07\' AND id = 42',
         width=200,
     )
 
     assert shape == 'UPDATE "metrics_departmentday" SET "received" = ("received" + N) WHERE "day" = \'…\' AND id = N'
-    assert peak_day.statement_shape(None) == ""
-    assert len(peak_day.statement_shape("SELECT " + "a, " * 100, width=40)) == 40
+    assert waits.statement_shape(None) == ""
+    assert len(waits.statement_shape("SELECT " + "a, " * 100, width=40)) == 40
 
 
 def test_each_stream_takes_its_own_scenarios_requests_and_checks(monkeypatch, tmp_path) -> None:
@@ -136,7 +137,7 @@ def test_the_sampler_names_the_statement_waiting_and_the_one_its_lock_holder_ran
     with psycopg.connect(url, autocommit=True) as holder, psycopg.connect(url, autocommit=True) as waiter:
         holder.execute("SELECT pg_advisory_lock(424242)")
         waiting = threading.Thread(target=lambda: waiter.execute("SELECT pg_advisory_lock(424242)"))
-        with peak_day.WaitSampler(url, interval=0.05) as sampler:
+        with waits.WaitSampler(url, interval=0.05) as sampler:
             waiting.start()
             time.sleep(0.6)
             holder.execute("SELECT pg_advisory_unlock(424242)")
@@ -147,7 +148,7 @@ def test_the_sampler_names_the_statement_waiting_and_the_one_its_lock_holder_ran
     assert summary["waiting_on"]["Lock:advisory"] > 0
     assert summary["locks"][0]["waiting"] == "SELECT pg_advisory_lock(N)"
     assert summary["locks"][0]["holder_ran"] == "SELECT pg_advisory_lock(N)"
-    assert "Lock:advisory" in peak_day.summary_line(summary)
+    assert "Lock:advisory" in waits.summary_line("accept", summary)
 
 
 @postgresql_only
@@ -190,3 +191,19 @@ def test_readers_and_writers_run_at_once_each_with_its_row_and_the_waits(live_se
     assert total.p95_ms == max(health.p95_ms, submission.p95_ms)
     assert total.waits["readings"] > 0 and "error" not in total.waits
     assert Case.objects.filter(applicant=person.user, state=CaseState.SUBMITTED).count() == submission.requests
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_only_the_writers_scenarios_are_sampled() -> None:
+    options = runner.Options(database_url="postgres://nobody@127.0.0.1:1/nothing")
+    # A reader's scenario never connects: the address above would refuse it.
+    assert runner.waits_sampled(options, "guide", lambda: 7) == (7, {})
+
+    answer, sampled = runner.waits_sampled(
+        runner.Options(database_url=_database_url()), "accept", lambda: time.sleep(0.3) or 8
+    )
+
+    assert answer == 8
+    assert sampled["readings"] >= 1 and "error" not in sampled
+    assert runner.WAITS_SAMPLED >= {"accept", "decide", "submission", "rating", "bundle"}
