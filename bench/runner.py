@@ -175,8 +175,8 @@ class Row:
     # "database" (every PostgreSQL process), "client" (wrk or the asyncio client) and "rest"
     # (what else the machine did meanwhile: the kernel's loopback, other programs); see CpuMeter.
     cpu_ms: dict[str, float] = field(default_factory=dict)
-    # What PostgreSQL's busy sessions waited on while the scenario ran (the peak day's row; see
-    # bench.peak_day.WaitSampler).
+    # What PostgreSQL's busy sessions waited on while the scenario ran: the writers' scenarios
+    # and the peak day's row (bench.waits.WaitSampler).
     waits: dict[str, Any] = field(default_factory=dict)
 
 
@@ -868,7 +868,8 @@ def submission_rows(options: Options, data: dict[str, Any], server: "Server | No
     meter = CpuMeter(server) if server is not None else None
     for name, steps in (("submission", False), ("submission_steps", True)):
         start = meter.start() if meter is not None else {}
-        run = submissions_run(
+        run = partial(
+            submissions_run,
             host=HOST,
             port=options.port,
             target=target,
@@ -878,7 +879,8 @@ def submission_rows(options: Options, data: dict[str, Any], server: "Server | No
             duration=options.duration,
             steps=steps,
         )
-        (timings, seconds), waits = waits_sampled(options, name, partial(asyncio.run, run))
+        # The coroutine is made inside the sampled call: one never run would be a warning.
+        (timings, seconds), waits = waits_sampled(options, name, partial(_asyncio_run, run))
         row = _timing_row(name, timings.flows, seconds, timings.errors)
         row.waits = waits
         row.note = note if not steps else "a flow of 3 + one request per material"
@@ -989,6 +991,11 @@ def bundle_rows(options: Options, data: dict[str, Any], server: "Server | None" 
     )
     rows[0].waits = waits
     return rows
+
+
+def _asyncio_run(make: Callable[[], Any]) -> Any:
+    """``asyncio.run`` of the coroutine ``make()`` returns, made only now."""
+    return asyncio.run(make())
 
 
 def waits_sampled(options: Options, name: str, call: Callable[[], T]) -> tuple[T, dict[str, Any]]:
