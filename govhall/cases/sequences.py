@@ -11,8 +11,8 @@ number unused (a gap; numbers stay unique and increasing). SQLite has one writer
 whatever the rows, so there the upsert stays in the filing's transaction.
 
 The connection is one per thread, made with the default database's settings (its pool, when
-``DATABASE_POOL`` is on), and closed at a request's start or end after an error or when its age
-is past (``_close_if_old``).
+``DATABASE_POOL`` is on). It is closed at a request's start or end after an error, or once its
+age is past where it has one; with ``CONN_MAX_AGE`` 0 and no pool it is kept (``_close_if_old``).
 """
 
 import threading
