@@ -43,11 +43,14 @@ WARM_UP = 5
 
 
 # Locks held from the statement that takes them to the end of the transaction, which every other
-# transaction taking them waits for, by the statements that take them: the audit chain's (one for
-# the whole platform), and a case number's row (one per region and day, one for every bundle of a
+# transaction taking them waits for, by the statements that take them: a lane of the audit chain
+# (the one lock of the whole platform before ADR 29), the figures' counter rows (a department's
+# day and month, an item's and an entry's month: every writer of that department or item that
+# day waits for them), and a case number's row (one per region and day, one for every bundle of a
 # day) while it was taken inside the filing's transaction (before ADR 28).
 HELD_LOCKS = {
-    "audit chain lock": ("pg_advisory_xact_lock", "audit_chain_tip"),
+    "audit chain lane": ("pg_advisory_xact_lock", "audit_chain_lane"),
+    "counter rows": ("metrics_departmentday",),
     "case number row": ("cases_casenumbersequence",),
 }
 
@@ -481,7 +484,7 @@ def bundle_submissions(count: int, timer: Timer) -> int:
     given its materials through the services (``bundle_applications_ready``, untimed), then its
     edit page read (``bundle_page``) and the page's form sent with "submit" (``bundle_submit``),
     as the browser does: the four cases filed in one transaction. The statements say how long
-    the audit chain's lock, one for the whole platform, was held."""
+    a lane of the audit chain was held (the one lock of the whole platform before ADR 29)."""
     from bench.page_forms import form_fields
     from bench.prepare import _sessions, bundle_applications_ready
     from govhall.accounts.models import User

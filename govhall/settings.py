@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -375,6 +376,12 @@ GOVHALL_EVALUATION_REMIND_AFTER_DAYS = int(os.environ.get("GOVHALL_EVALUATION_RE
 GOVHALL_VIEW_COUNT_FLUSH_SECONDS = float(
     os.environ.get("GOVHALL_VIEW_COUNT_FLUSH_SECONDS", "0" if _flag("GOVHALL_TESTING") else "10")
 )
+# The audit chain is written in this many lanes, each a hash chain of its own with its own lock,
+# so that audited writes wait for each other only when every lane is held (ADR 29). Lowering it
+# later leaves the higher lanes' records verifiable; they are just not extended.
+GOVHALL_AUDIT_CHAIN_LANES = int(os.environ.get("GOVHALL_AUDIT_CHAIN_LANES", "16"))
+if not 1 <= GOVHALL_AUDIT_CHAIN_LANES <= 1000:
+    raise ImproperlyConfigured("GOVHALL_AUDIT_CHAIN_LANES must be between 1 and 1000")
 GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The most a request's body may declare (Content-Length), files included; above it the request is
 # refused before any of it is read (govhall.request_limits). A material is 20 MiB at most.

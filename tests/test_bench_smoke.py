@@ -553,8 +553,8 @@ def test_timed_bundle_submissions_file_each_applicants_cases_through_the_page(mo
     assert AuditRecord.objects.filter(action="bundle_application_submit").count() == len(people)
     report = capsys.readouterr().out
     assert "bundle_submit: 2 requests" in report
-    if connection.vendor == "postgresql":  # the chain's lock, taken once at the end (ADR 26)
-        assert "audit_chain_tip" in report
+    if connection.vendor == "postgresql":  # the chain's lane, taken once at the end (ADR 26)
+        assert "audit_chain_lane_tip" in report
 
 
 @pytest.mark.django_db

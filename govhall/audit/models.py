@@ -31,6 +31,9 @@ class AuditRecord(models.Model):
     data = models.JSONField(_("详情"), default=dict, blank=True)
     outcome = models.CharField(_("结果"), max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
     address = models.CharField(_("来源地址"), max_length=45, blank=True, default="")
+    # Which of the chain's lanes the record belongs to (ADR 29): each lane is a chain of its own,
+    # ordered by id, whose first record follows GENESIS_HASH.
+    lane = models.PositiveSmallIntegerField(_("分链"), default=0)
     previous_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True, default="")
     record_hash = models.CharField(_("本条哈希"), max_length=64, blank=True, default="")
 
@@ -38,17 +41,19 @@ class AuditRecord(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        # Written under the chain's lock on every audited change: only the indexes lookups use
+        # Written under a lane's lock on every audited change: only the indexes lookups use
         # (an indexed text field would also get a LIKE index no lookup uses; ADR 17).
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["action"], name="audit_record_action"),
             models.Index(fields=["outcome"], name="audit_record_outcome"),
+            # A lane's last record, read under the lane's lock by every audited write.
+            models.Index(fields=["lane", "id"], name="audit_record_lane_tip"),
         ]
         constraints = [
-            # Two writers chaining to the same predecessor would fork the chain; the advisory lock
-            # in audit_record_add prevents it, and this refuses it should the lock ever be bypassed.
-            models.UniqueConstraint(fields=["previous_hash"], name="audit_record_one_successor"),
+            # Two writers chaining to the same predecessor would fork a lane; the lane's advisory
+            # lock prevents it, and this refuses it should the lock ever be bypassed.
+            models.UniqueConstraint(fields=["lane", "previous_hash"], name="audit_record_one_successor"),
         ]
 
     def __str__(self) -> str:

@@ -1,18 +1,20 @@
 """Writing audit records. Records are only ever added: there is no update or delete service,
 the admin shows them read-only, and database triggers (migration 0002) refuse UPDATE and DELETE.
 
-Every record carries the hash of the one before it (govhall/audit/chain.py); ``audit_chain_verify``
-in selectors.py walks the chain.
+Every record carries the hash of the one before it in its lane (govhall/audit/chain.py, ADR 29);
+``audit_chain_verify`` in selectors.py walks the lanes.
 """
 
 import ipaddress
 import json
+import os
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import QuerySet
@@ -22,7 +24,7 @@ from govhall.audit.chain import GENESIS_HASH, audit_record_hash_of
 from govhall.audit.models import AuditOutcome, AuditRecord
 from govhall.queries import insert_compiled, rows_insert, values_list_compiled
 
-# Any constant shared by every writer; names the one lock that orders the audit chain.
+# Any constant shared by every writer; with a lane's number, names the lock that orders that lane.
 AUDIT_CHAIN_LOCK = 0x61756469  # "audi"
 
 
@@ -43,38 +45,57 @@ def _data_normalised(data: dict | None) -> Any:
     return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
 
 
-def _chain_lock() -> None:
-    """Serialise writers so that no two chain to the same predecessor.
+def audit_chain_lanes() -> int:
+    """How many lanes the chain is written in (``GOVHALL_AUDIT_CHAIN_LANES``; ADR 29)."""
+    return max(1, int(getattr(settings, "GOVHALL_AUDIT_CHAIN_LANES", 1)))
 
-    PostgreSQL: a transaction-scoped advisory lock, held until the surrounding transaction ends,
-    so the next writer reads the last hash only after this record is committed (or rolled back).
+
+def _lane_preferred(lanes: int) -> int:
+    # A process asks for the same lane first each time, so that the writers of different
+    # processes mostly find theirs free and try no other.
+    return os.getpid() % lanes
+
+
+def _chain_lock() -> None:
+    """Take a lane of the chain for the rest of the transaction, so that no two writers chain to
+    the same predecessor.
+
+    PostgreSQL: ``audit_chain_lane`` (migration 0006) takes the transaction-scoped advisory lock
+    of the first lane no other transaction holds, or waits for the preferred one when all are
+    held, and keeps to it if this transaction holds one already: the next writer of the lane
+    reads its last hash only after this transaction's records are committed (or rolled back).
     SQLite: every write transaction already begins IMMEDIATE (settings), which takes the single
-    database write lock before the last hash is read.
+    database write lock before the last hash is read; it writes lane 0 only.
     """
     if connection.vendor == "postgresql":
+        lanes = audit_chain_lanes()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+            cursor.execute("SELECT audit_chain_lane(%s, %s, %s)", [AUDIT_CHAIN_LOCK, lanes, _lane_preferred(lanes)])
 
 
-def _chain_locked_tip() -> str:
-    """Take the chain's lock and read its last hash: on PostgreSQL in one round trip, by the
-    function ``audit_chain_tip`` (migration 0005, ADR 21), whose read sees what the lock's last
-    holder committed; elsewhere as two steps."""
+def _chain_locked_tip() -> tuple[int, str]:
+    """Take a lane of the chain and read its last hash: on PostgreSQL in one round trip, by the
+    function ``audit_chain_lane_tip`` (migration 0006, ADR 21 and 29), whose read sees what the
+    lane's last holder committed; elsewhere as two steps, in lane 0."""
     if connection.vendor != "postgresql":
         _chain_lock()
-        return _last_hash()
+        return 0, _last_hash()
+    lanes = audit_chain_lanes()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT audit_chain_tip(%s)", [AUDIT_CHAIN_LOCK])
-        row = cursor.fetchone()
-    return row[0] if row is not None and row[0] is not None else GENESIS_HASH
+        cursor.execute(
+            "SELECT chain_lane, chain_tip FROM audit_chain_lane_tip(%s, %s, %s)",
+            [AUDIT_CHAIN_LOCK, lanes, _lane_preferred(lanes)],
+        )
+        lane, tip = cursor.fetchone()
+    return lane, tip if tip is not None else GENESIS_HASH
 
 
 def audit_chain_lock() -> None:
-    """Take the audit chain's lock now, for the rest of the transaction. A transaction that also
-    locks rows other transactions update before they write their audit record (the figures'
-    counter rows) takes it first, so that every transaction takes the two in the same order and
-    none waits for the other in a circle (seen as deadlocks under the submission benchmark).
-    Not asked again of the database by a write ``_late_write`` makes after taking it."""
+    """Take a lane of the audit chain now, for the rest of the transaction. A transaction that
+    also locks rows other transactions update before they write their audit record (the
+    figures' counter rows) takes it first, so that no transaction waits for a lane while it
+    holds such a row (seen as deadlocks under the submission benchmark, when the chain was one
+    lock). Not asked again of the database by a write ``_late_write`` makes after taking it."""
     if not connections[DEFAULT_DB_ALIAS].__dict__.get("govhall_chain_locked"):
         _chain_lock()
 
@@ -82,37 +103,45 @@ def audit_chain_lock() -> None:
 # ---------------------------------------------------------------------------------------------
 # Written at the end of the transaction
 #
-# The chain's lock is one for the whole platform and is held from the first record of a
-# transaction until it commits. Taken at the first record of a filing (three transactions, the
-# files stored and the first step opened after it), it was held 22 ms of a 35 ms filing, and
-# filings could not pass 1,000 / 22 a second whatever the machine (docs/adr/0015).
+# A lane of the chain is held from the first record of a transaction until it commits. When the
+# chain was one lock, taken at the first record of a filing (three transactions, the files stored
+# and the first step opened after it), it was held 22 ms of a 35 ms filing, and filings could not
+# pass 1,000 / 22 a second whatever the machine (docs/adr/0015).
+
+# Writes counts summed by key (at_transaction_end_summed): called once with every key's counts.
+SummedWriter = Callable[[dict[Hashable, dict[str, int]]], None]
+
+
+def _counts_added(into: dict[str, int], counts: dict[str, int]) -> None:
+    for name, value in counts.items():
+        into[name] = into.get(name, 0) + value
 
 
 @dataclass
 class _LateWrites:
     depth: int  # the atomic block the writes belong to (len(connection.atomic_blocks))
     records: list[AuditRecord] = field(default_factory=list)
-    # The writes after the records, in order; a summed one (at_transaction_end_summed) with its key.
-    after: list[tuple[Hashable | None, Callable[[], None]]] = field(default_factory=list)
-    sums: dict[Hashable, dict[str, int]] = field(default_factory=dict)
+    # The writes after the records, in order; a summed one (at_transaction_end_summed) with its writer.
+    after: list[tuple[SummedWriter | None, Callable[[], None]]] = field(default_factory=list)
+    sums: dict[SummedWriter, dict[Hashable, dict[str, int]]] = field(default_factory=dict)
 
     def adopt(self, nested: "_LateWrites") -> None:
         """Take over the records and writes of a block nested in this one, once its savepoint
         is released: they are written at this block's end, after what this block added before
-        the nested one began and before what it adds after. Counts under a key this block sums
-        already are added to its own and written with them."""
+        the nested one began and before what it adds after. Counts for a writer this block
+        hands counts to already are added to its own, key by key, and written with them."""
         self.records += nested.records
-        for key, write in nested.after:
-            if key is None:
+        for writer, write in nested.after:
+            if writer is None:
                 self.after.append((None, write))
                 continue
-            counts, mine = nested.sums[key], self.sums.get(key)
+            theirs, mine = nested.sums[writer], self.sums.get(writer)
             if mine is None:
-                self.sums[key] = counts
-                self.after.append((key, write))
+                self.sums[writer] = theirs
+                self.after.append((writer, write))
                 continue
-            for name, value in counts.items():
-                mine[name] = mine.get(name, 0) + value
+            for key, counts in theirs.items():
+                _counts_added(mine.setdefault(key, {}), counts)
 
 
 def _late_stack() -> list[_LateWrites]:
@@ -139,7 +168,7 @@ def _late_target() -> _LateWrites | None:
 def audit_writes_at_end() -> Iterator[None]:
     """Inside ``transaction.atomic()``: the audit records added in the block, and the writes
     handed to ``at_transaction_end`` (the figures' counters), are made when the block ends
-    without an error, in the order they were added, the records first; so the chain's lock and
+    without an error, in the order they were added, the records first; so the chain's lane and
     the counters' rows are held only from then to the commit. The records are built (their time
     and content) when added; what fails the block discards them with its changes.
 
@@ -166,7 +195,7 @@ def atomic_audited() -> Iterator[None]:
     Begun directly inside another such block (a service calling services in its change: a
     bundle's submission files a case for each item), it is a savepoint whose records and
     writes, once it is released, are the enclosing block's, written at that block's end: the
-    chain's lock is taken once, for the whole change, and only at its end (ADR 26). A nested
+    chain's lane is taken once, for the whole change, and only at its end (ADR 26). A nested
     block that fails takes its records with it, as before. Inside a plain savepoint of such a
     block (which may roll back alone), it writes at its own end, as any block does there."""
     enclosing = _late_target()
@@ -195,62 +224,64 @@ def at_transaction_end(write: Callable[[], None]) -> None:
         late.after.append((None, write))
 
 
-def at_transaction_end_summed(key: Hashable, counts: dict[str, int], write: Callable[[dict[str, int]], None]) -> None:
-    """``at_transaction_end`` for a write that adds ``counts`` to rows named by ``key`` (the
-    figures' counters): inside ``audit_writes_at_end`` the counts one block adds under one key
-    are summed and written once, where the first of them was handed over; else written now.
-    A draft begun and filed in one call adds to the same department's and item's rows twice."""
+def at_transaction_end_summed(writer: SummedWriter, key: Hashable, counts: dict[str, int]) -> None:
+    """``at_transaction_end`` for writes that add counts to rows named by keys (the figures'
+    counters): inside ``audit_writes_at_end`` the counts handed to one ``writer`` are summed by
+    key, and the writer is called once, where its first counts were handed over, with every
+    key's sums, so that it can lock their rows in one order whatever order they came in; else
+    it is called now with these counts alone. A draft begun and filed in one call adds to the
+    same department's and item's rows twice; a bundle adds to several."""
     late = _late_target()
     if late is None:
-        write(counts)
+        writer({key: dict(counts)})
         return
-    summed = late.sums.get(key)
-    if summed is None:
-        summed = late.sums[key] = dict(counts)
-        late.after.append((key, partial(write, summed)))
-        return
-    for name, value in counts.items():
-        summed[name] = summed.get(name, 0) + value
+    sums = late.sums.get(writer)
+    if sums is None:
+        sums = late.sums[writer] = {}
+        late.after.append((writer, partial(writer, sums)))
+    _counts_added(sums.setdefault(key, {}), counts)
 
 
 def _late_write(late: _LateWrites) -> None:
     if not late.records and not late.after:
         return
     with transaction.atomic(savepoint=False):
-        # The chain's lock first, before the counters' rows, as every writer takes them
-        # (audit_chain_lock); with the last hash when there are records to chain.
+        # A lane of the chain first, before the counters' rows, as every writer takes them
+        # (audit_chain_lock); with its last hash when there are records to chain.
         if late.records:
-            previous = _chain_locked_tip()
+            lane, previous = _chain_locked_tip()
             for record in late.records:
-                previous = _hashed(record, previous)
+                previous = _hashed(record, lane, previous)
             rows_insert(late.records)
         else:
             _chain_lock()
-        # The writes after (the figures' counters) take the chain's lock first; it is held
-        # already, until the transaction ends: one round trip each saved.
+        # The writes after (the figures' counters) take a lane first; one is held already,
+        # until the transaction ends: one round trip each saved.
         kept = connections[DEFAULT_DB_ALIAS].__dict__
         held_before = kept.get("govhall_chain_locked", False)
         kept["govhall_chain_locked"] = True
         try:
-            for _key, write in late.after:
+            for _writer, write in late.after:
                 write()
         finally:
             kept["govhall_chain_locked"] = held_before
 
 
 def _last_hash() -> str:
-    """The chain's last hash, read under its lock. Compiled once per process: building the
-    statement took 0.13 of the 0.16 ms the read cost, held by every audited write."""
+    """Lane 0's last hash (SQLite writes no other), read under the lock. Compiled once per
+    process: building the statement took 0.13 of the 0.16 ms the read cost, held by every
+    audited write."""
     rows = values_list_compiled("audit_last_hash", _last_hash_query)
     return rows[0][0] if rows else GENESIS_HASH
 
 
 def _last_hash_query() -> QuerySet[AuditRecord, Any]:
-    return AuditRecord.objects.order_by("-id").values_list("record_hash")[:1]
+    return AuditRecord.objects.filter(lane=0).order_by("-id").values_list("record_hash")[:1]
 
 
-def _hashed(record: AuditRecord, previous_hash: str) -> str:
-    """Chain ``record`` to ``previous_hash``; returns its own hash."""
+def _hashed(record: AuditRecord, lane: int, previous_hash: str) -> str:
+    """Chain ``record`` to ``previous_hash`` in ``lane``; returns its own hash."""
+    record.lane = lane
     record.previous_hash = previous_hash
     record.record_hash = audit_record_hash_of(record)
     return record.record_hash
@@ -296,6 +327,6 @@ def audit_record_add(
     # No savepoint inside the change's transaction: a record that cannot be written fails the
     # change with it, so there is nothing to roll back to (a savepoint cost two statements).
     with transaction.atomic(savepoint=False):
-        _hashed(record, _chain_locked_tip())
+        _hashed(record, *_chain_locked_tip())
         insert_compiled(record)
     return record

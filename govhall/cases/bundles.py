@@ -536,7 +536,7 @@ def bundle_application_submit(
     """
     submit_key = submit_key[:64]
     # One audited change: the audit records and counters of the cases filed in it are written
-    # together at its end, so the audit chain's lock is held only from there to the commit. The
+    # together at its end, so a lane of the audit chain is held only from there to the commit. The
     # cases' deadlines are counted from one read of the calendar.
     with calendar.calendar_read_once(), atomic_audited():
         application = _application_locked(application.pk)

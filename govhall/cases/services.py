@@ -775,7 +775,7 @@ def case_file(
         receiving_department=None,
     )
     checked, refused, codes = _uploads_checked(materials)
-    # One transaction, so one audit chain lock and one commit for the whole filing (three
+    # One transaction, so one lane of the audit chain and one commit for the whole filing (three
     # before: the draft begun, its values and files, the submission; docs/adr/0015). What has
     # problems is kept all the same: the transaction ends normally with the draft, and the
     # problems are raised after it.

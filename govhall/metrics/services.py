@@ -5,7 +5,6 @@ cases that the incremental counts must equal."""
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -43,104 +42,158 @@ def figures_add(
     # The counter rows are locked until the commit, and every action of a department that day
     # adds to the same one: written at the end of the transaction where it says so, the counts
     # one transaction adds to the same rows summed into one write.
-    at_transaction_end_summed(
-        ("figures", day, department_id, region_code, implementation_id),
-        counts,
-        partial(
-            _figures_write,
-            day=day,
-            department_id=department_id,
-            region_code=region_code,
-            implementation_id=implementation_id,
-        ),
-    )
+    at_transaction_end_summed(_figures_write, (day, department_id, region_code, implementation_id), counts)
 
 
-def _figures_write(
-    counts: dict[str, int], *, day: datetime.date, department_id: int, region_code: str, implementation_id: int | None
-) -> None:
-    # The audit chain's lock before the counter rows' locks, always: an action that counts first
-    # (a draft begun counts in a receiver before its audit record) would otherwise wait in a
-    # circle with one that recorded its audit first and counts next.
+# A key of figures_add's counts: (day, department_id, region_code, implementation_id).
+FiguresKey = tuple[datetime.date, int, str, int | None]
+
+
+def _figures_write(sums: dict[Any, dict[str, int]]) -> None:
+    """Add each key's counts (``FiguresKey``) to its rows, every row once, in one order."""
+    # A lane of the audit chain before the counter rows' locks, always: an action that counts
+    # first (a draft begun counts in a receiver before its audit record) would otherwise hold a
+    # counter row while it waited for a lane, when every lane is held (ADR 29).
     audit_chain_lock()
-    if day < first_open_month(timezone.localdate()):
+    if min(day for day, *_rest in sums) < first_open_month(timezone.localdate()):
         figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
-    _statements_run(
-        _figures_statements(
-            day=day,
-            department_id=department_id,
-            region_code=region_code,
-            counts=counts,
-            implementation_id=implementation_id,
-        )
-    )
+    _statements_run(_figures_statements(sums))
 
 
-def _figures_statements(
-    *, day: datetime.date, department_id: int, region_code: str, counts: dict[str, int], implementation_id: int | None
-) -> list[tuple[str, list[Any]]]:
-    """The upserts adding ``counts`` to the day's and the month's rows of the department and,
-    given the implementation, to the month's rows of the item and the entry."""
-    region, city, province = _codes(region_code)
-    columns = ", ".join(COUNTERS)
-    placeholders, counted = _counter_values(COUNTERS, counts)
-    # A new row takes every counter (0 for the others); an existing one adds only these.
-    updates = ", ".join(f"{name} = metrics_departmentday.{name} + excluded.{name}" for name in counts)
-    values: list[Any] = [region, city, province, *counted]
-    month_updates = ", ".join(f"{name} = metrics_departmentmonth.{name} + excluded.{name}" for name in counts)
-    statements: list[tuple[str, list[Any]]] = [
-        (
-            f"INSERT INTO metrics_departmentday (day, department_id, region_code, city_code, province_code, {columns}) "  # noqa: S608 - names from COUNTERS
-            f"VALUES (%s, %s, %s, %s, %s, {placeholders}) "
-            f"ON CONFLICT (day, department_id) DO UPDATE SET {updates}",
-            [day, department_id, *values],
+def _figures_statements(sums: dict[Any, dict[str, int]]) -> list[tuple[str, list[Any]]]:
+    """The upserts adding each key's counts to the day's and the month's rows of its department
+    and, given the implementation, to the month's rows of the item and the entry.
+
+    Transactions in different lanes of the audit chain write counters at once (ADR 29), so each
+    takes its rows in one order, whatever order its counts came in, and no two wait for each
+    other in a circle: the tables in the order of this list, each table's rows in the order of
+    their key (``_statements_run`` runs them in that order); each row once, its counts summed."""
+    days: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]] = {}
+    months: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]] = {}
+    items: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]] = {}
+    entries: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]] = {}
+    for (day, department_id, region_code, implementation_id), counts in sums.items():
+        if not counts:
+            continue
+        codes = _codes(region_code)
+        month = day.replace(day=1)
+        _row_added(days, (day, department_id), [day, department_id, *codes], counts)
+        _row_added(months, (month, department_id), [month, department_id, *codes], counts)
+        item_counts = {name: value for name, value in counts.items() if name in ITEM_COUNTERS}
+        if implementation_id is not None and item_counts:
+            _row_added(
+                items, (month, implementation_id), [month, implementation_id, department_id, *codes], item_counts
+            )
+            # The entry comes from the implementation in the statement: rows of implementations
+            # of one entry are summed there.
+            _row_added(
+                entries, (month, implementation_id, codes[1]), [month, implementation_id, *codes[1:]], item_counts
+            )
+    statements = [
+        _upsert(
+            "metrics_departmentday",
+            "day, department_id, region_code, city_code, province_code",
+            "v.column1, v.column2, v.column3, v.column4, v.column5",
+            "day, department_id",
+            COUNTERS,
+            days,
         ),
-        (
-            "INSERT INTO metrics_departmentmonth "  # noqa: S608 - names from COUNTERS
-            f"(month, department_id, region_code, city_code, province_code, {columns}) "
-            f"VALUES (%s, %s, %s, %s, %s, {placeholders}) "
-            f"ON CONFLICT (month, department_id) DO UPDATE SET {month_updates}",
-            [day.replace(day=1), department_id, *values],
+        _upsert(
+            "metrics_departmentmonth",
+            "month, department_id, region_code, city_code, province_code",
+            "v.column1, v.column2, v.column3, v.column4, v.column5",
+            "month, department_id",
+            COUNTERS,
+            months,
+        ),
+        _upsert(
+            "metrics_itemmonth",
+            "month, implementation_id, entry_id, department_id, region_code, city_code, province_code",
+            "v.column1, i.id, i.entry_id, v.column3, v.column4, v.column5, v.column6",
+            "month, implementation_id",
+            ITEM_COUNTERS,
+            items,
+        ),
+        _upsert(
+            "metrics_entrymonth",
+            "month, entry_id, city_code, province_code",
+            "v.column1, i.entry_id, v.column3, v.column4",
+            "month, entry_id, city_code",
+            ITEM_COUNTERS,
+            entries,
+            grouped=True,
         ),
     ]
-    item_counts = {name: value for name, value in counts.items() if name in ITEM_COUNTERS}
-    if implementation_id is not None and item_counts:
-        columns = ", ".join(ITEM_COUNTERS)
-        placeholders, counted = _counter_values(ITEM_COUNTERS, item_counts)
-        updates = ", ".join(f"{name} = metrics_itemmonth.{name} + excluded.{name}" for name in item_counts)
-        # The catalogue entry comes from the implementation in the same statement.
-        statements.append(
-            (
-                "INSERT INTO metrics_itemmonth (month, implementation_id, entry_id, "  # noqa: S608 - names from ITEM_COUNTERS
-                f"department_id, region_code, city_code, province_code, {columns}) "
-                f"SELECT %s, i.id, i.entry_id, %s, %s, %s, %s, {placeholders} "
-                "FROM catalog_implementation i WHERE i.id = %s "
-                f"ON CONFLICT (month, implementation_id) DO UPDATE SET {updates}",
-                [day.replace(day=1), department_id, region, city, province, *counted, implementation_id],
-            )
-        )
-        updates = ", ".join(f"{name} = metrics_entrymonth.{name} + excluded.{name}" for name in item_counts)
-        statements.append(
-            (
-                "INSERT INTO metrics_entrymonth "  # noqa: S608 - names from ITEM_COUNTERS
-                f"(month, entry_id, city_code, province_code, {columns}) "
-                f"SELECT %s, i.entry_id, %s, %s, {placeholders} FROM catalog_implementation i WHERE i.id = %s "
-                f"ON CONFLICT (month, entry_id, city_code) DO UPDATE SET {updates}",
-                [day.replace(day=1), city, province, *counted, implementation_id],
-            )
-        )
-    return statements
+    return [statement for statement in statements if statement is not None]
 
 
-def _counter_values(names: Sequence[str], counts: dict[str, int]) -> tuple[str, list[int]]:
-    """The VALUES of ``names`` for a new counter row: a parameter for each counter in
-    ``counts``, a literal 0 for the others. The statement's text already depends on which
-    counters are added (its ``DO UPDATE``), so the zeros add no variant; with them, the four
-    upserts of an action take about 25 parameters instead of 80, and psycopg keeps the
-    statement's conversion to PostgreSQL's placeholders (it converts again, 0.13 ms, any
-    statement of more than 50)."""
-    placeholders = ", ".join("%s" if name in counts else "0" for name in names)
-    return placeholders, [counts[name] for name in names if name in counts]
+def _row_added(
+    rows: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]],
+    key: tuple[Any, ...],
+    values: list[Any],
+    counts: dict[str, int],
+) -> None:
+    row = rows.get(key)
+    if row is None:
+        rows[key] = (values, dict(counts))
+        return
+    for name, value in counts.items():
+        row[1][name] = row[1].get(name, 0) + value
+
+
+def _upsert(
+    table: str,
+    columns: str,
+    selected: str,
+    conflict: str,
+    counters: Sequence[str],
+    rows: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]],
+    *,
+    grouped: bool = False,
+) -> tuple[str, list[Any]] | None:
+    """One upsert of ``rows`` (their key, their values, their counts) into ``table``, read from a
+    VALUES list in the order of their keys: the values, then a parameter for each counter some
+    row adds (0 where a row does not add it). A counter no row adds is a literal 0 in the new
+    row and left alone in an existing one. The implementation's row (``i``) is joined where
+    ``selected`` names it; ``grouped`` sums the rows that come to one key of the table (the
+    implementations of one entry). ``{gate}`` is where ``_statements_run`` puts the condition
+    that orders the statements. None when there are no rows."""
+    if not rows:
+        return None
+    added = [name for name in counters if any(name in counts for _values, counts in rows.values())]
+    fixed = len(next(iter(rows.values()))[0])
+    params: list[Any] = []
+    tuples = []
+    for key in sorted(rows):
+        values, counts = rows[key]
+        params += values
+        params += [counts[name] for name in added if name in counts]
+        tuples.append("(" + ", ".join(["%s"] * len(values) + ["%s" if name in counts else "0" for name in added]) + ")")
+    column = {name: f"v.column{fixed + number}" for number, name in enumerate(added, start=1)}
+    if grouped:
+        counted = ", ".join(f"sum({column[name]})" if name in column else "0" for name in counters)
+        # The group's columns: every selected one but the counters.
+        group = f" GROUP BY {selected}"
+    else:
+        counted = ", ".join(column.get(name, "0") for name in counters)
+        group = ""
+    joined = " JOIN catalog_implementation i ON i.id = v.column2" if "i." in selected else ""
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in added)
+    sql = (
+        f"INSERT INTO {table} ({columns}, {', '.join(counters)}) "  # noqa: S608 - names from COUNTERS
+        f"SELECT {selected}, {counted} FROM (VALUES {', '.join(tuples)}) v{joined} WHERE {{gate}}{group} "
+        f"ORDER BY {_conflict_order(conflict, columns, selected)} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+    return sql, params
+
+
+def _conflict_order(conflict: str, columns: str, selected: str) -> str:
+    """The selected expressions of the conflict's columns: the order the rows are locked in."""
+    by_column = dict(
+        zip((name.strip() for name in columns.split(",")), (item.strip() for item in selected.split(",")), strict=True)
+    )
+    return ", ".join(by_column[name.strip()] for name in conflict.split(","))
 
 
 def first_open_month(today: datetime.date) -> datetime.date:
@@ -162,19 +215,26 @@ def figures_generation_bump() -> None:
 
 
 def _statements_run(statements: list[tuple[str, list[Any]]]) -> None:
-    """Run the upserts. PostgreSQL takes them as one statement, all but the last as
-    data-modifying WITH queries (each a different table, so none sees another's rows): one
-    round trip instead of four. SQLite runs them one by one."""
+    """Run the upserts, in their order. PostgreSQL takes them as one statement, all but the last
+    as data-modifying WITH queries (each a different table, so none sees another's rows): one
+    round trip instead of four. Such queries run in an order of the executor's choosing, so each
+    after the first waits for the one before it to have written all its rows (its ``{gate}``
+    counts them), and the rows are locked in the statements' order (``_figures_statements``).
+    SQLite runs them one by one."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             for sql, params in statements:
-                cursor.execute(sql, params)
+                cursor.execute(sql.replace("{gate}", "true"), params)
             return
-        *first, (last_sql, last_params) = statements
-        withs = ", ".join(f"u{number} AS ({sql})" for number, (sql, _params) in enumerate(first))
+        parts = []
+        for number, (sql, _params) in enumerate(statements):
+            gate = "true" if number == 0 else f"(SELECT count(*) FROM u{number - 1}) >= 0"  # noqa: S608 - a number
+            sql = sql.replace("{gate}", gate)
+            parts.append(sql if number == len(statements) - 1 else f"u{number} AS ({sql} RETURNING 1)")
+        *withs, last = parts
         cursor.execute(
-            f"WITH {withs} {last_sql}" if first else last_sql,
-            [value for _sql, params in first for value in params] + last_params,
+            f"WITH {', '.join(withs)} {last}" if withs else last,
+            [value for _sql, params in statements for value in params],
         )
 
 

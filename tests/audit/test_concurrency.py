@@ -1,11 +1,13 @@
-"""Concurrent writers never chain to the same predecessor (PostgreSQL: the advisory lock), whether
-they write their records at once or at the end of their transaction."""
+"""Concurrent writers never chain to the same predecessor (PostgreSQL: each lane's advisory lock),
+whether they write their records at once or at the end of their transaction, and wait for each
+other only when every lane is held (ADR 29)."""
 
 import threading
 import time
 
 import pytest
 from django.db import connection, transaction
+from django.test import override_settings
 
 from govhall.audit.models import AuditRecord
 from govhall.audit.selectors import audit_chain_verify
@@ -98,10 +100,12 @@ def test_each_thread_writes_its_own_records_at_the_end_of_its_own_transaction(re
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(GOVHALL_AUDIT_CHAIN_LANES=1)
 def test_a_writer_that_waited_for_the_lock_chains_to_the_record_committed_meanwhile(regions_kept):
-    """The waiter asks for the lock and the last hash in one statement (``audit_chain_tip``):
-    its read must see the record the holder committed while it waited, which the snapshot its
-    statement began with does not hold."""
+    """With every lane held (here the only one), a writer waits for its lane. It asks for the
+    lane and its last hash in one statement (``audit_chain_lane_tip``): its read must see the
+    record the holder committed while it waited, which the snapshot its statement began with
+    does not hold."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers itself (BEGIN IMMEDIATE); the lock under test is PostgreSQL's")
     holding, waiter_seen = threading.Event(), threading.Event()
@@ -153,3 +157,54 @@ def test_a_writer_that_waited_for_the_lock_chains_to_the_record_committed_meanwh
     assert (held.summary, after.summary) == ("holder", "waiter")
     assert after.previous_hash == held.record_hash
     assert audit_chain_verify().is_intact
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(GOVHALL_AUDIT_CHAIN_LANES=2)
+def test_a_writer_takes_a_free_lane_instead_of_waiting_for_a_held_one(regions_kept):
+    """Two transactions of one process prefer the same lane; while the first holds it, the
+    second writes in the other lane at once, and both lanes verify."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself (BEGIN IMMEDIATE); the lanes are PostgreSQL's")
+    holding, other_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                audit_record_add(actor=None, action="lanes", object_type="thread", object_id=1, summary="holder")
+                holding.set()
+                if not other_done.wait(10):
+                    raise AssertionError("the other writer waited for the held lane")
+        except BaseException as failure:  # noqa: BLE001 - reported to the test thread below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    def other() -> None:
+        try:
+            holding.wait(10)
+            for summary in ("other", "other again"):
+                with atomic_audited():
+                    audit_record_add(actor=None, action="lanes", object_type="thread", object_id=2, summary=summary)
+            other_done.set()
+        except BaseException as failure:  # noqa: BLE001
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    held, first, second = AuditRecord.objects.filter(action="lanes").order_by("summary")
+    assert (held.summary, first.summary, second.summary) == ("holder", "other", "other again")
+    assert held.lane != first.lane == second.lane
+    assert second.previous_hash == first.record_hash
+    report = audit_chain_verify()
+    assert report.is_intact
+    assert report.last_hashes[held.lane] == held.record_hash
+    assert report.last_hashes[first.lane] == second.record_hash

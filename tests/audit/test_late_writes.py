@@ -1,5 +1,7 @@
 """Audit records and counters written at the end of a transaction (``atomic_audited``): the
-chain's lock and the counters' rows are held only from there to the commit."""
+chain's lane and the counters' rows are held only from there to the commit."""
+
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
@@ -57,8 +59,13 @@ def test_a_record_of_a_savepoint_rolled_back_inside_the_block_is_gone_and_the_re
 
 
 def takes_the_chains_lock(sql: str) -> bool:
-    """The lock alone, or with the chain's last hash in the same statement (migration 0005)."""
-    return "pg_advisory_xact_lock" in sql or "audit_chain_tip" in sql
+    """A lane of the chain, alone or with its last hash in the same statement (migration 0006)."""
+    return "pg_advisory_xact_lock" in sql or "audit_chain_lane" in sql
+
+
+def recorder(name: str, written: list) -> Callable[[dict], None]:
+    """A writer of summed counts (a new one each call) that notes what it was handed."""
+    return lambda sums: written.append((name, {key: dict(counts) for key, counts in sums.items()}))
 
 
 def test_the_chains_lock_is_taken_only_when_the_block_ends():
@@ -74,27 +81,26 @@ def test_the_chains_lock_is_taken_only_when_the_block_ends():
     assert sum('INSERT INTO "audit_auditrecord"' in sql for sql in statements) == 1  # both in one statement
 
 
-def test_counts_added_to_one_key_in_a_block_are_written_once_summed_and_others_apart():
-    written: list[tuple[str, dict[str, int]]] = []
-
-    def writer(name: str):
-        return lambda counts: written.append((name, dict(counts)))
+def test_counts_handed_to_one_writer_in_a_block_are_summed_by_key_and_written_in_one_call():
+    written: list[tuple[str, dict]] = []
+    figures, other = recorder("figures", written), recorder("other", written)
 
     with atomic_audited():
-        at_transaction_end_summed(("day", 1), {"started": 1}, writer("first"))
-        at_transaction_end_summed(("day", 2), {"received": 1}, writer("other"))
-        at_transaction_end_summed(("day", 1), {"started": 1, "received": 1}, writer("second"))
+        at_transaction_end_summed(figures, ("day", 1), {"started": 1})
+        at_transaction_end_summed(other, ("day", 1), {"received": 1})
+        at_transaction_end_summed(figures, ("day", 2), {"received": 1})
+        at_transaction_end_summed(figures, ("day", 1), {"started": 1, "received": 1})
         with transaction.atomic():  # a savepoint, which may roll back alone: written at once
-            at_transaction_end_summed(("day", 1), {"accepted": 1}, writer("nested"))
-        assert written == [("nested", {"accepted": 1})]
+            at_transaction_end_summed(figures, ("day", 1), {"accepted": 1})
+        assert written == [("figures", {("day", 1): {"accepted": 1}})]
 
     assert written == [
-        ("nested", {"accepted": 1}),
-        ("first", {"started": 2, "received": 1}),
-        ("other", {"received": 1}),
+        ("figures", {("day", 1): {"accepted": 1}}),
+        ("figures", {("day", 1): {"started": 2, "received": 1}, ("day", 2): {"received": 1}}),
+        ("other", {("day", 1): {"received": 1}}),
     ]
-    at_transaction_end_summed(("day", 1), {"started": 1}, writer("outside"))
-    assert written[-1] == ("outside", {"started": 1})
+    at_transaction_end_summed(figures, ("day", 1), {"started": 1})
+    assert written[-1] == ("figures", {("day", 1): {"started": 1}})
 
 
 def test_a_write_after_the_records_does_not_take_the_chains_lock_again():
@@ -117,18 +123,17 @@ def test_a_block_nested_directly_in_another_hands_its_records_and_counts_to_it()
     """A service calling services in its change (a bundle's submission files its cases): the
     nested blocks' records and counters are written with the enclosing block's, at its end, in
     the order they were added, and the chain's lock is taken once."""
-    written: list[tuple[str, dict[str, int]]] = []
-
-    def writer(name: str):
-        return lambda counts: written.append((name, dict(counts)))
+    written: list[tuple[str, dict]] = []
+    figures, other = recorder("figures", written), recorder("other", written)
 
     with CaptureQueriesContext(connection) as captured, atomic_audited():
         _add("before")
-        at_transaction_end_summed(("day", 1), {"started": 1}, writer("outer"))
+        at_transaction_end_summed(figures, ("day", 1), {"started": 1})
         with atomic_audited():
             _add("nested")
-            at_transaction_end_summed(("day", 1), {"received": 1}, writer("nested, same key"))
-            at_transaction_end_summed(("day", 2), {"received": 1}, writer("nested, own key"))
+            at_transaction_end_summed(figures, ("day", 1), {"received": 1})
+            at_transaction_end_summed(figures, ("day", 2), {"received": 1})
+            at_transaction_end_summed(other, ("day", 3), {"received": 1})
             with atomic_audited():
                 _add("nested twice")
             at_transaction_end(lambda: written.append(("plain", {})))
@@ -143,8 +148,8 @@ def test_a_block_nested_directly_in_another_hands_its_records_and_counts_to_it()
         "after",
     ]
     assert written == [
-        ("outer", {"started": 1, "received": 1}),
-        ("nested, own key", {"received": 1}),
+        ("figures", {("day", 1): {"started": 1, "received": 1}, ("day", 2): {"received": 1}}),
+        ("other", {("day", 3): {"received": 1}}),
         ("plain", {}),
     ]
     assert audit_chain_verify().is_intact
@@ -161,7 +166,7 @@ def test_a_nested_block_that_fails_takes_its_records_and_counts_and_changes_with
         try:
             with atomic_audited():
                 _add("rolled back")
-                at_transaction_end_summed(("day", 1), {"started": 1}, lambda counts: written.append("rolled back"))
+                at_transaction_end_summed(lambda sums: written.append("rolled back"), ("day", 1), {"started": 1})
                 AuditRecord.objects.filter(pk=-1).exists()
                 raise ValueError("the nested change fails")
         except ValueError:

@@ -420,10 +420,10 @@ def test_a_filing_is_one_transaction_taking_the_audit_chains_lock_once_at_its_en
 
     assert response.status_code == 201, response.content
     # After the lock, until the transaction ends (a savepoint released: the test runs in one),
-    # only the audit records and the figures' counters: the platform-wide lock and the
+    # only the audit records and the figures' counters: the audit chain's lane and the
     # department's counter rows are held for as short a time as possible.
-    held_by = ("pg_advisory_xact_lock", "audit_chain_tip", '"audit_auditrecord"', "metrics_")
-    chain_lock = ("pg_advisory_xact_lock", "audit_chain_tip")  # the lock, alone or with the last hash
+    held_by = ("pg_advisory_xact_lock", "audit_chain_lane", '"audit_auditrecord"', "metrics_")
+    chain_lock = ("pg_advisory_xact_lock", "audit_chain_lane")  # a lane, alone or with its last hash
     sqls = [query["sql"] for query in captured.captured_queries]
     locked, transactions = False, 0
     for sql in sqls:

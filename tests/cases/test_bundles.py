@@ -285,7 +285,7 @@ def test_submission_writes_its_cases_audit_records_and_figures_at_its_end_under_
     assert counter_rows() == incremental
     if connection.vendor == "postgresql":
         statements = [query["sql"] for query in captured.captured_queries]
-        locks = [number for number, sql in enumerate(statements) if "audit_chain_tip" in sql]
+        locks = [number for number, sql in enumerate(statements) if "audit_chain_lane" in sql]
         assert len(locks) == 1
         after = statements[locks[0] + 1 :]
         assert not any('"cases_' in sql for sql in after), "no case is written while the lock is held"

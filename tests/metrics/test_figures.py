@@ -18,7 +18,7 @@ from govhall.metrics.selectors import figures_breakdown, figures_items, figures_
 from govhall.metrics.services import metrics_rebuild
 from govhall.org.models import Department
 from tests.cases.factories import case_world, make_case, make_draft, task_open
-from tests.factories import force_login_verified, make_department
+from tests.factories import force_login_verified, make_department, make_implementation
 
 pytestmark = pytest.mark.django_db
 
@@ -219,27 +219,93 @@ def metrics_rebuild_months_from_days():
     importlib.import_module("govhall.metrics.migrations.0004_department_month").months_from_days(apps, None)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")
-def test_counting_takes_the_audit_chain_lock_first():
-    """Every transaction takes the audit chain's lock before the counter rows' locks (a draft
-    begun counts before its audit record; without this, two actions deadlocked)."""
+def chain_lanes_held() -> list[int]:
+    """The audit chain's lanes this session holds (two-key advisory locks: the chain's, a lane)."""
     from govhall.audit.services import AUDIT_CHAIN_LOCK
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "AND objsubid = 2 AND classid::bigint = %s",
+            [AUDIT_CHAIN_LOCK],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")
+def test_counting_takes_a_lane_of_the_audit_chain_first_and_its_records_keep_to_it():
+    """Every transaction takes a lane of the audit chain before the counter rows' locks (a draft
+    begun counts before its audit record; without this, two actions deadlocked), and writes its
+    records in that lane, holding no other (ADR 29)."""
+    from govhall.audit.services import audit_record_add
     from govhall.metrics.services import figures_add
 
-    def held() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                "AND ((classid::bigint << 32) | objid::bigint) = %s",
-                [AUDIT_CHAIN_LOCK],
-            )
-            return cursor.fetchone()[0] > 0
-
-    department = make_department(region_code="330106")  # no audit record, so no lock yet
+    department = make_department(region_code="330106")  # no audit record, so no lane yet
     with transaction.atomic():
-        assert not held()
+        assert chain_lanes_held() == []
         figures_add(day=timezone.localdate(), department_id=department.pk, region_code="330106", counts={"started": 1})
-        assert held()
+        lanes = chain_lanes_held()
+        assert len(lanes) == 1
+        record = audit_record_add(actor=None, action="counted", object_type="test", object_id=1, summary="after")
+        assert chain_lanes_held() == lanes
+    assert record.lane == lanes[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the order PostgreSQL's statement writes its rows in")
+def test_a_transactions_counts_lock_each_row_once_tables_in_turn_rows_in_key_order(world):
+    """Transactions in different lanes of the audit chain write counters at once; each takes its
+    rows in one order, whatever order its counts came in (a bundle's cases), so that none waits
+    for another in a circle. Triggers note the order the rows are written in."""
+    from govhall.audit.services import atomic_audited
+    from govhall.metrics.services import figures_add
+
+    second_entry = make_implementation(region_code="330106", kind="market")
+    same_entry = make_implementation(entry=second_entry.entry, region_code="330106", kind="ecology")
+    first = world.implementation
+    other = world.ecology
+    assert first.pk < second_entry.pk < same_entry.pk and world.market.pk < other.pk
+    day = timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE written (number serial, what text)")
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.note() RETURNS trigger AS $$ BEGIN "
+            "INSERT INTO written (what) VALUES (TG_TABLE_NAME || ' ' || concat_ws(' ', "
+            "(to_jsonb(NEW) ->> 'department_id'), (to_jsonb(NEW) ->> 'implementation_id'), "
+            "(to_jsonb(NEW) ->> 'entry_id'))); "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        for table in ("departmentday", "departmentmonth", "itemmonth", "entrymonth"):
+            cursor.execute(
+                f"CREATE TRIGGER note BEFORE INSERT ON metrics_{table} FOR EACH ROW EXECUTE FUNCTION pg_temp.note()"
+            )
+    # The counts come in no order: the last department first, one department's day twice, two
+    # implementations of one entry in the same city.
+    with atomic_audited():
+        for department, implementation in ((other, same_entry), (world.market, first), (world.market, second_entry)):
+            figures_add(
+                day=day,
+                department_id=department.pk,
+                region_code="330106",
+                counts={"received": 1},
+                implementation_id=implementation.pk,
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT what FROM written ORDER BY number")
+        noted = [row[0] for row in cursor.fetchall()]
+
+    departments = sorted([world.market.pk, other.pk])
+    entries = sorted({first.entry_id, second_entry.entry_id})
+    assert noted == [
+        *(f"metrics_departmentday {pk}" for pk in departments),
+        *(f"metrics_departmentmonth {pk}" for pk in departments),
+        f"metrics_itemmonth {world.market.pk} {first.pk} {first.entry_id}",
+        f"metrics_itemmonth {world.market.pk} {second_entry.pk} {second_entry.entry_id}",
+        f"metrics_itemmonth {other.pk} {same_entry.pk} {same_entry.entry_id}",
+        *(f"metrics_entrymonth {entry}" for entry in entries),
+    ]
+    month = day.replace(day=1)
+    assert EntryMonth.objects.get(month=month, entry_id=second_entry.entry_id, city_code="330100").received == 2
+    assert DepartmentDay.objects.get(day=day, department=world.market).received == 2
 
 
 def test_an_actions_figures_take_few_enough_parameters_for_psycopg_to_keep_their_conversion(world):
