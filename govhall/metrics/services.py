@@ -3,8 +3,10 @@ both take INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n), and the 
 cases that the incremental counts must equal."""
 
 import datetime
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -90,41 +92,11 @@ def _figures_statements(sums: dict[Any, dict[str, int]]) -> list[tuple[str, list
                 entries, (month, implementation_id, codes[1]), [month, implementation_id, *codes[1:]], item_counts
             )
     statements = [
-        _upsert(
-            "metrics_departmentday",
-            "day, department_id, region_code, city_code, province_code",
-            "v.column1, v.column2, v.column3, v.column4, v.column5",
-            "day, department_id",
-            COUNTERS,
-            days,
-        ),
-        _upsert(
-            "metrics_departmentmonth",
-            "month, department_id, region_code, city_code, province_code",
-            "v.column1, v.column2, v.column3, v.column4, v.column5",
-            "month, department_id",
-            COUNTERS,
-            months,
-        ),
-        _upsert(
-            "metrics_itemmonth",
-            "month, implementation_id, entry_id, department_id, region_code, city_code, province_code",
-            "v.column1, i.id, i.entry_id, v.column3, v.column4, v.column5, v.column6",
-            "month, implementation_id",
-            ITEM_COUNTERS,
-            items,
-        ),
-        _upsert(
-            "metrics_entrymonth",
-            "month, entry_id, city_code, province_code",
-            "v.column1, i.entry_id, v.column3, v.column4",
-            "month, entry_id, city_code",
-            ITEM_COUNTERS,
-            entries,
-            grouped=True,
-        ),
+        _upsert(table, rows)
+        for table, rows in ((_DAYS, days), (_MONTHS, months), (_ITEMS, items), (_ENTRIES, entries))
+        if rows
     ]
-    return [statement for statement in statements if statement is not None]
+    return statements
 
 
 def _row_added(
@@ -141,59 +113,98 @@ def _row_added(
         row[1][name] = row[1].get(name, 0) + value
 
 
+@dataclass(frozen=True)
+class _CounterTable:
+    """A counter table as ``_upsert`` writes it: the columns of a new row before its counters,
+    what is selected into them from the VALUES list (``v``, whose rows hold ``values`` values
+    before their counters) and the implementation (``i``, joined on the VALUES' second), the
+    columns of its unique key, its counters, and whether rows coming to one key are summed in
+    the statement (the implementations of one entry)."""
+
+    table: str
+    values: int
+    columns: tuple[str, ...]
+    selected: tuple[str, ...]
+    conflict: tuple[str, ...]
+    counters: tuple[str, ...]
+    grouped: bool = False
+
+
+_DAYS = _CounterTable(
+    "metrics_departmentday",
+    5,
+    ("day", "department_id", "region_code", "city_code", "province_code"),
+    ("v.column1", "v.column2", "v.column3", "v.column4", "v.column5"),
+    ("day", "department_id"),
+    COUNTERS,
+)
+_MONTHS = _CounterTable(
+    "metrics_departmentmonth",
+    5,
+    ("month", "department_id", "region_code", "city_code", "province_code"),
+    ("v.column1", "v.column2", "v.column3", "v.column4", "v.column5"),
+    ("month", "department_id"),
+    COUNTERS,
+)
+_ITEMS = _CounterTable(
+    "metrics_itemmonth",
+    6,
+    ("month", "implementation_id", "entry_id", "department_id", "region_code", "city_code", "province_code"),
+    ("v.column1", "i.id", "i.entry_id", "v.column3", "v.column4", "v.column5", "v.column6"),
+    ("month", "implementation_id"),
+    ITEM_COUNTERS,
+)
+_ENTRIES = _CounterTable(
+    "metrics_entrymonth",
+    4,
+    ("month", "entry_id", "city_code", "province_code"),
+    ("v.column1", "i.entry_id", "v.column3", "v.column4"),
+    ("month", "entry_id", "city_code"),
+    ITEM_COUNTERS,
+    grouped=True,
+)
+
+
 def _upsert(
-    table: str,
-    columns: str,
-    selected: str,
-    conflict: str,
-    counters: Sequence[str],
-    rows: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]],
-    *,
-    grouped: bool = False,
-) -> tuple[str, list[Any]] | None:
+    table: _CounterTable, rows: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]]
+) -> tuple[str, list[Any]]:
     """One upsert of ``rows`` (their key, their values, their counts) into ``table``, read from a
-    VALUES list in the order of their keys: the values, then a parameter for each counter some
-    row adds (0 where a row does not add it). A counter no row adds is a literal 0 in the new
-    row and left alone in an existing one. The implementation's row (``i``) is joined where
-    ``selected`` names it; ``grouped`` sums the rows that come to one key of the table (the
-    implementations of one entry). ``{gate}`` is where ``_statements_run`` puts the condition
-    that orders the statements. None when there are no rows."""
-    if not rows:
-        return None
-    added = [name for name in counters if any(name in counts for _values, counts in rows.values())]
-    fixed = len(next(iter(rows.values()))[0])
+    VALUES list in the order of their keys: the values, then each counter some row adds (0 for
+    a row that does not)."""
+    added = tuple(name for name in table.counters if any(name in counts for _values, counts in rows.values()))
     params: list[Any] = []
-    tuples = []
     for key in sorted(rows):
         values, counts = rows[key]
         params += values
-        params += [counts[name] for name in added if name in counts]
-        tuples.append("(" + ", ".join(["%s"] * len(values) + ["%s" if name in counts else "0" for name in added]) + ")")
-    column = {name: f"v.column{fixed + number}" for number, name in enumerate(added, start=1)}
-    if grouped:
-        counted = ", ".join(f"sum({column[name]})" if name in column else "0" for name in counters)
-        # The group's columns: every selected one but the counters.
-        group = f" GROUP BY {selected}"
+        params += [counts.get(name, 0) for name in added]
+    return _upsert_sql(table, added, len(rows)), params
+
+
+@functools.cache
+def _upsert_sql(table: _CounterTable, added: tuple[str, ...], rows: int) -> str:
+    """The text of ``_upsert``'s statement, made once per process for each table, set of
+    counters added and number of rows. A counter no row adds is a literal 0 in a new row and
+    left alone in an existing one. ``{gate}`` is where ``_statements_run`` puts the condition
+    that orders the statements."""
+    column = {name: f"v.column{table.values + number}" for number, name in enumerate(added, start=1)}
+    if table.grouped:
+        counted = ", ".join(f"sum({column[name]})" if name in column else "0" for name in table.counters)
+        group = f" GROUP BY {', '.join(table.selected)}"
     else:
-        counted = ", ".join(column.get(name, "0") for name in counters)
+        counted = ", ".join(column.get(name, "0") for name in table.counters)
         group = ""
-    joined = " JOIN catalog_implementation i ON i.id = v.column2" if "i." in selected else ""
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in added)
-    sql = (
-        f"INSERT INTO {table} ({columns}, {', '.join(counters)}) "  # noqa: S608 - names from COUNTERS
-        f"SELECT {selected}, {counted} FROM (VALUES {', '.join(tuples)}) v{joined} WHERE {{gate}}{group} "
-        f"ORDER BY {_conflict_order(conflict, columns, selected)} "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    joined = (
+        " JOIN catalog_implementation i ON i.id = v.column2" if any(s.startswith("i.") for s in table.selected) else ""
     )
-    return sql, params
-
-
-def _conflict_order(conflict: str, columns: str, selected: str) -> str:
-    """The selected expressions of the conflict's columns: the order the rows are locked in."""
-    by_column = dict(
-        zip((name.strip() for name in columns.split(",")), (item.strip() for item in selected.split(",")), strict=True)
+    row = "(" + ", ".join(["%s"] * (table.values + len(added))) + ")"
+    by_column = dict(zip(table.columns, table.selected, strict=True))
+    updates = ", ".join(f"{name} = {table.table}.{name} + excluded.{name}" for name in added)
+    return (
+        f"INSERT INTO {table.table} ({', '.join(table.columns)}, {', '.join(table.counters)}) "  # noqa: S608 - names from COUNTERS
+        f"SELECT {', '.join(table.selected)}, {counted} FROM (VALUES {', '.join([row] * rows)}) v{joined} "
+        f"WHERE {{gate}}{group} ORDER BY {', '.join(by_column[name] for name in table.conflict)} "
+        f"ON CONFLICT ({', '.join(table.conflict)}) DO UPDATE SET {updates}"
     )
-    return ", ".join(by_column[name.strip()] for name in conflict.split(","))
 
 
 def first_open_month(today: datetime.date) -> datetime.date:
@@ -215,27 +226,33 @@ def figures_generation_bump() -> None:
 
 
 def _statements_run(statements: list[tuple[str, list[Any]]]) -> None:
-    """Run the upserts, in their order. PostgreSQL takes them as one statement, all but the last
-    as data-modifying WITH queries (each a different table, so none sees another's rows): one
-    round trip instead of four. Such queries run in an order of the executor's choosing, so each
-    after the first waits for the one before it to have written all its rows (its ``{gate}``
-    counts them), and the rows are locked in the statements' order (``_figures_statements``).
-    SQLite runs them one by one."""
+    """Run the upserts, in their order. PostgreSQL takes them as one statement (``_ordered``):
+    one round trip instead of four. SQLite runs them one by one."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             for sql, params in statements:
                 cursor.execute(sql.replace("{gate}", "true"), params)
             return
-        parts = []
-        for number, (sql, _params) in enumerate(statements):
-            gate = "true" if number == 0 else f"(SELECT count(*) FROM u{number - 1}) >= 0"  # noqa: S608 - a number
-            sql = sql.replace("{gate}", gate)
-            parts.append(sql if number == len(statements) - 1 else f"u{number} AS ({sql} RETURNING 1)")
-        *withs, last = parts
         cursor.execute(
-            f"WITH {', '.join(withs)} {last}" if withs else last,
+            _ordered(tuple(sql for sql, _params in statements)),
             [value for _sql, params in statements for value in params],
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _ordered(statements: tuple[str, ...]) -> str:
+    """One statement of ``statements``, all but the last as data-modifying WITH queries (each a
+    different table, so none sees another's rows). Such queries run in an order of the
+    executor's choosing, so each after the first waits for the one before it to have written
+    all its rows (its ``{gate}`` counts them): the rows are locked in the statements' order
+    (``_figures_statements``)."""
+    parts = []
+    for number, sql in enumerate(statements):
+        gate = "true" if number == 0 else f"(SELECT count(*) FROM u{number - 1}) >= 0"  # noqa: S608 - a number
+        sql = sql.replace("{gate}", gate)
+        parts.append(sql if number == len(statements) - 1 else f"u{number} AS ({sql} RETURNING 1)")
+    *withs, last = parts
+    return f"WITH {', '.join(withs)} {last}" if withs else last
 
 
 def case_contributions(case: Any, event_action: str, at: datetime.datetime) -> dict[str, int]:
