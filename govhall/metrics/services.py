@@ -113,7 +113,7 @@ def _row_added(
         row[1][name] = row[1].get(name, 0) + value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of _upsert_sql's cache
 class _CounterTable:
     """A counter table as ``_upsert`` writes it: the columns of a new row before its counters,
     what is selected into them from the VALUES list (``v``, whose rows hold ``values`` values
@@ -171,7 +171,10 @@ def _upsert(
     """One upsert of ``rows`` (their key, their values, their counts) into ``table``, read from a
     VALUES list in the order of their keys: the values, then each counter some row adds (0 for
     a row that does not)."""
-    added = tuple(name for name in table.counters if any(name in counts for _values, counts in rows.values()))
+    present: set[str] = set()
+    for _values, counts in rows.values():
+        present.update(counts)
+    added = tuple([name for name in table.counters if name in present])
     params: list[Any] = []
     for key in sorted(rows):
         values, counts = rows[key]
