@@ -379,9 +379,10 @@ GOVHALL_VIEW_COUNT_FLUSH_SECONDS = float(
 # The audit chain is written in this many lanes, each a hash chain of its own with its own lock,
 # so that audited writes wait for each other only when every lane is held (ADR 29). Lowering it
 # later leaves the higher lanes' records verifiable; they are just not extended.
-GOVHALL_AUDIT_CHAIN_LANES = int(os.environ.get("GOVHALL_AUDIT_CHAIN_LANES", "16"))
-if not 1 <= GOVHALL_AUDIT_CHAIN_LANES <= 1000:
-    raise ImproperlyConfigured("GOVHALL_AUDIT_CHAIN_LANES must be between 1 and 1000")
+_lanes = os.environ.get("GOVHALL_AUDIT_CHAIN_LANES", "16").strip()
+if not (_lanes.isdigit() and 1 <= int(_lanes) <= 1000):
+    raise ImproperlyConfigured(f"GOVHALL_AUDIT_CHAIN_LANES must be a whole number from 1 to 1000, not {_lanes!r}")
+GOVHALL_AUDIT_CHAIN_LANES = int(_lanes)
 GOVHALL_PUBLIC_URL = os.environ.get("GOVHALL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The most a request's body may declare (Content-Length), files included; above it the request is
 # refused before any of it is read (govhall.request_limits). A material is 20 MiB at most.
