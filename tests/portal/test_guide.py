@@ -5,7 +5,7 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -166,7 +166,7 @@ def test_a_reader_whose_view_falls_due_does_not_wait_for_the_views_to_be_written
     def slow_add(*, views):
         writing.set()
         assert release.wait(10)
-        add(views=views)
+        return add(views=views)
 
     monkeypatch.setattr(services, "implementation_views_add", slow_add)
     with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
@@ -372,3 +372,65 @@ def test_guide_links_print_and_history(client):
 
     assert reverse("portal:guide_print", args=[implementation.implementation_code]) in content
     assert reverse("portal:guide_history", args=[implementation.implementation_code]) in content
+
+
+def _holding_views_of(implementation, holding: threading.Event, release: threading.Event, failures: list) -> None:
+    """Another worker's flush: its views of ``implementation`` written, its transaction open
+    until ``release``."""
+    try:
+        with transaction.atomic():
+            assert services.implementation_views_add(views=[(implementation.pk, 1)]) == []
+            holding.set()
+            assert release.wait(10)
+    except BaseException as failure:  # noqa: BLE001 - reported to the test thread
+        failures.append(failure)
+    finally:
+        connection.close()
+
+
+def test_a_flush_holding_a_guides_row_keeps_no_filing_of_its_item_waiting(transactional_db):
+    """A filing checks its foreign key to the implementation at its commit (``FOR KEY SHARE``);
+    the flush locks the rows as its UPDATE of a column no key includes does, which that check
+    does not wait for (``FOR UPDATE`` did)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    implementation = make_implementation()
+    holding, release, failures = threading.Event(), threading.Event(), []
+    flush = threading.Thread(target=_holding_views_of, args=(implementation, holding, release, failures))
+    flush.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            cursor.execute("SELECT 1 FROM catalog_implementation WHERE id = %s FOR KEY SHARE", [implementation.pk])
+            assert cursor.fetchone() == (1,)
+    finally:
+        release.set()
+        flush.join(10)
+    assert failures == []
+
+
+def test_a_flush_skips_the_rows_another_flush_holds_and_keeps_their_views_for_the_next(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    held, free = make_implementation(), make_implementation()
+    holding, release, failures = threading.Event(), threading.Event(), []
+    other = threading.Thread(target=_holding_views_of, args=(held, holding, release, failures))
+    other.start()
+    try:
+        assert holding.wait(10)
+        with override_settings(GOVHALL_VIEW_COUNT_FLUSH_SECONDS=3600):
+            for pk, count in ((held.pk, 2), (free.pk, 3)):
+                for _ in range(count):
+                    services.implementation_view_count(implementation_id=pk)
+            started = time.monotonic()
+            assert implementation_view_counts_flush() == 3  # the free guide's, at once
+            assert time.monotonic() - started < 2
+            assert services._VIEWS.pending == {held.pk: 2}
+    finally:
+        release.set()
+        other.join(10)
+    assert failures == []
+    assert implementation_view_counts_flush() == 2
+    counts = dict(Implementation.objects.filter(pk__in=[held.pk, free.pk]).values_list("pk", "view_count"))
+    assert counts == {held.pk: 1 + 2, free.pk: 3}
