@@ -56,10 +56,13 @@ def _figures_write(sums: dict[Any, dict[str, int]]) -> None:
     # A lane of the audit chain before the counter rows' locks, always: an action that counts
     # first (a draft begun counts in a receiver before its audit record) would otherwise hold a
     # counter row while it waited for a lane, when every lane is held (ADR 29).
+    statements = _figures_statements(sums)
+    if not statements:
+        return  # counts that all came to nothing write no row
     audit_chain_lock()
     if min(day for day, *_rest in sums) < first_open_month(timezone.localdate()):
         figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
-    _statements_run(_figures_statements(sums))
+    _statements_run(statements)
 
 
 def _figures_statements(sums: dict[Any, dict[str, int]]) -> list[tuple[str, list[Any]]]:

@@ -330,3 +330,16 @@ def test_an_actions_figures_take_few_enough_parameters_for_psycopg_to_keep_their
     item = ItemMonth.objects.get(implementation=case.implementation, month=timezone.localdate().replace(day=1))
     assert (day.received, day.accepted, day.refused, day.completed) == (1, 1, 0, 0)
     assert (month.received, month.accepted, item.received, item.accepted, item.completed) == (1, 1, 1, 1, 0)
+
+
+def test_counts_that_come_to_nothing_write_no_row(world):
+    """Counts handed over and all zero (a writer summing what cancels out) leave the rows as
+    they were, and take no lock."""
+    from govhall.audit.services import atomic_audited
+    from govhall.metrics.services import _figures_write
+
+    with CaptureQueriesContext(connection) as captured, atomic_audited():
+        _figures_write({(timezone.localdate(), world.market.pk, "330106", None): {}})
+
+    written = [query["sql"] for query in captured.captured_queries]
+    assert not any("metrics_" in sql or "audit_chain" in sql for sql in written)
