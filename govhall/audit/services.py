@@ -47,7 +47,7 @@ def _data_normalised(data: dict | None) -> Any:
 
 def audit_chain_lanes() -> int:
     """How many lanes the chain is written in (``GOVHALL_AUDIT_CHAIN_LANES``; ADR 29)."""
-    return max(1, int(getattr(settings, "GOVHALL_AUDIT_CHAIN_LANES", 1)))
+    return settings.GOVHALL_AUDIT_CHAIN_LANES  # from 1 to 1000, checked by the settings
 
 
 def _lane_preferred(lanes: int) -> int:

@@ -47,18 +47,15 @@ def figures_add(
     at_transaction_end_summed(_figures_write, (day, department_id, region_code, implementation_id), counts)
 
 
-# A key of figures_add's counts: (day, department_id, region_code, implementation_id).
-FiguresKey = tuple[datetime.date, int, str, int | None]
-
-
 def _figures_write(sums: dict[Any, dict[str, int]]) -> None:
-    """Add each key's counts (``FiguresKey``) to its rows, every row once, in one order."""
-    # A lane of the audit chain before the counter rows' locks, always: an action that counts
-    # first (a draft begun counts in a receiver before its audit record) would otherwise hold a
-    # counter row while it waited for a lane, when every lane is held (ADR 29).
+    """Add each key's counts (keys of ``figures_add``: day, department id, region code,
+    implementation id or None) to its rows, every row once, in one order."""
     statements = _figures_statements(sums)
     if not statements:
         return  # counts that all came to nothing write no row
+    # A lane of the audit chain before the counter rows' locks, always: an action that counts
+    # first (a draft begun counts in a receiver before its audit record) would otherwise hold a
+    # counter row while it waited for a lane, when every lane is held (ADR 29).
     audit_chain_lock()
     if min(day for day, *_rest in sums) < first_open_month(timezone.localdate()):
         figures_generation_bump()  # a count dated into a closed month: its regions' sums are made again
@@ -190,7 +187,9 @@ def _upsert(
 def _upsert_sql(table: _CounterTable, added: tuple[str, ...], rows: int) -> str:
     """The text of ``_upsert``'s statement, made once per process for each table, set of
     counters added and number of rows. A counter no row adds is a literal 0 in a new row and
-    left alone in an existing one. ``{gate}`` is where ``_statements_run`` puts the condition
+    left alone in an existing one: an action's statement then takes about 28 parameters, not
+    80, and psycopg keeps its conversion to PostgreSQL's placeholders (it converts again, 0.13
+    ms, any statement of more than 50). ``{gate}`` is where ``_statements_run`` puts the condition
     that orders the statements."""
     column = {name: f"v.column{table.values + number}" for number, name in enumerate(added, start=1)}
     if table.grouped:
