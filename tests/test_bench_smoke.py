@@ -108,7 +108,7 @@ def test_generator_writes_consistent_cases_and_reuses_what_it_made(monkeypatch: 
     timed = {row["statement"]: row for row in timer.report()}
     for table in ("cases_case", "cases_casetask", "cases_caseevent", "cases_casematerial"):
         assert timed[f"INSERT INTO {table}"]["count"] >= 1
-    assert "CREATE TEMP TABLE g_visit" in timed
+    assert "CREATE TEMP TABLE g_kept" in timed
     assert sum(row["share"] for row in timed.values()) == pytest.approx(1.0, abs=0.01)
     assert added == 40
     assert applicants == 30

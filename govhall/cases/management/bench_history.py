@@ -16,6 +16,7 @@ Nothing leaves the database but a few hundred bytes per chunk, so the load runs 
 of PostgreSQL, on ``bench_data.LOAD_SESSIONS`` connections at once (one per core here).
 """
 
+import functools
 import re
 import threading
 import time
@@ -23,8 +24,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -45,7 +47,7 @@ STATIC_TABLES = (
     "bench_g_dept",
     "bench_g_file",
 )
-SCRATCH_TABLES = ("g_case", "g_visit", "g_end", "g_kept", "g_caserow", "g_event", "g_seq", "g_final")
+SCRATCH_TABLES = ("g_case", "g_kept", "g_caserow", "g_event", "g_seq", "g_final")
 # Figures of written chunks not yet added to the counter tables (see figures_fold): per day and
 # department, per month and implementation. The single stage of earlier versions is moved over.
 FIGURES_DAYS, FIGURES_MONTHS, LEGACY_STAGE = "bench_g_figures_day", "bench_g_figures_month", "bench_g_figures"
@@ -54,6 +56,10 @@ CORRECTABLE = ("prereview", "accept")
 # The chances of what happens to a case: withdrawn at one step, one correction notice at intake,
 # refused at each intake step, a decision denying, each step overrunning its limit.
 WITHDRAW_SHARE, CORRECTION_SHARE, REFUSAL_SHARE, DENY_SHARE, LATE_SHARE = 0.01, 0.05, 0.02, 0.06, 0.03
+# The timeline's actions the figures count (``_figures_stage``).
+COUNTED_ACTIONS = "('submit', 'accept', 'refuse', 'correction_notify', 'withdraw', 'decide')"
+# The years around a load's "now" whose dates it converts between UTC and the platform's zone.
+ZONE_YEARS_BACK, ZONE_YEARS_AHEAD = 4, 2
 
 
 def _create(cursor: Any, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -290,6 +296,27 @@ def session_prepare(timer: StatementTimes | None = None) -> None:
         cursor.execute("SET jit = off")
 
 
+@functools.lru_cache(maxsize=4)
+def _zone_offsets(name: str, around: date) -> frozenset[timedelta | None]:
+    zone = ZoneInfo(name)
+    first = datetime.combine(around - timedelta(days=ZONE_YEARS_BACK * 366), datetime.min.time(), tzinfo=UTC)
+    return frozenset(
+        (first + timedelta(hours=12 * n)).astimezone(zone).utcoffset()
+        for n in range(2 * 366 * (ZONE_YEARS_BACK + ZONE_YEARS_AHEAD))
+    )
+
+
+def zone_for_sql(name: str, now: datetime) -> str | timedelta:
+    """What the draw's ``AT TIME ZONE`` takes: the zone's offset when it kept one offset over
+    every day a load can touch (three years of history, deadlines after them), else its name.
+    By a name PostgreSQL looks the zone up for every value converted, a twentieth of a load's
+    time; by an offset it adds it. The dates are the same either way."""
+    offsets = _zone_offsets(name, now.date())
+    if len(offsets) == 1 and (offset := next(iter(offsets))) is not None:
+        return offset
+    return name
+
+
 def _r(key: str, seed: int, k: int) -> str:
     """SQL for a number in [0, 1) drawn from ``key`` (an integer expression) and the seed."""
     return f"((hashint8extended({key}, {seed * 1000 + k}) & 281474976710655)::float8 / 281474976710656.0)"
@@ -317,7 +344,7 @@ def chunk_generate(
     context manager: the caller's chunk transaction), so the numbers' rows are never held locked
     while a chunk is written and two sessions load side by side."""
     write = write or nullcontext
-    tz = settings.TIME_ZONE
+    tz = zone_for_sql(settings.TIME_ZONE, now)
     last = first + count - 1
     s = int(seed)
     params: dict[str, Any] = {
@@ -396,59 +423,49 @@ def chunk_generate(
         # 2. The visits of each case: one per step of its path, and a correction visit before
         # the step where a notice is sent; each lasts its step's limit at most (3 % are late),
         # and the next starts 1–240 minutes later (2–288 hours after a notice: the answer).
+        # 3. Where each story ends: the first visit that is a step open now, a withdrawal, an
+        # unanswered notice or a refusal (``term`` on it); the visits after it never happened.
+        # One statement, each window reading the rows in the order the one before it sorted them.
         cursor.execute(
             f"""
-            CREATE TEMP TABLE g_visit AS
-            SELECT y.*,
-                   y.submitted + (sum(y.dur + y.gap) OVER w - y.dur - y.gap) * interval '1 hour' AS opened,
-                   y.submitted + (sum(y.dur + y.gap) OVER w - y.gap) * interval '1 hour' AS closes
-            FROM (
-                SELECT c.id AS case_id, c.t, c.submitted, c.w_pos, c.f_pos, p.pos, p.pos * 2 + 1 - x.corr::int AS seq,
-                       x.corr, p.kind, p.step_key, p.name, p.days,
-                       CASE WHEN {v(1)} < {LATE_SHARE}
-                            THEN greatest(1, p.days) * 33.6 * (1.1 + 1.4 * {v(2)})
-                            ELSE greatest(0.3, greatest(1, p.days) * 33.6 * (0.02 + 0.83 * {v(2)})) END AS dur,
-                       CASE WHEN x.corr THEN 2 + 286 * {v(3)} ELSE (1 + 239 * {v(3)}) / 60 END AS gap,
-                       {v(4)} AS r_officer
-                FROM g_case c
-                JOIN bench_g_path p ON p.t = c.t AND p.deny = c.deny
-                JOIN (VALUES (false), (true)) x(corr) ON NOT x.corr OR p.pos = c.c_pos
-            ) y
-            WINDOW w AS (PARTITION BY y.case_id ORDER BY y.seq)
-            """,
-            params,
-        )
-        # 3. Where each story ends: a step open now, a withdrawal, an unanswered notice, a refusal.
-        cursor.execute(
-            """
-            CREATE TEMP TABLE g_end AS
-            SELECT DISTINCT ON (case_id) case_id, seq AS end_seq, term
-            FROM (
-                SELECT case_id, seq, CASE
-                    WHEN closes > %(now)s THEN 'open'
-                    WHEN NOT corr AND pos = w_pos THEN 'withdrawn'
-                    WHEN corr AND closes + gap * interval '1 hour' > %(now)s THEN 'correction'
-                    WHEN NOT corr AND pos = f_pos THEN 'refused' END AS term
-                FROM g_visit
-            ) e
-            WHERE term IS NOT NULL
-            ORDER BY case_id, seq
-            """,
-            params,
-        )
-        cursor.execute("CREATE INDEX ON g_end (case_id)")
-        cursor.execute("ANALYZE g_end")
-        # The visits that happened, each with how it ended (``term`` on the last one only).
-        cursor.execute(
-            """
             CREATE TEMP TABLE g_kept AS
-            SELECT v.*, CASE WHEN v.seq = e.end_seq THEN e.term END AS term,
-                   c.region_id, c.department_id, c.deny, c.user_id, c.applicant_name,
-                   coalesce((v.closes AT TIME ZONE %(tz)s)::date > c.correction_due_on, false) AS notice_late
-            FROM g_visit v
-            JOIN g_case c ON c.id = v.case_id
-            LEFT JOIN g_end e ON e.case_id = v.case_id
-            WHERE e.end_seq IS NULL OR v.seq <= e.end_seq
+            SELECT z.case_id, z.t, z.pos, z.seq, z.corr, z.kind, z.step_key, z.days, z.gap, z.r_officer,
+                   z.opened, z.closes, CASE WHEN z.seq = z.end_seq THEN z.ends END AS term,
+                   z.region_id, z.department_id, z.deny, z.user_id, z.masked,
+                   coalesce((z.closes AT TIME ZONE %(tz)s)::date > z.correction_due_on, false) AS notice_late
+            FROM (
+                SELECT u.*, min(u.seq) FILTER (WHERE u.ends IS NOT NULL) OVER (PARTITION BY u.case_id) AS end_seq
+                FROM (
+                    SELECT v.*, CASE
+                        WHEN v.closes > %(now)s THEN 'open'
+                        WHEN NOT v.corr AND v.pos = v.w_pos THEN 'withdrawn'
+                        WHEN v.corr AND v.closes + v.gap * interval '1 hour' > %(now)s THEN 'correction'
+                        WHEN NOT v.corr AND v.pos = v.f_pos THEN 'refused' END AS ends
+                    FROM (
+                        SELECT y.*,
+                               y.submitted + (sum(y.dur + y.gap) OVER w - y.dur - y.gap) * interval '1 hour'
+                                   AS opened,
+                               y.submitted + (sum(y.dur + y.gap) OVER w - y.gap) * interval '1 hour' AS closes
+                        FROM (
+                            SELECT c.id AS case_id, c.t, c.submitted, c.w_pos, c.f_pos, p.pos,
+                                   p.pos * 2 + 1 - x.corr::int AS seq, x.corr, p.kind, p.step_key, p.days,
+                                   CASE WHEN {v(1)} < {LATE_SHARE}
+                                        THEN greatest(1, p.days) * 33.6 * (1.1 + 1.4 * {v(2)})
+                                        ELSE greatest(0.3, greatest(1, p.days) * 33.6 * (0.02 + 0.83 * {v(2)}))
+                                   END AS dur,
+                                   CASE WHEN x.corr THEN 2 + 286 * {v(3)} ELSE (1 + 239 * {v(3)}) / 60 END AS gap,
+                                   {v(4)} AS r_officer,
+                                   c.region_id, c.department_id, c.deny, c.user_id,
+                                   left(c.applicant_name, 1) || '**' AS masked, c.correction_due_on
+                            FROM g_case c
+                            JOIN bench_g_path p ON p.t = c.t AND p.deny = c.deny
+                            JOIN (VALUES (false), (true)) x(corr) ON NOT x.corr OR p.pos = c.c_pos
+                        ) y
+                        WINDOW w AS (PARTITION BY y.case_id ORDER BY y.seq)
+                    ) v
+                ) u
+            ) z
+            WHERE z.end_seq IS NULL OR z.seq <= z.end_seq
             """,
             params,
         )
@@ -465,13 +482,16 @@ def chunk_generate(
                        bool_or(k.kind = 'deliver' AND NOT k.corr AND k.term IS NULL) AS delivered,
                        bool_or(k.corr AND k.notice_late) AS deemed,
                        max(k.closes + k.gap * interval '1 hour') FILTER (WHERE k.term IS NULL) AS moment,
-                       max(k.closes) FILTER (WHERE k.term IS DISTINCT FROM 'open') AS last_closed
+                       max(k.closes) FILTER (WHERE k.term IS DISTINCT FROM 'open') AS last_closed,
+                       max(k.term) AS term, max(k.kind) FILTER (WHERE k.term IS NOT NULL) AS end_kind,
+                       max(k.step_key) FILTER (WHERE k.term IS NOT NULL) AS end_step,
+                       max(k.closes) FILTER (WHERE k.term IS NOT NULL) AS end_closes
                 FROM g_kept k
                 GROUP BY k.case_id
             )
             SELECT c.*, a.accepted_at, coalesce(a.deemed, false) AS deemed, a.issued_at, a.delivered,
-                   e.term, ev.kind AS end_kind, ev.step_key AS end_step, ev.closes AS end_closes,
-                   CASE WHEN e.term IS NULL THEN least(coalesce(a.moment, c.submitted), %(now)s::timestamptz) END
+                   a.term, a.end_kind, a.end_step, a.end_closes,
+                   CASE WHEN a.term IS NULL THEN least(coalesce(a.moment, c.submitted), %(now)s::timestamptz) END
                        AS completed_auto,
                    CASE WHEN tp.immediate THEN a.accepted_at ELSE a.decided_at END AS decided_at,
                    greatest(c.submitted, a.last_closed) AS updated_at,
@@ -481,8 +501,6 @@ def chunk_generate(
             FROM g_case c
             LEFT JOIN a ON a.case_id = c.id  -- a process without steps: no visits, completed at once
             JOIN bench_g_template tp ON tp.t = c.t
-            LEFT JOIN g_end e ON e.case_id = c.id
-            LEFT JOIN g_visit ev ON ev.case_id = c.id AND ev.seq = e.end_seq
             """,
             params,
         )
@@ -599,12 +617,18 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
         """,
         params,
     )
-    # 7. The timeline.
+    # 7. The timeline; the events the figures count are kept for them.
+    cursor.execute("CREATE TEMP TABLE g_event (at timestamptz, action text, case_id bigint)")
     cursor.execute(
         f"""
-        CREATE TEMP TABLE g_event AS
+        WITH written AS (
+        INSERT INTO cases_caseevent (at, action, step_key, step_name, actor_name, acting_for, opinion, data,
+                                     public, actor_id, case_id, department_id)
+        SELECT at, action, step_key, step_name, actor_name, '', opinion, data, true, actor_id, case_id,
+               department_id
+        FROM (
         SELECT c.submitted AS at, 'submit' AS action, '' AS step_key, '' AS step_name,
-               left(c.applicant_name, 1) || '**' AS actor_name, '' AS opinion, '{{}}' AS data,
+               left(c.applicant_name, 1) || '**' AS actor_name, '' AS opinion, '{{}}'::jsonb AS data,
                c.user_id AS actor_id, c.id AS case_id, NULL::bigint AS department_id
         FROM g_case c
         UNION ALL
@@ -613,16 +637,16 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
                     WHEN k.term = 'refused' THEN 'refuse' ELSE {_sql_map("k.kind", EVENTS)} END,
                CASE WHEN k.term = 'withdrawn' THEN '' ELSE k.step_key END,
                CASE WHEN k.term = 'withdrawn' THEN '' ELSE pt.name END,
-               CASE WHEN k.term = 'withdrawn' THEN left(k.applicant_name, 1) || '**'
+               CASE WHEN k.term = 'withdrawn' THEN k.masked
                     ELSE (%(names)s::text[])[1 + floor(k.r_officer * cardinality(%(names)s::text[]))::int] END,
                CASE WHEN k.corr THEN '请补正材料' WHEN k.term = 'withdrawn' THEN '不再办理'
                     WHEN k.term = 'refused' THEN '不符合受理条件'
                     WHEN k.kind = 'decide' AND k.deny THEN '不符合法定条件，不予许可'
                     ELSE {_sql_map("k.kind", OPINIONS, "")} END,
-               CASE WHEN k.corr THEN json_build_object('late', k.notice_late)::text
+               CASE WHEN k.corr THEN jsonb_build_object('late', k.notice_late)
                     WHEN k.kind = 'decide' AND k.term IS NULL
-                    THEN json_build_object('decision', CASE WHEN k.deny THEN 'deny' ELSE 'approve' END)::text
-                    ELSE '{{}}' END,
+                    THEN jsonb_build_object('decision', CASE WHEN k.deny THEN 'deny' ELSE 'approve' END)
+                    ELSE '{{}}'::jsonb END,
                CASE WHEN k.term = 'withdrawn' THEN k.user_id ELSE %(officer)s::bigint END,
                k.case_id,
                CASE WHEN k.term = 'withdrawn' THEN NULL ELSE coalesce(dk.department_id, k.department_id) END
@@ -632,20 +656,15 @@ def _chunk_write(cursor: Any, params: dict[str, Any], s: int) -> None:
         LEFT JOIN bench_g_dept dk ON dk.region_id = k.region_id AND dk.kind = pt.department_kind
         WHERE k.term IS DISTINCT FROM 'open' AND (k.corr OR k.term IS DISTINCT FROM 'correction')
         UNION ALL
-        SELECT k.closes + k.gap * interval '1 hour', 'correction_answer', '', '', left(k.applicant_name, 1) || '**',
-               '已补正', '{{}}', k.user_id, k.case_id, NULL
+        SELECT k.closes + k.gap * interval '1 hour', 'correction_answer', '', '', k.masked,
+               '已补正', '{{}}'::jsonb, k.user_id, k.case_id, NULL
         FROM g_kept k WHERE k.corr AND k.term IS NULL
+        ) e
+        RETURNING at, action, case_id
+        )
+        INSERT INTO g_event SELECT at, action, case_id FROM written WHERE action IN {COUNTED_ACTIONS}
         """,
         params,
-    )
-    cursor.execute(
-        """
-        INSERT INTO cases_caseevent (at, action, step_key, step_name, actor_name, acting_for, opinion, data,
-                                     public, actor_id, case_id, department_id)
-        SELECT at, action, step_key, step_name, actor_name, '', opinion, data::jsonb, true, actor_id, case_id,
-               department_id
-        FROM g_event
-        """
     )
     # 8. The notices (一次性告知) and the materials.
     cursor.execute(
@@ -761,8 +780,7 @@ def _figures_stage(cursor: Any, params: dict[str, Any]) -> None:
             "approved": "(e.action = 'decide' AND r.decision = 'approve')::int",
             "denied": "(e.action = 'decide' AND r.decision = 'deny')::int",
         },
-        "FROM g_event e JOIN g_final r ON r.id = e.case_id "
-        "WHERE e.action IN ('submit', 'accept', 'refuse', 'correction_notify', 'withdraw', 'decide')",
+        "FROM g_event e JOIN g_final r ON r.id = e.case_id",
     )
     completions = select(
         "r.completed_on",
