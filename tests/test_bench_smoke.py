@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -68,6 +68,30 @@ def test_sample_pdf_passes_the_upload_checks() -> None:
     assert checked.content_type == "application/pdf"
     assert 118 * 1024 <= checked.size <= 122 * 1024
     assert content != bench_data.sample_pdf_bytes(size=120 * 1024, variant=4)
+
+
+def test_the_draw_converts_dates_by_a_zones_offset_only_where_the_zone_kept_one() -> None:
+    now = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
+    assert bench_history.zone_for_sql("Asia/Shanghai", now) == timedelta(hours=8)
+    assert bench_history.zone_for_sql("UTC", now) == timedelta(0)
+    assert bench_history.zone_for_sql("Europe/Berlin", now) == "Europe/Berlin"  # summer time
+
+
+@pytest.mark.django_db
+@postgresql_only
+def test_a_zones_offset_converts_dates_as_its_name_does() -> None:
+    """PostgreSQL reads an interval given to AT TIME ZONE as east of UTC, as the zone's name."""
+    offset = bench_history.zone_for_sql("Asia/Shanghai", datetime(2026, 11, 20, tzinfo=UTC))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE (t AT TIME ZONE %(offset)s) IS DISTINCT FROM (t AT TIME ZONE %(name)s) "
+            "OR ((t AT TIME ZONE %(name)s) AT TIME ZONE %(offset)s) IS DISTINCT FROM t), count(*) "
+            "FROM generate_series(timestamptz '2022-01-01 00:00+00', '2028-12-31', interval '7 hours 13 minutes') t",
+            {"offset": offset, "name": "Asia/Shanghai"},
+        )
+        differing, compared = cursor.fetchone()
+    assert compared > 8000
+    assert differing == 0
 
 
 @pytest.mark.django_db
