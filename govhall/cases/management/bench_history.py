@@ -461,7 +461,8 @@ def chunk_generate(
                             JOIN bench_g_path p ON p.t = c.t AND p.deny = c.deny
                             JOIN (VALUES (false), (true)) x(corr) ON NOT x.corr OR p.pos = c.c_pos
                         ) y
-                        WINDOW w AS (PARTITION BY y.case_id ORDER BY y.seq)
+                        -- a case's visits have distinct seq: no peers for the frame to look for
+                        WINDOW w AS (PARTITION BY y.case_id ORDER BY y.seq ROWS UNBOUNDED PRECEDING)
                     ) v
                 ) u
             ) z
