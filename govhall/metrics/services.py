@@ -91,12 +91,11 @@ def _figures_statements(sums: dict[Any, dict[str, int]]) -> list[tuple[str, list
             _row_added(
                 entries, (month, implementation_id, codes[1]), [month, implementation_id, *codes[1:]], item_counts
             )
-    statements = [
+    return [
         _upsert(table, rows)
         for table, rows in ((_DAYS, days), (_MONTHS, months), (_ITEMS, items), (_ENTRIES, entries))
         if rows
     ]
-    return statements
 
 
 def _row_added(
@@ -183,10 +182,11 @@ def _upsert(
     return _upsert_sql(table, added, len(rows)), params
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _upsert_sql(table: _CounterTable, added: tuple[str, ...], rows: int) -> str:
-    """The text of ``_upsert``'s statement, made once per process for each table, set of
-    counters added and number of rows. A counter no row adds is a literal 0 in a new row and
+    """The text of ``_upsert``'s statement, kept for the shapes a process writes most (each
+    table, set of counters added and number of rows; bounded, as a batch's many rows make a
+    shape of their own). A counter no row adds is a literal 0 in a new row and
     left alone in an existing one: an action's statement then takes about 28 parameters, not
     80, and psycopg keeps its conversion to PostgreSQL's placeholders (it converts again, 0.13
     ms, any statement of more than 50). ``{gate}`` is where ``_statements_run`` puts the condition
