@@ -74,32 +74,60 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 
 # What emptied the process's cache, for a failing test's report. Four tests that read a value
 # kept in the cache between two calls (a kept page, the catalogue's version, an upload counter)
-# once failed together on one CI worker and passed on the rerun; a full local run recorded no
-# cull and no clear outside the tests' own. A failing test's report now says what the cache saw
-# while it ran (clears and culls with where they came from, the threads alive, how far each
-# clock moved), so the next such failure names its cause.
+# failed together on one CI worker twice and passed on the rerun; a full local run recorded no
+# cull and no clear outside the tests' own, nor did the failing runs. A failing test's report now
+# says what the cache saw while it ran: clears and culls with where they came from, every entry
+# removed (by a delete or because it expired, against which clock), every write from a thread
+# other than the test's, the threads alive, how far each clock moved, and the files the worker
+# ran before, so the next such failure names its cause and can be run again in that order.
 _CACHE_EVENTS: list[str] = []
+_TESTS_RUN: list[str] = []
 
 
 def _cache_events_record() -> None:
     import threading
+    import time
     import traceback
 
     from django.core.cache.backends import locmem
 
+    def where() -> str:
+        frames = traceback.extract_stack(limit=9)[:-2]
+        return " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames))
+
     def recorded(method):
         def wrapper(self, *args, **kwargs):
-            frames = traceback.extract_stack(limit=8)[:-1]
-            where = " < ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames))
             _CACHE_EVENTS.append(
-                f"{method.__name__} of {len(self._cache)} entries in {threading.current_thread().name}: {where}"
+                f"{method.__name__} of {len(self._cache)} entries in {threading.current_thread().name}: {where()}"
             )
             return method(self, *args, **kwargs)
 
         return wrapper
 
+    def deleted(method):
+        def wrapper(self, key, *args, **kwargs):
+            expiry = self._expire_info.get(key, -1)
+            _CACHE_EVENTS.append(
+                f"_delete {key!r} (expiry {expiry}, time.time() {time.time():.3f}) in "
+                f"{threading.current_thread().name}: {where()}"
+            )
+            return method(self, key, *args, **kwargs)
+
+        return wrapper
+
+    def written_elsewhere(method):
+        def wrapper(self, key, *args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():
+                _CACHE_EVENTS.append(f"{method.__name__} {key!r} in {threading.current_thread().name}: {where()}")
+            return method(self, key, *args, **kwargs)
+
+        return wrapper
+
     locmem.LocMemCache.clear = recorded(locmem.LocMemCache.clear)
     locmem.LocMemCache._cull = recorded(locmem.LocMemCache._cull)
+    locmem.LocMemCache._delete = deleted(locmem.LocMemCache._delete)
+    for name in ("_set", "incr"):
+        setattr(locmem.LocMemCache, name, written_elsewhere(getattr(locmem.LocMemCache, name)))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -112,15 +140,18 @@ def pytest_runtest_call(item: pytest.Item):
     import time
 
     _CACHE_EVENTS.clear()
+    _TESTS_RUN.append(item.nodeid)
     wall, monotonic = time.time(), time.monotonic()
     try:
         return (yield)
     except BaseException:
         threads = sorted(thread.name for thread in threading.enumerate() if thread is not threading.main_thread())
+        files = list(dict.fromkeys(nodeid.split("::", 1)[0] for nodeid in _TESTS_RUN))
         lines = [
             f"wall clock moved {time.time() - wall:.3f} s, monotonic clock {time.monotonic() - monotonic:.3f} s",
             f"other threads alive: {threads}",
-            *(_CACHE_EVENTS or ["no clear and no cull of the process's cache"]),
+            *(_CACHE_EVENTS or ["no clear, cull, removal, nor write from another thread in the process's cache"]),
+            f"files this worker ran, in order ({len(_TESTS_RUN)} tests): {' '.join(files)}",
         ]
         item.add_report_section("call", "cache", "\n".join(lines))
         raise
