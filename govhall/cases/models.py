@@ -428,7 +428,10 @@ class CaseTask(models.Model):
             # key of (department, role, state) took 84 s of a 10 million case load to build,
             # for no lookup. Steps are not read by their assignee but through the open ones.
             models.Index(fields=["department"], name="casetask_department"),
-            models.Index(fields=["case", "state"]),
+            # A case's steps, read by case (and then by state among its few rows): with the
+            # state the index took 41 s to build at 10 million cases and 656 MB, without it
+            # 25 s and 563 MB (migration cases 0016).
+            models.Index(fields=["case"], name="casetask_case"),
             # The to-do lists: only open steps, in the order they are shown. With millions of
             # closed steps this index stays as small as the work waiting.
             # The to-do list reads its ids from this index alone (an index-only scan): with the
