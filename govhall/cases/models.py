@@ -430,7 +430,7 @@ class CaseTask(models.Model):
             models.Index(fields=["department"], name="casetask_department"),
             # A case's steps, read by case (and then by state among its few rows): with the
             # state the index took 41 s to build at 10 million cases and 656 MB, without it
-            # 25 s and 563 MB (migration cases 0016).
+            # 25 s and 563 MB (migration cases 0015).
             models.Index(fields=["case"], name="casetask_case"),
             # The to-do lists: only open steps, in the order they are shown. With millions of
             # closed steps this index stays as small as the work waiting.
