@@ -4,9 +4,12 @@ The system administrator maintains them; the security administrator may look dep
 (to pick one when granting a role) but not change them.
 """
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.contrib import admin
+from django.db.models import PROTECT, RESTRICT, ForeignObjectRel, Model, QuerySet
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +44,40 @@ class DepartmentAdmin(RoleGuardedAdmin, admin.ModelAdmin):
     search_fields = ("code", "name", "short_name", "region__name")
     list_select_related = ("region",)
     autocomplete_fields = ("region",)
+
+    def get_deleted_objects(
+        self, objs: Sequence[Any] | QuerySet[Any], request: HttpRequest
+    ) -> tuple[list[Any], dict[Any, Any], set[Any], list[Any]]:
+        """A department that rows refer to is not deleted (their foreign keys protect it), and the
+        page that says so counts those rows instead of listing them. Django's collector reads
+        every protected row to name it: the steps and timeline events of a busy department, in
+        the millions at a province's scale, into the web worker (docs/performance.md, the
+        thirty-fifth session). Each relation is counted up to ``REFERENCES_COUNTED`` through its
+        index; only a department nothing refers to goes on to Django's own confirmation."""
+        held = department_references(objs)
+        if held:
+            return [], {}, set(), held
+        return super().get_deleted_objects(objs, request)
+
+
+REFERENCES_COUNTED = 1000
+
+
+def department_references(departments: Sequence[Any] | QuerySet[Any]) -> list[str]:
+    """What refers to these departments through a protecting foreign key, one line per relation:
+    its rows' name and how many there are (past ``REFERENCES_COUNTED``, "≥" that many)."""
+    lines = []
+    for candidate in get_candidate_relations_to_delete(cast(Any, Department._meta)):
+        relation = cast(ForeignObjectRel, candidate)
+        if relation.on_delete not in (PROTECT, RESTRICT):
+            continue
+        model, field = cast(type[Model], relation.related_model), relation.field
+        rows = model._base_manager.filter(**{f"{field.name}__in": list(departments)})
+        count = rows.order_by()[:REFERENCES_COUNTED].count()
+        if count:
+            shown = f"≥ {REFERENCES_COUNTED:,}" if count >= REFERENCES_COUNTED else f"{count:,}"
+            lines.append(f"{model._meta.verbose_name_plural} ({field.verbose_name}): {shown}")
+    return lines
 
 
 class WindowInline(RoleGuardedAdmin, admin.TabularInline):
