@@ -5,17 +5,17 @@ The system administrator maintains them; the security administrator may look dep
 """
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import admin
-from django.db.models import PROTECT, RESTRICT, ForeignObjectRel, Model, QuerySet
-from django.db.models.deletion import get_candidate_relations_to_delete
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from govhall.accounts.admin_access import RoleGuardedAdmin
 from govhall.accounts.guards import staff_may_administer_system, staff_may_grant_roles
 from govhall.org.models import Department, Hall, Region, Window
+from govhall.org.selectors import department_referrers_counted
 
 
 @admin.register(Region)
@@ -66,18 +66,14 @@ REFERENCES_COUNTED = 1000
 def department_references(departments: Sequence[Any] | QuerySet[Any]) -> list[str]:
     """What refers to these departments through a protecting foreign key, one line per relation:
     its rows' name and how many there are (past ``REFERENCES_COUNTED``, "≥" that many)."""
-    lines = []
-    for candidate in get_candidate_relations_to_delete(cast(Any, Department._meta)):
-        relation = cast(ForeignObjectRel, candidate)
-        if relation.on_delete not in (PROTECT, RESTRICT):
-            continue
-        model, field = cast(type[Model], relation.related_model), relation.field
-        rows = model._base_manager.filter(**{f"{field.name}__in": list(departments)})
-        count = rows.order_by()[:REFERENCES_COUNTED].count()
-        if count:
-            shown = f"≥ {REFERENCES_COUNTED:,}" if count >= REFERENCES_COUNTED else f"{count:,}"
-            lines.append(f"{model._meta.verbose_name_plural} ({field.verbose_name}): {shown}")
-    return lines
+    counted = department_referrers_counted(
+        department_ids=[department.pk for department in departments], bound=REFERENCES_COUNTED
+    )
+    return [
+        f"{model._meta.verbose_name_plural} ({field.verbose_name}): "
+        + (f"≥ {REFERENCES_COUNTED:,}" if rows >= REFERENCES_COUNTED else f"{rows:,}")
+        for model, field, rows in counted
+    ]
 
 
 class WindowInline(RoleGuardedAdmin, admin.TabularInline):

@@ -1,9 +1,10 @@
 """Reads of regions, departments and halls."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import PROTECT, RESTRICT, Field, ForeignObjectRel, Model, QuerySet
+from django.db.models.deletion import get_candidate_relations_to_delete
 
 from govhall.org.models import Department, Hall, Region, RegionLevel
 from govhall.queries import values_list_compiled
@@ -85,6 +86,25 @@ def department_list(*, region_code: str | None = None, with_implementations: boo
 
 def department_get(*, code: str) -> Department | None:
     return Department.objects.select_related("region").filter(code=code).first()
+
+
+def department_referrers_counted(
+    *, department_ids: list[int], bound: int
+) -> list[tuple[type[Model], Field[Any, Any], int]]:
+    """The rows that refer to these departments through a protecting foreign key (which keep
+    them from being deleted): (model, foreign key, rows) for each such relation that has any,
+    the rows counted through the key's index up to ``bound``, never read one by one (a busy
+    department has millions of steps and timeline events)."""
+    counted: list[tuple[type[Model], Field[Any, Any], int]] = []
+    for candidate in get_candidate_relations_to_delete(cast(Any, Department._meta)):
+        relation = cast(ForeignObjectRel, candidate)
+        if relation.on_delete not in (PROTECT, RESTRICT):
+            continue
+        model, field = cast(type[Model], relation.related_model), relation.field
+        rows = model._base_manager.filter(**{f"{field.name}__in": department_ids}).order_by()[:bound].count()
+        if rows:
+            counted.append((model, field, rows))
+    return counted
 
 
 def hall_list(*, region_code: str | None = None) -> QuerySet[Hall]:
