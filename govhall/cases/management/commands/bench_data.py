@@ -314,17 +314,17 @@ def _on_sessions(
 
 def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
     """Build again the indexes a load dropped (also those of an interrupted earlier load), on
-    ``sessions`` connections at once, largest tables first."""
+    ``sessions`` connections at once, largest tables first. The tables' statistics are left to
+    whoever reads them next (the vacuum, ``_tables_vacuum``, analyses every generated table)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT to_regclass('{INDEX_TABLE}') IS NOT NULL")
         if not cursor.fetchone()[0]:
             return
-        # The planner's statistics, and the sizes that order the builds.
-        for table in (*LOADED_TABLES, POSTINGS_TABLE, *CATALOGUE_LOADED_TABLES):
-            cursor.execute(f"ANALYZE {table}")
+        # Ordered by their table's size on disk, which needs no statistics: analysing the tables
+        # here took 39 s of a 10 million case generation, before the vacuum analysed them again.
         cursor.execute(
             f"SELECT d.name, d.definition FROM {INDEX_TABLE} d "  # noqa: S608
-            "ORDER BY (SELECT reltuples FROM pg_class WHERE oid = to_regclass(split_part(split_part("
+            "ORDER BY pg_relation_size(to_regclass(split_part(split_part("
             "d.definition, ' ON ', 2), ' ', 1))) DESC NULLS LAST, d.name"
         )
         indexes = cursor.fetchall()
@@ -353,16 +353,18 @@ def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
     log(f"indexes: built {count} secondary indexes in {time.monotonic() - started:.0f} s")
 
 
-def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESSIONS) -> float:
+def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESSIONS, analyze: bool = True) -> float:
     """VACUUM (ANALYZE) the tables a generation wrote, largest first, on ``sessions`` connections
     at once: what autovacuum does to a production database after such writes (and what this
     machine's PostgreSQL, which runs without autovacuum, would never do), so that their pages
     are marked all-visible and an index-only scan (the to-do list's) reads no table rows.
-    Inside a transaction (the tests), where VACUUM cannot run, ANALYZE only. Returns seconds."""
+    Without ``analyze``, VACUUM alone: after a few rows added to vacuumed tables, it reads only
+    the pages not marked all-visible. Inside a transaction (the tests), where VACUUM cannot run,
+    ANALYZE only (or nothing). Returns seconds."""
     started = time.monotonic()
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
-            for table in tables:
+            for table in tables if analyze else ():
                 cursor.execute(f"ANALYZE {table}")
         return time.monotonic() - started
     with connection.cursor() as cursor:
@@ -372,9 +374,10 @@ def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESS
             [list(tables)],
         )
         pending = [name for (name,) in cursor.fetchall()]
-    _on_sessions(pending, lambda cursor, table: cursor.execute(f"VACUUM (ANALYZE) {table}"), sessions=sessions)
+    vacuum = "VACUUM (ANALYZE)" if analyze else "VACUUM"
+    _on_sessions(pending, lambda cursor, table: cursor.execute(f"{vacuum} {table}"), sessions=sessions)
     seconds = time.monotonic() - started
-    log(f"vacuum: {len(tables)} tables vacuumed and analysed in {seconds:.0f} s")
+    log(f"vacuum: {len(tables)} tables vacuumed{' and analysed' if analyze else ''} in {seconds:.0f} s")
     return seconds
 
 
@@ -971,6 +974,15 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
 
 
 POSTINGS_TABLE = "catalog_searchposting"
+# What a generation writes, vacuumed and analysed after it (``_tables_vacuum``): with the
+# implementations (their region lists read a covering index alone) and the synonyms' group postings.
+GENERATED_TABLES = (
+    *LOADED_TABLES,
+    *CATALOGUE_LOADED_TABLES,
+    POSTINGS_TABLE,
+    "catalog_searchgroupposting",
+    "org_department",
+)
 # Documents to index at once before the postings' ranking index is dropped and built after.
 POSTINGS_REBUILD_THRESHOLD = 10_000
 POSTINGS_RANGES = 16
@@ -1017,6 +1029,8 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
     log(f"postings: {count} documents in {time.monotonic() - started:.0f} s")
     if count >= POSTINGS_REBUILD_THRESHOLD:
         _indexes_restore(log, sessions=sessions)
+        with connection.cursor() as cursor:  # the group postings' statement reads them next
+            cursor.execute(f"ANALYZE {POSTINGS_TABLE}")
     _group_postings_write(log)
     return int(count)
 
@@ -1962,6 +1976,10 @@ class Command(BaseCommand):
                 log(f"statements: {row['seconds']:8.1f} s {row['share']:6.1%} {row['count']:6,} × {row['statement']}")
         _indexes_restore(log)  # those an interrupted earlier load left dropped
         cases_seconds = time.monotonic() - cases_started
+        vacuum_seconds = 0.0
+        if any(added.values()):
+            # Before the pools, whose services' statements want the tables' statistics.
+            vacuum_seconds = _tables_vacuum(log, tables=GENERATED_TABLES)
         for kind, option in (("accept", "ready_accept"), ("decide", "ready_decide")):
             if options[option]:
                 added[f"ready_{kind}"] = ready_generate(
@@ -1975,26 +1993,14 @@ class Command(BaseCommand):
             # What the last generation that did real work cost, for the benchmark's report.
             _marker_set("last_generation_peak_rss_mb", int(peak_rss_mb()))
             _marker_set("last_generation_cases_seconds", int(cases_seconds))
-        vacuum_seconds = 0.0
         if added["cases"]:
             # Cases dated into closed months: the regions' sums of those months are made again.
             from govhall.metrics.services import figures_generation_bump
 
             figures_generation_bump()
-        if any(added.values()):
-            # With the implementations (their region lists read a covering index alone) and the
-            # synonyms' group postings.
-            vacuum_seconds = _tables_vacuum(
-                log,
-                tables=(
-                    *LOADED_TABLES,
-                    "catalog_implementation",
-                    "catalog_searchdocument",
-                    POSTINGS_TABLE,
-                    "catalog_searchgroupposting",
-                    "org_department",
-                ),
-            )
+        if added.get("ready_accept") or added.get("ready_decide"):
+            # The pools' pages too (their tasks are what the to-do list and the actions read).
+            vacuum_seconds += _tables_vacuum(log, tables=LOADED_TABLES, analyze=False)
         report = {
             "added": added,
             "implementations": Implementation.objects.count(),
