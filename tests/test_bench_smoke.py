@@ -44,7 +44,7 @@ from govhall.catalog.models import (
     SearchWord,
 )
 from govhall.catalog.search import implementation_search
-from govhall.metrics.models import COUNTERS
+from govhall.metrics.models import COUNTERS, ITEM_COUNTERS
 from govhall.metrics.services import metrics_rebuild
 from tests.cases.factories import case_world, make_case
 from tests.factories import HANGZHOU, XIHU, make_implementation, make_person
@@ -262,6 +262,29 @@ def test_figures_an_interrupted_earlier_load_set_aside_are_still_added() -> None
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [bench_history.LEGACY_STAGE])
         assert cursor.fetchone()[0] is None
+    assert bench_history.figures_fold() == 0
+
+
+@pytest.mark.django_db
+@postgresql_only
+def test_figures_a_stage_left_by_a_fold_interrupted_after_the_other_is_added_once() -> None:
+    """The two stages fold in transactions of their own: after an interruption between them, the
+    next fold adds what is left, and the stage already added stays added once."""
+    implementation = make_implementation(region_code=XIHU)
+    bench_history.figures_stage_ensure()
+    values = ", ".join("3" if name == "received" else "0" for name in ITEM_COUNTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {bench_history.FIGURES_MONTHS} VALUES ('2026-03-01', %s, %s, %s, {values})",
+            [implementation.pk, implementation.department_id, XIHU],
+        )
+
+    assert bench_history.figures_fold() == 1
+
+    days, department_months, months, entry_months = counter_rows()
+    assert days == {} and department_months == {}  # the day stage was empty: nothing added twice
+    assert months[(date(2026, 3, 1), implementation.pk)]["received"] == 3
+    assert [row["received"] for row in entry_months.values()] == [3]
     assert bench_history.figures_fold() == 0
 
 

@@ -21,10 +21,11 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -294,6 +295,14 @@ def session_prepare(timer: StatementTimes | None = None) -> None:
         cursor.execute("SET work_mem = '256MB'")
         # Compiling each statement (its estimated cost is high) takes longer than running it.
         cursor.execute("SET jit = off")
+
+
+def on_own_connection(work: Callable[[], None]) -> None:
+    """``work()`` in a thread of a pool, on a connection closed after it."""
+    try:
+        work()
+    finally:
+        connection.close()
 
 
 @functools.lru_cache(maxsize=4)
@@ -852,74 +861,73 @@ def _figures_stage_rows() -> int:
 
 
 def figures_fold(*, sessions: int = 1) -> int:
-    """Add what the chunks set aside to the counter tables (also what an interrupted load left):
-    the day stage is summed once per department and day, the month stage once per implementation
-    and month (on ``sessions`` connections at once when outside a transaction), the four counter
-    tables are upserted from those sums in key order, and the stages are emptied in the same
-    transaction. Returns the staged rows folded."""
+    """Add what the chunks set aside to the counter tables (also what an interrupted load left).
+    Each stage is folded on its own: the day stage summed once per department and day and upserted
+    into the department day and month tables, the month stage summed once per implementation and
+    month and upserted into the implementation and entry month tables, each stage emptied in the
+    transaction that adds it, so that an interruption never adds a stage twice. The two run on
+    ``sessions`` connections at once when outside a transaction. Returns the staged rows folded."""
     rows = _figures_stage_rows()
     if not rows:
         return 0
-    sums = ", ".join(f"sum({name}) AS {name}" for name in COUNTERS)
-    item_sums = ", ".join(f"sum({name}) AS {name}" for name in ITEM_COUNTERS)
     days, months = f"{FIGURES_DAYS}_sums", f"{FIGURES_MONTHS}_sums"
-    summing = (
-        f"CREATE UNLOGGED TABLE {days} AS SELECT day, department_id, min(region_id) AS region_id, "
-        f"{sums} FROM {FIGURES_DAYS} GROUP BY 1, 2",
-        f"CREATE UNLOGGED TABLE {months} AS SELECT month, implementation_id, min(department_id) AS department_id, "
-        f"min(region_id) AS region_id, {item_sums} FROM {FIGURES_MONTHS} GROUP BY 1, 2",
-    )
-
-    def run(statement: str, *, close: bool) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET work_mem = '1GB'")
-                cursor.execute("SET jit = off")
-                cursor.execute(statement)
-        finally:
-            if close:
-                connection.close()
-
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {days}, {months}")
+    folds = [partial(_stage_fold, stage, sums) for stage, sums in ((FIGURES_DAYS, days), (FIGURES_MONTHS, months))]
     if sessions > 1 and not connection.in_atomic_block:
         with ThreadPoolExecutor(max_workers=sessions) as pool:
-            for future in [pool.submit(run, statement, close=True) for statement in summing]:
+            for future in [pool.submit(on_own_connection, fold) for fold in folds]:
                 future.result()
     else:
-        for statement in summing:
-            run(statement, close=False)
-    counters, item_counters = ", ".join(COUNTERS), ", ".join(ITEM_COUNTERS)
+        for fold in folds:
+            fold()
+    return rows
+
+
+def _stage_fold(stage: str, sums: str) -> None:
+    """Sum one stage by its key, add the sums to its two counter tables in key order, and empty
+    the stage in the same transaction."""
     codes = "left(min(g.region_id), 6), left(min(g.region_id), 4) || '00', left(min(g.region_id), 2) || '0000'"
     row_codes = codes.replace("min(g.region_id)", "g.region_id")  # the sums have one row per key
-    department_sums = ", ".join(f"sum({name})" for name in COUNTERS)
-    item_month_sums = ", ".join(f"sum({name})" for name in ITEM_COUNTERS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The sums point at departments, items and implementations that exist (they were read
-        # from them): no foreign-key trigger per written row, which the deferred constraints
-        # would otherwise run at commit (about a minute at 10 million cases).
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        for table, key, select_sql, names, columns in (
+    counters, item_counters = ", ".join(COUNTERS), ", ".join(ITEM_COUNTERS)
+    if stage == FIGURES_DAYS:
+        summing = (
+            f"CREATE UNLOGGED TABLE {sums} AS SELECT day, department_id, min(region_id) AS region_id, "
+            + ", ".join(f"sum({name}) AS {name}" for name in COUNTERS)
+            + f" FROM {stage} GROUP BY 1, 2"
+        )
+        department_sums = ", ".join(f"sum({name})" for name in COUNTERS)
+        upserts = (
             (
                 "metrics_departmentday",
                 "day, department_id",
-                f"SELECT day, department_id, {row_codes}, {counters} FROM {days} g ORDER BY 1, 2",
+                f"SELECT day, department_id, {row_codes}, {counters} FROM {sums} g ORDER BY 1, 2",
                 COUNTERS,
                 f"day, department_id, region_code, city_code, province_code, {counters}",
             ),
             (
                 "metrics_departmentmonth",
                 "month, department_id",
-                f"SELECT date_trunc('month', day)::date, department_id, {codes}, {department_sums} FROM {days} g "
+                f"SELECT date_trunc('month', day)::date, department_id, {codes}, {department_sums} FROM {sums} g "
                 "GROUP BY 1, 2 ORDER BY 1, 2",
                 COUNTERS,
                 f"month, department_id, region_code, city_code, province_code, {counters}",
             ),
+        )
+    else:
+        summing = (
+            f"CREATE UNLOGGED TABLE {sums} AS SELECT month, implementation_id, min(department_id) AS department_id, "
+            "min(region_id) AS region_id, "
+            + ", ".join(f"sum({name}) AS {name}" for name in ITEM_COUNTERS)
+            + f" FROM {stage} GROUP BY 1, 2"
+        )
+        item_month_sums = ", ".join(f"sum({name})" for name in ITEM_COUNTERS)
+        upserts = (
             (
                 "metrics_itemmonth",
                 "month, implementation_id",
                 f"SELECT g.month, g.implementation_id, i.entry_id, g.department_id, {row_codes}, {item_counters} "
-                f"FROM {months} g JOIN catalog_implementation i ON i.id = g.implementation_id ORDER BY 1, 2",
+                f"FROM {sums} g JOIN catalog_implementation i ON i.id = g.implementation_id ORDER BY 1, 2",
                 ITEM_COUNTERS,
                 f"month, implementation_id, entry_id, department_id, region_code, city_code, province_code, "
                 f"{item_counters}",
@@ -928,15 +936,24 @@ def figures_fold(*, sessions: int = 1) -> int:
                 "metrics_entrymonth",
                 "month, entry_id, city_code",
                 f"SELECT g.month, i.entry_id, left(g.region_id, 4) || '00', left(min(g.region_id), 2) || '0000', "
-                f"{item_month_sums} FROM {months} g JOIN catalog_implementation i ON i.id = g.implementation_id "
+                f"{item_month_sums} FROM {sums} g JOIN catalog_implementation i ON i.id = g.implementation_id "
                 "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 ITEM_COUNTERS,
                 f"month, entry_id, city_code, province_code, {item_counters}",
             ),
-        ):
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '1GB'")
+        cursor.execute("SET jit = off")
+        cursor.execute(summing)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The sums point at departments, items and implementations that exist (they were read
+        # from them): no foreign-key trigger per written row, which the deferred constraints
+        # would otherwise run at commit (about a minute at 10 million cases).
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for table, key, select_sql, names, columns in upserts:
             updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in names)
             cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({key}) DO UPDATE SET {updates}")
-        cursor.execute(f"TRUNCATE {FIGURES_DAYS}, {FIGURES_MONTHS}")
-        cursor.execute(f"DROP TABLE {days}, {months}")
+        cursor.execute(f"TRUNCATE {stage}")
+        cursor.execute(f"DROP TABLE {sums}")
         cursor.execute("SET LOCAL session_replication_role = origin")  # for a caller's transaction
-    return rows

@@ -798,14 +798,6 @@ def _implementations_write(
         )
 
 
-def _on_own_connection(work: Callable[[], None]) -> None:
-    """``work()`` in a thread of a pool, on a connection closed after it."""
-    try:
-        work()
-    finally:
-        connection.close()
-
-
 def implementations_generate(*, target: int, rng: random.Random, log: Any) -> int:
     """Top up the published implementations to ``target``; returns how many were added."""
     current = Implementation.objects.count()
@@ -971,7 +963,7 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
                 continue
             if len(pending) >= writers:
                 pending.pop(0).result()
-            pending.append(writer.submit(_on_own_connection, write))
+            pending.append(writer.submit(bench_history.on_own_connection, write))
     finally:
         if writer is not None:
             try:
