@@ -359,6 +359,65 @@ def test_a_large_implementations_load_writes_each_chunk_beside_the_next_and_buil
     assert definitions(generated) <= definitions(Implementation.objects.exclude(pk__in=generated))
 
 
+@postgresql_only
+def test_the_catalogues_indexes_left_by_its_load_are_built_beside_the_postings_index(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generation leaves the catalogue's dropped indexes to the postings' load, which builds
+    them in one pool with its own before the group postings read it."""
+    make_implementation(region_code=XIHU, kind="market")
+    catalogue, postings = _catalogue_indexes(), _indexes_of(bench_data.POSTINGS_TABLE)
+    monkeypatch.setattr(bench_data, "IMPLEMENTATIONS_REBUILD_THRESHOLD", 10)
+    monkeypatch.setattr(bench_data, "POSTINGS_REBUILD_THRESHOLD", 10)
+    bench_data._marker_ensure()
+    before = Implementation.objects.count()
+
+    bench_data.implementations_generate(target=before + 20, rng=bench_data.seeded_random(1), log=_log, restore=False)
+
+    assert _catalogue_indexes() < catalogue  # left dropped
+    built = []
+    restore = bench_data._indexes_restore
+    monkeypatch.setattr(
+        bench_data, "_indexes_restore", lambda log, **kwargs: built.append(kwargs) or restore(log, **kwargs)
+    )
+
+    assert bench_data.postings_generate(log=_log) >= 20
+
+    assert len(built) == 1
+    assert _catalogue_indexes() == catalogue
+    assert _indexes_of(bench_data.POSTINGS_TABLE) == postings
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {bench_data.INDEX_TABLE}")
+        assert cursor.fetchone()[0] == 0
+    generated = SearchDocument.objects.filter(implementation__in=Implementation.objects.order_by("-pk")[:20])
+    assert SearchPosting.objects.filter(document__in=generated).exists()
+
+
+def _indexes_of(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_the_largest_tables_first_index_gets_the_spare_core_only_where_that_table_outweighs_the_rest() -> None:
+    postings = ("ranked", "", "catalog_searchposting", 1_400)
+    catalogue = [
+        ("region", "", "catalog_implementation", 126),
+        ("entry", "", "catalog_implementation", 126),
+        ("material", "", "catalog_material", 94),
+    ]
+    assert bench_data._build_workers([postings, *catalogue], 2) == {"ranked": 1, "region": 0, "entry": 0, "material": 0}
+    assert bench_data._build_workers([postings, *catalogue], 1) == {"ranked": 0, "region": 0, "entry": 0, "material": 0}
+    assert bench_data._build_workers([postings], 2) == {"ranked": 1}  # fewer indexes than sessions
+    cases = [
+        ("event_case", "", "cases_caseevent", 6_000),
+        ("event_department", "", "cases_caseevent", 6_000),
+        ("task_case", "", "cases_casetask", 4_000),
+        ("material_case", "", "cases_casematerial", 4_500),
+    ]
+    assert set(bench_data._build_workers(cases, 2).values()) == {0}
+
+
 @pytest.mark.django_db
 @postgresql_only
 def test_a_load_drops_secondary_indexes_but_keeps_unique_and_sparse_partial_ones() -> None:

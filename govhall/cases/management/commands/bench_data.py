@@ -316,10 +316,11 @@ def _on_sessions(
             future.result()
 
 
-def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
-    """Build again the indexes a load dropped (also those of an interrupted earlier load), on
-    ``sessions`` connections at once, largest tables first. The tables' statistics are left to
-    whoever reads them next (the vacuum, ``_tables_vacuum``, analyses every generated table)."""
+def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS, tables: Sequence[str] | None = None) -> None:
+    """Build again the indexes a load dropped (also those of an interrupted earlier load), of
+    ``tables`` or of every table, on ``sessions`` connections at once, largest tables first. The
+    tables' statistics are left to whoever reads them next (the vacuum, ``_tables_vacuum``,
+    analyses every generated table)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT to_regclass('{INDEX_TABLE}') IS NOT NULL")
         if not cursor.fetchone()[0]:
@@ -327,34 +328,46 @@ def _indexes_restore(log: Any, sessions: int = LOAD_SESSIONS) -> None:
         # Ordered by their table's size on disk, which needs no statistics: analysing the tables
         # here took 39 s of a 10 million case generation, before the vacuum analysed them again.
         cursor.execute(
-            f"SELECT d.name, d.definition FROM {INDEX_TABLE} d "  # noqa: S608
-            "ORDER BY pg_relation_size(to_regclass(split_part(split_part("
-            "d.definition, ' ON ', 2), ' ', 1))) DESC NULLS LAST, d.name"
+            "SELECT d.name, d.definition, t.relname, pg_relation_size(t.oid) AS size "  # noqa: S608 - fixed names
+            f"FROM {INDEX_TABLE} d LEFT JOIN pg_class t "
+            "ON t.oid = to_regclass(split_part(split_part(d.definition, ' ON ', 2), ' ', 1)) "
+            "WHERE %s::text[] IS NULL OR t.relname = ANY(%s::text[]) ORDER BY size DESC NULLS LAST, d.name",
+            [list(tables) if tables is not None else None] * 2,
         )
         indexes = cursor.fetchall()
     if not indexes:
         return
     started = time.monotonic()
+    workers = _build_workers(indexes, sessions)
 
-    def build(cursor: Any, index: tuple[str, str]) -> None:
-        name, definition = index
+    def build(cursor: Any, index: tuple[str, str, str | None, int | None]) -> None:
+        name, definition, _table, _size = index
+        cursor.execute(f"SET max_parallel_maintenance_workers = {workers[name]}")
         cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
         if cursor.fetchone()[0]:
             cursor.execute(definition)
         cursor.execute(f"DELETE FROM {INDEX_TABLE} WHERE name = %s", [name])  # noqa: S608
 
-    count = len(indexes)
-    # The sessions share the cores: no parallel workers of their own, unless there are fewer
-    # indexes than sessions. The postings' one index took 61 s on one core and 31 s with one
-    # parallel worker (100,000 implementations, 14 million postings).
-    spare = max(0, sessions - count)
-    _on_sessions(
-        indexes,
-        build,
-        sessions=min(sessions, count),
-        settings=(f"SET max_parallel_maintenance_workers = {spare}",),
-    )
-    log(f"indexes: built {count} secondary indexes in {time.monotonic() - started:.0f} s")
+    _on_sessions(list(indexes), build, sessions=min(sessions, len(indexes)))
+    log(f"indexes: built {len(indexes)} secondary indexes in {time.monotonic() - started:.0f} s")
+
+
+def _build_workers(indexes: Sequence[tuple[str, str, str | None, int | None]], sessions: int) -> dict[str, int]:
+    """The parallel workers each index's build gets, ``indexes`` being (name, definition, table,
+    table's size) largest table first, built on ``sessions`` connections. The sessions share the
+    cores: no parallel workers of their own, unless there are fewer indexes than sessions, or the
+    largest table outweighs all the other tables together (the search postings beside the
+    catalogue's tables): its first index then gets the spare core as a parallel worker, instead of
+    being built alone after the others. The postings' one index took 61 s on one core and 31 s
+    with one parallel worker (100,000 implementations, 14 million postings)."""
+    spare = max(0, sessions - len(indexes))
+    workers = {name: spare for name, *_ in indexes}
+    if indexes and not spare and sessions > 1:
+        sizes = {table: size or 0 for _name, _definition, table, size in indexes}
+        largest = indexes[0][2]
+        if sizes[largest] > sum(size for table, size in sizes.items() if table != largest):
+            workers[indexes[0][0]] = 1
+    return workers
 
 
 def _tables_vacuum(log: Any, *, tables: Sequence[str], sessions: int = LOAD_SESSIONS, analyze: bool = True) -> float:
@@ -798,8 +811,10 @@ def _implementations_write(
         )
 
 
-def implementations_generate(*, target: int, rng: random.Random, log: Any) -> int:
-    """Top up the published implementations to ``target``; returns how many were added."""
+def implementations_generate(*, target: int, rng: random.Random, log: Any, restore: bool = True) -> int:
+    """Top up the published implementations to ``target``; returns how many were added. A large
+    load builds the indexes it dropped again at its end, or, without ``restore``, leaves them to
+    the postings' load (``postings_generate``), which builds them beside its own."""
     current = Implementation.objects.count()
     if current >= target:
         return 0
@@ -972,8 +987,8 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any) -> in
             finally:
                 writer.shutdown()
     log(f"implementations: +{len(chosen)} (variants up to {variants}, {len(templates)} templates)")
-    if rebuild:
-        _indexes_restore(log)
+    if rebuild and restore:
+        _indexes_restore(log, tables=CATALOGUE_LOADED_TABLES)
     return len(chosen)
 
 
@@ -1032,7 +1047,8 @@ def postings_generate(*, log: Any, sessions: int = LOAD_SESSIONS) -> int:
         _on_sessions(ranges, write, sessions=sessions)
     log(f"postings: {count} documents in {time.monotonic() - started:.0f} s")
     if count >= POSTINGS_REBUILD_THRESHOLD:
-        _indexes_restore(log, sessions=sessions)
+        # With the catalogue's, when its load left them (one pool fills both cores).
+        _indexes_restore(log, sessions=sessions, tables=(POSTINGS_TABLE, *CATALOGUE_LOADED_TABLES))
         with connection.cursor() as cursor:  # the group postings' statement reads them next
             cursor.execute(f"ANALYZE {POSTINGS_TABLE}")
     _group_postings_write(log)
@@ -1957,12 +1973,14 @@ class Command(BaseCommand):
         if applicants is None:
             applicants = max(2_000, options["cases"] // 50)
         added = {
+            # The catalogue's indexes are built beside the postings' (one pool, both cores busy).
             "implementations": implementations_generate(
-                target=options["implementations"], rng=seeded_random(seed), log=log
+                target=options["implementations"], rng=seeded_random(seed), log=log, restore=False
             ),
             "applicants": applicants_generate(target=applicants, rng=seeded_random(seed + 1), log=log),
             "postings": postings_generate(log=log),
         }
+        _indexes_restore(log, tables=CATALOGUE_LOADED_TABLES)  # when no large postings load built them
         if marker_get("cases") and marker_get("figures") < FIGURES_VERSION:
             # Cases an earlier generator wrote without counting them: count them all once.
             log("figures: counting the cases generated earlier (metrics_rebuild)")
