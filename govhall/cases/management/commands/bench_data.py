@@ -768,7 +768,7 @@ def _implementations_write(
         )
         _copy(
             "catalog_implementationversion",
-            ("number", "snapshot", "published_at", "change_id", "implementation_id"),
+            ("id", "number", "snapshot", "published_at", "change_id", "implementation_id"),
             version_rows,
         )
         _copy(
@@ -789,6 +789,7 @@ def _implementations_write(
         _copy(
             "catalog_material",
             (
+                "id",
                 "order",
                 "name",
                 "requirement",
@@ -806,7 +807,7 @@ def _implementations_write(
         )
         _copy(
             "catalog_processstep",
-            ("order", "name", "description", "duration_days", "implementation_id"),
+            ("id", "order", "name", "description", "duration_days", "implementation_id"),
             step_rows,
         )
 
@@ -865,7 +866,12 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any, resto
     try:
         for chunk_start in range(0, len(chosen), IMPLEMENTATION_CHUNK):
             part = chosen[chunk_start : chunk_start + IMPLEMENTATION_CHUNK]
+            # Every id is taken here, in the main thread: the rows are the same whichever writer
+            # copies its chunk first.
             first_id = _ids_reserve("catalog_implementation", len(part))
+            first_version = _ids_reserve("catalog_implementationversion", len(part))
+            first_material = _ids_reserve("catalog_material", sum(len(c[3].materials) for c in part))
+            first_step = _ids_reserve("catalog_processstep", sum(len(c[3].steps) for c in part))
             impl_rows, version_rows, document_rows, material_rows, step_rows = [], [], [], [], []
             for offset, (variant, _r, region, template, department, basic, code) in enumerate(part):
                 source = template.implementation
@@ -932,7 +938,9 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any, resto
                         *_definitions_json(template),
                     )
                 )
-                version_rows.append((1, json.dumps(snapshot, ensure_ascii=False), now, None, implementation_id))
+                version_rows.append(
+                    (first_version + offset, 1, json.dumps(snapshot, ensure_ascii=False), now, None, implementation_id)
+                )
                 if name not in name_tokens:
                     name_tokens[name] = " ".join(text_tokens(name))
                 if department.pk not in department_tokens:
@@ -954,6 +962,7 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any, resto
                 for material in template.materials:
                     material_rows.append(
                         (
+                            first_material + len(material_rows),
                             material["order"],
                             material["name"],
                             material["requirement"],
@@ -970,7 +979,14 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any, resto
                     )
                 for step in template.steps:
                     step_rows.append(
-                        (step["order"], step["name"], step["description"], step["days"], implementation_id)
+                        (
+                            first_step + len(step_rows),
+                            step["order"],
+                            step["name"],
+                            step["description"],
+                            step["days"],
+                            implementation_id,
+                        )
                     )
             write = partial(_implementations_write, impl_rows, version_rows, document_rows, material_rows, step_rows)
             if writer is None:
