@@ -890,6 +890,8 @@ def _stage_fold(stage: str, sums: str) -> None:
     codes = "left(min(g.region_id), 6), left(min(g.region_id), 4) || '00', left(min(g.region_id), 2) || '0000'"
     row_codes = codes.replace("min(g.region_id)", "g.region_id")  # the sums have one row per key
     counters, item_counters = ", ".join(COUNTERS), ", ".join(ITEM_COUNTERS)
+    # (table, its key, the select of the sums, the counters added, the columns written)
+    upserts: tuple[tuple[str, str, str, tuple[str, ...], str], ...]
     if stage == FIGURES_DAYS:
         summing = (
             f"CREATE UNLOGGED TABLE {sums} AS SELECT day, department_id, min(region_id) AS region_id, "

@@ -289,19 +289,15 @@ def _secondary_indexes_drop(log: Any, tables: Sequence[str] = LOADED_TABLES) -> 
     log(f"indexes: dropped {len(indexes)} secondary indexes for the load")
 
 
-def _on_sessions(
-    items: list[T], work: Callable[[Any, T], None], *, sessions: int, settings: Sequence[str] = ()
-) -> None:
+def _on_sessions(items: list[T], work: Callable[[Any, T], None], *, sessions: int) -> None:
     """Run ``work(cursor, item)`` for every item, in order, on ``sessions`` connections at once
-    (each with a maintenance memory of 1 GB and ``settings``); ``items`` is emptied."""
+    (each with a maintenance memory of 1 GB); ``items`` is emptied."""
     lock = threading.Lock()
 
     def session() -> None:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SET maintenance_work_mem = '1GB'")
-                for setting in settings:
-                    cursor.execute(setting)
                 while True:
                     with lock:
                         if not items:
@@ -872,7 +868,9 @@ def implementations_generate(*, target: int, rng: random.Random, log: Any, resto
             first_version = _ids_reserve("catalog_implementationversion", len(part))
             first_material = _ids_reserve("catalog_material", sum(len(c[3].materials) for c in part))
             first_step = _ids_reserve("catalog_processstep", sum(len(c[3].steps) for c in part))
-            impl_rows, version_rows, document_rows, material_rows, step_rows = [], [], [], [], []
+            impl_rows, version_rows, document_rows = [], [], []
+            material_rows: list[tuple[Any, ...]] = []
+            step_rows: list[tuple[Any, ...]] = []
             for offset, (variant, _r, region, template, department, basic, code) in enumerate(part):
                 source = template.implementation
                 implementation_id = first_id + offset
