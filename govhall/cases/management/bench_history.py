@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -873,7 +872,8 @@ def figures_fold(*, sessions: int = 1) -> int:
     days, months = f"{FIGURES_DAYS}_sums", f"{FIGURES_MONTHS}_sums"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {days}, {months}")
-    folds = [partial(_stage_fold, stage, sums) for stage, sums in ((FIGURES_DAYS, days), (FIGURES_MONTHS, months))]
+    stages = ((FIGURES_DAYS, days), (FIGURES_MONTHS, months))
+    folds = [functools.partial(_stage_fold, stage, sums) for stage, sums in stages]
     if sessions > 1 and not connection.in_atomic_block:
         with ThreadPoolExecutor(max_workers=sessions) as pool:
             for future in [pool.submit(on_own_connection, fold) for fold in folds]:
