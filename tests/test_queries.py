@@ -295,6 +295,49 @@ def test_rows_inserted_as_bulk_create_writes_them_send_no_signals():
     assert InboxMessage.objects.filter(user=user).count() == 5
 
 
+def test_several_rows_inserted_by_one_compiled_statement_are_the_rows_bulk_create_writes():
+    from django.db.models import Value
+    from django.db.models.functions import Upper
+
+    from govhall.notices.models import InboxMessage
+    from govhall.queries import ROWS_COMPILED_AT_MOST, rows_insert
+
+    user = User.objects.create_user(username="reader-rows", password="a-long-test-password")
+    at = timezone.now()
+
+    def messages(count, mark):
+        return [
+            InboxMessage(user=user, created_at=at, subject=f"{mark}{n}", body="正文", link=f"/cases/{n}/")
+            for n in range(count)
+        ]
+
+    with CaptureQueriesContext(connection) as queries:
+        compiled = rows_insert(messages(3, "甲"))
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == ["INSERT"]
+    assert "VALUES" in queries.captured_queries[0]["sql"]
+    created = InboxMessage.objects.bulk_create(messages(3, "甲"))
+    # The keys come back in the rows' order, each instance saved as bulk_create leaves it.
+    assert [
+        message.subject for message in InboxMessage.objects.filter(pk__in=[m.pk for m in compiled]).order_by("pk")
+    ] == [
+        "甲0",
+        "甲1",
+        "甲2",
+    ]
+    for mine, theirs in zip(compiled, created, strict=True):
+        assert not mine._state.adding and mine._state.db == "default"
+        row, other = _fields(InboxMessage.objects.get(pk=mine.pk)), _fields(InboxMessage.objects.get(pk=theirs.pk))
+        assert row.pop("id") != other.pop("id") and row == other
+
+    # More rows than a compiled statement holds, or an expression among the values: the ORM's.
+    many = rows_insert(messages(ROWS_COMPILED_AT_MOST + 1, "乙"))
+    with_expression = messages(2, "丙")
+    with_expression[1].subject = Upper(Value("written by the orm"))
+    rows_insert(with_expression)
+    assert InboxMessage.objects.filter(pk__in=[m.pk for m in many]).count() == ROWS_COMPILED_AT_MOST + 1
+    assert InboxMessage.objects.get(pk=with_expression[1].pk).subject == "WRITTEN BY THE ORM"
+
+
 def test_a_row_updated_by_its_compiled_statement_writes_only_the_named_columns():
     from django.db import DatabaseError
     from django.db.models.functions import Upper

@@ -587,7 +587,7 @@ def _materials_store(
         )
         material.file.save(f"{checked.sha256}{checked.extension}", file, save=False)
         materials.append(material)
-    return CaseMaterial.objects.bulk_create(materials)
+    return rows_insert(materials)
 
 
 def case_material_reuse(*, case: Case, user: Any, material_name: str, source: CaseMaterial) -> CaseMaterial:
@@ -946,16 +946,23 @@ def licence_wallet(
     """For each licence type the platform keeps that stands in for one of ``material_list``'s
     materials: the holder's valid licence of it (the company's when given), or None. What a
     case of these materials will find in its applicant's wallet (``case_wallet``)."""
-    from govhall.licences.models import LicenceType
     from govhall.licences.selectors import licence_valid_of_type_for
 
-    codes = {material.get("licence_type_code") for material in material_list} - {None, ""}
+    codes = sorted({str(code) for material in material_list if (code := material.get("licence_type_code"))})
     if not codes:
         return {}
-    kept = LicenceType.objects.filter(code__in=codes, active=True).values_list("code", flat=True)
+    # Every filing and case page asks this: compiled once per process for each number of codes
+    # (building the statement took most of its 0.6 ms, thirty-eighth session).
+    kept = values_list_compiled(f"licence_types_active_{len(codes)}", _licence_types_active, *codes)
     return {
-        code: licence_valid_of_type_for(type_code=code, person_id=person_id, company_id=company_id) for code in kept
+        code: licence_valid_of_type_for(type_code=code, person_id=person_id, company_id=company_id) for (code,) in kept
     }
+
+
+def _licence_types_active(*codes: str) -> QuerySet[Any, Any]:
+    from govhall.licences.models import LicenceType
+
+    return LicenceType.objects.filter(code__in=codes, active=True).values_list("code")
 
 
 def case_materials_listed(
