@@ -21,7 +21,7 @@ database's and is less moved by a busy machine.
     python -m bench.actions_timed accept|decide|submission|bundle_submission|todo_list|guide|guide_rendered \\
         |tiles|search_broad|licence_verify|rating|workbench_todo_page|workbench_case_page|portal_my_cases \\
         |portal_my_case \\
-        --count 80 [--statements] [--profile | --profile-all]
+        --count 80 [--statements] [--calls] [--profile | --profile-all]
 """
 
 import argparse
@@ -73,6 +73,25 @@ class Timer:
         self.collecting: float | None = None  # when the garbage collector's current pass began
         self.collected: list[float] = []  # ms of the collector's passes in the current request
         self.collections: dict[str, list[float]] = {}  # ms of collector passes, by request
+        # With --calls: the Python functions and the C functions each timed request called, by
+        # step (sys.setprofile's "call" and "c_call" events). A count of work that the
+        # machine's speed does not move, to compare a change on a machine whose speed does.
+        self.counting = False
+        self.calls: dict[str, list[tuple[int, int]]] = {}
+
+    def _counted(self, call: Callable[[], Any]) -> tuple[Any, tuple[int, int]]:
+        counts = {"call": 0, "c_call": 0}
+
+        def count(_frame: Any, event: str, _arg: Any) -> None:
+            if event in counts:
+                counts[event] += 1
+
+        sys.setprofile(count)
+        try:
+            answer = call()
+        finally:
+            sys.setprofile(None)
+        return answer, (counts["call"], counts["c_call"])
 
     def collector(self, phase: str, _info: dict[str, int]) -> None:
         """``gc.callbacks``: the time of each pass of the collector while a request is timed."""
@@ -123,7 +142,11 @@ class Timer:
             self.profiler.start()
         try:
             with connection.execute_wrapper(self.wrapper):
-                answer = call()
+                if self.counting:
+                    answer, counted = self._counted(call)
+                    self.calls.setdefault(step, []).append(counted)
+                else:
+                    answer = call()
         finally:
             if self.profiler is not None:
                 self.profiler.stop()
@@ -144,6 +167,8 @@ class Timer:
         self.cpu.setdefault(other, []).append(self.cpu[step][-1])
         self.kept.setdefault(other, []).append(self.kept[step][-1])
         self.collections.setdefault(other, []).append(self.collections[step][-1])
+        if step in self.calls:
+            self.calls.setdefault(other, []).append(self.calls[step][-1])
 
     def report(self, *, statements: bool) -> None:
         for step, times in self.times.items():
@@ -162,6 +187,13 @@ class Timer:
                 )
                 + f"; garbage collector mean {statistics.mean(self.collections[step]):.2f} ms"
                 f" in {sum(1 for ms in self.collections[step] if ms) / len(times):.0%} of requests"
+                + (
+                    f"; Python calls p50 {statistics.median(python for python, _c in self.calls[step]):,.0f}, "
+                    f"C calls p50 {statistics.median(c for _python, c in self.calls[step]):,.0f} "
+                    "(times slowed by the counting)"
+                    if self.calls.get(step)
+                    else ""
+                )
             )
             if statements:
                 for ms, sql in kept[len(kept) // 2]:
@@ -648,7 +680,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile-all", action="store_true", help="as --profile, every frame shown, the libraries' too"
     )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count the Python and C functions each request calls (a figure the machine's speed does not move)",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.calls and (arguments.profile or arguments.profile_all):
+        parser.error("--calls and --profile each take the interpreter's profile hook: give one")
     _django()
     _keys_checked("bench.actions_timed")
     # Started as a web worker starts: the segmenter's dictionary loaded and what is loaded by
@@ -657,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     import govhall.wsgi  # noqa: F401
 
     timer = Timer()
+    timer.counting = arguments.calls
     if arguments.profile or arguments.profile_all:
         from pyinstrument import Profiler
 

@@ -634,6 +634,16 @@ def test_timed_submissions_file_cases_and_report_each_step(capsys) -> None:
     report = capsys.readouterr().out
     assert "submit: 2 requests" in report and "file: 2 requests" in report and "INSERT INTO" in report
 
+    # --calls: each timed request's Python and C calls, the steps' too.
+    counted = actions_timed.Timer()
+    counted.counting = True
+    assert actions_timed.submissions(2, counted, steps=True) == 0
+    assert set(counted.calls) == set(counted.times) and len(counted.calls["upload"]) == 2 * len(materials)
+    assert all(python > 100 and c > 100 for python, c in counted.calls["submit"])
+    assert sys.getprofile() is None
+    counted.report(statements=False)
+    assert "submit: 2 requests" in (report := capsys.readouterr().out) and "Python calls p50" in report
+
 
 @pytest.mark.django_db
 def test_timed_bundle_submissions_file_each_applicants_cases_through_the_page(monkeypatch, capsys) -> None:
