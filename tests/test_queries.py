@@ -326,6 +326,7 @@ def test_several_rows_inserted_by_one_compiled_statement_are_the_rows_bulk_creat
     ]
     for mine, theirs in zip(compiled, created, strict=True):
         assert not mine._state.adding and mine._state.db == "default"
+        assert InboxMessage.objects.get(pk=mine.pk).subject == mine.subject  # its own row's key
         row, other = _fields(InboxMessage.objects.get(pk=mine.pk)), _fields(InboxMessage.objects.get(pk=theirs.pk))
         assert row.pop("id") != other.pop("id") and row == other
 
