@@ -693,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
     # Started as a web worker starts: the segmenter's dictionary loaded and what is loaded by
     # then frozen out of the collector's full passes (govhall/wsgi.py). Without it the garbage
     # collector walked the startup objects during the timed requests, which the server never does.
+    # Its requests (the test client's, warm-up included) count as a worker's do, so what they keep
+    # is frozen at the same requests (``govhall.wsgi.HeapSettled``).
     import govhall.wsgi  # noqa: F401
 
     timer = Timer()
