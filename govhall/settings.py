@@ -105,7 +105,9 @@ WSGI_APPLICATION = "govhall.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's engine, each render's context let go of once the page is rendered (ADR 31).
+        "BACKEND": "govhall.template_backend.DjangoTemplates",
+        "NAME": "django",
         "DIRS": [BASE_DIR / "govhall" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
