@@ -18,7 +18,8 @@ class RequestLeftNoCycles(WSGIRequest):
     left on every request for the collector's next pass to find. The server closes the response
     once it is sent; Django then closes the request, which here drops its attributes, so that
     each of those objects is freed at once. Over the same benchmark run a worker's collector
-    took 0.9 s instead of 3.6 (the thirty-ninth session's section of docs/performance.md).
+    took 0.6–0.7 s instead of 2.8–3.3 (the thirty-ninth session's section of
+    docs/performance.md).
     Nothing reads a request after that (the test client makes requests of its own class)."""
 
     def close(self) -> None:
