@@ -17,10 +17,9 @@ class RequestLeftNoCycles(WSGIRequest):
     holds (the user, the session, the officer's roles, the headers): 121 objects a to-do list,
     left on every request for the collector's next pass to find. The server closes the response
     once it is sent; Django then closes the request, which here drops its attributes, so that
-    each of those objects is freed at once. Over the same benchmark run a worker's collector
-    took 0.6–0.7 s instead of 2.8–3.3 (the thirty-ninth session's section of
-    docs/performance.md).
-    Nothing reads a request after that (the test client makes requests of its own class)."""
+    each of those objects is freed at once. Nothing reads a request after that (the test client
+    makes requests of its own class). Over the same benchmark run a worker's collector took
+    0.6–0.7 s instead of 2.8–3.3 (the thirty-ninth session's section of docs/performance.md)."""
 
     def close(self) -> None:
         super().close()
