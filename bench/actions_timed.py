@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     # then frozen out of the collector's full passes (govhall/wsgi.py). Without it the garbage
     # collector walked the startup objects during the timed requests, which the server never does.
     # Its requests (the test client's, warm-up included) count as a worker's do, so what they keep
-    # is frozen at the same requests (``govhall.wsgi.HeapSettled``).
+    # is frozen at the same requests (``govhall.workers.HeapSettled``, connected in govhall/wsgi.py).
     import govhall.wsgi  # noqa: F401
 
     timer = Timer()

@@ -42,10 +42,9 @@ class HeapSettled:
     translations, compiled statements, labels. Made after the freeze at the worker's start
     (``govhall/wsgi.py``), they are walked by each of the collector's full passes: in a
     benchmark's worker, 50,000–64,000 objects after a run, 70–90 ms the longest pass (the
-    thirty-ninth session's section of docs/performance.md).
-    So at the start of the 100th, the 1,000th and the 10,000th request (Django's
-    ``request_started``, before the request is read, so that no request's own objects are
-    kept): one full pass, then what is left is frozen.
+    thirty-ninth session's section of docs/performance.md). So at the start of the 100th, the
+    1,000th and the 10,000th request (Django's ``request_started``, before the request is read,
+    so that no request's own objects are kept): one full pass, then what is left is frozen.
 
     A frozen object that later becomes garbage in a cycle is not collected while it is frozen.
     So at the start of every 100,000th request the freezes are undone, one pass walks
