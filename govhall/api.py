@@ -1,20 +1,14 @@
 """The public HTTP API, version 1: each app contributes its router; errors share one envelope."""
 
-import datetime
-import json
 import logging
 from typing import Any
 
-import orjson
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.renderers import JSONRenderer
-from ninja.responses import NinjaJSONEncoder
 
 from govhall.api_errors import (
     BAD_REQUEST,
@@ -29,6 +23,7 @@ from govhall.api_errors import (
     not_found,
     zh_hans,
 )
+from govhall.api_schema import Utf8JsonRenderer
 from govhall.cases.api import router as cases_router
 from govhall.catalog.api import router as catalog_router
 from govhall.licences.api import router as licences_router
@@ -62,41 +57,6 @@ refused). Submitting takes an `Idempotency-Key` header: a retry with the same va
 a second case. Every error answers `{"error": {"code", "message", "message_en", "details"}}`
 where `code` is a stable machine code; a case the caller may not see is not_found.
 """
-
-
-_DJANGO_JSON = DjangoJSONEncoder()
-
-
-class Utf8JsonRenderer(JSONRenderer):
-    """JSON by orjson, the values it does not know as ninja's encoder writes them.
-
-    Chinese text is UTF-8, not \\u escapes: half the bytes, and readable in any log or shell.
-    orjson wrote a to-do list of 50 rows (35 KB) in 0.22 ms where ``json`` with ninja's encoder
-    took 0.72 (docs/adr/0019). Dates and times go to ``_default`` too, so that they keep
-    Django's format (milliseconds, ``Z`` for UTC). What orjson refuses (a key that is not a
-    string, an integer beyond 64 bits) is written by ``json`` as before."""
-
-    _encoder = NinjaJSONEncoder()
-    _options = orjson.OPT_PASSTHROUGH_DATETIME
-
-    @classmethod
-    def _default(cls, value: Any) -> Any:
-        # Dates and times first, as Django's encoder writes them, without the way through
-        # ninja's encoder's other kinds: a to-do list of 50 rows (150 dates and times) was
-        # written in 0.21 ms, in 0.12 so (2026-12-06). Other kinds, subclasses of dates and
-        # times included, go to ninja's encoder.
-        kind = type(value)
-        if kind is datetime.date:
-            return value.isoformat()
-        if kind is datetime.datetime:
-            return _DJANGO_JSON.default(value)
-        return cls._encoder.default(value)
-
-    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
-        try:
-            return orjson.dumps(data, default=self._default, option=self._options)
-        except orjson.JSONEncodeError:
-            return json.dumps(data, cls=NinjaJSONEncoder, ensure_ascii=False).encode()
 
 
 api = NinjaAPI(

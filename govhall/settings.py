@@ -362,6 +362,11 @@ GOVHALL_OIDC_SUBJECT_KEY = os.environ.get("GOVHALL_OIDC_SUBJECT_KEY") or f"{SECR
 # exists, else LOGIN_URL (govhall/accounts/oidc.py).
 GOVHALL_OIDC_LOGIN_URL = os.environ.get("GOVHALL_OIDC_LOGIN_URL", "")
 
+# The API's answers that an endpoint writes with govhall.api_schema.answer, without ninja's
+# validation against their response schema, are still validated and compared with what the
+# schema writes (ADR 32) in the demo, the tests and wherever GOVHALL_CHECK_ANSWERS=1.
+GOVHALL_CHECK_ANSWERS = _flag("GOVHALL_CHECK_ANSWERS") or DEBUG or _flag("GOVHALL_TESTING")
+
 # Electronic licences (govhall/licences): where the platform CA's and the seals' keys are kept
 # (files, mode 0600; never in the database), whether a department without a seal gets one on
 # demand (the demo and the tests; production issues seals with `manage.py licence_seal_issue`),

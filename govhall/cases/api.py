@@ -14,12 +14,12 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, File, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.params import Form, HeaderEx, P
 from ninja.security import HttpBearer, SessionAuth
@@ -30,7 +30,7 @@ from govhall.accounts.oidc import oauthlib_core
 from govhall.accounts.selectors import person_acting_capacities
 from govhall.accounts.totp import user_is_verified
 from govhall.api_errors import ApiError, ErrorDetailOut, ErrorOut, not_found
-from govhall.api_schema import ResponseSchema
+from govhall.api_schema import ResponseSchema, answer
 from govhall.cases import calendar, process, selectors, services
 from govhall.cases.models import (
     Case,
@@ -946,7 +946,7 @@ IdempotencyKey = HeaderEx[
     summary="开始申请（草稿） (start an application: a draft)",
     tags=["applications"],
 )
-def application_start_endpoint(request: HttpRequest, payload: ApplicationStartIn) -> dict[str, Any]:
+def application_start_endpoint(request: HttpRequest, payload: ApplicationStartIn) -> HttpResponse:
     """打开某事项的申请草稿（已有草稿则返回它），申请表已按已知信息自动填写，并列出须上传的材料。
 
     Opens the caller's draft for an implementation (or returns the existing one), with the form
@@ -960,7 +960,7 @@ def application_start_endpoint(request: HttpRequest, payload: ApplicationStartIn
         company=_company_for(user, payload.company_credit_code),
         channel=Channel.API,
     )
-    return _application(case)
+    return answer(request, ApplicationOut, _application(case))
 
 
 @router.get(
@@ -971,13 +971,13 @@ def application_start_endpoint(request: HttpRequest, payload: ApplicationStartIn
     summary="申请表及材料 (an application's form and materials)",
     tags=["applications"],
 )
-def application_detail_endpoint(request: HttpRequest, reference: str) -> dict[str, Any]:
+def application_detail_endpoint(request: HttpRequest, reference: str) -> HttpResponse:
     """草稿（draft-<id>）或待补正办件（办件编号）的申请表、已填内容和材料。
 
     The form, the values saved and the materials of a draft (``draft-<id>``) or of a case (its
     number), e.g. to answer a correction notice.
     """
-    return _application(_applicant_case(request, reference))
+    return answer(request, ApplicationOut, _application(_applicant_case(request, reference)))
 
 
 @router.put(
@@ -988,7 +988,7 @@ def application_detail_endpoint(request: HttpRequest, reference: str) -> dict[st
     summary="保存申请表 (save the form)",
     tags=["applications"],
 )
-def application_save_endpoint(request: HttpRequest, reference: str, payload: ApplicationSaveIn) -> dict[str, Any]:
+def application_save_endpoint(request: HttpRequest, reference: str, payload: ApplicationSaveIn) -> HttpResponse:
     """保存申请表内容（有问题也保存），返回提交前须解决的问题；草稿或待补正时可用。
 
     Keeps the values sent (even with problems) and lists what must be fixed before submitting.
@@ -997,7 +997,7 @@ def application_save_endpoint(request: HttpRequest, reference: str, payload: App
     """
     case = _applicant_case(request, reference)
     problems = _call(services.case_draft_save, case=case, user=_caller(request), data=payload.data)
-    return {
+    saved = {
         "reference": reference,
         "saved": True,
         "problems": [
@@ -1005,6 +1005,7 @@ def application_save_endpoint(request: HttpRequest, reference: str, payload: App
             for detail in (_field_error(field, message) for field, message in problems.items())
         ],
     }
+    return answer(request, ApplicationSavedOut, saved)
 
 
 @router.post(
@@ -1020,7 +1021,7 @@ def application_material_add_endpoint(
     reference: str,
     material_name: Form[str],
     file: File[UploadedFile],
-) -> Status[dict[str, Any]]:
+) -> HttpResponse:
     """multipart/form-data：material_name 为材料名称，file 为文件（PDF、JPEG、PNG 或 OFD，按内容判断）；
     同一材料再次上传会替换之前的文件。
 
@@ -1040,7 +1041,7 @@ def application_material_add_endpoint(
         "sha256": material.sha256,
         "uploaded_at": material.uploaded_at,
     }
-    return Status(201, uploaded)
+    return answer(request, MaterialUploadedOut, uploaded, status=201)
 
 
 @router.post(
@@ -1051,9 +1052,7 @@ def application_material_add_endpoint(
     summary="提交申请 (submit an application)",
     tags=["applications"],
 )
-def application_submit_endpoint(
-    request: HttpRequest, reference: str, idempotency_key: IdempotencyKey
-) -> dict[str, Any]:
+def application_submit_endpoint(request: HttpRequest, reference: str, idempotency_key: IdempotencyKey) -> HttpResponse:
     """提交草稿：校验申请表和材料，生成办件编号。用同一幂等键重试（即使草稿地址已失效）返回同一办件。
 
     Submits a draft: the form and materials are checked and the case gets its number. A retry
@@ -1062,9 +1061,11 @@ def application_submit_endpoint(
     user = _caller(request)
     earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
-        return _detail(earlier)
+        return answer(request, CaseDetailOut, _detail(earlier))
     case = _applicant_case(request, reference)
-    return _detail(_call(services.case_submit, case=case, user=user, submit_key=idempotency_key))
+    return answer(
+        request, CaseDetailOut, _detail(_call(services.case_submit, case=case, user=user, submit_key=idempotency_key))
+    )
 
 
 @router.post(
@@ -1075,9 +1076,7 @@ def application_submit_endpoint(
     summary="一次提交申请 (file a case in one call)",
     tags=["cases"],
 )
-def case_file_endpoint(
-    request: HttpRequest, payload: CaseFileIn, idempotency_key: IdempotencyKey
-) -> Status[dict[str, Any]]:
+def case_file_endpoint(request: HttpRequest, payload: CaseFileIn, idempotency_key: IdempotencyKey) -> HttpResponse:
     """填写并提交申请，一次完成（适用于无须上传材料的事项；须上传材料时用 /cases/with-materials）；
     未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。
     申请表有误时返回 422，已填内容保存在草稿中，可改正后用同一幂等键重试。
@@ -1104,7 +1103,7 @@ def case_file_with_materials_endpoint(
     payload: Form[CaseFileFormIn],
     idempotency_key: IdempotencyKey,
     file: File[list[UploadedFile]] = None,  # type: ignore[assignment]  # Ninja's optional file list
-) -> Status[dict[str, Any]]:
+) -> HttpResponse:
     """multipart/form-data：implementation_code、data（申请表内容，JSON 文本）、可选的 company_credit_code，
     以及每份材料一对 material_name 和 file（按顺序对应；PDF、JPEG、PNG 或 OFD，按内容判断）。
     未发送的字段保留平台按已有信息自动填写的内容。首次返回 201，同一幂等键重试返回 200 和同一办件。
@@ -1146,12 +1145,12 @@ def _case_filed(
     payload: CaseFileIn | CaseFileFormIn,
     idempotency_key: str,
     materials: list[tuple[str, UploadedFile]] | None = None,
-) -> Status[dict[str, Any]]:
+) -> HttpResponse:
     """Both one-call filings: 200 with the case an earlier call with the key made, else 201."""
     user = _caller(request)
     earlier = selectors.case_filed_with_key(applicant=user, submit_key=idempotency_key)
     if earlier is not None:
-        return Status(200, _detail(earlier))
+        return answer(request, CaseDetailOut, _detail(earlier))
     case = _call(
         services.case_file,
         user=user,
@@ -1162,7 +1161,7 @@ def _case_filed(
         materials=materials or (),
         key_checked=True,
     )
-    return Status(201, _detail(case))
+    return answer(request, CaseDetailOut, _detail(case), status=201)
 
 
 @router.get(
@@ -1173,7 +1172,7 @@ def _case_filed(
     summary="我的办件 (my cases)",
     tags=["cases"],
 )
-def case_list_endpoint(request: HttpRequest, filters: Query[CaseListQuery]) -> dict[str, Any]:
+def case_list_endpoint(request: HttpRequest, filters: Query[CaseListQuery]) -> HttpResponse:
     """本人的办件及所代表单位的办件（含草稿），最新的在前，分页返回。
 
     The caller's cases and those of companies the caller acts for (drafts included), newest first.
@@ -1182,12 +1181,13 @@ def case_list_endpoint(request: HttpRequest, filters: Query[CaseListQuery]) -> d
         user=_caller(request), state=filters.state.value if filters.state else None
     )
     start = (filters.page - 1) * filters.page_size
-    return {
+    page = {
         "total": cases.count(),
         "page": filters.page,
         "page_size": filters.page_size,
         "items": [_summary(case) for case in cases[start : start + filters.page_size]],
     }
+    return answer(request, CasePageOut, page)
 
 
 @router.get(
@@ -1198,13 +1198,13 @@ def case_list_endpoint(request: HttpRequest, filters: Query[CaseListQuery]) -> d
     summary="办件详情 (a case)",
     tags=["cases"],
 )
-def case_detail_endpoint(request: HttpRequest, number: str) -> dict[str, Any]:
+def case_detail_endpoint(request: HttpRequest, number: str) -> HttpResponse:
     """办件的状态、当前环节、剩余工作日和预警级别、期限、决定及理由、补正告知、办理过程和材料。
 
     State, current step, working days left and level, due dates, decision and reasons, correction
     notices, the public timeline and the materials.
     """
-    return _detail(_applicant_case(request, number))
+    return answer(request, CaseDetailOut, _detail(_applicant_case(request, number)))
 
 
 @router.post(
@@ -1215,14 +1215,15 @@ def case_detail_endpoint(request: HttpRequest, number: str) -> dict[str, Any]:
     summary="补正后重新提交 (answer a correction notice)",
     tags=["cases"],
 )
-def case_correction_answer_endpoint(request: HttpRequest, number: str, payload: CorrectionAnswerIn) -> dict[str, Any]:
+def case_correction_answer_endpoint(request: HttpRequest, number: str, payload: CorrectionAnswerIn) -> HttpResponse:
     """先用 /applications/{办件编号} 修改申请表和上传材料，再调用本接口重新提交。
 
     After correcting the form (PUT /applications/{number}) and materials (POST
     /applications/{number}/materials), resubmits; the step that asked for the correction opens again.
     """
     case = _applicant_case(request, number)
-    return _detail(_call(services.case_correction_answer, case=case, user=_caller(request), note=payload.note))
+    case = _call(services.case_correction_answer, case=case, user=_caller(request), note=payload.note)
+    return answer(request, CaseDetailOut, _detail(case))
 
 
 @router.post(
@@ -1233,13 +1234,14 @@ def case_correction_answer_endpoint(request: HttpRequest, number: str, payload: 
     summary="撤回申请 (withdraw)",
     tags=["cases"],
 )
-def case_withdraw_endpoint(request: HttpRequest, number: str, payload: WithdrawIn) -> dict[str, Any]:
+def case_withdraw_endpoint(request: HttpRequest, number: str, payload: WithdrawIn) -> HttpResponse:
     """作出决定前可撤回申请。
 
     Withdraws the application; possible until a decision is made.
     """
     case = _applicant_case(request, number)
-    return _detail(_call(services.case_withdraw, case=case, user=_caller(request), reason=payload.reason))
+    case = _call(services.case_withdraw, case=case, user=_caller(request), reason=payload.reason)
+    return answer(request, CaseDetailOut, _detail(case))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1254,7 +1256,7 @@ def case_withdraw_endpoint(request: HttpRequest, number: str, payload: WithdrawI
     summary="待办事项 (the officer's to-do list)",
     tags=["workbench"],
 )
-def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> dict[str, Any]:
+def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> HttpResponse:
     """调用者所在部门和岗位的待办环节（未签收的和本人签收的），最早的在前，至多500条；可按环节类型、事项、
     时限状态筛选。
 
@@ -1271,12 +1273,13 @@ def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> d
         level=filters.level or "",
         mine_only=filters.mine,
     )
-    return {
+    body = {
         "total": total,
         "page": filters.page,
         "page_size": filters.page_size,
         "items": [_task(task, addresses, language) for task in tasks],
     }
+    return answer(request, TaskPageOut, body)
 
 
 @router.get(
@@ -1287,7 +1290,7 @@ def task_list_endpoint(request: HttpRequest, filters: Query[TaskListQuery]) -> d
     summary="办件详情（工作人员） (a case, for staff)",
     tags=["workbench"],
 )
-def workbench_case_detail_endpoint(request: HttpRequest, number: str) -> dict[str, Any]:
+def workbench_case_detail_endpoint(request: HttpRequest, number: str) -> HttpResponse:
     """申请表内容、全部办理记录、待办环节及调用者可执行的操作；无权查看的办件答复“找不到”。
 
     The form data, every event, the open steps and the actions the caller may take on them.
@@ -1297,7 +1300,7 @@ def workbench_case_detail_endpoint(request: HttpRequest, number: str) -> dict[st
     case = selectors.case_get_for_officer(number=number, officer=officer)
     if case is None:
         raise _case_not_found(number)
-    return _staff_detail(case, officer)
+    return answer(request, StaffCaseDetailOut, _staff_detail(case, officer))
 
 
 @router.post(
@@ -1308,7 +1311,7 @@ def workbench_case_detail_endpoint(request: HttpRequest, number: str) -> dict[st
     summary="办理环节 (act on a task)",
     tags=["workbench"],
 )
-def task_act_endpoint(request: HttpRequest, task_id: int, payload: TaskActionIn) -> dict[str, Any]:
+def task_act_endpoint(request: HttpRequest, task_id: int, payload: TaskActionIn) -> HttpResponse:
     """对待办环节执行操作（签收、预审通过、补正告知、不予受理、受理、审查意见、决定、制证、送达、退回），
     返回办件的最新状态；环节类型不支持该操作时返回 409 action_not_allowed。
 
@@ -1328,4 +1331,4 @@ def task_act_endpoint(request: HttpRequest, task_id: int, payload: TaskActionIn)
             action=payload.action,
             fields=payload.fields.model_dump(exclude_none=True) if payload.fields else {},
         )
-        return _staff_detail(case, officer)
+        return answer(request, StaffCaseDetailOut, _staff_detail(case, officer))

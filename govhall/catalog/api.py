@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.core.files.storage import default_storage
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,7 @@ from ninja.decorators import decorate_view
 from pydantic import field_validator
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
-from govhall.api_schema import ResponseSchema
+from govhall.api_schema import ResponseSchema, answer
 from govhall.catalog.kept_answers import kept_answer
 from govhall.catalog.models import (
     AreaOfHandling,
@@ -422,7 +422,9 @@ def _guide(guide: Guide, *, current_version: int) -> dict[str, Any]:
         "version": guide.version,
         "current_version": current_version,
         "is_current": guide.is_current,
-        "published_at": data["published_at"],
+        # Kept in the snapshot as ISO text: read as a time, so that it is written in the API's
+        # format as every other time (milliseconds, Z for UTC).
+        "published_at": datetime.fromisoformat(data["published_at"]),
         "state": _choice(ItemState, data["state"]),
         "description": data.get("description", ""),
         "legal_basis": data["legal_basis"],
@@ -585,16 +587,15 @@ def _browse_page(filters: ImplementationListQuery) -> dict[str, Any]:
     summary="实施清单列表与检索 (list and search implementations)",
 )
 @decorate_view(kept_answer("implementation_list", parameters=ImplementationListQuery.model_fields))
-def implementation_list_endpoint(request: HttpRequest, filters: Query[ImplementationListQuery]) -> dict[str, Any]:
+def implementation_list_endpoint(request: HttpRequest, filters: Query[ImplementationListQuery]) -> HttpResponse:
     """已发布的实施清单，可全文检索和筛选，分页返回；已取消的不列出，暂停办理的照常列出并注明状态。
 
     Published implementations, searchable and filterable, one page at a time. Cancelled ones are
     not listed; suspended ones are listed with their state.
     """
     query = (filters.q or "").strip()
-    if query:
-        return _search_page(filters, query)
-    return _browse_page(filters)
+    page = _search_page(filters, query) if query else _browse_page(filters)
+    return answer(request, ImplementationPageOut, page)
 
 
 @router.get(
@@ -606,7 +607,7 @@ def implementation_list_endpoint(request: HttpRequest, filters: Query[Implementa
 @decorate_view(kept_answer("implementation_detail", parameters=GuideQuery.model_fields))
 def implementation_detail_endpoint(
     request: HttpRequest, implementation_code: str, params: Query[GuideQuery]
-) -> dict[str, Any]:
+) -> HttpResponse:
     """一个实施清单的完整办事指南；用 version 读取较早发布的版本。
 
     The whole guide of one implementation; ``version`` reads an earlier published version.
@@ -619,7 +620,7 @@ def implementation_detail_endpoint(
             f"Implementation {implementation_code!r} has no published version {params.version}.",
             params={"code": implementation_code, "version": params.version},
         )
-    return _guide(guide, current_version=implementation.version)
+    return answer(request, GuideOut, _guide(guide, current_version=implementation.version))
 
 
 @router.get(
@@ -629,7 +630,7 @@ def implementation_detail_endpoint(
     summary="办事指南的历史版本 (published versions of a guide)",
 )
 @decorate_view(kept_answer("implementation_versions", parameters=()))
-def implementation_versions_endpoint(request: HttpRequest, implementation_code: str) -> dict[str, Any]:
+def implementation_versions_endpoint(request: HttpRequest, implementation_code: str) -> HttpResponse:
     """已发布的各个版本，最新的在前，含变更类型和理由。
 
     Every published version, newest first, with the change action and its reason.
@@ -637,7 +638,7 @@ def implementation_versions_endpoint(request: HttpRequest, implementation_code: 
     implementation = _public_implementation(implementation_code)
     versions = implementation_version_list(implementation=implementation)
     addresses = _Addresses()
-    return {
+    listed = {
         "implementation_code": implementation.implementation_code,
         "current_version": implementation.version,
         "items": [
@@ -650,6 +651,7 @@ def implementation_versions_endpoint(request: HttpRequest, implementation_code: 
             for version in versions
         ],
     }
+    return answer(request, VersionListOut, listed)
 
 
 @router.get(
@@ -660,10 +662,10 @@ def implementation_versions_endpoint(request: HttpRequest, implementation_code: 
     tags=["themes"],
 )
 @decorate_view(revalidated)
-def theme_list_endpoint(request: HttpRequest, filters: Query[ThemeListQuery]) -> dict[str, Any]:
+def theme_list_endpoint(request: HttpRequest, filters: Query[ThemeListQuery]) -> HttpResponse:
     """按人生事件或企业经营归类的主题，可按服务对象筛选。
 
     Themes (life events, business topics), optionally for one audience.
     """
     themes = list(theme_list(audience=filters.audience))
-    return {"total": len(themes), "items": [_theme(theme) for theme in themes]}
+    return answer(request, ThemeListOut, {"total": len(themes), "items": [_theme(theme) for theme in themes]})

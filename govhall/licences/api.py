@@ -11,7 +11,7 @@ holder's blind index, never the identity number.
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
@@ -21,7 +21,7 @@ from govhall.accounts import privacy
 from govhall.accounts.models import Company, Person
 from govhall.accounts.oidc import oauthlib_core
 from govhall.api_errors import ApiError, ErrorOut
-from govhall.api_schema import ResponseSchema
+from govhall.api_schema import ResponseSchema, answer
 from govhall.audit.services import audit_record_add
 from govhall.licences.models import HolderKind, Licence, LicenceLookupClient
 from govhall.licences.verification import VerifyResult, licence_verify_identifier, licence_verify_pdf
@@ -78,12 +78,12 @@ def _verify_out(result: VerifyResult) -> dict[str, Any]:
     auth=None,
     summary="核验电子证照标识 (verify a licence identifier)",
 )
-def licence_verify_endpoint(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
+def licence_verify_endpoint(request: HttpRequest, payload: VerifyIn) -> HttpResponse:
     """按证照标识核验：答复证照状态和公开信息（持证人姓名部分隐去）。
 
     Verifies a licence by its identifier: its status and public facts (a person's name masked).
     """
-    return _verify_out(licence_verify_identifier(payload.identifier))
+    return answer(request, VerifyOut, _verify_out(licence_verify_identifier(payload.identifier)))
 
 
 @router.post(
@@ -92,7 +92,7 @@ def licence_verify_endpoint(request: HttpRequest, payload: VerifyIn) -> dict[str
     auth=None,
     summary="核验电子证照文件的签章 (verify a licence PDF's signature)",
 )
-def licence_verify_file_endpoint(request: HttpRequest, document: File[UploadedFile]) -> Any:
+def licence_verify_file_endpoint(request: HttpRequest, document: File[UploadedFile]) -> HttpResponse:
     """上传证照 PDF：核验签章完整、由本平台认证的印章所签、且为本平台签发的证照版本。
 
     Checks that the PDF's signature is intact, made by a seal the platform certified, and that
@@ -105,7 +105,7 @@ def licence_verify_file_endpoint(request: HttpRequest, document: File[UploadedFi
             message=_("文件超过 20 MB，不是本平台签发的证照文件。"),
             message_en="The file is larger than 20 MB; it is not a licence this platform issued.",
         )
-    return _verify_out(licence_verify_pdf(document.read()))
+    return answer(request, VerifyOut, _verify_out(licence_verify_pdf(document.read())))
 
 
 class DepartmentSystemToken(HttpBearer):
@@ -151,7 +151,7 @@ class LookupOut(ResponseSchema):
     auth=DepartmentSystemToken(),
     summary="部门系统按持证主体和证照类型查询 (department look-up by holder and type)",
 )
-def licence_lookup_endpoint(request: HttpRequest, holder: str, type: str) -> dict[str, Any]:
+def licence_lookup_endpoint(request: HttpRequest, holder: str, type: str) -> HttpResponse:
     """持证主体为统一社会信用代码或公民身份号码；每次查询都记入审计日志。
 
     ``holder`` is a unified social credit code or a citizen identity number; every look-up is
@@ -178,7 +178,7 @@ def licence_lookup_endpoint(request: HttpRequest, holder: str, type: str) -> dic
         summary=f"{client.department.name} {client.application.name}",
         data={"holder": recorded, "type": type.strip()[:32], "found": len(found)},
     )
-    return {
+    listed = {
         "items": [
             {
                 "identifier": licence.identifier,
@@ -197,3 +197,4 @@ def licence_lookup_endpoint(request: HttpRequest, holder: str, type: str) -> dic
             for licence in found
         ]
     }
+    return answer(request, LookupOut, listed)

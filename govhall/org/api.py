@@ -1,12 +1,12 @@
 """Public API: regions (GB/T 2260) and departments, read-only."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
 
 from govhall.api_errors import ERROR_RESPONSES, not_found
-from govhall.api_schema import ResponseSchema
+from govhall.api_schema import ResponseSchema, answer
 from govhall.conditional import revalidated
 from govhall.org.models import Department, Region, RegionLevel
 from govhall.org.selectors import department_list, region_get, region_list, region_with_ancestors
@@ -100,11 +100,11 @@ def _department_out(department: Department) -> dict:
     summary="行政区划列表 (list regions)",
 )
 @decorate_view(revalidated)
-def region_list_endpoint(request: HttpRequest, filters: Query[RegionListQuery]) -> dict:
+def region_list_endpoint(request: HttpRequest, filters: Query[RegionListQuery]) -> HttpResponse:
     """按上级区划或层级筛选行政区划。 Regions, filtered by the region above them or by level."""
     level = RegionLevel(filters.level) if filters.level is not None else None
     regions = list(region_list(level=level, parent_code=filters.parent))
-    return {"total": len(regions), "items": [_region_out(region) for region in regions]}
+    return answer(request, RegionListOut, {"total": len(regions), "items": [_region_out(region) for region in regions]})
 
 
 @router.get(
@@ -114,7 +114,7 @@ def region_list_endpoint(request: HttpRequest, filters: Query[RegionListQuery]) 
     summary="行政区划详情 (one region)",
 )
 @decorate_view(revalidated)
-def region_detail_endpoint(request: HttpRequest, code: str) -> dict:
+def region_detail_endpoint(request: HttpRequest, code: str) -> HttpResponse:
     """一个行政区划，含其上级区划和下级区划数。 One region with the regions above it and its number of children."""
     region = region_get(code=code)
     if region is None:
@@ -122,11 +122,12 @@ def region_detail_endpoint(request: HttpRequest, code: str) -> dict:
             gettext_lazy("没有代码为“%(code)s”的行政区划。"), f"No region with code {code!r}.", params={"code": code}
         )
     ancestors = region_with_ancestors(region=region)[:-1]
-    return {
+    detail = {
         **_region_out(region),
         "children_count": region_list(parent_code=region.code).count(),
         "ancestors": [region_ref(ancestor) for ancestor in ancestors],
     }
+    return answer(request, RegionDetailOut, detail)
 
 
 @router.get(
@@ -137,7 +138,8 @@ def region_detail_endpoint(request: HttpRequest, code: str) -> dict:
     tags=["departments"],
 )
 @decorate_view(revalidated)
-def department_list_endpoint(request: HttpRequest, filters: Query[DepartmentListQuery]) -> dict:
+def department_list_endpoint(request: HttpRequest, filters: Query[DepartmentListQuery]) -> HttpResponse:
     """政务服务部门，可按所属区划筛选。 Government departments, optionally of one region."""
     departments = list(department_list(region_code=filters.region))
-    return {"total": len(departments), "items": [_department_out(department) for department in departments]}
+    listed = {"total": len(departments), "items": [_department_out(department) for department in departments]}
+    return answer(request, DepartmentListOut, listed)
