@@ -36,7 +36,8 @@ class _Compiled:
     # None and a constant.
     parameters: list[tuple[int | None, Any]]
     klass_info: dict[str, Any] | None  # None for values
-    attnames: list[str]  # of each selected column
+    attnames: list[str | None]  # of each selected column (None for an annotation)
+    annotations: list[tuple[str, int]]  # each annotation's name and column, set on the model built
     converted: list[tuple[int, Any]]  # the columns whose field converts the database's value
 
 
@@ -66,7 +67,14 @@ def list_compiled(name: str, queryset: Callable[..., QuerySet[M, M]], *values: A
         return list(prepared)
     assert prepared.klass_info is not None
     info, attnames, alias = prepared.klass_info, prepared.attnames, prepared.alias
-    return [_built(row, info, attnames, alias) for row in _rows(prepared, values)]
+    rows = _rows(prepared, values)
+    built = [_built(row, info, attnames, alias) for row in rows]
+    if prepared.annotations:
+        # As the ORM's ModelIterable sets them: on the queryset's own model.
+        for instance, row in zip(built, rows, strict=True):
+            for attname, index in prepared.annotations:
+                setattr(instance, attname, row[index])
+    return built
 
 
 def values_list_compiled(name: str, queryset: Callable[..., QuerySet[Any, Any]], *values: Any) -> list[list[Any]]:
@@ -126,7 +134,8 @@ def _compile(name: str, queryset: QuerySet[Any, Any], values: tuple[Any, ...]) -
         sql=sql,
         parameters=parameters,
         klass_info=compiler.klass_info,
-        attnames=[column.target.attname for column in columns],
+        attnames=[column.target.attname if hasattr(column, "target") else None for column in columns],
+        annotations=list(compiler.annotation_col_map.items()) if compiler.klass_info is not None else [],
         converted=[(index, columns[index]) for index in compiler.get_converters(columns)],
     )
     return compiled

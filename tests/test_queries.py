@@ -6,13 +6,16 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import CharField, OuterRef, Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, set_token_value
 
-from govhall.accounts.models import User
+from govhall.accounts.guards import REGION_FIELDS, staff_assignments, staff_assignments_of
+from govhall.accounts.models import Role, StaffAssignment, User
 from govhall.accounts.oidc import GovhallOAuth2Validator, oidc_client_create
 from govhall.queries import KeptAfterCommit, unique_or_none, unique_or_none_compiled
+from tests.factories import HANGZHOU, XIHU, make_department, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +88,56 @@ def test_the_api_token_check_reads_the_token_in_one_statement():
         assert loaded is not None and loaded.user == user and loaded.application == application
     assert len(captured) == 1
     assert GovhallOAuth2Validator()._load_access_token(token + "x") is None
+
+
+def _roles(assignments):
+    return sorted(
+        (held.role, held.department_id, {name: getattr(held.region, name) for name in REGION_FIELDS})
+        for held in assignments
+    )
+
+
+def test_a_compiled_lookup_sets_the_querysets_annotations_as_the_orm_does():
+    officer = make_staff(role=Role.REVIEWER, region_code=XIHU)
+    application, _secret = oidc_client_create(name="业务系统", redirect_uris=[])
+    _token_text, checksum = _token(user=officer, application=application)
+
+    def annotated(wanted):
+        return _by_checksum(wanted).annotate(
+            roles=staff_assignments_of(OuterRef("user_id")), label=Value("令牌", output_field=CharField())
+        )
+
+    expected = unique_or_none(annotated(checksum))
+    found = unique_or_none_compiled("test_annotated", annotated, checksum)
+    assert found.label == expected.label == "令牌"
+    assert found.roles == expected.roles and len(found.roles) == 1  # a JSON array of rows, decoded
+    assert _fields(found) == _fields(expected)
+
+
+def test_the_api_token_check_reads_the_staff_members_roles_with_the_token():
+    officer = make_staff(role=Role.REVIEWER, region_code=XIHU)
+    StaffAssignment.objects.create(
+        user=officer, department=make_department(region_code=HANGZHOU), role=Role.WINDOW_CLERK
+    )
+    StaffAssignment.objects.create(
+        user=officer, department=make_department(region_code=XIHU, kind="edu"), role=Role.DECIDER
+    )
+    applicant = User.objects.create_user(username="applicant-token", password="a-long-test-password")
+    application, _secret = oidc_client_create(name="业务系统", redirect_uris=[])
+    for user, count in ((officer, 3), (applicant, 0)):
+        token, _checksum = _token(user=user, application=application)
+        with CaptureQueriesContext(connection) as captured:
+            loaded = GovhallOAuth2Validator()._load_access_token(token)
+            held = staff_assignments(user=loaded.user)
+        assert len(captured) == 1  # the token, its client, its user and the user's roles
+        assert len(held) == count
+        assert _roles(held) == _roles(staff_assignments(user=User.objects.get(pk=user.pk)))
+
+    # A change of roles is read again, as for a user whose roles were read by their own query.
+    token, _checksum = _token(user=officer, application=application)
+    loaded = GovhallOAuth2Validator()._load_access_token(token)
+    StaffAssignment.objects.filter(user=officer, role=Role.WINDOW_CLERK).delete()
+    assert len(staff_assignments(user=loaded.user)) == 2
 
 
 def test_compiled_values_are_the_orms_values():

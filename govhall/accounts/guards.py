@@ -8,7 +8,8 @@ covers that city and every county and town below it.
 from typing import Any, NamedTuple
 
 from django.db import router
-from django.db.models import Q
+from django.db.models import Aggregate, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONArray
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -37,10 +38,54 @@ class RoleHeld(NamedTuple):
 REGION_FIELDS = [field.attname for field in Region._meta.concrete_fields]
 
 
+ASSIGNMENT_COLUMNS = ("role", "department_id", *(f"department__region__{name}" for name in REGION_FIELDS))
+
+
 def _assignment_rows(user_id: int) -> Any:
-    return StaffAssignment.objects.filter(user_id=user_id).values_list(
-        "role", "department_id", *(f"department__region__{name}" for name in REGION_FIELDS)
+    return StaffAssignment.objects.filter(user_id=user_id).values_list(*ASSIGNMENT_COLUMNS)
+
+
+class _JsonRows(Aggregate):
+    """The rows' values, each a JSON array, in one JSON array (PostgreSQL's ``jsonb_agg``,
+    SQLite's ``json_group_array``)."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+def staff_assignments_of(user_id: OuterRef) -> Subquery:
+    """The rows ``staff_assignments`` reads for the user ``user_id`` refers to, as one value of
+    an outer statement (a JSON array of rows, NULL for none), for ``staff_assignments_known``:
+    the API's access token is read with its user's roles so (one round trip less a request)."""
+    rows = (
+        StaffAssignment.objects.filter(user_id=user_id)
+        .order_by()
+        .values("user_id")
+        .annotate(rows=_JsonRows(JSONArray(*ASSIGNMENT_COLUMNS)))
+        .values("rows")
     )
+    return Subquery(rows, output_field=JSONField())
+
+
+def _held(rows: Any) -> list[RoleHeld]:
+    regions: dict[str, Region] = {}
+    assignments = []
+    database = router.db_for_read(Region)
+    for role, department_id, *region_values in rows:
+        region = regions.get(region_values[0])
+        if region is None:
+            region = regions[region_values[0]] = Region.from_db(database, REGION_FIELDS, region_values)
+        assignments.append(RoleHeld(role, department_id, region))
+    return assignments
+
+
+def staff_assignments_known(*, user: Any, rows: list[list[Any]] | None) -> None:
+    """Keeps ``rows`` (read by ``staff_assignments_of`` in the statement that read ``user``) as
+    the user's roles, which ``staff_assignments`` then answers without a query."""
+    user._govhall_assignments = (_assignments_generation[0], _held(rows or []))
 
 
 def staff_assignments(*, user: Any) -> list[RoleHeld]:
@@ -57,15 +102,7 @@ def staff_assignments(*, user: Any) -> list[RoleHeld]:
     if cached is not None and cached[0] == _assignments_generation[0]:
         return cached[1]
     # Compiled once per process: compiling took as long as running it.
-    rows = values_list_compiled("staff_assignments", _assignment_rows, user.pk)
-    regions: dict[str, Region] = {}
-    assignments = []
-    database = router.db_for_read(Region)
-    for role, department_id, *region_values in rows:
-        region = regions.get(region_values[0])
-        if region is None:
-            region = regions[region_values[0]] = Region.from_db(database, REGION_FIELDS, region_values)
-        assignments.append(RoleHeld(role, department_id, region))
+    assignments = _held(values_list_compiled("staff_assignments", _assignment_rows, user.pk))
     user._govhall_assignments = (_assignments_generation[0], assignments)
     return assignments
 
