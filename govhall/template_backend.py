@@ -4,12 +4,14 @@ Django's ``make_context`` pushes the view's values onto a new ``RequestContext``
 there: each pushed ``ContextDict`` holds the context that holds it, a reference cycle with all
 the page's values in it (rows, model instances, forms) that only the collector frees. Emptying
 the context's list of values once the page is rendered breaks the cycle, so that those values
-are freed at once (``govhall/workers.py`` does the same for the request; the thirty-ninth
-session's section of docs/performance.md). The test client's copy of a rendered context keeps
-a list of its own, so tests still read ``response.context``."""
+are freed at once; so does emptying the bound fields its forms keep, each of which holds its
+form (``govhall/workers.py`` does the same for the request; the thirty-ninth session's section
+of docs/performance.md). The test client's copy of a rendered context keeps a list of its own,
+so tests still read ``response.context``."""
 
 from typing import Any
 
+from django.forms import BaseForm, BaseFormSet
 from django.http import HttpRequest
 from django.template import TemplateDoesNotExist
 from django.template.backends import django as django_backend
@@ -25,7 +27,24 @@ class Template(django_backend.Template):
         except TemplateDoesNotExist as exc:
             django_backend.reraise(exc, self.backend)
         finally:
+            for values in made.dicts:
+                _forms_let_go(values.values())
             made.dicts.clear()
+
+
+def _forms_let_go(values: Any) -> None:
+    """Empties the bound fields each form among ``values`` keeps (directly, in a formset, or in
+    a list), as the page no longer reads them: each ``BoundField`` holds its form, which keeps it
+    in ``_bound_fields_cache``, a cycle with the form's fields, widgets and values in it (about
+    80 objects a page with a form). A form read again makes its bound fields again."""
+    for value in values:
+        if isinstance(value, BaseForm):
+            value._bound_fields_cache.clear()
+        elif isinstance(value, BaseFormSet):
+            # Only the forms the page made: "forms" is a cached property.
+            _forms_let_go(value.__dict__.get("forms", ()))
+        elif isinstance(value, list | tuple):
+            _forms_let_go(item for item in value if isinstance(item, BaseForm | BaseFormSet))
 
 
 class DjangoTemplates(django_backend.DjangoTemplates):
