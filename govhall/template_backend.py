@@ -39,7 +39,7 @@ def _forms_let_go(values: Any) -> None:
     80 objects a page with a form). A form read again makes its bound fields again."""
     for value in values:
         if isinstance(value, BaseForm):
-            value._bound_fields_cache.clear()
+            value._bound_fields_cache.clear()  # type: ignore[attr-defined]  # Django's, not in the stubs
         elif isinstance(value, BaseFormSet):
             # Only the forms the page made: "forms" is a cached property.
             _forms_let_go(value.__dict__.get("forms", ()))
