@@ -4,6 +4,7 @@ server, and the table's verdicts. The full benchmark is `make bench` (docs/perfo
 
 import asyncio
 import base64
+import io
 import json
 import re
 import shutil
@@ -23,7 +24,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import RequestFactory, override_settings
 
-from bench import actions_timed, runner
+from bench import actions_timed, interleaved, runner
 from bench.flows import CheckFailed, submissions_run
 from bench.prepare import _submission_target, _tokens, own_cases
 from govhall import bench_views
@@ -690,6 +691,29 @@ def test_timed_to_do_lists_read_the_officers_open_tasks(capsys) -> None:
     assert case.tasks.filter(state=TaskState.OPEN).exists()
     report = capsys.readouterr().out
     assert "todo_list: 2 requests" in report and 'FROM "cases_casetask"' in report
+
+
+@pytest.mark.django_db
+def test_an_interleaved_side_serves_its_bursts_and_the_rounds_are_compared() -> None:
+    world = case_world()
+    make_case(world=world, until="submitted")
+    bench_data.bench_staff_ensure(
+        region_code=XIHU, username="bench-officer", roles=[Role.WINDOW_CLERK, Role.REVIEWER, Role.DECIDER]
+    )
+    out = io.StringIO()
+    interleaved.serve(interleaved.request_of("todo_list"), ["2\n", "3\n"], out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "ready" and len(lines) == 3 and all(float(line) > 0 for line in lines[1:])
+
+    report = interleaved.compared(["new", "old"], {"new": [0.3, 0.2], "old": [0.4, 0.4]}, burst=100)
+    assert report[0].startswith("new: CPU a request median 2.500 ms")
+    assert "new ÷ old, each round: median 0.625 (from 0.500 to 0.750" in report[2]
+
+
+@pytest.mark.django_db
+def test_an_interleaved_side_refuses_a_failed_answer() -> None:
+    with pytest.raises(SystemExit, match="404"):
+        interleaved.serve(interleaved.request_of("page", url="/no-such-page/"), [], io.StringIO())
 
 
 @pytest.mark.django_db
