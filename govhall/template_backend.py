@@ -36,15 +36,20 @@ def _forms_let_go(values: Any) -> None:
     """Empties the bound fields each form among ``values`` keeps (directly, in a formset, or in
     a list), as the page no longer reads them: each ``BoundField`` holds its form, which keeps it
     in ``_bound_fields_cache``, a cycle with the form's fields, widgets and values in it (about
-    80 objects a page with a form). A form read again makes its bound fields again."""
+    80 objects a page with a form). A form read again makes its bound fields again.
+
+    Each value's kind is read by ``type``, never ``isinstance``: ``isinstance`` asks a lazy
+    object's ``__class__``, which evaluates it (the context processors' ``user`` and
+    ``csrf_token``: a query, and a CSRF cookie set on a page that did not ask for one)."""
     for value in values:
-        if isinstance(value, BaseForm):
-            value._bound_fields_cache.clear()  # type: ignore[attr-defined]  # Django's, not in the stubs
-        elif isinstance(value, BaseFormSet):
+        kind = type(value)
+        if issubclass(kind, BaseForm):
+            value._bound_fields_cache.clear()
+        elif issubclass(kind, BaseFormSet):
             # Only the forms the page made: "forms" is a cached property.
             _forms_let_go(value.__dict__.get("forms", ()))
-        elif isinstance(value, list | tuple):
-            _forms_let_go(item for item in value if isinstance(item, BaseForm | BaseFormSet))
+        elif kind is list or kind is tuple:
+            _forms_let_go(value)
 
 
 class DjangoTemplates(django_backend.DjangoTemplates):

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.template import engines
 from django.template.context import Context, ContextDict
 from django.test import Client, override_settings
+from django.utils.functional import SimpleLazyObject
 
 from govhall.accounts.models import User
 from govhall.workers import Handler
@@ -149,3 +150,13 @@ def test_a_rendered_pages_forms_keep_no_bound_fields_and_render_again():
     assert 'value="西湖"' in first
     assert [f._bound_fields_cache for f in (form, listed, *formset.forms)] == [{}, {}, {}, {}]
     assert template.render({"form": form, "formset": formset, "listed": [listed]}) == first
+
+
+def test_a_renders_lazy_values_are_not_evaluated_when_its_forms_are_let_go():
+    # The context processors' user and csrf_token are lazy: reading them is a query, and a CSRF
+    # cookie set on the page's answer.
+    evaluated = []
+    lazy = SimpleLazyObject(lambda: evaluated.append("read") or _NameForm())
+    listed = [SimpleLazyObject(lambda: evaluated.append("listed") or 1)]
+    engines["django"].from_string("{{ name }}").render({"name": "西湖", "lazy": lazy, "listed": listed})
+    assert evaluated == []
